@@ -1,7 +1,7 @@
 /* codec.h - how a solver plugs into the API: one codec per solver in api/codecs/<name>.c turns
  * the job's JSON problem and params into core structs, calls the core solver, and turns its
  * output back into JSON. Codecs never do numerics themselves (generators live in core/).
- * The registry (api/registry.c) lists every codec. */
+ * The registry (api/registry.c) lists every codec named in api/solvers.def. */
 #ifndef SV_CODEC_H
 #define SV_CODEC_H
 
@@ -20,7 +20,7 @@ typedef struct sv_codec {
     const char *family;    /* "distributed" */
     const char *summary;   /* one sentence */
     const char *paper;     /* title, authors, venue, year */
-    const char *doc;       /* the doc page, relative to the repository: "docs/solvers/ef21.md" */
+    const char *doc;       /* the doc page, relative to the repository: "docs/solvers/distributed/ef21.md" */
 
     /* JSON Schema of "params" with every default. Returns a new reference. */
     json_t *(*params_schema)(void);
@@ -43,7 +43,18 @@ typedef struct sv_codec {
                const sv_monitor *mon, json_t **result, sv_err *e);
 } sv_codec;
 
-/* All registered codecs, NULL-terminated, sorted by name. */
+/* One line of api/solvers.def: the family and stem a solver is registered under, and its API
+ * name "family.stem". The catalog tests check each codec against its entry. */
+typedef struct {
+    const char *family;
+    const char *stem;
+    const char *name;
+} sv_solver_entry;
+
+/* The entries of api/solvers.def in its order (the codecs' order), ended by a NULL name. */
+const sv_solver_entry *sv_solver_entries(void);
+
+/* All registered codecs, NULL-terminated, in the order of api/solvers.def (sorted by name). */
 const sv_codec *const *sv_codecs(void);
 /* The codec named name, or NULL. */
 const sv_codec *sv_codec_find(const char *name);

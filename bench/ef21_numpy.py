@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""EF21 / EF21-W with TopK in numpy: the peer of core/solvers/ef21.c in the benchmark.
+"""EF21 / EF21-W with TopK in numpy: the peer of core/solvers/distributed/ef21.c in the benchmark.
 
-The same algorithm as the C solver (docs/solvers/ef21.md), step for step:
+The same algorithm as the C solver (docs/solvers/distributed/ef21.md), step for step:
   * f(x) = (1/n) sum_i f_i(x), f_i(x) = (1/m_i) sum_r (a_ir'x - b_ir)^2 / 2 + (lambda/2)|x|^2;
   * L_i = eigmax(A_i'A_i)/m_i + lambda and L = eigmax of the Hessian of f, both by the power
     iteration the C code uses (same estimate |G v|, same relative tolerance and step caps; the

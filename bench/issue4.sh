@@ -95,7 +95,7 @@ gcc $CFLAGS_LIB -I"$REPO" "$REPO/bench/constrained/dump_logistic_eq.c" "$BUILD/l
 gcc $CFLAGS_LIB -I"$REPO" "$REPO/bench/softmax/bench.c" "$BUILD/libsolvd_core.a" $LIBS -lm \
     -o "$BUILD/bench4/softmax_bench"
 # shellcheck disable=SC2086
-gcc $CFLAGS_NATIVE -I"$REPO" "$REPO/bench/softmax/bench.c" "$REPO/core/softmax.c" -lm \
+gcc $CFLAGS_NATIVE -I"$REPO" "$REPO/bench/softmax/bench.c" "$REPO/core/kernels/softmax.c" -lm \
     -o "$BUILD/bench4/softmax_bench_native"
 LIB_FLAGS=$(sed -n 's/^CMAKE_C_FLAGS_RELEASE:STRING=//p' "$BUILD/CMakeCache.txt")
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Writes one distributed.ef21 job body with EXPLICIT clients, the instance of benchmark (c).
 
-The data follow the recipe of solvd's own generator (docs/solvers/ef21.md, "Generated
+The data follow the recipe of solvd's own generator (docs/solvers/distributed/ef21.md, "Generated
 heterogeneous instance"): client i's rows a ~ N(0, I) scaled by s_i = 10^(h i/(n-1)), a planted
 x* ~ N(0, (4/d) I), targets b = a'x* + 0.1 s_i eps. They are drawn with numpy (not solvd's
 xoshiro stream, which numpy cannot reproduce) and rounded to 4 decimals so that the JSON stays

@@ -1,7 +1,7 @@
 /* mfac_ihvp.c - M-FAC inverse-Hessian-vector product cost against the paper's claims (Frantar,
  * Kurtic, Alistarh, NeurIPS 2021): the static algorithm's O(d m^2) precomputation and O(d m)
  * IHVP, the sliding window's O(d m + m^2) IHVP and O(d m + m^3) gradient replacement
- * (core/mfac.c), over a grid of dimensions d and window sizes m. For small d it also times the
+ * (core/kernels/mfac.c), over a grid of dimensions d and window sizes m. For small d it also times the
  * dense route (form F = lambda I + G'G/m, Cholesky, triangular solves) for contrast.
  *
  * Usage: mfac_ihvp [max_entries]   (largest d * m on the grid, default 2^25)
@@ -19,7 +19,7 @@
 #include <cblas.h>
 
 #include "core/linalg.h"
-#include "core/mfac.h"
+#include "core/kernels/mfac.h"
 #include "core/rng.h"
 
 #define SAMPLES 5

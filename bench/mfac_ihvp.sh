@@ -87,7 +87,7 @@ fi
     cat <<'EOF'
 The paper (Frantar, Kurtic, Alistarh, NeurIPS 2021) claims O(d m^2) setup and O(d m) per IHVP
 for the static algorithm, O(m) per inverse entry, and O(d m + m^2) per IHVP and O(d m + m^3) per
-gradient added or removed for the sliding window (`core/mfac.c`). If those hold, the columns
+gradient added or removed for the sliding window (`core/kernels/mfac.c`). If those hold, the columns
 "IHVP ns/(d m)" and "window ns/(d m + m^2)" stay roughly constant down the table (they drift
 up once the m x d gradient store leaves the caches: the IHVP reads it twice from memory), the
 static setup grows by about 16x per 4x in m, and the window replacement turns from O(d m) to

@@ -323,7 +323,7 @@ def main():
         "(solvd's generator uses its own xoshiro256** stream and solvd cannot export a generated "
         "instance, so the explicit-clients form is used) and writes one job body; solvd receives that body "
         "and `bench/ef21_numpy.py` parses the same file. The numpy code is the same algorithm as "
-        "`core/solvers/ef21.c`: the same L_i and L (power iterations with the same estimates and "
+        "`core/solvers/distributed/ef21.c`: the same L_i and L (power iterations with the same estimates and "
         "tolerances), the same step 1/(L + L_AM xi), full initialisation, TopK with ties to the lower "
         f"index, the server aggregate rebuilt each round, the stopping test on the exact |grad f|. Each side ran {repeat} times. "
         "`solve_time_s` is solvd's own figure (set-up including the smoothness constants, plus the "

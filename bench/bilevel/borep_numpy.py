@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """bench/bilevel/borep_numpy.py - BO-REP (Hao, Gong, Liu, "Bilevel Optimization under Unbounded
-Smoothness", ICLR 2024) in numpy, step for step as core/solvers/borep.c runs it, on a hyperclean
+Smoothness", ICLR 2024) in numpy, step for step as core/solvers/bilevel/borep.c runs it, on a hyperclean
 instance: the peer that bench/bilevel/run.py times against bilevel.borep.
 
     y_0  = Epoch-SGD on g(x_0, .)                                  (initialization refinement)
@@ -27,7 +27,7 @@ import numpy as np
 
 import peer_common
 
-# ---- core/solvers/borep.h ----
+# ---- core/solvers/bilevel/borep.h ----
 DEFAULTS = {"eta": 1e-2, "beta": 0.9, "gamma": None, "nu": None, "z_radius": 0.0,
             "period": 10, "lower_steps": 10, "init_epochs": 5, "init_steps": 20,
             "batch_upper": 32, "batch_lower": 32, "tol": 0.0, "max_iter": 1000,

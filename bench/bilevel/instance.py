@@ -2,7 +2,7 @@
 Python, and the numpy oracles of the class (core/models/bl_hyperclean.c), so that the numpy
 versions of BO-REP and of the penalty method run on the very problem the daemon solves.
 
-Two sources, as solvd's problem decoder (api/codecs/bilevel_problem.c) has them:
+Two sources, as solvd's problem decoder (api/codecs/bilevel/bilevel_problem.c) has them:
   {"generate": {"class": "hyperclean", ...}}  -> sv_bl_hyperclean_generate (binary case)
   {"dataset": {"name": "breast_cancer", ...}} -> sv__bl_split_dataset + the label flips
 Both draw from solvd's generator, xoshiro256** seeded through splitmix64 (core/rng.c), with
@@ -22,7 +22,7 @@ from scipy.special import expit as _expit
 
 M64 = (1 << 64) - 1
 
-# ---- defaults of the generated and data-set forms (api/codecs/bilevel_problem.c) ----
+# ---- defaults of the generated and data-set forms (api/codecs/bilevel/bilevel_problem.c) ----
 DEFAULT_FLIP = 0.3
 DEFAULT_MU = 1e-2
 DATASETS = {"breast_cancer": ("breast_cancer.csv", 569, 30, 2)}

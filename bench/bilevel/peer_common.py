@@ -1,6 +1,6 @@
 """bench/bilevel/peer_common.py - what the numpy peers of the bilevel solvers share: the command
 line, the instance, the progress trace (recorded as solvd's monitor would stream it) and the
-result fields (computed as api/codecs/bilevel_problem.c computes them).
+result fields (computed as api/codecs/bilevel/bilevel_problem.c computes them).
 
 A peer is run as
     python3 PEER.py --instance FILE.npz --settings JSON [--time-limit S] [--out FILE.json]

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """bench/bilevel/penalty_numpy.py - the penalty method of Kwon, Kwon, Wright, Nowak (ICLR 2024)
-in numpy, step for step as core/solvers/bl_penalty.c runs it, on a hyperclean instance: the
+in numpy, step for step as core/solvers/bilevel/penalty.c runs it, on a hyperclean instance: the
 peer that bench/bilevel/run.py times against bilevel.penalty.
 
     psi_sigma(x) = f(x, y_s) + (g(x, y_s) - g(x, z*)) / sigma
@@ -30,7 +30,7 @@ import numpy as np
 
 import peer_common
 
-# ---- core/solvers/bl_penalty.h ----
+# ---- core/solvers/bilevel/penalty.h ----
 DEFAULTS = {"variant": "double_loop", "sigma": 1e-2, "sigma0": 1.0, "sigma_decay": 0.5,
             "alpha": None, "gamma": None, "step_ratio": 1.0, "inner_iters": 500,
             "inner_tol": 1e-10, "batch_upper": 32, "batch_lower": 32, "tol": 1e-6,

@@ -885,7 +885,7 @@ def main():
 def notes():
     return [
         "The numpy peers (bench/bilevel/borep_numpy.py, penalty_numpy.py) follow the C code of "
-        "core/solvers/borep.c and bl_penalty.c step for step with the settings each solvd job "
+        "core/solvers/bilevel/borep.c and penalty.c step for step with the settings each solvd job "
         "reports in its result (the same steps, schedules, batch sizes, stopping rules and "
         "report cadence); their mini-batches come from numpy's generator, not solvd's "
         "xoshiro stream, so stochastic runs agree in distribution, not sample for sample.",

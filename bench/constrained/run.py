@@ -43,7 +43,7 @@ STALL = 50            # scipy runs stop after this many iterations without a ten
 JOB_TIMEOUT_S = 120.0
 
 # Generated constrained logistic regressions: (n samples, d features, m equalities, unit norm,
-# lambda, seed). The second is the example of docs/solvers/eal_sketch.md.
+# lambda, seed). The second is the example of docs/solvers/constrained/eal_sketch.md.
 LOGISTIC = [
     (500, 20, 5, 1, 0.0, 1),
     (2000, 100, 10, 1, 0.0, 1),

@@ -21,7 +21,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "core/softmax.h"
+#include "core/kernels/softmax.h"
 
 /* Enough work per timed sample that the clock's resolution and loop overhead do not matter. */
 #define MIN_SAMPLE_ELEMS 20000000.0

@@ -110,7 +110,7 @@ def main():
             a.load_after or "?", time.strftime("%Y-%m-%d")),
          """**Methods** (double precision, one thread, x uniform on [-20, 20], y a separate array):
 
-* **two-pass** — `sv_softmax` (core/softmax.c): pass 1 reads x and accumulates sum e^x in the
+* **two-pass** — `sv_softmax` (core/kernels/softmax.c): pass 1 reads x and accumulates sum e^x in the
   (mantissa, exponent) representation with compensated summation; pass 2 reads x again and writes
   y. Two reads of x, one write of y, two `exp` per element plus the exact argument reduction
   (fma, nearbyint) and `ldexp`/`frexp` rescaling.
@@ -131,7 +131,7 @@ repetition; x and y are allocated and touched before timing. Nothing is asserted
     if a.native and os.path.exists(a.native):
         nat = read(a.native)
         if nat:
-            L.append("\n#### core/softmax.c compiled with the benchmark (%s)\n" % a.flags_native)
+            L.append("\n#### core/kernels/softmax.c compiled with the benchmark (%s)\n" % a.flags_native)
             L += throughput_table(nat)
     L.append("\n#### Accuracy of the same runs (library build)\n")
     L.append("max rel. diff = max_i |y_i - r_i| / max_i r_i against a three-pass reference whose "

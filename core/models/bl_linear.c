@@ -1,6 +1,6 @@
 /* bl_linear.c - the linear-model kernels of hyperclean and hyperparam (bl_internal.h): squared,
  * binary logistic and multinomial softmax losses of one labelled set, per-sample weighted, over a
- * batch or all rows. The softmax goes through core/softmax.h, so no score overflows; the logistic
+ * batch or all rows. The softmax goes through core/kernels/softmax.h, so no score overflows; the logistic
  * loss through sv_loss_eval, likewise overflow-free. */
 #include <math.h>
 #include <stdio.h>
@@ -9,7 +9,7 @@
 
 #include "core/models/bl_internal.h"
 #include "core/models/glm.h"
-#include "core/softmax.h"
+#include "core/kernels/softmax.h"
 
 /* s (K) = scores of row i: a_i'y, or W'a_i for the multinomial loss. */
 static void row_scores(const sv__bl_lin *m, int i, const double *y, double *s)

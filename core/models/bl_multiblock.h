@@ -111,7 +111,7 @@ void sv_mb_data_free(sv_mb_data *d);
  * with probability sigmoid(a'w_j), else -1. One xoshiro256** stream seeded with seed draws w,
  * then block 0 (delta_0, its training rows and targets, its validation rows and targets), then
  * block 1, ... With the squared loss F is a strongly convex quadratic whose minimiser has a
- * closed form (see docs/solvers/blockwise.md). */
+ * closed form (see docs/solvers/bilevel/blockwise.md). */
 typedef struct {
     int blocks;        /* m >= 1 */
     int rows;          /* training rows per block >= 1 */

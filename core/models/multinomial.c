@@ -1,10 +1,10 @@
-/* multinomial.c - multinomial logistic regression on the two-pass softmax (core/softmax.h). */
+/* multinomial.c - multinomial logistic regression on the two-pass softmax (core/kernels/softmax.h). */
 #include "core/models/multinomial.h"
 
 #include <math.h>
 #include <stdio.h>
 
-#include "core/softmax.h"
+#include "core/kernels/softmax.h"
 
 static void scores(const sv_mat *A, int i, int K, const double *W, double *z);
 static void add_outer(const sv_mat *A, int i, int K, double alpha, const double *r, double *G);

@@ -1,6 +1,6 @@
 /* multinomial.h - multinomial (softmax) logistic regression over K classes with sample weights
  * and ridge: its value, gradient and Hessian-vector product, all through the overflow-free
- * two-pass softmax of core/softmax.h, so no score, however large, gives an infinite or NaN loss.
+ * two-pass softmax of core/kernels/softmax.h, so no score, however large, gives an infinite or NaN loss.
  *
  *   f(W) = (1/m) sum_i w_i [ lse(z_i) - z_{i, y_i} ] + (lambda/2) |W|_F^2,   z_i = W' a_i
  *

@@ -258,7 +258,7 @@ const tests = [
     const row = page.locator('.params-table tr', { has: page.locator('th code', { hasText: /^tol$/ }) });
     await row.waitFor();
     assert(/1e-6/.test(await row.textContent()), `tol row: ${await row.textContent()}`);
-    assert(await page.locator('text=docs/solvers/ef21.md').count() > 0, 'no doc page path');
+    assert(await page.locator('text=docs/solvers/distributed/ef21.md').count() > 0, 'no doc page path');
     await shot(page, 'solver');
   }],
 ];

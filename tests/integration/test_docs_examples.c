@@ -27,6 +27,7 @@
 
 #include <ctype.h>
 #include <dirent.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -324,35 +325,54 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-/* README.md, docs/ *.md, docs/solvers/ *.md, in a fixed order. */
+/* The .md files of one folder (relative to the source tree) in name order, then, when recurse is
+ * set, each sub-folder's in name order (docs/solvers/<family>/). */
+static void parse_dir(const char *rel_dir, int recurse)
+{
+    char path[600];
+    snprintf(path, sizeof path, "%s/%s", SOLVD_SOURCE_DIR, rel_dir);
+    DIR *dir = opendir(path);
+    if (!dir)
+        return;
+    char *names[256], *subs[64];
+    int nn = 0, ns = 0;
+    struct dirent *de;
+    while ((de = readdir(dir))) {
+        size_t l = strlen(de->d_name);
+        if (l > 3 && strcmp(de->d_name + l - 3, ".md") == 0 && nn < 256) {
+            names[nn++] = xstrdup(de->d_name);
+        } else if (recurse && de->d_name[0] != '.' && ns < 64) {
+            char sub[1024];
+            struct stat st;
+            snprintf(sub, sizeof sub, "%s/%s", path, de->d_name);
+            if (stat(sub, &st) == 0 && S_ISDIR(st.st_mode))
+                subs[ns++] = xstrdup(de->d_name);
+        }
+    }
+    closedir(dir);
+    qsort(names, (size_t)nn, sizeof names[0], cmp_str);
+    qsort(subs, (size_t)ns, sizeof subs[0], cmp_str);
+    for (int i = 0; i < nn; i++) {
+        char rel[400];
+        snprintf(rel, sizeof rel, "%s/%s", rel_dir, names[i]);
+        parse_file(rel);
+        free(names[i]);
+    }
+    for (int i = 0; i < ns; i++) {
+        char rel[400];
+        snprintf(rel, sizeof rel, "%s/%s", rel_dir, subs[i]);
+        parse_dir(rel, 0);
+        free(subs[i]);
+    }
+}
+
+/* README.md, docs/ *.md, docs/solvers/ *.md, docs/solvers/<family>/ *.md, in a fixed order. */
 static void parse_all(void)
 {
     g_nex = 0;
     parse_file("README.md");
-    const char *dirs[] = {"docs", "docs/solvers"};
-    for (int d = 0; d < 2; d++) {
-        char path[600];
-        snprintf(path, sizeof path, "%s/%s", SOLVD_SOURCE_DIR, dirs[d]);
-        DIR *dir = opendir(path);
-        if (!dir)
-            continue;
-        char *names[256];
-        int nn = 0;
-        struct dirent *de;
-        while ((de = readdir(dir)) && nn < 256) {
-            size_t l = strlen(de->d_name);
-            if (l > 3 && strcmp(de->d_name + l - 3, ".md") == 0)
-                names[nn++] = xstrdup(de->d_name);
-        }
-        closedir(dir);
-        qsort(names, (size_t)nn, sizeof names[0], cmp_str);
-        for (int i = 0; i < nn; i++) {
-            char rel[400];
-            snprintf(rel, sizeof rel, "%s/%s", dirs[d], names[i]);
-            parse_file(rel);
-            free(names[i]);
-        }
-    }
+    parse_dir("docs", 0);
+    parse_dir("docs/solvers", 1);
 }
 
 static void free_all(void)

@@ -1,5 +1,5 @@
 /* test_bilevel_problem.c - the bilevel problem classes (core/models/bilevel.h and bl_*.c) and the
- * shared JSON decoder (api/codecs/bilevel_problem.c). Every oracle of every class is checked
+ * shared JSON decoder (api/codecs/bilevel/bilevel_problem.c). Every oracle of every class is checked
  * against central finite differences of the class's own values, full and on a mini-batch; the
  * quadratic class against its closed form; the constrained class against the LV-HBA toy problem
  * worked by hand; the loaders against the real data sets. */
@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/codecs/bilevel_problem.h"
+#include "api/codecs/bilevel/bilevel_problem.h"
 #include "core/dataset.h"
 #include "core/models/bilevel.h"
 

@@ -22,7 +22,7 @@ extern const sv_codec sv_codec_lion;
 extern const sv_codec sv_codec_blockwise;
 extern const sv_codec sv_codec_eal_sketch;
 extern const sv_codec sv_codec_lvhba;
-extern const sv_codec sv_codec_bl_inexact;
+extern const sv_codec sv_codec_inexact;
 extern const sv_codec sv_codec_mfac;
 
 static const sv_codec_env env_ok = {100000, 10000000, SOLVD_SHARED_DATA};
@@ -40,7 +40,7 @@ static const result_pin result_pins[] = {
     {&sv_codec_blockwise, "status,iterations,objective"},
     {&sv_codec_eal_sketch, "status,reason,iterations,objective"},
     {&sv_codec_lvhba, "status,iterations,objective,solve_time_s"},
-    {&sv_codec_bl_inexact, "status,iterations,objective,solve_time_s"},
+    {&sv_codec_inexact, "status,iterations,objective,solve_time_s"},
 };
 
 /* The helpers themselves. */

@@ -19,7 +19,7 @@
 
 extern const sv_codec sv_codec_ef21;
 extern const sv_codec sv_codec_bip;
-extern const sv_codec sv_codec_bl_inexact;
+extern const sv_codec sv_codec_inexact;
 extern const sv_codec sv_codec_lvhba;
 
 static const sv_codec_env env_ok = {100000, 10000000, SOLVD_SHARED_DATA};
@@ -155,7 +155,7 @@ static void test_bip_names(void **state)
            "needs the class to tell apart from the rest");
 }
 
-/* The bilevel codecs (api/codecs/bilevel_problem.c) look the name up before the other members and
+/* The bilevel codecs (api/codecs/bilevel/bilevel_problem.c) look the name up before the other members and
  * check the data directory last; a name with '/' is simply unknown there. */
 static void bilevel_names(const sv_codec *c)
 {
@@ -188,7 +188,7 @@ static void bilevel_names(const sv_codec *c)
 static void test_bilevel_names(void **state)
 {
     (void)state;
-    bilevel_names(&sv_codec_bl_inexact);
+    bilevel_names(&sv_codec_inexact);
     bilevel_names(&sv_codec_lvhba);
 }
 

@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/expr.h"
+#include "core/expr/expr.h"
 #include "core/rng.h"
 
 /* ---- helpers ---- */

@@ -1,4 +1,4 @@
-/* test_expr_problem.c - the JSON decoder of `expr` problems (api/codecs/expr_problem.c): the
+/* test_expr_problem.c - the JSON decoder of `expr` problems (api/expr_problem.c): the
  * shapes docs/expr.md proposes (variables in document order, bounds as number / array / null,
  * start, x0, the array shorthand of the Hock-Schittkowski data), what a solver may refuse
  * (inequalities, bounds), and every class of malformed input with the JSON path it is reported at
@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/codecs/expr_problem.h"
+#include "api/expr_problem.h"
 
 static const sv_codec_env env = {1000, 1000000, NULL};
 

@@ -11,9 +11,9 @@
 #include <string.h>
 
 #include "core/matcheck.h"
-#include "core/solvers/bip.h"
-#include "core/solvers/ef21.h"
-#include "core/solvers/lion.h"
+#include "core/solvers/bilevel/bip.h"
+#include "core/solvers/distributed/ef21.h"
+#include "core/solvers/constrained/lion.h"
 
 /* 2 x 2 matrices, good and broken in each way the check knows. */
 static double dense_ok[4] = {1, 2, 3, 4};

@@ -16,7 +16,7 @@
 #include "api/schedule_json.h"
 #include "core/models/gen_glm.h"
 #include "core/schedule.h"
-#include "core/solvers/ef21.h"
+#include "core/solvers/distributed/ef21.h"
 
 #define TOL 1e-15
 

@@ -1,4 +1,4 @@
-/* test_softmax.c - the two-pass log-sum-exp and softmax (core/softmax.c) against a careful
+/* test_softmax.c - the two-pass log-sum-exp and softmax (core/kernels/softmax.c) against a careful
  * three-pass reference computed in long double (maximum shift, long double sums and
  * exponentials), on exact cases, and on huge and non-finite inputs. */
 #include <setjmp.h>
@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "core/rng.h"
-#include "core/softmax.h"
+#include "core/kernels/softmax.h"
 
 /* Tolerances, in units in the last place of the double result. */
 #define Y_ULPS 2       /* softmax outputs */

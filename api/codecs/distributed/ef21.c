@@ -1,0 +1,422 @@
+/* ef21.c - the distributed.ef21 codec: problem JSON (explicit clients, a generated heterogeneous
+ * instance, or a named data set split across clients) and params into ef21_solve, and its
+ * outcome back into JSON. The doc page is docs/solvers/distributed/ef21.md. */
+#include <limits.h>
+#include <math.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/codec.h"
+#include "api/codec_util.h"
+#include "api/datasets.h"
+#include "api/glm_json.h"
+#include "api/jsonval.h"
+#include "api/params.h"
+#include "api/schedule_json.h"
+#include "core/models/gen_glm.h"
+#include "core/solvers/distributed/ef21.h"
+
+/* ---- parameters ---- */
+
+static const char *const variant_choices[] = {"ef21", "ef21w", NULL};
+static const char *const stepsize_choices[] = {"theory", "theory_qm", NULL};
+static const char *const init_choices[] = {"full", "compressed", NULL};
+
+static const sv_param_spec ef21_params[] = {
+    {"variant", SV_PARAM_ENUM, offsetof(ef21_settings, variant), 0, 0, 0, variant_choices,
+     "ef21: plain EF21 (server averages); ef21w: EF21-W, clients weighted by L_i / sum L_j"},
+    {"k", SV_PARAM_INT, offsetof(ef21_settings, k), 1, INT_MAX, 0, NULL,
+     "TopK: coordinates each client sends per round, at most the dimension"},
+    {"stepsize", SV_PARAM_ENUM, offsetof(ef21_settings, stepsize), 0, 0, 0, stepsize_choices,
+     "step rule when gamma is null: theory = 1/(L + L_AM sqrt(beta/theta)) (the paper's "
+     "Theorems 2 and 3); theory_qm = the original EF21 step with L_QM"},
+    {"gamma", SV_PARAM_NUMBER, offsetof(ef21_settings, gamma), 0, INFINITY, 1, NULL,
+     "fixed step size, overriding the stepsize rule"},
+    {"gamma_factor", SV_PARAM_NUMBER, offsetof(ef21_settings, gamma_factor), 0, 1e6, 1, NULL,
+     "multiplier applied to the rule's step (ignored when gamma is given)"},
+    {"init", SV_PARAM_ENUM, offsetof(ef21_settings, init), 0, 0, 0, init_choices,
+     "g_i at the start: full = the exact local gradient (one dense upload); compressed = its TopK"},
+    {"tol", SV_PARAM_NUMBER, offsetof(ef21_settings, tol), 0, INFINITY, 0, NULL,
+     "stop when the norm of the full gradient is at most tol"},
+    {"max_iter", SV_PARAM_INT, offsetof(ef21_settings, max_iter), 0, 1e9, 0, NULL,
+     "largest number of communication rounds"},
+    {"time_limit_s", SV_PARAM_NUMBER, offsetof(ef21_settings, time_limit_s), 0, INFINITY, 0,
+     NULL, "wall-clock limit of the solve in seconds; 0: none"},
+    {"report_every", SV_PARAM_INT, offsetof(ef21_settings, report_every), 1, 1e9, 0, NULL,
+     "progress report every this many rounds"},
+    SV_PARAMS_END,
+};
+
+/* ---- the problem, read but not yet built ---- */
+
+typedef enum { FORM_CLIENTS, FORM_GENERATE, FORM_DATASET } ef21_form;
+
+typedef struct {
+    ef21_form form;
+    int dim;
+    sv_loss loss;
+    double lambda;
+    const json_t *clients;            /* FORM_CLIENTS: the validated array */
+    sv_gen_glm_spec gen;              /* FORM_GENERATE */
+    const sv_named_dataset *ds;       /* FORM_DATASET ... */
+    int ds_clients, shuffle, positive_class;
+    uint64_t seed;
+    const json_t *x0;                 /* NULL: zeros */
+} ef21_desc;
+
+static int read_problem(const json_t *problem, const sv_codec_env *env, ef21_desc *d, sv_err *e);
+static int read_clients(const json_t *problem, const sv_codec_env *env, ef21_desc *d, sv_err *e);
+static int read_generate(const json_t *gen, const sv_codec_env *env, ef21_desc *d, sv_err *e);
+static int read_dataset(const json_t *ds, const sv_codec_env *env, ef21_desc *d, sv_err *e);
+static int build_clients(const ef21_desc *d, const sv_codec_env *env, sv_glm_clients *c,
+                         sv_err *e);
+static int read_settings(const json_t *params, ef21_settings *s, sv_err *e);
+
+/* ============================================================================================
+ * Reading the problem (no allocation of problem data)
+ * ========================================================================================== */
+
+static int read_problem(const json_t *problem, const sv_codec_env *env, ef21_desc *d, sv_err *e)
+{
+    memset(d, 0, sizeof *d);
+    if (sv_json_object(problem, "/problem", e) != SV_OK)
+        return SV_EINVAL;
+    json_t *clients = json_object_get(problem, "clients");
+    json_t *gen = json_object_get(problem, "generate");
+    json_t *ds = json_object_get(problem, "dataset");
+    int forms = !!clients + !!gen + !!ds;
+    if (forms != 1)
+        return sv_fail(e, "/problem", forms ? "give only one of clients, generate and dataset"
+                                            : "needs one of clients, generate or dataset");
+    int rc;
+    if (clients) {
+        static const char *const allowed[] = {"clients", "loss", "lambda", "x0", NULL};
+        if ((rc = sv_json_no_unknown(problem, "/problem", allowed, e)) != SV_OK)
+            return rc;
+        rc = read_clients(problem, env, d, e);
+    } else {
+        static const char *const allowed[] = {"generate", "dataset", "x0", NULL};
+        if ((rc = sv_json_no_unknown(problem, "/problem", allowed, e)) != SV_OK)
+            return rc;
+        rc = gen ? read_generate(gen, env, d, e) : read_dataset(ds, env, d, e);
+    }
+    if (rc != SV_OK)
+        return rc;
+    return sv_glm_json_x0(problem, d->dim, env, &d->x0, e);
+}
+
+static int read_clients(const json_t *problem, const sv_codec_env *env, ef21_desc *d, sv_err *e)
+{
+    int rc;
+    d->form = FORM_CLIENTS;
+    if ((rc = sv_glm_json_loss(problem, "/problem", SV_LOSS_SQUARED, &d->loss, e)) != SV_OK ||
+        (rc = sv_glm_json_lambda(problem, "/problem", &d->lambda, e)) != SV_OK)
+        return rc;
+    const json_t *arr = json_object_get(problem, "clients");
+    if (!json_is_array(arr) || json_array_size(arr) == 0)
+        return sv_fail(e, "/problem/clients", "expected a non-empty array of clients, got %s",
+                       sv_json_kind(arr));
+    size_t n = json_array_size(arr);
+    long max_clients = env && env->max_dim > 0 ? env->max_dim : INT_MAX;
+    if (n > (size_t)max_clients)
+        return sv_fail(e, "/problem/clients", "too many clients: %zu, the limit is %ld", n,
+                       max_clients);
+    long max_entries = env && env->max_entries > 0 ? env->max_entries : INT_MAX;
+    long total = 0, dim = -1;
+    char path[96], sub[96];
+    for (size_t i = 0; i < n; i++) {
+        static const char *const allowed[] = {"A", "b", NULL};
+        const json_t *c = json_array_get(arr, i);
+        json_t *A, *b;
+        sv_json_path_index(path, sizeof path, "/problem/clients", (long)i);
+        if ((rc = sv_json_no_unknown(c, path, allowed, e)) != SV_OK ||
+            (rc = sv_json_require(c, path, "A", &A, e)) != SV_OK ||
+            (rc = sv_json_require(c, path, "b", &b, e)) != SV_OK)
+            return rc;
+        sv_json_path_key(sub, sizeof sub, path, "A");
+        if ((rc = sv_json_matrix(A, sub, -1, -1, env, NULL, e)) != SV_OK)
+            return rc;
+        long rows, cols, stored;
+        sv_glm_json_matrix_shape(A, &rows, &cols, &stored);
+        if (dim >= 0 && cols != dim)
+            return sv_fail(e, sub, "has %ld columns, client 0 has %ld: every client needs the "
+                           "same dimension", cols, dim);
+        dim = cols;
+        total += stored;
+        if (total > max_entries)
+            return sv_fail(e, sub, "the clients hold more than the limit of %ld matrix entries",
+                           max_entries);
+        sv_json_path_key(sub, sizeof sub, path, "b");
+        if ((rc = sv_json_vector(b, sub, rows, env, NULL, NULL, e)) != SV_OK)
+            return rc;
+        if (d->loss == SV_LOSS_LOGISTIC && (rc = sv_glm_json_labels(b, sub, e)) != SV_OK)
+            return rc;
+    }
+    d->clients = arr;
+    d->dim = (int)dim;
+    return SV_OK;
+}
+
+static int read_generate(const json_t *gen, const sv_codec_env *env, ef21_desc *d, sv_err *e)
+{
+    static const char *const allowed[] = {"clients", "rows_per_client", "dim", "loss",
+                                          "heterogeneity", "seed", "lambda", NULL};
+    const char *path = "/problem/generate";
+    int rc;
+    if ((rc = sv_json_no_unknown(gen, path, allowed, e)) != SV_OK)
+        return rc;
+    long lim = env && env->max_dim > 0 && env->max_dim < INT_MAX ? env->max_dim : INT_MAX;
+    long n, m, dim, seed;
+    json_t *v;
+    if ((rc = sv_json_require(gen, path, "clients", &v, e)) != SV_OK ||
+        (rc = sv_json_int(v, "/problem/generate/clients", 1, lim, &n, e)) != SV_OK ||
+        (rc = sv_json_require(gen, path, "rows_per_client", &v, e)) != SV_OK ||
+        (rc = sv_json_int(v, "/problem/generate/rows_per_client", 1, lim, &m, e)) != SV_OK ||
+        (rc = sv_json_require(gen, path, "dim", &v, e)) != SV_OK ||
+        (rc = sv_json_int(v, "/problem/generate/dim", 1, lim, &dim, e)) != SV_OK ||
+        (rc = sv_glm_json_seed(gen, path, &seed, e)) != SV_OK ||
+        (rc = sv_glm_json_loss(gen, path, SV_LOSS_SQUARED, &d->loss, e)) != SV_OK ||
+        (rc = sv_glm_json_lambda(gen, path, &d->lambda, e)) != SV_OK)
+        return rc;
+    double h = 0.0;
+    sv_json_optional(gen, path, "heterogeneity", &v, e);
+    if (v) {
+        if ((rc = sv_json_number(v, "/problem/generate/heterogeneity", &h, e)) != SV_OK)
+            return rc;
+        if (h < 0 || h > SV_GEN_GLM_MAX_HETEROGENEITY)
+            return sv_fail(e, "/problem/generate/heterogeneity", "must be in [0, %g], got %g",
+                           SV_GEN_GLM_MAX_HETEROGENEITY, h);
+    }
+    long max_entries = env && env->max_entries > 0 ? env->max_entries : INT_MAX;
+    if ((double)n * (double)m * (double)dim > (double)max_entries)
+        return sv_fail(e, path, "clients * rows_per_client * dim = %.0f exceeds the limit of %ld "
+                       "matrix entries", (double)n * m * dim, max_entries);
+    d->form = FORM_GENERATE;
+    d->dim = (int)dim;
+    d->gen = (sv_gen_glm_spec){(int)n, (int)m, (int)dim, d->loss, h, d->lambda, (uint64_t)seed};
+    return SV_OK;
+}
+
+static int read_dataset(const json_t *ds, const sv_codec_env *env, ef21_desc *d, sv_err *e)
+{
+    static const char *const allowed[] = {"name", "clients", "seed", "binary_class", "shuffle",
+                                          "loss", "lambda", NULL};
+    const char *path = "/problem/dataset";
+    int rc;
+    json_t *v;
+    if ((rc = sv_json_no_unknown(ds, path, allowed, e)) != SV_OK ||
+        (rc = sv_json_require(ds, path, "name", &v, e)) != SV_OK ||
+        (rc = sv_named_dataset_read(v, "/problem/dataset/name", env, &d->ds, e)) != SV_OK)
+        return rc;
+
+    long n, seed, pos;
+    if ((rc = sv_json_require(ds, path, "clients", &v, e)) != SV_OK ||
+        (rc = sv_json_int(v, "/problem/dataset/clients", 1, d->ds->rows, &n, e)) != SV_OK ||
+        (rc = sv_glm_json_seed(ds, path, &seed, e)) != SV_OK ||
+        (rc = sv_glm_json_loss(ds, path, SV_LOSS_LOGISTIC, &d->loss, e)) != SV_OK ||
+        (rc = sv_glm_json_lambda(ds, path, &d->lambda, e)) != SV_OK ||
+        (rc = sv_glm_json_int(ds, path, "binary_class", 0, 0, d->ds->classes - 1, -1, &pos, e)) !=
+            SV_OK)
+        return rc;
+    if (pos < 0 && d->ds->classes == 2)
+        pos = 1;
+    if (pos < 0 && d->loss == SV_LOSS_LOGISTIC)
+        return sv_fail(e, "/problem/dataset/binary_class", "logistic loss on a data set with %d "
+                       "classes needs the class to tell apart from the rest", d->ds->classes);
+    int shuffle = 1;
+    sv_json_optional(ds, path, "shuffle", &v, e);
+    if (v && (rc = sv_json_bool(v, "/problem/dataset/shuffle", &shuffle, e)) != SV_OK)
+        return rc;
+    d->form = FORM_DATASET;
+    d->dim = d->ds->cols;
+    d->ds_clients = (int)n;
+    d->seed = (uint64_t)seed;
+    d->positive_class = (int)pos;
+    d->shuffle = shuffle;
+    return SV_OK;
+}
+
+static int read_settings(const json_t *params, ef21_settings *s, sv_err *e)
+{
+    ef21_settings_default(s);
+    return sv_codec_params_decode_with_schedule(ef21_params, params, &s->schedule, s, e);
+}
+
+/* ============================================================================================
+ * Building the clients (run only)
+ * ========================================================================================== */
+
+static int build_clients(const ef21_desc *d, const sv_codec_env *env, sv_glm_clients *c,
+                         sv_err *e)
+{
+    int rc;
+    if (d->form == FORM_GENERATE)
+        return sv_gen_glm_clients(&d->gen, c, e);
+    if (d->form == FORM_DATASET) {
+        sv_dataset data;
+        if ((rc = sv_named_dataset_load(d->ds, "/problem/dataset/name", env, &data, e)) != SV_OK)
+            return rc;
+        if (data.cols != d->ds->cols) {
+            sv_dataset_free(&data);
+            return sv_fail(e, "/problem/dataset/name", "data set file has %d features, expected %d",
+                           data.cols, d->ds->cols);
+        }
+        sv_dataset_standardize(&data);
+        rc = sv_glm_clients_split(&data, d->ds_clients, d->shuffle, d->seed, d->positive_class,
+                                  d->loss, d->lambda, c, e);
+        sv_dataset_free(&data);
+        return rc;
+    }
+    size_t n = json_array_size(d->clients);
+    if ((rc = sv_glm_clients_alloc(c, (int)n, d->dim)) != SV_OK)
+        return rc;
+    char path[96], sub[96];
+    for (size_t i = 0; i < n; i++) {
+        const json_t *ci = json_array_get(d->clients, i);
+        sv_json_path_index(path, sizeof path, "/problem/clients", (long)i);
+        sv_json_path_key(sub, sizeof sub, path, "A");
+        if ((rc = sv_json_matrix(json_object_get(ci, "A"), sub, -1, d->dim, env, &c->A[i], e)) !=
+            SV_OK)
+            break;
+        sv_json_path_key(sub, sizeof sub, path, "b");
+        if ((rc = sv_json_vector(json_object_get(ci, "b"), sub, c->A[i].rows, env, &c->b[i], NULL,
+                                 e)) != SV_OK)
+            break;
+    }
+    if (rc != SV_OK) {
+        sv_glm_clients_free(c);
+        return rc;
+    }
+    sv_glm_clients_bind(c, d->loss, d->lambda);
+    return SV_OK;
+}
+
+/* ============================================================================================
+ * The codec
+ * ========================================================================================== */
+
+static json_t *ef21_params_schema(void)
+{
+    ef21_settings s;
+    ef21_settings_default(&s);
+    return sv_schedule_schema_add(sv_params_schema(ef21_params, &s));
+}
+
+static json_t *ef21_problem_schema(void)
+{
+    json_t *props = json_pack(
+        "{s:{s:s, s:s}, s:{s:s, s:[s,s], s:s}, s:{s:s, s:i, s:s}, s:{s:s, s:s}, s:{s:s, s:s},"
+        " s:{s:s, s:s}}",
+        "clients", "type", "array", "description",
+        "[{\"A\": matrix (nested arrays, {rows,cols,data}, CSR or COO), \"b\": [rows numbers]}, "
+        "...], all with the same number of columns",
+        "loss", "type", "string", "enum", "squared", "logistic", "description",
+        "beside clients: the loss (default squared); logistic labels are -1 or 1",
+        "lambda", "type", "number", "minimum", 0, "description",
+        "beside clients: the ridge weight (default 0)",
+        "generate", "type", "object", "description",
+        "{clients, rows_per_client, dim, loss? (squared), heterogeneity? in [0, 6] (0), seed? (0), "
+        "lambda? (0)}: client i's rows are scaled by 10^(heterogeneity i / (clients - 1))",
+        "dataset", "type", "object", "description",
+        "{name: breast_cancer | digits, clients, seed? (0), shuffle? (true), binary_class?, "
+        "loss? (logistic), lambda? (0)}: standardised rows split across the clients",
+        "x0", "type", "array", "description", "starting point (default zeros)");
+    return json_pack("{s:s, s:s, s:[{s:[s]}, {s:[s]}, {s:[s]}], s:o}", "type", "object",
+                     "description",
+                     "f(x) = (1/n) sum_i f_i(x), each f_i a least-squares or logistic model with "
+                     "ridge; exactly one of clients, generate, dataset",
+                     "oneOf", "required", "clients", "required", "generate", "required",
+                     "dataset", "properties", props);
+}
+
+static json_t *ef21_example(void)
+{
+    return json_pack("{s:{s:{s:i, s:i, s:i, s:s, s:f, s:i, s:f}}, s:{s:s, s:i, s:f, s:i}}",
+                     "problem", "generate", "clients", 8, "rows_per_client", 40, "dim", 20,
+                     "loss", "squared", "heterogeneity", 1.0, "seed", 1, "lambda", 0.01,
+                     "params", "variant", "ef21w", "k", 2, "tol", 1e-6, "max_iter", 20000);
+}
+
+static int ef21_validate(const json_t *problem, const json_t *params, const sv_codec_env *env,
+                         sv_err *e)
+{
+    ef21_desc d;
+    ef21_settings s;
+    int rc;
+    if ((rc = read_problem(problem, env, &d, e)) != SV_OK ||
+        (rc = read_settings(params, &s, e)) != SV_OK)
+        return rc;
+    return ef21_check_settings(&s, d.dim, e);
+}
+
+static int ef21_run(const json_t *problem, const json_t *params, const sv_codec_env *env,
+                    const sv_monitor *mon, json_t **result, sv_err *e)
+{
+    ef21_desc d;
+    ef21_settings s;
+    sv_glm_clients c;
+    double *x = NULL;
+    int rc;
+    memset(&c, 0, sizeof c);
+    *result = NULL;
+    if ((rc = read_problem(problem, env, &d, e)) != SV_OK ||
+        (rc = read_settings(params, &s, e)) != SV_OK ||
+        (rc = ef21_check_settings(&s, d.dim, e)) != SV_OK)
+        return rc;
+    if (d.x0)
+        rc = sv_json_vector(d.x0, "/problem/x0", d.dim, env, &x, NULL, e);
+    else if (!(x = calloc((size_t)d.dim, sizeof *x)))
+        rc = SV_ENOMEM;
+    if (rc != SV_OK)
+        return rc;
+    if ((rc = build_clients(&d, env, &c, e)) != SV_OK) {
+        free(x);
+        return rc;
+    }
+
+    ef21_problem p = {c.n_clients, c.glm};
+    ef21_info info;
+    rc = ef21_solve(&p, &s, mon, x, &info, e);
+    if (rc == SV_OK) {
+        json_t *r = sv_codec_result_new(&info.base, info.base.obj);
+        json_t *xs = sv_json_from_vector(x, d.dim);
+        if (!r || !xs) {
+            json_decref(r);
+            json_decref(xs);
+            rc = SV_ENOMEM;
+        } else {
+            json_object_set_new(r, "grad_norm", sv_codec_real(info.grad_norm));
+            json_object_set_new(r, "bits_sent", json_integer((json_int_t)info.bits_sent));
+            json_object_set_new(r, "floats_sent", json_integer((json_int_t)info.floats_sent));
+            json_object_set_new(r, "gamma", sv_codec_real(info.gamma));
+            json_object_set_new(r, "smoothness",
+                                json_pack("{s:o, s:o, s:o}", "L", sv_codec_real(info.L), "L_am",
+                                          sv_codec_real(info.L_am), "L_qm",
+                                          sv_codec_real(info.L_qm)));
+            json_object_set_new(r, "clients", json_integer(c.n_clients));
+            json_object_set_new(r, "solve_time_s", json_real(info.base.solve_time_s));
+            json_object_set_new(r, "x", xs);
+            *result = r;
+        }
+    }
+    sv_glm_clients_free(&c);
+    free(x);
+    return rc;
+}
+
+const sv_codec sv_codec_ef21 = {
+    .name = "distributed.ef21",
+    .family = "distributed",
+    .summary = "EF21 error feedback with TopK compression, and the weighted EF21-W, for "
+               "least-squares or logistic models split across clients",
+    .paper = "Richtarik, Gasanov, Burlachenko: Error Feedback Reloaded: From Quadratic to "
+             "Arithmetic Mean of Smoothness Constants, ICLR 2024",
+    .doc = "docs/solvers/distributed/ef21.md",
+    .params_schema = ef21_params_schema,
+    .problem_schema = ef21_problem_schema,
+    .example = ef21_example,
+    .validate = ef21_validate,
+    .run = ef21_run,
+};

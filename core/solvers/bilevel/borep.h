@@ -1,0 +1,84 @@
+/* borep.h - BO-REP, bilevel optimisation with initialization REfinement and Periodic updates, for
+ * bilevel problems (core/models/bilevel.h) whose upper level may have unbounded smoothness and
+ * whose lower level is strongly convex. Paper: Hao, Gong, Liu, "Bilevel Optimization under
+ * Unbounded Smoothness: A New Algorithm and Convergence Analysis", ICLR 2024.
+ *
+ *   y_0  = Epoch-SGD on g(x_0, .)                         (initialization refinement)
+ *   for t = 0, 1, ...:
+ *     if t > 0 and t % I == 0: y <- N SGD steps on g(x_t, .) from y   (periodic updates)
+ *     z_t = P_Z(z_{t-1} - nu (grad^2_yy g(x_t, y_t) z_{t-1} - grad_y f(x_t, y_t)))
+ *     m_t = beta m_{t-1} + (1 - beta) (grad_x f(x_t, y_t) - grad^2_xy g(x_t, y_t) z_t)
+ *     x_{t+1} = P_X(x_t - eta_t m_t / |m_t|)                   (normalized momentum)
+ * with every gradient and Hessian-vector product taken on fresh mini-batches. Doc page:
+ * docs/solvers/bilevel/borep.md (which also says where the paper leaves a detail open). */
+#ifndef SV_BOREP_H
+#define SV_BOREP_H
+
+#include <stdint.h>
+#include "core/models/bilevel.h"
+#include "core/schedule.h"
+
+/* Defaults (borep_settings_default). */
+#define BOREP_DEFAULT_ETA 1e-2
+#define BOREP_DEFAULT_BETA 0.9
+#define BOREP_DEFAULT_PERIOD 10L
+#define BOREP_DEFAULT_LOWER_STEPS 10L
+#define BOREP_DEFAULT_INIT_EPOCHS 5L
+#define BOREP_DEFAULT_INIT_STEPS 20L
+#define BOREP_DEFAULT_BATCH 32L
+#define BOREP_DEFAULT_MAX_ITER 1000L
+#define BOREP_DEFAULT_REPORT_EVERY 10L
+/* |m| below this counts as zero: no step (normalising it would amplify rounding). */
+#define BOREP_TINY_MOMENTUM 1e-300
+#define BOREP_DIVERGED 1e12
+
+typedef struct {
+    double eta;           /* upper step (distance moved per iteration) > 0 */
+    sv_schedule schedule; /* eta_t = eta * factor(t, max_iter) (core/schedule.h) */
+    double beta;          /* momentum in [0, 1) */
+    double gamma;         /* lower-level SGD step; NaN: 1 / L_g at x_0 */
+    double nu;            /* step of the linear-system variable z; NaN: 1 / L_g at x_0 */
+    double z_radius;      /* > 0: z is projected onto the ball of this radius; 0: no projection */
+    long period;          /* I: the lower variable is updated every I iterations, >= 1 */
+    long lower_steps;     /* N: SGD steps per periodic update, >= 0 */
+    long init_epochs;     /* Epoch-SGD epochs of the initialization refinement, >= 0 */
+    long init_steps;      /* steps of its first epoch (each epoch doubles them, halves gamma) */
+    long batch_upper;     /* rows per upper batch (grad f); 0: full */
+    long batch_lower;     /* rows per lower batch (grad g, Hessian-vector products); 0: full */
+    double tol;           /* stop when the exact |grad F(x)| at a report is <= tol (needs
+                           * exact_metrics); 0: never */
+    long max_iter;
+    double time_limit_s;  /* 0: none */
+    long report_every;
+    int exact_metrics;    /* reports carry the exact F(x) and |grad F(x)| (second-order work,
+                           * for monitoring only) */
+    uint64_t seed;
+} borep_settings;
+
+typedef struct {
+    sv_info base;             /* base.obj = f(x, y) (full); base.res = |m| at the end */
+    double momentum_norm;     /* |m_t| at the end */
+    double lower_residual;    /* |grad_y g(x, y)| (full) at the end */
+    double z_residual;        /* |grad^2_yy g z - grad_y f| (full) at the end */
+    double hypergrad_norm;    /* exact |grad F(x)| at the end when exact_metrics, else NaN */
+    double F;                 /* exact F(x) at the end when exact_metrics, else NaN */
+    double gamma, nu;         /* the steps used */
+    long upper_grads;         /* oracle calls (batch or full) */
+    long lower_grads;
+    long hvps;                /* Hessian-vector and cross products */
+    long lower_updates;       /* periodic updates done (the refinement not counted) */
+} borep_info;
+
+void borep_settings_default(borep_settings *s);
+/* Checks the settings alone. SV_OK or SV_EINVAL with e->field "/params/<name>". */
+int borep_check_settings(const borep_settings *s, sv_err *e);
+
+/* Runs BO-REP on p from x (in: x0, out: final x; length p->dx) and y (in: y0, out: the final
+ * lower variable; length p->dy); z (length dy, may be NULL) gets the final linear-system
+ * variable. Problems with coupled lower-level constraints are refused. Validates everything
+ * before allocating. Returns SV_OK (info->base.status says how the solve ended), SV_EINVAL (e
+ * names the field), SV_ENOMEM. mon, e may be NULL. */
+int borep_solve(const sv_bl_problem *p, const borep_settings *s, const sv_monitor *mon,
+                double *x, double *y, double *z, borep_info *info, sv_err *e);
+
+#endif

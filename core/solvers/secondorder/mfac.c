@@ -1,0 +1,767 @@
+/* mfac.c - secondorder.mfac: M-FAC preconditioned SGD (dynamic algorithm) and OBS pruning (static
+ * algorithm) on a linear model, and the instance generator. The IHVP engines are core/kernels/mfac.c.
+ *
+ * A solve runs up to three phases on one clock, one iteration counter and one monitor:
+ *   fit       the optimizer for max_iter steps (the whole solve in optimize mode)
+ *   prune     prune_steps OBS rounds (prune mode)
+ *   finetune  the optimizer again for finetune_iter steps with the pruned weights held at zero
+ * Any phase ending in cancellation, time limit or divergence ends the solve. */
+#include "core/solvers/secondorder/mfac.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/kernels/mfac.h"
+#include "core/rng.h"
+
+enum { PHASE_FIT = 0, PHASE_PRUNE = 1, PHASE_FINETUNE = 2 };
+
+typedef struct {
+    double *g;       /* d: step gradient */
+    double *gfull;   /* d: full gradient at x */
+    double *dir;     /* d: preconditioned direction */
+    double *mom;     /* d: momentum buffer */
+    double *acc;     /* d: one Fisher gradient before compaction */
+    double *xcopy;   /* d: magnitude-pruning baseline */
+    double *work;    /* rows: glm workspace; in pruning the per-sample derivatives */
+    int *perm;       /* rows: sampling order */
+    int *active;     /* d: indices of unpruned weights (prune mode) */
+    unsigned char *mask; /* d: 1 = pruned (held at zero); NULL outside prune mode */
+    sv_mfac_window win;
+    int has_win;
+} mfac_ws;
+
+/* What the phases share. */
+typedef struct {
+    const sv_glm *glm;
+    const mfac_settings *s;
+    const sv_monitor *mon;
+    int d, rows;
+    double t0;
+    double f0;              /* f(x0), for the divergence test */
+    long iter;              /* optimizer steps so far, all phases */
+    int phase;
+    int pos;                /* next unused position in ws.perm */
+    sv_rng rng;
+    mfac_ws w;
+    mfac_info *info;
+} mfac_run;
+
+static int check_problem(const mfac_problem *p, sv_err *e);
+static int ws_alloc(mfac_run *r);
+static void ws_free(mfac_ws *w);
+static const int *next_batch(mfac_run *r, int k);
+static double full_eval(mfac_run *r, const double *x, double *gn);
+static double pruned_fraction(const mfac_run *r, const double *x);
+static int report(mfac_run *r, double obj, double gn, double lr, double elapsed);
+static sv_status sgd_phase(mfac_run *r, double *x, long steps, double lr_max, int *rc);
+static sv_status prune_phase(mfac_run *r, double *x, int *rc);
+static int prune_round(mfac_run *r, double *x, long keep);
+static double magnitude_baseline(mfac_run *r, const double *x, long keep);
+static int cmp_score(const void *a, const void *b);
+
+/* ================================ settings ================================ */
+
+void mfac_settings_default(mfac_settings *s)
+{
+    s->mode = MFAC_DEFAULT_MODE;
+    s->precond = MFAC_DEFAULT_PRECOND;
+    s->window = MFAC_DEFAULT_WINDOW;
+    s->damp = NAN;
+    s->damp_relative = MFAC_DEFAULT_DAMP_RELATIVE;
+    s->lr = MFAC_DEFAULT_LR;
+    s->momentum = MFAC_DEFAULT_MOMENTUM;
+    s->batch_size = MFAC_DEFAULT_BATCH_SIZE;
+    s->fisher_grads = MFAC_DEFAULT_FISHER_GRADS;
+    s->fisher_batch_size = MFAC_DEFAULT_FISHER_BATCH_SIZE;
+    s->seed = MFAC_DEFAULT_SEED;
+    s->tol = MFAC_DEFAULT_TOL;
+    s->max_iter = MFAC_DEFAULT_MAX_ITER;
+    s->time_limit_s = MFAC_DEFAULT_TIME_LIMIT_S;
+    s->report_every = MFAC_DEFAULT_REPORT_EVERY;
+    sv_schedule_default(&s->schedule);
+    s->schedule.kind = MFAC_DEFAULT_SCHEDULE;
+    s->sparsity = MFAC_DEFAULT_SPARSITY;
+    s->prune_steps = MFAC_DEFAULT_PRUNE_STEPS;
+    s->finetune_iter = MFAC_DEFAULT_FINETUNE_ITER;
+    s->finetune_lr = NAN;
+    s->obs_update = MFAC_DEFAULT_OBS_UPDATE;
+}
+
+long mfac_round_keep(int d, double sparsity, long prune_steps, long k)
+{
+    const long keep_final = d - lround(sparsity * d);
+    if (k >= prune_steps)
+        return keep_final;
+    long keep = lround(d * pow(1.0 - sparsity, (double)k / prune_steps));
+    return keep < keep_final ? keep_final : keep;
+}
+
+int mfac_check_settings(const mfac_settings *s, int dim, sv_err *e)
+{
+    int rc;
+    if (!s)
+        return sv_fail(e, "/params", "settings missing");
+    if (s->mode != MFAC_MODE_OPTIMIZE && s->mode != MFAC_MODE_PRUNE)
+        return sv_fail(e, "/params/mode", "must be \"optimize\" or \"prune\"");
+    if (s->precond != MFAC_PRECOND_MFAC && s->precond != MFAC_PRECOND_NONE)
+        return sv_fail(e, "/params/preconditioner", "must be \"mfac\" or \"none\"");
+    if (s->window < 1 || s->window > MFAC_MAX_WINDOW)
+        return sv_fail(e, "/params/window", "must be in [1, %ld], got %ld", MFAC_MAX_WINDOW,
+                       s->window);
+    if (!isnan(s->damp) && !(isfinite(s->damp) && s->damp > 0))
+        return sv_fail(e, "/params/damp", "must be a positive finite number or null (auto)");
+    if (s->damp_relative != 0 && s->damp_relative != 1)
+        return sv_fail(e, "/params/damp_relative", "must be true or false");
+    if (!(isfinite(s->lr) && s->lr > 0))
+        return sv_fail(e, "/params/lr", "must be a positive finite number");
+    if (!(s->momentum >= 0 && s->momentum < 1))
+        return sv_fail(e, "/params/momentum", "must be in [0, 1)");
+    if (s->batch_size < 0)
+        return sv_fail(e, "/params/batch_size", "must be >= 0 (0: all rows), got %ld",
+                       s->batch_size);
+    if (s->fisher_grads < 1 || s->fisher_grads > MFAC_MAX_WINDOW)
+        return sv_fail(e, "/params/fisher_grads", "must be in [1, %ld], got %ld", MFAC_MAX_WINDOW,
+                       s->fisher_grads);
+    if (s->fisher_batch_size < 1)
+        return sv_fail(e, "/params/fisher_batch_size", "must be at least 1, got %ld",
+                       s->fisher_batch_size);
+    if (!(isfinite(s->tol) && s->tol >= 0))
+        return sv_fail(e, "/params/tol", "must be a finite number >= 0");
+    if (s->max_iter < 0)
+        return sv_fail(e, "/params/max_iter", "must be >= 0, got %ld", s->max_iter);
+    if (!(isfinite(s->time_limit_s) && s->time_limit_s >= 0))
+        return sv_fail(e, "/params/time_limit_s", "must be a finite number >= 0 (0: no limit)");
+    if (s->report_every < 1)
+        return sv_fail(e, "/params/report_every", "must be at least 1, got %ld", s->report_every);
+    if (!(s->sparsity >= 0 && s->sparsity < 1))
+        return sv_fail(e, "/params/sparsity", "must be in [0, 1)");
+    if (s->prune_steps < 1 || s->prune_steps > 1000)
+        return sv_fail(e, "/params/prune_steps", "must be in [1, 1000], got %ld", s->prune_steps);
+    if (s->finetune_iter < 0)
+        return sv_fail(e, "/params/finetune_iter", "must be >= 0, got %ld", s->finetune_iter);
+    if (!isnan(s->finetune_lr) && !(isfinite(s->finetune_lr) && s->finetune_lr > 0))
+        return sv_fail(e, "/params/finetune_lr", "must be a positive finite number or null (lr)");
+    if (s->obs_update != MFAC_OBS_INDEPENDENT && s->obs_update != MFAC_OBS_GROUP)
+        return sv_fail(e, "/params/obs_update", "must be \"independent\" or \"group\"");
+    if ((rc = sv_schedule_check(&s->schedule, "/params/schedule", e)) != SV_OK)
+        return rc;
+    /* Checks against the dimension last, so that every scalar error is named first. */
+    if (dim > 0 && (double)s->window * dim > MFAC_MAX_WINDOW_ENTRIES)
+        return sv_fail(e, "/params/window", "window * dimension = %.0f exceeds the limit of %.0f "
+                       "stored gradient entries", (double)s->window * dim,
+                       MFAC_MAX_WINDOW_ENTRIES);
+    if (dim > 0 && s->mode == MFAC_MODE_PRUNE &&
+        (double)s->fisher_grads * dim > MFAC_MAX_WINDOW_ENTRIES)
+        return sv_fail(e, "/params/fisher_grads", "fisher_grads * dimension = %.0f exceeds the "
+                       "limit of %.0f stored gradient entries", (double)s->fisher_grads * dim,
+                       MFAC_MAX_WINDOW_ENTRIES);
+    if (dim > 0 && s->mode == MFAC_MODE_PRUNE && s->obs_update == MFAC_OBS_GROUP) {
+        long prev = dim;
+        for (long k = 1; k <= s->prune_steps; k++) {
+            const long keep = mfac_round_keep(dim, s->sparsity, s->prune_steps, k);
+            if (prev - keep > MFAC_MAX_GROUP)
+                return sv_fail(e, "/params/obs_update", "a \"group\" round would remove %ld "
+                               "weights at once, more than %ld: raise prune_steps or use "
+                               "\"independent\"", prev - keep, MFAC_MAX_GROUP);
+            if (keep < prev)
+                prev = keep;
+        }
+    }
+    return SV_OK;
+}
+
+/* ================================ validation ================================ */
+
+static int check_problem(const mfac_problem *p, sv_err *e)
+{
+    if (!p || !p->glm)
+        return sv_fail(e, "/problem", "problem missing");
+    const sv_glm *c = p->glm;
+    if (c->loss != SV_LOSS_SQUARED && c->loss != SV_LOSS_LOGISTIC)
+        return sv_fail(e, "/problem/loss", "must be \"squared\" or \"logistic\"");
+    const sv_mat *A = c->A;
+    if (!A || A->rows < 1 || A->cols < 1)
+        return sv_fail(e, "/problem/A", "needs at least one row and one column");
+    if (A->kind == SV_MAT_DENSE) {
+        if (!A->dense.data || A->dense.rows != A->rows || A->dense.cols != A->cols)
+            return sv_fail(e, "/problem/A", "dense storage does not match the shape");
+        for (int r = 0; r < A->rows; r++)
+            if (!sv_all_finite(A->cols, A->dense.data + (size_t)r * A->cols))
+                return sv_fail(e, "/problem/A", "row %d holds a non-finite entry", r);
+    } else if (A->kind == SV_MAT_CSR) {
+        if (!A->csr.rowptr || A->csr.rows != A->rows || A->csr.cols != A->cols || A->csr.nnz < 0 ||
+            (A->csr.nnz > 0 && (!A->csr.colind || !A->csr.val)))
+            return sv_fail(e, "/problem/A", "sparse storage does not match the shape");
+        if (!sv_all_finite(A->csr.nnz, A->csr.val))
+            return sv_fail(e, "/problem/A", "holds a non-finite entry");
+    } else {
+        return sv_fail(e, "/problem/A", "unknown matrix kind");
+    }
+    if (!c->b)
+        return sv_fail(e, "/problem/b", "targets missing");
+    char path[64];
+    for (int r = 0; r < A->rows; r++) {
+        double b = c->b[r];
+        if (!isfinite(b) || (c->loss == SV_LOSS_LOGISTIC && b != 1.0 && b != -1.0)) {
+            snprintf(path, sizeof path, "/problem/b/%d", r);
+            return sv_fail(e, path, c->loss == SV_LOSS_LOGISTIC ? "logistic labels must be -1 or 1"
+                                                                : "must be finite");
+        }
+        if (c->w && !(isfinite(c->w[r]) && c->w[r] >= 0)) {
+            snprintf(path, sizeof path, "/problem/w/%d", r);
+            return sv_fail(e, path, "sample weights must be finite and >= 0");
+        }
+    }
+    if (!(isfinite(c->lambda) && c->lambda >= 0))
+        return sv_fail(e, "/problem/lambda", "must be a finite number >= 0");
+    if (c->lambda_vec)
+        for (int j = 0; j < A->cols; j++)
+            if (!(isfinite(c->lambda_vec[j]) && c->lambda_vec[j] >= 0)) {
+                snprintf(path, sizeof path, "/problem/lambda/%d", j);
+                return sv_fail(e, path, "must be a finite number >= 0");
+            }
+    return SV_OK;
+}
+
+/* ================================ workspace ================================ */
+
+static int ws_alloc(mfac_run *r)
+{
+    mfac_ws *w = &r->w;
+    const int d = r->d, rows = r->rows;
+    const int prune = r->s->mode == MFAC_MODE_PRUNE;
+    memset(w, 0, sizeof *w);
+    w->g = calloc((size_t)d * 6, sizeof *w->g);
+    w->work = calloc((size_t)rows, sizeof *w->work);
+    w->perm = malloc((size_t)rows * sizeof *w->perm);
+    if (prune) {
+        w->active = malloc((size_t)d * sizeof *w->active);
+        w->mask = calloc((size_t)d, sizeof *w->mask);
+    }
+    if (!w->g || !w->work || !w->perm || (prune && (!w->active || !w->mask))) {
+        ws_free(w);
+        return SV_ENOMEM;
+    }
+    w->gfull = w->g + d;
+    w->dir = w->gfull + d;
+    w->mom = w->dir + d;
+    w->acc = w->mom + d;
+    w->xcopy = w->acc + d;
+    for (int i = 0; i < rows; i++)
+        w->perm[i] = i;
+    r->pos = rows;  /* the first batch shuffles */
+    if (r->s->precond == MFAC_PRECOND_MFAC &&
+        (r->s->max_iter > 0 || (prune && r->s->finetune_iter > 0))) {
+        const double damp = isnan(r->s->damp) ? MFAC_DEFAULT_DAMP_WINDOW : r->s->damp;
+        int rc = sv_mfac_window_init(&w->win, d, (int)r->s->window, damp);
+        if (rc != SV_OK) {
+            ws_free(w);
+            return rc == SV_EINVAL ? SV_EINTERNAL : rc;
+        }
+        if (r->s->damp_relative)
+            sv_mfac_window_set_relative(&w->win, damp);
+        /* F over the gradients actually held: a window still filling does not shrink F by
+         * count/m, which would lengthen the first steps of every phase m-fold. */
+        sv_mfac_window_normalize_by_count(&w->win, 1);
+        w->has_win = 1;
+    }
+    return SV_OK;
+}
+
+static void ws_free(mfac_ws *w)
+{
+    free(w->g);  /* head of the six d-vectors */
+    free(w->work);
+    free(w->perm);
+    free(w->active);
+    free(w->mask);
+    sv_mfac_window_free(&w->win);
+    memset(w, 0, sizeof *w);
+}
+
+/* ================================ helpers ================================ */
+
+/* k row indices: the next k of a random order of the rows, reshuffled (seeded) when used up, so
+ * every row is visited once per epoch. k <= rows. */
+static const int *next_batch(mfac_run *r, int k)
+{
+    if (r->pos + k > r->rows) {
+        sv_rng_shuffle(&r->rng, r->w.perm, r->rows);
+        r->pos = 0;
+    }
+    const int *idx = r->w.perm + r->pos;
+    r->pos += k;
+    return idx;
+}
+
+/* f(x), gfull = grad f(x) with pruned entries zeroed, *gn = |gfull|. */
+static double full_eval(mfac_run *r, const double *x, double *gn)
+{
+    double f = sv_glm_value(r->glm, x, r->w.gfull, r->w.work);
+    if (r->w.mask)
+        for (int j = 0; j < r->d; j++)
+            if (r->w.mask[j])
+                r->w.gfull[j] = 0.0;
+    *gn = sv_nrm2(r->d, r->w.gfull);
+    return f;
+}
+
+static double pruned_fraction(const mfac_run *r, const double *x)
+{
+    long zeros = 0;
+    for (int j = 0; j < r->d; j++)
+        zeros += x[j] == 0.0;
+    return (double)zeros / r->d;
+}
+
+static int report(mfac_run *r, double obj, double gn, double lr, double elapsed)
+{
+    sv_metric m[5] = {
+        {"grad_norm", gn},
+        {"lr", lr},
+        {"window", r->w.has_win ? (double)r->w.win.count : 0.0},
+        {"pruned", (double)r->info->pruned},
+        {"phase", (double)r->phase},
+    };
+    sv_progress pr = {r->iter, elapsed, obj, m, 5};
+    return sv_monitor_report(r->mon, &pr);
+}
+
+/* ================================ optimizer ================================ */
+
+/* `steps` optimizer steps from x. Returns SV_UNSOLVED when they all ran (the caller decides what
+ * that means), or the status that ended the phase early: SV_SOLVED (tol), SV_CANCELLED,
+ * SV_TIME_LIMIT, SV_DIVERGED. *rc gets SV_ENUMERIC if the window's factorisation fails. */
+static sv_status sgd_phase(mfac_run *r, double *x, long steps, double lr_max, int *rc)
+{
+    const mfac_settings *s = r->s;
+    const int d = r->d;
+    mfac_ws *w = &r->w;
+    const int full = s->batch_size == 0 || s->batch_size >= r->rows;
+    const int k = full ? r->rows : (int)s->batch_size;
+    const int precond = s->precond == MFAC_PRECOND_MFAC;
+    mfac_info *info = r->info;
+    double lr = NAN;
+    sv_status status = SV_UNSOLVED;
+
+    sv_zero(d, w->mom);
+    if (w->has_win)
+        sv_mfac_window_clear(&w->win);
+    for (long t = 0;; t++) {
+        const int at_report = t % s->report_every == 0 || t == steps;
+        double f = NAN, gn = NAN;
+        if (full || at_report) {
+            f = full_eval(r, x, &gn);
+            info->base.obj = f;
+            info->grad_norm = info->base.res = gn;
+            if (!isfinite(f) || !isfinite(gn) || !sv_all_finite(d, x) ||
+                fabs(f) > MFAC_DIVERGENCE_FACTOR * (1.0 + fabs(r->f0))) {
+                status = SV_DIVERGED;
+                break;
+            }
+            if (s->tol > 0 && gn <= s->tol) {
+                status = SV_SOLVED;
+                break;
+            }
+        }
+        const double now = sv_now_s();
+        if (at_report && report(r, f, gn, lr, now - r->t0)) {
+            status = SV_CANCELLED;
+            break;
+        }
+        if (t >= steps)
+            break;
+        if (s->time_limit_s > 0 && now - r->t0 >= s->time_limit_s) {
+            status = SV_TIME_LIMIT;
+            break;
+        }
+
+        if (full)
+            sv_copy(d, w->gfull, w->g);  /* already masked */
+        else {
+            sv_glm_batch_value(r->glm, next_batch(r, k), k, x, w->g);
+            if (w->mask)
+                for (int j = 0; j < d; j++)
+                    if (w->mask[j])
+                        w->g[j] = 0.0;
+        }
+        if (precond) {
+            if ((*rc = sv_mfac_window_push(&w->win, w->g)) != SV_OK)
+                return SV_UNSOLVED;
+            sv_mfac_window_ihvp(&w->win, w->g, w->dir);
+            info->window_updates++;
+            info->ihvp_count++;
+        } else {
+            sv_copy(d, w->g, w->dir);
+        }
+        sv_scal(d, s->momentum, w->mom);
+        sv_axpy(d, 1.0 - s->momentum, w->dir, w->mom);
+        lr = sv_schedule_lr(&s->schedule, lr_max, t, steps);
+        sv_axpy(d, -lr, w->mom, x);
+        info->lr_final = lr;
+        r->iter++;
+    }
+    return status;
+}
+
+/* ================================ pruning ================================ */
+
+typedef struct {
+    double score;
+    int index;  /* position in the active list */
+} scored;
+
+static int cmp_score(const void *a, const void *b)
+{
+    const scored *p = a, *q = b;
+    if (p->score < q->score)
+        return -1;
+    if (p->score > q->score)
+        return 1;
+    return (p->index > q->index) - (p->index < q->index);
+}
+
+/* f of x with all but the `keep` largest |x_j| zeroed (ties: lower index kept). */
+static double magnitude_baseline(mfac_run *r, const double *x, long keep)
+{
+    double *xc = r->w.xcopy;
+    sv_copy(r->d, x, xc);
+    sv_topk(r->d, (int)keep, xc, r->w.active);  /* active is free scratch here */
+    return sv_glm_value(r->glm, xc, NULL, r->w.work);
+}
+
+/* u_Q = -([F^-1]_QQ)^{-1} x_Q for Q = the first nq entries of sc (positions in the active list),
+ * u zero elsewhere. [F^-1]_QQ = I/lambda - W'W with W_iq = v_iq / sqrt(denom_i), over
+ * the m x nq gathered columns of V, then a Cholesky solve. SV_OK, SV_ENOMEM or SV_ENUMERIC. */
+static int group_update(const sv_mfac_static *st, const scored *sc, int nq, const double *x,
+                        const int *active, double *u)
+{
+    const int m = st->m, d = st->d;
+    double *W = malloc((size_t)m * nq * sizeof *W);
+    double *S = calloc((size_t)nq * nq, sizeof *S);
+    double *z = malloc((size_t)nq * sizeof *z);
+    int rc = SV_ENOMEM;
+    if (!W || !S || !z)
+        goto out;
+    for (int i = 0; i < m; i++) {
+        const double *v = st->V + (size_t)i * d;
+        const double c = 1.0 / sqrt(st->denom[i]);
+        for (int a = 0; a < nq; a++)
+            W[(size_t)i * nq + a] = c * v[sc[a].index];
+    }
+    for (int a = 0; a < nq; a++)
+        S[(size_t)a * nq + a] = 1.0 / st->lambda;
+    /* S -= W'W, one dgemm (the Cholesky solve reads the upper triangle). */
+    sv_dense Wd = {m, nq, W}, Sd = {nq, nq, S};
+    sv_dense_gemm(1, 0, -1.0, &Wd, &Wd, 1.0, &Sd);
+    for (int a = 0; a < nq; a++)
+        z[a] = x[active[sc[a].index]];
+    if ((rc = sv_solve_spd(nq, S, z, 1)) != SV_OK)
+        goto out;
+    sv_zero(d, u);
+    for (int a = 0; a < nq; a++)
+        u[sc[a].index] = -z[a];
+    rc = SV_OK;
+out:
+    free(W);
+    free(S);
+    free(z);
+    return rc;
+}
+
+/* One OBS round: Fisher from m fresh gradients over the unpruned weights, then remove the least
+ * salient until `keep` remain. Returns SV_OK, SV_ENOMEM or SV_ENUMERIC. */
+static int prune_round(mfac_run *r, double *x, long keep)
+{
+    const mfac_settings *s = r->s;
+    mfac_ws *w = &r->w;
+    const int d = r->d, m = (int)s->fisher_grads;
+    int na = 0;
+    for (int j = 0; j < d; j++)
+        if (!w->mask[j])
+            w->active[na++] = j;
+    const int ndrop = na - (int)keep;
+    if (ndrop <= 0)
+        return SV_OK;
+
+    sv_mfac_static st;
+    memset(&st, 0, sizeof st);
+    double *G = malloc((size_t)m * na * sizeof *G);
+    double *diag = malloc((size_t)na * 2 * sizeof *diag);
+    scored *sc = malloc((size_t)na * sizeof *sc);
+    int rc = SV_ENOMEM;
+    if (!G || !diag || !sc)
+        goto done;
+
+    /* m loss gradients: each the mean of fisher_batch_size per-sample gradients w_i l'_i a_i. */
+    double *d1 = w->work;
+    sv_glm_sample_derivs(r->glm, x, NULL, NULL, d1, NULL);
+    const int fb = (int)(s->fisher_batch_size < r->rows ? s->fisher_batch_size : r->rows);
+    for (int i = 0; i < m; i++) {
+        const int *idx = next_batch(r, fb);
+        sv_zero(d, w->acc);
+        for (int k = 0; k < fb; k++) {
+            const int row = idx[k];
+            const double wt = r->glm->w ? r->glm->w[row] : 1.0;
+            sv_mat_row_axpy(r->glm->A, row, wt * d1[row] / fb, w->acc);
+        }
+        double *gi = G + (size_t)i * na;
+        for (int k = 0; k < na; k++)
+            gi[k] = w->acc[w->active[k]];
+    }
+    const double damp = isnan(s->damp) ? MFAC_DEFAULT_DAMP_PRUNE : s->damp;
+    double lambda = damp;
+    if (s->damp_relative) {
+        const double scale = sv_mfac_mean_diag(G, m, na);
+        lambda = scale > 0 ? damp * scale : damp;
+    }
+    if ((rc = sv_mfac_static_init(&st, na, m, lambda)) != SV_OK) {
+        rc = rc == SV_ENOMEM ? SV_ENOMEM : SV_ENUMERIC;
+        goto done;
+    }
+    if ((rc = sv_mfac_static_build(&st, G)) != SV_OK)
+        goto done;
+
+    /* Saliencies x_q^2 / (2 [F^-1]_qq); the ndrop smallest go. */
+    sv_mfac_static_inv_diag(&st, diag);
+    for (int k = 0; k < na; k++) {
+        const double xq = x[w->active[k]];
+        sc[k].score = xq * xq / (2.0 * diag[k]);
+        sc[k].index = k;
+    }
+    qsort(sc, (size_t)na, sizeof *sc, cmp_score);
+
+    /* OBS update delta = F^{-1} u for the removed set Q: independent, u_q = -x_q / [F^-1]_qq (the
+     * single-weight corrections summed, as the authors' pruner does); group, u_Q = -z with
+     * [F^-1]_QQ z = x_Q. */
+    double *u = diag + na;
+    sv_zero(na, u);
+    for (int k = 0; k < ndrop; k++) {
+        const int q = sc[k].index;
+        u[q] = -x[w->active[q]] / diag[q];
+        r->info->saliency += sc[k].score;
+    }
+    if (s->obs_update == MFAC_OBS_GROUP && (rc = group_update(&st, sc, ndrop, x, w->active, u)) !=
+        SV_OK)
+        goto done;
+    sv_mfac_static_ihvp(&st, u, u);
+    r->info->ihvp_count++;
+    for (int k = 0; k < na; k++)
+        x[w->active[k]] += u[k];
+    for (int k = 0; k < ndrop; k++) {
+        const int j = w->active[sc[k].index];
+        x[j] = 0.0;
+        w->mask[j] = 1;
+    }
+    r->info->pruned += ndrop;
+    rc = SV_OK;
+done:
+    sv_mfac_static_free(&st);
+    free(G);
+    free(diag);
+    free(sc);
+    return rc;
+}
+
+/* The OBS rounds. Density after round k of K: (1 - sparsity)^(k/K), the last one exact. */
+static sv_status prune_phase(mfac_run *r, double *x, int *rc)
+{
+    const mfac_settings *s = r->s;
+    const int d = r->d;
+    const long keep_final = mfac_round_keep(d, s->sparsity, s->prune_steps, s->prune_steps);
+    mfac_info *info = r->info;
+    double gn;
+    r->phase = PHASE_PRUNE;
+    info->obj_dense = full_eval(r, x, &gn);
+    info->obj_magnitude = magnitude_baseline(r, x, keep_final);
+    long keep = d;
+    for (long k = 1; k <= s->prune_steps; k++) {
+        const long target = mfac_round_keep(d, s->sparsity, s->prune_steps, k);
+        if (target < keep)
+            keep = target;
+        if ((*rc = prune_round(r, x, keep)) != SV_OK)
+            return SV_UNSOLVED;
+        info->prune_rounds = k;
+        double f = full_eval(r, x, &gn);
+        info->base.obj = f;
+        info->grad_norm = info->base.res = gn;
+        if (!isfinite(f) || !sv_all_finite(d, x))
+            return SV_DIVERGED;
+        const double now = sv_now_s();
+        if (report(r, f, gn, NAN, now - r->t0))
+            return SV_CANCELLED;
+        if (s->time_limit_s > 0 && now - r->t0 >= s->time_limit_s && k < s->prune_steps)
+            return SV_TIME_LIMIT;
+    }
+    info->obj_pruned = info->base.obj;
+    return SV_SOLVED;
+}
+
+/* ================================ solve ================================ */
+
+int mfac_solve(const mfac_problem *p, const mfac_settings *s, const sv_monitor *mon, double *x,
+               mfac_info *info, sv_err *e)
+{
+    if (!info)
+        return sv_fail(e, "/info", "info struct missing");
+    memset(info, 0, sizeof *info);
+    info->base.status = SV_UNSOLVED;
+    info->fit_status = SV_UNSOLVED;
+    info->base.obj = info->base.res = info->grad_norm = info->obj_initial = NAN;
+    info->lr_final = info->obj_dense = info->obj_pruned = info->obj_magnitude = NAN;
+    info->saliency = 0.0;
+
+    int rc = check_problem(p, e);
+    if (rc != SV_OK)
+        return rc;
+    const int d = p->glm->A->cols;
+    if ((rc = mfac_check_settings(s, d, e)) != SV_OK)
+        return rc;
+    if (!x)
+        return sv_fail(e, "/problem/x0", "starting point missing");
+    if (!sv_all_finite(d, x))
+        return sv_fail(e, "/problem/x0", "must be finite");
+
+    mfac_run r;
+    memset(&r, 0, sizeof r);
+    r.glm = p->glm;
+    r.s = s;
+    r.mon = mon;
+    r.d = d;
+    r.rows = p->glm->A->rows;
+    r.info = info;
+    r.t0 = sv_now_s();
+    sv_rng_seed(&r.rng, s->seed);
+    if ((rc = ws_alloc(&r)) != SV_OK)
+        return rc;
+
+    double gn;
+    r.f0 = info->obj_initial = full_eval(&r, x, &gn);
+    info->base.obj = r.f0;
+    info->grad_norm = info->base.res = gn;
+
+    sv_status status;
+    rc = SV_OK;
+    if (s->mode == MFAC_MODE_OPTIMIZE) {
+        r.phase = PHASE_FIT;
+        status = sgd_phase(&r, x, s->max_iter, s->lr, &rc);
+        if (status == SV_UNSOLVED)
+            status = SV_MAX_ITER;
+    } else {
+        status = SV_UNSOLVED;
+        if (s->max_iter > 0) {
+            r.phase = PHASE_FIT;
+            status = sgd_phase(&r, x, s->max_iter, s->lr, &rc);
+            info->fit_status = status == SV_UNSOLVED ? SV_MAX_ITER : status;
+        }
+        if (rc == SV_OK && (status == SV_UNSOLVED || status == SV_SOLVED))
+            status = prune_phase(&r, x, &rc);
+        if (rc == SV_OK && status == SV_SOLVED && s->finetune_iter > 0) {
+            r.phase = PHASE_FINETUNE;
+            status = sgd_phase(&r, x, s->finetune_iter,
+                               isnan(s->finetune_lr) ? s->lr : s->finetune_lr, &rc);
+            if (status == SV_UNSOLVED)
+                status = SV_SOLVED;  /* the pruning target stands; fine-tuning ran its course */
+        }
+        info->sparsity = pruned_fraction(&r, x);
+    }
+    if (rc != SV_OK) {
+        ws_free(&r.w);
+        info->base.status = SV_UNSOLVED;
+        info->base.iter = r.iter;
+        info->base.solve_time_s = sv_now_s() - r.t0;
+        if (rc == SV_ENUMERIC)
+            sv_fail(e, "/params/damp", "the M-FAC factorisation failed (non-finite gradients?)");
+        return rc;
+    }
+
+    /* Final values at the returned x (phases may end between evaluations). */
+    info->base.obj = full_eval(&r, x, &gn);
+    info->grad_norm = info->base.res = gn;
+    if (status != SV_DIVERGED && (!isfinite(info->base.obj) || !isfinite(gn)))
+        status = SV_DIVERGED;
+    info->base.status = status;
+    info->base.iter = r.iter;
+    info->base.solve_time_s = sv_now_s() - r.t0;
+    ws_free(&r.w);
+    return SV_OK;
+}
+
+/* ================================ generator ================================ */
+
+int mfac_generate(const mfac_gen_spec *spec, mfac_instance *out, sv_err *e)
+{
+    if (out)
+        memset(out, 0, sizeof *out);
+    if (!spec || !out)
+        return sv_fail(e, "/problem/generate", "spec or output missing");
+    if (spec->rows < 1)
+        return sv_fail(e, "/problem/generate/rows", "must be at least 1");
+    if (spec->dim < 1)
+        return sv_fail(e, "/problem/generate/dim", "must be at least 1");
+    if (spec->loss != SV_LOSS_SQUARED && spec->loss != SV_LOSS_LOGISTIC)
+        return sv_fail(e, "/problem/generate/loss", "must be \"squared\" or \"logistic\"");
+    if (!(isfinite(spec->lambda) && spec->lambda >= 0))
+        return sv_fail(e, "/problem/generate/lambda", "must be a finite number >= 0");
+    if (!(spec->condition >= 1 && spec->condition <= MFAC_GEN_MAX_CONDITION))
+        return sv_fail(e, "/problem/generate/condition", "must be in [1, %g]",
+                       MFAC_GEN_MAX_CONDITION);
+    if (!(spec->correlation >= 0 && spec->correlation < 1))
+        return sv_fail(e, "/problem/generate/correlation", "must be in [0, 1)");
+    if (!(isfinite(spec->noise) && spec->noise >= 0))
+        return sv_fail(e, "/problem/generate/noise", "must be a finite number >= 0");
+
+    const int n = spec->rows, d = spec->dim;
+    if (sv_mat_dense(&out->A, n, d) != SV_OK)
+        return SV_ENOMEM;
+    out->b = calloc((size_t)n, sizeof *out->b);
+    out->xstar = calloc((size_t)d, sizeof *out->xstar);
+    double *scale = malloc((size_t)d * sizeof *scale);
+    if (!out->b || !out->xstar || !scale) {
+        free(scale);
+        mfac_instance_free(out);
+        return SV_ENOMEM;
+    }
+    for (int j = 0; j < d; j++)
+        scale[j] = d > 1 ? pow(spec->condition, -0.5 * j / (d - 1)) : 1.0;
+    const double a = sqrt(1.0 - spec->correlation), c = sqrt(spec->correlation);
+
+    sv_rng rng;
+    sv_rng_seed(&rng, spec->seed);
+    for (int j = 0; j < d; j++)
+        out->xstar[j] = sv_rng_normal(&rng);
+    for (int i = 0; i < n; i++) {
+        double *row = out->A.dense.data + (size_t)i * d;
+        const double z0 = sv_rng_normal(&rng);
+        for (int j = 0; j < d; j++)
+            row[j] = scale[j] * (a * sv_rng_normal(&rng) + c * z0);
+        const double z = sv_dot(d, row, out->xstar);
+        if (spec->loss == SV_LOSS_SQUARED) {
+            out->b[i] = z + spec->noise * sv_rng_normal(&rng);
+        } else {
+            const double pr = z >= 0 ? 1.0 / (1.0 + exp(-z)) : exp(z) / (1.0 + exp(z));
+            out->b[i] = sv_rng_uniform(&rng) < pr ? 1.0 : -1.0;
+        }
+    }
+    free(scale);
+    out->glm.loss = spec->loss;
+    out->glm.A = &out->A;
+    out->glm.b = out->b;
+    out->glm.w = NULL;
+    out->glm.lambda = spec->lambda;
+    out->glm.lambda_vec = NULL;
+    return SV_OK;
+}
+
+void mfac_instance_free(mfac_instance *inst)
+{
+    if (!inst)
+        return;
+    sv_mat_free(&inst->A);
+    free(inst->b);
+    free(inst->xstar);
+    memset(inst, 0, sizeof *inst);
+}

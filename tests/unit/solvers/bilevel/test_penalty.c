@@ -1,0 +1,565 @@
+/* test_penalty.c - the penalty method (core/solvers/bilevel/penalty.c) and its codec
+ * (api/codecs/bilevel/penalty.c). Reference answers: the quadratic class's closed-form x*, the O(sigma)
+ * bias of the penalty reformulation, a 1-D grid of direct ridge solves for the global ridge
+ * parameter, and the known flipped rows of a generated hyper-cleaning instance. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/codec.h"
+#include "api/params.h"
+#include "core/models/bilevel.h"
+#include "core/solvers/bilevel/penalty.h"
+
+/* ============================================================================================
+ * Helpers
+ * ========================================================================================== */
+
+static double dist(int n, const double *a, const double *b)
+{
+    double s = 0.0;
+    for (int i = 0; i < n; i++)
+        s += (a[i] - b[i]) * (a[i] - b[i]);
+    return sqrt(s);
+}
+
+static void gen_quadratic(sv_bl_quadratic *q, double box, double noise)
+{
+    sv_bl_quadratic_spec s = {5, 8, 10.0, 0.1, box, noise, 3};
+    assert_int_equal(sv_bl_quadratic_generate(&s, q, NULL), SV_OK);
+}
+
+/* |x_sigma - x*| of the double loop run to tol 1e-9. */
+static double quadratic_error(const sv_bl_quadratic *q, double sigma, const double *xs)
+{
+    sv_bl_problem p;
+    sv_bl_quadratic_bind(q, &p);
+    penalty_settings s;
+    penalty_settings_default(&s);
+    s.sigma = sigma;
+    s.tol = 1e-9;
+    s.max_iter = 2000;
+    s.exact_metrics = 0;
+    double x[5] = {0}, y[8] = {0};
+    penalty_info info;
+    sv_err e;
+    assert_int_equal(penalty_solve(&p, &s, NULL, x, y, NULL, &info, &e), SV_OK);
+    assert_int_equal(info.base.status, SV_SOLVED);
+    return dist(5, x, xs);
+}
+
+/* ============================================================================================
+ * Quadratic: closed form and the sigma bias
+ * ========================================================================================== */
+
+/* The penalty solution's distance to x* is O(sigma): it shrinks tenfold with sigma, and at
+ * sigma = 1e-5 the double loop is within 2e-5 of the closed form. */
+static void test_quadratic_sigma_bias(void **state)
+{
+    (void)state;
+    sv_bl_quadratic q;
+    gen_quadratic(&q, 0.0, 0.0);
+    double xs[5];
+    assert_int_equal(sv_bl_quadratic_solution(&q, xs, NULL), SV_OK);
+    const double sig[4] = {1e-1, 1e-2, 1e-3, 1e-5};
+    double err[4];
+    for (int t = 0; t < 4; t++) {
+        err[t] = quadratic_error(&q, sig[t], xs);
+        printf("penalty quadratic: sigma %g  |x - x*| = %.3e\n", sig[t], err[t]);
+    }
+    for (int t = 0; t < 2; t++) {
+        double ratio = err[t] / err[t + 1];
+        assert_true(ratio > 7.0 && ratio < 13.0);  /* linear in sigma */
+    }
+    for (int t = 0; t < 4; t++)
+        assert_true(err[t] <= 2.0 * sig[t]);
+    assert_true(err[3] <= 2e-5);
+    sv_bl_quadratic_free(&q);
+}
+
+/* With a box on x some bound is active at x*, and the projected method still lands on it. */
+static void test_quadratic_box(void **state)
+{
+    (void)state;
+    sv_bl_quadratic q;
+    gen_quadratic(&q, 0.5, 0.0);
+    double xs[5];
+    assert_int_equal(sv_bl_quadratic_solution(&q, xs, NULL), SV_OK);
+    int active = 0;
+    for (int j = 0; j < 5; j++)
+        active += fabs(fabs(xs[j]) - 0.5) < 1e-12;
+    assert_true(active >= 1);
+    double err = quadratic_error(&q, 1e-4, xs);
+    printf("penalty quadratic with box: |x - x*| = %.3e\n", err);
+    assert_true(err <= 2e-4);
+    sv_bl_quadratic_free(&q);
+}
+
+/* The single loop: exact oracles (no noise), then noisy mini-batch oracles. sigma decreases from
+ * sigma0 = 1 to its target 0.01; the error ends at the O(sigma) bias, and with noise within a
+ * few times that. */
+static void test_quadratic_single_loop(void **state)
+{
+    (void)state;
+    for (int noisy = 0; noisy <= 1; noisy++) {
+        sv_bl_quadratic q;
+        gen_quadratic(&q, 0.0, noisy ? 0.1 : 0.0);
+        double xs[5];
+        assert_int_equal(sv_bl_quadratic_solution(&q, xs, NULL), SV_OK);
+        sv_bl_problem p;
+        sv_bl_quadratic_bind(&q, &p);
+        penalty_settings s;
+        penalty_settings_default(&s);
+        s.variant = BLP_VARIANT_SINGLE_LOOP;
+        s.sigma = 1e-2;
+        s.sigma0 = 1.0;
+        s.sigma_decay = 1.0;
+        s.step_ratio = 10.0;
+        s.max_iter = 20000;
+        s.batch_lower = s.batch_upper = noisy ? 16 : 0;
+        s.exact_metrics = 0;
+        s.report_every = 1000;
+        double x[5] = {0}, y[8] = {0};
+        penalty_info info;
+        assert_int_equal(penalty_solve(&p, &s, NULL, x, y, NULL, &info, NULL), SV_OK);
+        assert_int_equal(info.base.status, SV_MAX_ITER);
+        assert_true(info.sigma == 1e-2);
+        double err = dist(5, x, xs);
+        printf("penalty single loop (%s): |x - x*| = %.3e, lower residual %.2e\n",
+               noisy ? "noise 0.1, batch 16" : "exact oracles", err, info.lower_residual);
+        assert_true(err <= (noisy ? 3e-2 : 1.2e-2));
+        assert_true(info.lower_grads > 0 && info.upper_grads > 0);
+        sv_bl_quadratic_free(&q);
+    }
+}
+
+/* ============================================================================================
+ * Hyper-cleaning: 30% flipped labels
+ * ========================================================================================== */
+
+static void test_hyperclean_detects_flips(void **state)
+{
+    (void)state;
+    sv_bl_hyperclean_spec hs = {200, 200, 0, 10, 2, 0.3, 1e-2, 0.0, 1, 7};
+    sv_bl_hyperclean h;
+    assert_int_equal(sv_bl_hyperclean_generate(&hs, &h, NULL), SV_OK);
+    sv_bl_problem p;
+    sv_bl_hyperclean_bind(&h, &p);
+    penalty_settings s;
+    penalty_settings_default(&s);
+    s.sigma = 1e-2;
+    s.max_iter = 60;
+    s.tol = 1e-7;
+    s.inner_tol = 1e-7;
+    s.exact_metrics = 0;
+    double *x = calloc(200, sizeof *x), *y = calloc((size_t)p.dy, sizeof *y);
+    double *yu = calloc((size_t)p.dy, sizeof *yu), *xu = malloc(200 * sizeof *xu);
+    double *work = calloc(sv_bl_work_size(&p), sizeof *work);
+    penalty_info info;
+    assert_int_equal(penalty_solve(&p, &s, NULL, x, y, NULL, &info, NULL), SV_OK);
+    assert_true(info.base.status == SV_SOLVED || info.base.status == SV_MAX_ITER);
+
+    /* weights: flipped rows end lower than clean ones */
+    double wf = 0, wc = 0;
+    int nf = 0, nc = 0;
+    for (int i = 0; i < 200; i++) {
+        double wi = 1.0 / (1.0 + exp(-x[i]));
+        if (h.flipped[i])
+            wf += wi, nf++;
+        else
+            wc += wi, nc++;
+    }
+    wf /= nf;
+    wc /= nc;
+    double pr, rc;
+    sv_bl_hyperclean_detection(&h, x, 0.5, &pr, &rc);
+    /* the baseline: every weight 1 */
+    for (int i = 0; i < 200; i++)
+        xu[i] = 40.0;
+    sv_bl_solve_lower(&p, xu, yu, 1e-10, 100, work);
+    sv_bl_solve_lower(&p, x, y, 1e-10, 100, work);
+    double acc = sv_bl_accuracy(&p, y, SV_BL_SET_VAL);
+    double acc_u = sv_bl_accuracy(&p, yu, SV_BL_SET_VAL);
+    printf("penalty hyperclean (30%% flipped, n = 200): %ld iterations, mean weight flipped %.3f "
+           "clean %.3f, detection precision %.3f recall %.3f, validation accuracy %.3f "
+           "(unweighted %.3f)\n",
+           info.base.iter, wf, wc, pr, rc, acc, acc_u);
+    assert_true(wf < wc - 0.2);
+    assert_true(pr > 0.8 && rc > 0.8);
+    assert_true(acc > acc_u + 0.02);
+    free(x), free(y), free(yu), free(xu), free(work);
+    sv_bl_hyperclean_free(&h);
+}
+
+/* ============================================================================================
+ * Hyperparameter: one global ridge weight against a 1-D reference search
+ * ========================================================================================== */
+
+/* The validation loss at ridge exp(theta), the lower level solved directly:
+ * (A'A/n + e^theta I) y = A'b/n by Cholesky. G0 = A'A/n and r0 = A'b/n are formed once. */
+typedef struct {
+    int d;
+    double *G0, *r0, *G, *r;
+} ridge_ref;
+
+static void ridge_ref_init(ridge_ref *R, const sv_bl_hyperparam *h)
+{
+    const int d = h->d, n = h->train.rows;
+    const double *A = h->train.A.dense.data;
+    R->d = d;
+    R->G0 = calloc((size_t)d * d, sizeof *R->G0);
+    R->G = calloc((size_t)d * d, sizeof *R->G);
+    R->r0 = calloc((size_t)d, sizeof *R->r0);
+    R->r = calloc((size_t)d, sizeof *R->r);
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < d; j++) {
+            R->r0[j] += A[i * d + j] * h->train.b[i] / n;
+            for (int k = 0; k < d; k++)
+                R->G0[j * d + k] += A[i * d + j] * A[i * d + k] / n;
+        }
+}
+
+static void ridge_ref_free(ridge_ref *R)
+{
+    free(R->G0), free(R->G), free(R->r0), free(R->r);
+}
+
+static double ridge_val_loss(ridge_ref *R, const sv_bl_hyperparam *h, double theta)
+{
+    const int d = R->d, nv = h->val.rows;
+    const double *Av = h->val.A.dense.data;
+    memcpy(R->G, R->G0, (size_t)d * d * sizeof *R->G);
+    memcpy(R->r, R->r0, (size_t)d * sizeof *R->r);
+    for (int j = 0; j < d; j++)
+        R->G[j * d + j] += exp(theta);
+    assert_int_equal(sv_solve_spd(d, R->G, R->r, 1), SV_OK);
+    double f = 0.0;
+    for (int i = 0; i < nv; i++) {
+        double z = -h->val.b[i];
+        for (int j = 0; j < d; j++)
+            z += Av[i * d + j] * R->r[j];
+        f += 0.5 * z * z / nv;
+    }
+    return f;
+}
+
+static void test_hyperparam_global_matches_grid(void **state)
+{
+    (void)state;
+    sv_bl_hyperparam_spec hs = {30, 200, 0, 20, SV_BL_LOSS_SQUARED, 0, 0, 1.0, 0.0, 0, 5};
+    sv_bl_hyperparam h;
+    assert_int_equal(sv_bl_hyperparam_generate(&hs, &h, NULL), SV_OK);
+    /* the reference: a fine grid, step 1e-3 on [-5, 3] */
+    ridge_ref R;
+    ridge_ref_init(&R, &h);
+    double best = INFINITY, theta_ref = NAN;
+    for (int t = 0; t <= 8000; t++) {
+        double th = -5.0 + 1e-3 * t;
+        double f = ridge_val_loss(&R, &h, th);
+        if (f < best)
+            best = f, theta_ref = th;
+    }
+    assert_true(theta_ref > -4.9 && theta_ref < 2.9);  /* interior minimum */
+    sv_bl_problem p;
+    sv_bl_hyperparam_bind(&h, &p);
+    penalty_settings s;
+    penalty_settings_default(&s);
+    s.sigma = 1e-4;
+    s.tol = 1e-8;
+    s.max_iter = 500;
+    s.exact_metrics = 0;
+    double x = 0.0, y[20] = {0};
+    penalty_info info;
+    assert_int_equal(penalty_solve(&p, &s, NULL, &x, y, NULL, &info, NULL), SV_OK);
+    double fx = ridge_val_loss(&R, &h, x);
+    printf("penalty hyperparam (global ridge): theta %.4f, grid reference %.4f; validation loss "
+           "%.8f vs %.8f (%ld iterations)\n",
+           x, theta_ref, fx, best, info.base.iter);
+    assert_true(fabs(x - theta_ref) <= 5e-3);
+    assert_true(fx <= best + 1e-7);
+    ridge_ref_free(&R);
+    sv_bl_hyperparam_free(&h);
+}
+
+/* ============================================================================================
+ * Contract: validation, cancellation, monitor
+ * ========================================================================================== */
+
+static int stop_at_second(const sv_progress *pr, void *data)
+{
+    int *calls = data;
+    (*calls)++;
+    assert_true(pr->n_metrics >= 6);
+    assert_string_equal(pr->metrics[0].name, "upper_objective");
+    assert_string_equal(pr->metrics[1].name, "hypergrad_norm");
+    assert_true(isfinite(pr->metrics[1].value));
+    return *calls >= 2;
+}
+
+static void test_cancel_and_validation(void **state)
+{
+    (void)state;
+    sv_bl_quadratic q;
+    gen_quadratic(&q, 0.0, 0.0);
+    sv_bl_problem p;
+    sv_bl_quadratic_bind(&q, &p);
+    penalty_settings s;
+    penalty_settings_default(&s);
+    s.report_every = 1;
+    int calls = 0;
+    sv_monitor mon = {stop_at_second, &calls};
+    double x[5] = {0}, y[8] = {0};
+    penalty_info info;
+    assert_int_equal(penalty_solve(&p, &s, &mon, x, y, NULL, &info, NULL), SV_OK);
+    assert_int_equal(info.base.status, SV_CANCELLED);
+    assert_int_equal(calls, 2);
+    assert_int_equal(info.base.iter, 1);
+
+    sv_err e;
+    s.sigma = 0;
+    assert_int_equal(penalty_solve(&p, &s, NULL, x, y, NULL, &info, &e), SV_EINVAL);
+    assert_string_equal(e.field, "/params/sigma");
+    assert_int_equal(info.base.status, SV_UNSOLVED);
+    penalty_settings_default(&s);
+    x[0] = NAN;
+    assert_int_equal(penalty_solve(&p, &s, NULL, x, y, NULL, &info, &e), SV_EINVAL);
+    assert_string_equal(e.field, "/problem/x0");
+    sv_bl_quadratic_free(&q);
+
+    sv_bl_constrained c;
+    assert_int_equal(sv_bl_constrained_toy(&c), SV_OK);
+    sv_bl_constrained_bind(&c, &p);
+    double xc = 0, yc = 0;
+    assert_int_equal(penalty_solve(&p, &s, NULL, &xc, &yc, NULL, &info, &e), SV_EINVAL);
+    assert_string_equal(e.field, "/problem/class");
+    sv_bl_constrained_free(&c);
+}
+
+/* ============================================================================================
+ * Codec
+ * ========================================================================================== */
+
+static const sv_codec_env env = {100000, 10000000, SOLVD_SHARED_DATA};
+
+static void test_codec(void **state)
+{
+    (void)state;
+    const sv_codec *c = sv_codec_find("bilevel.penalty");
+    assert_non_null(c);
+    assert_string_equal(c->family, "bilevel");
+    json_t *ex = c->example();
+    sv_err e;
+    assert_int_equal(c->validate(json_object_get(ex, "problem"), json_object_get(ex, "params"),
+                                 &env, &e),
+                     SV_OK);
+    json_t *r = NULL;
+    assert_int_equal(c->run(json_object_get(ex, "problem"), json_object_get(ex, "params"), &env,
+                            NULL, &r, &e),
+                     SV_OK);
+    assert_non_null(r);
+    assert_string_equal(json_string_value(json_object_get(r, "status")), "solved");
+    assert_true(json_is_number(json_object_get(r, "x_error")));
+    assert_true(json_real_value(json_object_get(r, "x_error")) < 0.05);
+    assert_true(json_is_array(json_object_get(r, "x")));
+    assert_true(json_is_number(json_object_get(r, "hypergrad_norm")));
+    json_decref(r);
+    json_decref(ex);
+
+    /* every schema default decodes back */
+    json_t *schema = c->params_schema();
+    json_t *props = json_object_get(schema, "properties");
+    json_t *params = json_object();
+    const char *k;
+    json_t *v;
+    json_object_foreach(props, k, v)
+    {
+        json_t *d = json_object_get(v, "default");
+        if (d && !json_is_null(d))
+            json_object_set(params, k, d);
+    }
+    json_t *prob = json_pack("{s:{s:s, s:i, s:i}}", "generate", "class", "quadratic", "dx", 2,
+                             "dy", 3);
+    assert_int_equal(c->validate(prob, params, &env, &e), SV_OK);
+    json_decref(params);
+    json_decref(schema);
+
+    /* errors name their field */
+    json_t *bad = json_pack("{s:f}", "sigma", -1.0);
+    assert_int_equal(c->validate(prob, bad, &env, &e), SV_EINVAL);
+    assert_string_equal(e.field, "/params/sigma");
+    json_decref(bad);
+    bad = json_pack("{s:s}", "variant", "triple_loop");
+    assert_int_equal(c->validate(prob, bad, &env, &e), SV_EINVAL);
+    assert_string_equal(e.field, "/params/variant");
+    json_decref(bad);
+    json_decref(prob);
+    prob = json_pack("{s:{s:s, s:i, s:i, s:i}}", "generate", "class", "constrained", "dx", 2,
+                     "dy", 3, "m", 1);
+    assert_int_equal(c->validate(prob, NULL, &env, &e), SV_EINVAL);
+    assert_string_equal(e.field, "/problem/generate/class");
+    json_decref(prob);
+
+    /* explicit data: H that is not positive definite is refused at validation */
+    prob = json_pack("{s:s, s:[[i]], s:[[i]], s:[i]}", "class", "quadratic", "H", -1, "B", 1,
+                     "c", 1);
+    assert_int_equal(c->validate(prob, NULL, &env, &e), SV_EINVAL);
+    assert_string_equal(e.field, "/problem/H");
+    json_decref(prob);
+
+    /* a hyper-cleaning job on the real breast cancer data */
+    prob = json_pack("{s:{s:s, s:s, s:i, s:i, s:f, s:f}}", "dataset", "name", "breast_cancer",
+                     "class", "hyperclean", "n_train", 200, "n_val", 150, "flip", 0.3, "mu",
+                     0.1);
+    json_t *pa = json_pack("{s:i, s:f, s:b}", "max_iter", 25, "inner_tol", 1e-7,
+                           "exact_metrics", 0);
+    assert_int_equal(c->run(prob, pa, &env, NULL, &r, &e), SV_OK);
+    json_t *det = json_object_get(r, "detection");
+    assert_non_null(det);
+    double acc = json_real_value(json_object_get(r, "validation_accuracy"));
+    double acc_u = json_real_value(json_object_get(r, "unweighted_validation_accuracy"));
+    printf("penalty on breast_cancer (30%% flipped): validation accuracy %.3f (unweighted %.3f), "
+           "precision %.3f recall %.3f\n",
+           acc, acc_u, json_real_value(json_object_get(det, "precision")),
+           json_real_value(json_object_get(det, "recall")));
+    assert_true(acc >= acc_u);
+    json_decref(r);
+    json_decref(pa);
+    json_decref(prob);
+}
+
+/* Pins of the codec's glue (written before it moved into api/codecs/bilevel/bilevel_problem.c): the
+ * refusal of the constrained class in both forms, and the members of a result in their order. */
+static void keys_of(const json_t *o, char *buf, size_t n)
+{
+    const char *k;
+    json_t *v;
+    buf[0] = '\0';
+    json_object_foreach((json_t *)o, k, v)
+    {
+        (void)v;
+        strncat(buf, k, n - strlen(buf) - 1);
+        strncat(buf, ",", n - strlen(buf) - 1);
+    }
+}
+
+static void test_codec_glue_pins(void **state)
+{
+    (void)state;
+    const sv_codec *c = sv_codec_find("bilevel.penalty");
+    const char *msg = "bilevel.penalty handles lower-level constraints only as a box of y; "
+                      "coupled constraints need bilevel.lvhba";
+    sv_err e;
+    json_t *r = NULL;
+    json_t *prob = json_loads("{\"class\": \"constrained\", \"H\": [[1]], \"B\": [[1]], "
+                              "\"c\": [1], \"constraints\": {\"A\": [[1]], \"B\": [[1]], "
+                              "\"b\": [1]}}", 0, NULL);
+    assert_non_null(prob);
+    assert_int_equal(c->validate(prob, NULL, &env, &e), SV_EINVAL);
+    assert_string_equal(e.field, "/problem/class");
+    assert_string_equal(e.msg, msg);
+    assert_int_equal(c->run(prob, NULL, &env, NULL, &r, &e), SV_EINVAL);
+    assert_null(r);
+    assert_string_equal(e.field, "/problem/class");
+    assert_string_equal(e.msg, msg);
+    json_decref(prob);
+    prob = json_loads("{\"generate\": {\"class\": \"constrained\", \"dx\": 2, \"dy\": 3, "
+                      "\"m\": 1}}", 0, NULL);
+    assert_int_equal(c->run(prob, NULL, &env, NULL, &r, &e), SV_EINVAL);
+    assert_string_equal(e.field, "/problem/generate/class");
+    assert_string_equal(e.msg, msg);
+    json_decref(prob);
+
+    prob = json_loads("{\"generate\": {\"class\": \"quadratic\", \"dx\": 2, \"dy\": 3}}", 0,
+                      NULL);
+    json_t *params = json_loads("{\"max_iter\": 5}", 0, NULL);
+    assert_int_equal(c->run(prob, params, &env, NULL, &r, &e), SV_OK);
+    char keys[1024];
+    keys_of(r, keys, sizeof keys);
+    assert_string_equal(keys, "status,iterations,solve_time_s,x,y,upper_at_y,lower_residual,"
+                               "upper_objective,hypergrad_norm,x_star,x_error,objective,"
+                               "y_sigma,sigma,alpha,gamma,psi_grad_norm,penalty_gap,oracle_calls,"
+                               "params,");
+    assert_true(
+        json_equal(json_object_get(r, "objective"), json_object_get(r, "upper_objective")));
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(r, "params"), "max_iter")),
+                     5);
+    json_decref(r);
+    json_decref(params);
+    json_decref(prob);
+}
+
+/* Pins of the solver's scaffolding (written before the start check and the exact F and
+ * hypergradient moved into core/models/bilevel.c): the starting point errors, and the exact
+ * values at the end equal an independent sv_bl_evaluate at the returned x. */
+static void test_start_and_exact_pins(void **state)
+{
+    (void)state;
+    sv_bl_quadratic q;
+    sv_bl_quadratic_spec qs = {5, 8, 10.0, 0.1, 0.0, 0.0, 3};
+    assert_int_equal(sv_bl_quadratic_generate(&qs, &q, NULL), SV_OK);
+    sv_bl_problem p;
+    sv_bl_quadratic_bind(&q, &p);
+    penalty_settings s;
+    penalty_settings_default(&s);
+    s.max_iter = 20;
+    s.exact_metrics = 1;
+    double x[5] = {0}, y[8] = {0};
+    penalty_info info;
+    sv_err e;
+    assert_int_equal(penalty_solve(&p, &s, NULL, x, y, NULL, &info, &e), SV_OK);
+    double ys[8], g[5], F = NAN;
+    memcpy(ys, y, sizeof ys);
+    double *work = malloc(sv_bl_work_size(&p) * sizeof *work);
+    assert_non_null(work);
+    assert_int_equal(sv_bl_evaluate(&p, x, ys, 1e-10, &F, g, work), SV_OK);
+    double hg = 0;
+    for (int i = 0; i < 5; i++)
+        hg += g[i] * g[i];
+    hg = sqrt(hg);
+    assert_true(isfinite(info.F) && isfinite(info.hypergrad_norm));
+    assert_true(fabs(info.F - F) <= 1e-7 * (1 + fabs(F)));
+    assert_true(fabs(info.hypergrad_norm - hg) <= 1e-6 * (1 + hg));
+    free(work);
+
+    const char *msg = "starting point missing or not finite";
+    x[0] = NAN;
+    assert_int_equal(penalty_solve(&p, &s, NULL, x, y, NULL, &info, &e), SV_EINVAL);
+    assert_string_equal(e.field, "/problem/x0");
+    assert_string_equal(e.msg, msg);
+    assert_int_equal(penalty_solve(&p, &s, NULL, NULL, y, NULL, &info, &e), SV_EINVAL);
+    assert_string_equal(e.field, "/problem/x0");
+    assert_string_equal(e.msg, msg);
+    x[0] = 0;
+    y[7] = INFINITY;
+    assert_int_equal(penalty_solve(&p, &s, NULL, x, y, NULL, &info, &e), SV_EINVAL);
+    assert_string_equal(e.field, "/problem/y0");
+    assert_string_equal(e.msg, msg);
+    assert_int_equal(penalty_solve(&p, &s, NULL, x, NULL, NULL, &info, &e), SV_EINVAL);
+    assert_string_equal(e.field, "/problem/y0");
+    assert_string_equal(e.msg, msg);
+    sv_bl_quadratic_free(&q);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_quadratic_sigma_bias),
+        cmocka_unit_test(test_quadratic_box),
+        cmocka_unit_test(test_quadratic_single_loop),
+        cmocka_unit_test(test_hyperclean_detects_flips),
+        cmocka_unit_test(test_hyperparam_global_matches_grid),
+        cmocka_unit_test(test_cancel_and_validation),
+        cmocka_unit_test(test_codec),
+        cmocka_unit_test(test_codec_glue_pins),
+        cmocka_unit_test(test_start_and_exact_pins),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
