@@ -6,6 +6,7 @@
 #define SV_CODEC_H
 
 #include <jansson.h>
+#include "core/params.h"
 #include "core/solver.h"
 
 /* Limits and environment a codec must respect; filled from the server configuration. */
@@ -21,6 +22,13 @@ typedef struct sv_codec {
     const char *summary;   /* one sentence */
     const char *paper;     /* title, authors, venue, year */
     const char *doc;       /* the doc page, relative to the repository: "docs/solvers/distributed/ef21.md" */
+
+    /* The solver's parameter table (core/params.h, beside its settings struct), the size of that
+     * struct and a function that fills one with the defaults: the conformance test
+     * (tests/unit/test_conformance.c) walks every codec with them. */
+    const sv_param_spec *params;
+    size_t settings_size;
+    void (*settings_default)(void *settings);
 
     /* JSON Schema of "params" with every default. Returns a new reference. */
     json_t *(*params_schema)(void);

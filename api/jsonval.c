@@ -2,6 +2,7 @@
  * Every reader validates the whole value before it allocates, so a rejected request costs no
  * memory and a half-filled output never escapes. */
 #include "api/jsonval.h"
+#include "core/params.h"
 
 #include <limits.h>
 #include <math.h>
@@ -146,14 +147,10 @@ int sv_json_no_unknown(const json_t *obj, const char *path, const char *const *a
             }
         if (known)
             continue;
-        char field[sizeof e->field], list[sizeof e->msg];
-        size_t n = 0;
-        list[0] = '\0';
-        for (const char *const *a = allowed; a && *a && n < sizeof list; a++)
-            n += (size_t)snprintf(list + n, sizeof list - n, "%s%s", a == allowed ? "" : ", ",
-                                  *a);
+        char field[sizeof e->field], msg[sizeof e->msg];
+        sv_unknown_text(msg, sizeof msg, "unknown field", "allowed", key, allowed);
         sv_json_path_key(field, sizeof field, path, key);
-        return sv_fail(e, field, "unknown field (allowed: %s)", list);
+        return sv_fail(e, field, "%s", msg);
     }
     return SV_OK;
 }

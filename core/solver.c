@@ -62,6 +62,13 @@ int sv_monitor_report(const sv_monitor *m, const sv_progress *p)
     return m->fn(p, m->data) != 0;
 }
 
+int sv_monitor_poll(const sv_monitor *m)
+{
+    if (!m || !m->poll)
+        return 0;
+    return m->poll(m->data) != 0;
+}
+
 double sv_now_s(void)
 {
     struct timespec ts;

@@ -49,8 +49,8 @@ typedef struct {
 /* Filled by a solver or a codec when it returns SV_EINVAL: `field` is a JSON-pointer-like path
  * relative to the job ("/params/gamma", "/problem/A/3"), `msg` says what is wrong. */
 typedef struct {
-    char field[96];
-    char msg[224];
+    char field[128];
+    char msg[512];
 } sv_err;
 
 /* Sets e (if non-NULL) and returns SV_EINVAL, so validation reads `return sv_fail(e, ...)`. */
@@ -75,14 +75,24 @@ typedef struct {
  * ends with status SV_CANCELLED at this iteration). */
 typedef int (*sv_monitor_fn)(const sv_progress *p, void *data);
 
+/* Called on the solver's thread between reports, as often as every iteration and inside long
+ * inner loops: it must be cheap (an atomic load and a clock read). Non-zero asks the solver to
+ * stop (SV_CANCELLED), so that a cancel or a job time limit holds by the wall clock whatever
+ * report_every is. */
+typedef int (*sv_poll_fn)(void *data);
+
 typedef struct {
     sv_monitor_fn fn;
-    void *data;
+    void *data;     /* passed to fn and poll */
+    sv_poll_fn poll;  /* may be NULL */
 } sv_monitor;
 
 /* Reports p to m (m or m->fn may be NULL: then it only returns 0). Returns non-zero if the
  * solver must stop. */
 int sv_monitor_report(const sv_monitor *m, const sv_progress *p);
+
+/* m->poll(m->data), or 0 when there is none. */
+int sv_monitor_poll(const sv_monitor *m);
 
 /* Monotonic clock in seconds. */
 double sv_now_s(void);

@@ -57,6 +57,19 @@ static void flush_unsent(sv_task *t)
         post(t->pool, SV_MSG_PROGRESS, t, s);
 }
 
+/* The poll: runs on the worker between reports, as often as every iteration (core/solver.h), so
+ * a cancel or the job's time limit holds by the wall clock whatever the solver's report_every.
+ * Two atomic loads and a clock read. */
+static int poll_stop(void *data)
+{
+    sv_task *t = data;
+    if (t->time_limit_s > 0 && sv_now_s() - t->t_start > t->time_limit_s) {
+        atomic_store(&t->timed_out, 1);
+        return 1;
+    }
+    return atomic_load(&t->cancel) || atomic_load(&t->shutdown);
+}
+
 /* The monitor: runs on the worker at every report of the solver. */
 static int monitor(const sv_progress *p, void *data)
 {
@@ -74,11 +87,7 @@ static int monitor(const sv_progress *p, void *data)
     }
     if (t->t_last_sent <= 0 || now - t->t_last_sent >= t->progress_interval_s)
         flush_unsent(t);
-    if (t->time_limit_s > 0 && now - t->t_start > t->time_limit_s) {
-        atomic_store(&t->timed_out, 1);
-        return 1;
-    }
-    return atomic_load(&t->cancel) || atomic_load(&t->shutdown);
+    return poll_stop(t);
 }
 
 /* The scalar members of a result: what GET /v1/jobs/{id} shows without the arrays. */
@@ -121,7 +130,7 @@ static void run_task(sv_pool *p, sv_task *t)
         snprintf(e.msg, sizeof e.msg, "stored request unreadable: %s", jerr.text);
     } else {
         json_t *params = json_object_get(req, "params");
-        sv_monitor mon = {monitor, t};
+        sv_monitor mon = {monitor, t, poll_stop};
         rc = t->codec->run(json_object_get(req, "problem"), json_is_null(params) ? NULL : params,
                            t->env, &mon, &result, &e);
     }

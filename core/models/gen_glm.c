@@ -2,6 +2,7 @@
  * split of a data set. */
 #include "core/models/gen_glm.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,6 +76,21 @@ static int check_loss_lambda(sv_loss loss, double lambda, const char *loss_path,
 }
 
 /* ---- generator ---- */
+
+static const char *const loss_choices[] = {"squared", "logistic", NULL};
+
+const sv_param_spec sv_gen_glm_params[] = {
+    SV_PN_INT32_REQ(sv_gen_glm_spec, n_clients, "clients", 1, INT_MAX, "number of clients"),
+    SV_P_INT32_REQ(sv_gen_glm_spec, rows_per_client, 1, INT_MAX, "rows each client holds"),
+    SV_P_INT32_REQ(sv_gen_glm_spec, dim, 1, INT_MAX, "number of columns (the dimension)"),
+    SV_P_ENUM(sv_gen_glm_spec, loss, loss_choices, SV_LOSS_SQUARED,
+              "squared (least squares) or logistic (labels -1/+1)"),
+    SV_P_NUMBER(sv_gen_glm_spec, heterogeneity, 0, SV_GEN_GLM_MAX_HETEROGENEITY, 0,
+                "client i's rows are scaled by 10^(heterogeneity i / (clients - 1))"),
+    SV_P_NUMBER(sv_gen_glm_spec, lambda, 0, INFINITY, 0, "ridge weight, the same on every client"),
+    SV_P_SEED(sv_gen_glm_spec, seed, 0, "seed of the generator (xoshiro256**)"),
+    SV_PARAMS_END,
+};
 
 int sv_gen_glm_clients(const sv_gen_glm_spec *spec, sv_glm_clients *out, sv_err *e)
 {

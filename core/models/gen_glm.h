@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include "core/dataset.h"
 #include "core/models/glm.h"
+#include "core/params.h"
 
 /* n_clients linear-model objectives over the same dim columns; glm[i] points into A[i], b[i]. */
 typedef struct {
@@ -35,6 +36,11 @@ typedef struct {
 } sv_gen_glm_spec;
 
 #define SV_GEN_GLM_MAX_HETEROGENEITY 6.0
+
+/* The table of the "generate" object that fills an sv_gen_glm_spec: clients, rows_per_client
+ * and dim required; loss (squared), heterogeneity (0), lambda (0), seed (0). The caller still
+ * bounds the sizes by its limits. */
+extern const sv_param_spec sv_gen_glm_params[];
 
 /* Validates spec (errors name "/problem/generate/<field>"), then fills out. Returns SV_OK,
  * SV_EINVAL or SV_ENOMEM (out is then empty; sv_glm_clients_free is still safe). */

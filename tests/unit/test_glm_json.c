@@ -50,7 +50,9 @@ typedef struct {
 static const pin pins[] = {
     /* loss */
     {&sv_codec_ef21, &env_ok, EF_C "\"loss\": \"hinge\"}", "/problem/loss", LOSS_MSG},
-    {&sv_codec_ef21, &env_ok, EF_G "\"loss\": 1}}", "/problem/generate/loss", LOSS_MSG},
+    /* the generate object is decoded by its table (core/models/gen_glm.c): the table's words */
+    {&sv_codec_ef21, &env_ok, EF_G "\"loss\": 1}}", "/problem/generate/loss",
+     "expected a string, one of \"squared\", \"logistic\"; got an integer"},
     {&sv_codec_ef21, &env_ok, EF_D "\"loss\": \"l1\"}}", "/problem/dataset/loss", LOSS_MSG},
     {&sv_codec_lion, &env_ok, LI_A "\"loss\": \"hinge\"}", "/problem/loss", LOSS_MSG},
     {&sv_codec_lion, &env_ok, LI_G "\"loss\": \"hinge\"}}", "/problem/generate/loss", LOSS_MSG},
@@ -73,7 +75,7 @@ static const pin pins[] = {
      "must be in [0, 1), got 1"},
     {&sv_codec_ef21, &env_ok, EF_C "\"lambda\": -1}", "/problem/lambda", "must be >= 0, got -1"},
     {&sv_codec_ef21, &env_ok, EF_G "\"lambda\": -0.5}}", "/problem/generate/lambda",
-     "must be >= 0, got -0.5"},
+     "out of range: -0.5, must be >= 0"},
     {&sv_codec_ef21, &env_ok, EF_D "\"lambda\": \"x\"}}", "/problem/dataset/lambda",
      "expected a number, got a string"},
     {&sv_codec_lion, &env_ok, LI_A "\"lambda\": -1}", "/problem/lambda", "must be >= 0, got -1"},
@@ -86,7 +88,7 @@ static const pin pins[] = {
     {&sv_codec_ef21, &env_ok, EF_C "\"lambda\": 0.25}", NULL, NULL},
     /* seeds and other integer members */
     {&sv_codec_ef21, &env_ok, EF_G "\"seed\": -1}}", "/problem/generate/seed",
-     "value -1 out of range [0, 9223372036854775807]"},
+     "expected a non-negative integer, got -1"},
     {&sv_codec_ef21, &env_ok, EF_D "\"seed\": 1.5}}", "/problem/dataset/seed",
      "expected an integer, got 1.5"},
     {&sv_codec_lion, &env_ok, LI_G "\"seed\": -1}}", "/problem/generate/seed",

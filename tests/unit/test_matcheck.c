@@ -96,7 +96,7 @@ static void test_ef21(void **state)
     ef21_settings s;
     ef21_settings_default(&s);
     s.k = 1;
-    s.max_iter = 1;
+    s.ctl.max_iter = 1;
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         sv_glm g = {SV_LOSS_SQUARED, &cases[i].m, b2, NULL, 0.0, NULL};
         ef21_problem p = {1, &g};

@@ -27,24 +27,22 @@ typedef struct {
 static const char *const demo_methods[] = {"gd", "newton", "lbfgs", NULL};
 
 static const sv_param_spec demo_specs[] = {
-    {"tol", SV_PARAM_NUMBER, offsetof(demo_settings, tol), 0, INFINITY, 1, NULL,
-     "stopping tolerance"},
-    {"step", SV_PARAM_NUMBER, offsetof(demo_settings, step), 0, 10, 1, NULL, "step size"},
-    {"lambda", SV_PARAM_NUMBER, offsetof(demo_settings, lambda), 0, 1, 0, NULL, "mixing weight"},
-    {"max_iter", SV_PARAM_INT, offsetof(demo_settings, max_iter), 1, 1e6, 0, NULL,
-     "iteration limit"},
-    {.name = "shift", .type = SV_PARAM_INT, .offset = offsetof(demo_settings, shift),
+    SV_P_NUMBER_GT(demo_settings, tol, 0, INFINITY, 1e-6, "stopping tolerance"),
+    SV_P_NUMBER_GT(demo_settings, step, 0, 10, NAN, "step size"),
+    SV_P_NUMBER(demo_settings, lambda, 0, 1, 0.5, "mixing weight"),
+    SV_P_INT(demo_settings, max_iter, 1, 1e6, 1000, "iteration limit"),
+    {.name = "shift", .type = SV_PARAM_INT, .offset = offsetof(demo_settings, shift), .def = -3,
      .help = "index shift"},
-    {"verbose", SV_PARAM_BOOL, offsetof(demo_settings, verbose), 0, 0, 0, NULL, "more metrics"},
-    {"method", SV_PARAM_ENUM, offsetof(demo_settings, method), 0, 0, 0, demo_methods,
-     "search direction"},
-    {"seed", SV_PARAM_SEED, offsetof(demo_settings, seed), 0, 0, 0, NULL, "random seed"},
+    SV_P_BOOL(demo_settings, verbose, 0, "more metrics"),
+    SV_P_ENUM(demo_settings, method, demo_methods, 2, "search direction"),
+    SV_P_SEED(demo_settings, seed, 42, "random seed"),
     SV_PARAMS_END,
 };
 
 static void demo_defaults(demo_settings *s)
 {
     memset(s, 0, sizeof *s);
+    sv_params_defaults(demo_specs, s); /* the table's defaults, then the same by hand: */
     s->tol = 1e-6;
     s->step = NAN;
     s->lambda = 0.5;
@@ -312,7 +310,7 @@ static const bad_case bad_cases[] = {
     {"{\"method\": \"sgd\"}", "/params/method",
      "unknown choice \"sgd\", expected one of \"gd\", \"newton\", \"lbfgs\""},
     {"{\"method\": \"GD\"}", "/params/method",
-     "unknown choice \"GD\", expected one of \"gd\", \"newton\", \"lbfgs\""},
+     "unknown choice \"GD\", expected one of \"gd\", \"newton\", \"lbfgs\"; did you mean \"gd\"?"},
     {"{\"method\": 1}", "/params/method",
      "expected a string, one of \"gd\", \"newton\", \"lbfgs\"; got an integer"},
     /* SEED */

@@ -288,8 +288,8 @@ static void test_ef21_with_schedules(void **state)
         ef21_settings s;
         ef21_settings_default(&s);
         s.k = 2;
-        s.tol = 1e-9;
-        s.max_iter = 300000;
+        s.ctl.tol = 1e-9;
+        s.ctl.max_iter = 300000;
         s.schedule = scheds[k];
         double x[8] = {0};
         ef21_info info;

@@ -11,43 +11,12 @@
 #include "api/codec.h"
 #include "api/codec_util.h"
 #include "api/datasets.h"
+#include "api/forms.h"
 #include "api/glm_json.h"
 #include "api/jsonval.h"
 #include "api/params.h"
-#include "api/schedule_json.h"
 #include "core/models/gen_glm.h"
 #include "core/solvers/distributed/ef21.h"
-
-/* ---- parameters ---- */
-
-static const char *const variant_choices[] = {"ef21", "ef21w", NULL};
-static const char *const stepsize_choices[] = {"theory", "theory_qm", NULL};
-static const char *const init_choices[] = {"full", "compressed", NULL};
-
-static const sv_param_spec ef21_params[] = {
-    {"variant", SV_PARAM_ENUM, offsetof(ef21_settings, variant), 0, 0, 0, variant_choices,
-     "ef21: plain EF21 (server averages); ef21w: EF21-W, clients weighted by L_i / sum L_j"},
-    {"k", SV_PARAM_INT, offsetof(ef21_settings, k), 1, INT_MAX, 0, NULL,
-     "TopK: coordinates each client sends per round, at most the dimension"},
-    {"stepsize", SV_PARAM_ENUM, offsetof(ef21_settings, stepsize), 0, 0, 0, stepsize_choices,
-     "step rule when gamma is null: theory = 1/(L + L_AM sqrt(beta/theta)) (the paper's "
-     "Theorems 2 and 3); theory_qm = the original EF21 step with L_QM"},
-    {"gamma", SV_PARAM_NUMBER, offsetof(ef21_settings, gamma), 0, INFINITY, 1, NULL,
-     "fixed step size, overriding the stepsize rule"},
-    {"gamma_factor", SV_PARAM_NUMBER, offsetof(ef21_settings, gamma_factor), 0, 1e6, 1, NULL,
-     "multiplier applied to the rule's step (ignored when gamma is given)"},
-    {"init", SV_PARAM_ENUM, offsetof(ef21_settings, init), 0, 0, 0, init_choices,
-     "g_i at the start: full = the exact local gradient (one dense upload); compressed = its TopK"},
-    {"tol", SV_PARAM_NUMBER, offsetof(ef21_settings, tol), 0, INFINITY, 0, NULL,
-     "stop when the norm of the full gradient is at most tol"},
-    {"max_iter", SV_PARAM_INT, offsetof(ef21_settings, max_iter), 0, 1e9, 0, NULL,
-     "largest number of communication rounds"},
-    {"time_limit_s", SV_PARAM_NUMBER, offsetof(ef21_settings, time_limit_s), 0, INFINITY, 0,
-     NULL, "wall-clock limit of the solve in seconds; 0: none"},
-    {"report_every", SV_PARAM_INT, offsetof(ef21_settings, report_every), 1, 1e9, 0, NULL,
-     "progress report every this many rounds"},
-    SV_PARAMS_END,
-};
 
 /* ---- the problem, read but not yet built ---- */
 
@@ -66,9 +35,51 @@ typedef struct {
     const json_t *x0;                 /* NULL: zeros */
 } ef21_desc;
 
+/* The forms of "problem", in the order of ef21_form. */
+static const char *const clients_members[] = {"clients", "loss", "lambda", "x0", NULL};
+static const char *const generate_members[] = {"generate", "x0", NULL};
+static const char *const dataset_members[] = {"dataset", "x0", NULL};
+static const sv_problem_form ef21_forms[] = {
+    {.key = "clients", .members = clients_members,
+     .summary = "explicit clients, each a least-squares or logistic model with ridge",
+     .properties =
+         "{\"clients\": {\"type\": \"array\", \"minItems\": 1, \"items\": {\"type\": \"object\","
+         " \"required\": [\"A\", \"b\"], \"properties\": {\"A\": {\"description\": \"matrix (nested"
+         " arrays, {rows,cols,data}, CSR or COO); every client the same number of columns\"},"
+         " \"b\": {\"type\": \"array\", \"items\": {\"type\": \"number\"}}},"
+         " \"additionalProperties\": false}},"
+         " \"loss\": {\"type\": \"string\", \"enum\": [\"squared\", \"logistic\"], \"default\":"
+         " \"squared\", \"description\": \"logistic labels are -1 or 1\"},"
+         " \"lambda\": {\"type\": \"number\", \"minimum\": 0, \"default\": 0,"
+         " \"description\": \"ridge weight\"},"
+         " \"x0\": {\"type\": \"array\", \"items\": {\"type\": \"number\"},"
+         " \"description\": \"starting point (default zeros)\"}}"},
+    {.key = "generate", .members = generate_members,
+     .summary = "a seeded heterogeneous instance (core/models/gen_glm.h)",
+     .fields = sv_gen_glm_params, .fields_size = sizeof(sv_gen_glm_spec),
+     .properties = "{\"x0\": {\"type\": \"array\", \"items\": {\"type\": \"number\"}}}"},
+    {.key = "dataset", .members = dataset_members,
+     .summary = "a named data set, standardised, its rows split across the clients",
+     .properties =
+         "{\"dataset\": {\"type\": \"object\", \"required\": [\"name\", \"clients\"],"
+         " \"additionalProperties\": false, \"properties\": {"
+         "\"name\": {\"type\": \"string\", \"enum\": [\"breast_cancer\", \"digits\"]},"
+         " \"clients\": {\"type\": \"integer\", \"minimum\": 1},"
+         " \"seed\": {\"type\": \"integer\", \"minimum\": 0, \"default\": 0},"
+         " \"shuffle\": {\"type\": \"boolean\", \"default\": true},"
+         " \"binary_class\": {\"type\": \"integer\", \"minimum\": 0, \"description\":"
+         " \"the class told apart from the rest (default 1 on two-class data)\"},"
+         " \"loss\": {\"type\": \"string\", \"enum\": [\"squared\", \"logistic\"],"
+         " \"default\": \"logistic\"},"
+         " \"lambda\": {\"type\": \"number\", \"minimum\": 0, \"default\": 0}}},"
+         " \"x0\": {\"type\": \"array\", \"items\": {\"type\": \"number\"}}}"},
+    SV_FORMS_END,
+};
+
 static int read_problem(const json_t *problem, const sv_codec_env *env, ef21_desc *d, sv_err *e);
 static int read_clients(const json_t *problem, const sv_codec_env *env, ef21_desc *d, sv_err *e);
-static int read_generate(const json_t *gen, const sv_codec_env *env, ef21_desc *d, sv_err *e);
+static int read_generate(const json_t *problem, const sv_codec_env *env, ef21_desc *d,
+                         sv_err *e);
 static int read_dataset(const json_t *ds, const sv_codec_env *env, ef21_desc *d, sv_err *e);
 static int build_clients(const ef21_desc *d, const sv_codec_env *env, sv_glm_clients *c,
                          sv_err *e);
@@ -81,26 +92,13 @@ static int read_settings(const json_t *params, ef21_settings *s, sv_err *e);
 static int read_problem(const json_t *problem, const sv_codec_env *env, ef21_desc *d, sv_err *e)
 {
     memset(d, 0, sizeof *d);
-    if (sv_json_object(problem, "/problem", e) != SV_OK)
-        return SV_EINVAL;
-    json_t *clients = json_object_get(problem, "clients");
-    json_t *gen = json_object_get(problem, "generate");
-    json_t *ds = json_object_get(problem, "dataset");
-    int forms = !!clients + !!gen + !!ds;
-    if (forms != 1)
-        return sv_fail(e, "/problem", forms ? "give only one of clients, generate and dataset"
-                                            : "needs one of clients, generate or dataset");
-    int rc;
-    if (clients) {
-        static const char *const allowed[] = {"clients", "loss", "lambda", "x0", NULL};
-        if ((rc = sv_json_no_unknown(problem, "/problem", allowed, e)) != SV_OK)
-            return rc;
-        rc = read_clients(problem, env, d, e);
-    } else {
-        static const char *const allowed[] = {"generate", "dataset", "x0", NULL};
-        if ((rc = sv_json_no_unknown(problem, "/problem", allowed, e)) != SV_OK)
-            return rc;
-        rc = gen ? read_generate(gen, env, d, e) : read_dataset(ds, env, d, e);
+    int form, rc;
+    if ((rc = sv_forms_pick(ef21_forms, problem, &form, e)) != SV_OK)
+        return rc;
+    switch (form) {
+    case FORM_CLIENTS: rc = read_clients(problem, env, d, e); break;
+    case FORM_GENERATE: rc = read_generate(problem, env, d, e); break;
+    default: rc = read_dataset(json_object_get(problem, "dataset"), env, d, e); break;
     }
     if (rc != SV_OK)
         return rc;
@@ -159,43 +157,35 @@ static int read_clients(const json_t *problem, const sv_codec_env *env, ef21_des
     return SV_OK;
 }
 
-static int read_generate(const json_t *gen, const sv_codec_env *env, ef21_desc *d, sv_err *e)
+static int read_generate(const json_t *problem, const sv_codec_env *env, ef21_desc *d,
+                         sv_err *e)
 {
-    static const char *const allowed[] = {"clients", "rows_per_client", "dim", "loss",
-                                          "heterogeneity", "seed", "lambda", NULL};
     const char *path = "/problem/generate";
-    int rc;
-    if ((rc = sv_json_no_unknown(gen, path, allowed, e)) != SV_OK)
+    sv_gen_glm_spec g;
+    sv_params_defaults(sv_gen_glm_params, &g);
+    int rc = sv_forms_decode_key(&ef21_forms[FORM_GENERATE], problem, &g, e);
+    if (rc != SV_OK)
         return rc;
     long lim = env && env->max_dim > 0 && env->max_dim < INT_MAX ? env->max_dim : INT_MAX;
-    long n, m, dim, seed;
-    json_t *v;
-    if ((rc = sv_json_require(gen, path, "clients", &v, e)) != SV_OK ||
-        (rc = sv_json_int(v, "/problem/generate/clients", 1, lim, &n, e)) != SV_OK ||
-        (rc = sv_json_require(gen, path, "rows_per_client", &v, e)) != SV_OK ||
-        (rc = sv_json_int(v, "/problem/generate/rows_per_client", 1, lim, &m, e)) != SV_OK ||
-        (rc = sv_json_require(gen, path, "dim", &v, e)) != SV_OK ||
-        (rc = sv_json_int(v, "/problem/generate/dim", 1, lim, &dim, e)) != SV_OK ||
-        (rc = sv_glm_json_seed(gen, path, &seed, e)) != SV_OK ||
-        (rc = sv_glm_json_loss(gen, path, SV_LOSS_SQUARED, &d->loss, e)) != SV_OK ||
-        (rc = sv_glm_json_lambda(gen, path, &d->lambda, e)) != SV_OK)
-        return rc;
-    double h = 0.0;
-    sv_json_optional(gen, path, "heterogeneity", &v, e);
-    if (v) {
-        if ((rc = sv_json_number(v, "/problem/generate/heterogeneity", &h, e)) != SV_OK)
-            return rc;
-        if (h < 0 || h > SV_GEN_GLM_MAX_HETEROGENEITY)
-            return sv_fail(e, "/problem/generate/heterogeneity", "must be in [0, %g], got %g",
-                           SV_GEN_GLM_MAX_HETEROGENEITY, h);
-    }
+    if (g.n_clients > lim)
+        return sv_fail(e, "/problem/generate/clients", "too many clients: %d, the limit is %ld",
+                       g.n_clients, lim);
+    if (g.rows_per_client > lim)
+        return sv_fail(e, "/problem/generate/rows_per_client", "%d rows exceed the limit of %ld",
+                       g.rows_per_client, lim);
+    if (g.dim > lim)
+        return sv_fail(e, "/problem/generate/dim", "dimension %d exceeds the limit of %ld", g.dim,
+                       lim);
     long max_entries = env && env->max_entries > 0 ? env->max_entries : INT_MAX;
-    if ((double)n * (double)m * (double)dim > (double)max_entries)
+    double entries = (double)g.n_clients * (double)g.rows_per_client * (double)g.dim;
+    if (entries > (double)max_entries)
         return sv_fail(e, path, "clients * rows_per_client * dim = %.0f exceeds the limit of %ld "
-                       "matrix entries", (double)n * m * dim, max_entries);
+                       "matrix entries", entries, max_entries);
     d->form = FORM_GENERATE;
-    d->dim = (int)dim;
-    d->gen = (sv_gen_glm_spec){(int)n, (int)m, (int)dim, d->loss, h, d->lambda, (uint64_t)seed};
+    d->dim = g.dim;
+    d->loss = g.loss;
+    d->lambda = g.lambda;
+    d->gen = g;
     return SV_OK;
 }
 
@@ -241,7 +231,7 @@ static int read_dataset(const json_t *ds, const sv_codec_env *env, ef21_desc *d,
 static int read_settings(const json_t *params, ef21_settings *s, sv_err *e)
 {
     ef21_settings_default(s);
-    return sv_codec_params_decode_with_schedule(ef21_params, params, &s->schedule, s, e);
+    return sv_params_decode(ef21_params, params, s, e);
 }
 
 /* ============================================================================================
@@ -297,46 +287,36 @@ static int build_clients(const ef21_desc *d, const sv_codec_env *env, sv_glm_cli
  * The codec
  * ========================================================================================== */
 
+static void ef21_defaults(void *s)
+{
+    ef21_settings_default(s);
+}
+
 static json_t *ef21_params_schema(void)
 {
     ef21_settings s;
     ef21_settings_default(&s);
-    return sv_schedule_schema_add(sv_params_schema(ef21_params, &s));
+    return sv_params_schema(ef21_params, &s);
 }
 
 static json_t *ef21_problem_schema(void)
 {
-    json_t *props = json_pack(
-        "{s:{s:s, s:s}, s:{s:s, s:[s,s], s:s}, s:{s:s, s:i, s:s}, s:{s:s, s:s}, s:{s:s, s:s},"
-        " s:{s:s, s:s}}",
-        "clients", "type", "array", "description",
-        "[{\"A\": matrix (nested arrays, {rows,cols,data}, CSR or COO), \"b\": [rows numbers]}, "
-        "...], all with the same number of columns",
-        "loss", "type", "string", "enum", "squared", "logistic", "description",
-        "beside clients: the loss (default squared); logistic labels are -1 or 1",
-        "lambda", "type", "number", "minimum", 0, "description",
-        "beside clients: the ridge weight (default 0)",
-        "generate", "type", "object", "description",
-        "{clients, rows_per_client, dim, loss? (squared), heterogeneity? in [0, 6] (0), seed? (0), "
-        "lambda? (0)}: client i's rows are scaled by 10^(heterogeneity i / (clients - 1))",
-        "dataset", "type", "object", "description",
-        "{name: breast_cancer | digits, clients, seed? (0), shuffle? (true), binary_class?, "
-        "loss? (logistic), lambda? (0)}: standardised rows split across the clients",
-        "x0", "type", "array", "description", "starting point (default zeros)");
-    return json_pack("{s:s, s:s, s:[{s:[s]}, {s:[s]}, {s:[s]}], s:o}", "type", "object",
-                     "description",
-                     "f(x) = (1/n) sum_i f_i(x), each f_i a least-squares or logistic model with "
-                     "ridge; exactly one of clients, generate, dataset",
-                     "oneOf", "required", "clients", "required", "generate", "required",
-                     "dataset", "properties", props);
+    json_t *schema = sv_forms_schema(ef21_forms);
+    if (schema)
+        json_object_set_new(schema, "description",
+                            json_string("f(x) = (1/n) sum_i f_i(x), each f_i a least-squares or "
+                                        "logistic model with ridge; exactly one of clients, "
+                                        "generate, dataset"));
+    return schema;
 }
 
 static json_t *ef21_example(void)
 {
-    return json_pack("{s:{s:{s:i, s:i, s:i, s:s, s:f, s:i, s:f}}, s:{s:s, s:i, s:f, s:i}}",
+    return json_pack("{s:{s:{s:i, s:i, s:i, s:s, s:f, s:i, s:f}}, s:{s:s, s:i, s:f, s:i, s:i}}",
                      "problem", "generate", "clients", 8, "rows_per_client", 40, "dim", 20,
                      "loss", "squared", "heterogeneity", 1.0, "seed", 1, "lambda", 0.01,
-                     "params", "variant", "ef21w", "k", 2, "tol", 1e-6, "max_iter", 20000);
+                     "params", "variant", "ef21w", "k", 2, "tol", 1e-6, "max_iter", 20000,
+                     "report_every", 50);
 }
 
 static int ef21_validate(const json_t *problem, const json_t *params, const sv_codec_env *env,
@@ -414,6 +394,9 @@ const sv_codec sv_codec_ef21 = {
     .paper = "Richtarik, Gasanov, Burlachenko: Error Feedback Reloaded: From Quadratic to "
              "Arithmetic Mean of Smoothness Constants, ICLR 2024",
     .doc = "docs/solvers/distributed/ef21.md",
+    .params = ef21_params,
+    .settings_size = sizeof(ef21_settings),
+    .settings_default = ef21_defaults,
     .params_schema = ef21_params_schema,
     .problem_schema = ef21_problem_schema,
     .example = ef21_example,

@@ -100,11 +100,19 @@ export function render(main, route) {
 
   // ------------------------------------------------------------ problem
   const problemSchema = () => (solver && solver.problem) || {};
+  // The members a problem may have: the schema's own properties and those of each of its
+  // forms (a problem schema is a "oneOf" of forms, api/forms.h).
+  const problemProps = () => {
+    const s = problemSchema();
+    const props = Object.assign({}, s.properties || {});
+    for (const f of s.oneOf || []) Object.assign(props, f.properties || {});
+    return props;
+  };
   const exampleProblem = () => (solver && solver.example && solver.example.problem) || null;
 
   let jsonArea, uploadNote;
   function buildProblem() {
-    const props = problemSchema().properties || {};
+    const props = problemProps();
     const ex = exampleProblem();
     const modes = [];
     if (ex) modes.push(['example', 'The example problem']);
@@ -181,7 +189,7 @@ export function render(main, route) {
     try { text = await f.text(); } catch (e) { uploadNote.textContent = `Could not read ${f.name}: ${e.message}`; return; }
     let v;
     try { v = JSON.parse(text); } catch (e) { setProblemError(`${f.name} is not valid JSON: ${e.message}`); return; }
-    const props = problemSchema().properties || {};
+    const props = problemProps();
     // A whole job body ({problem, params}) fills the parameters too.
     if (v && typeof v === 'object' && 'problem' in v && !('problem' in props)) {
       jsonArea.value = prettyJson(v.problem);

@@ -8,6 +8,7 @@
  * EF21-W takes w_i = L_i / sum_j L_j and s_i = 1 / (n w_i). */
 #include "core/solvers/distributed/ef21.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,52 +37,52 @@ static int ws_alloc(ef21_ws *w, int n, int d, int max_rows);
 static void ws_free(ef21_ws *w);
 static double smoothness_of_f(const ef21_problem *p, int d, ef21_ws *w);
 static double client_round(const ef21_problem *p, int d, long k, const double *x, ef21_ws *w);
-static int report(const sv_monitor *mon, long iter, double elapsed, double obj, const ef21_info *info);
+static int metrics(void *ctx, sv_metric *m, int cap);
 
 /* ================================ settings ================================ */
 
+static const char *const variant_choices[] = {"ef21", "ef21w", NULL};
+static const char *const stepsize_choices[] = {"theory", "theory_qm", NULL};
+static const char *const init_choices[] = {"full", "compressed", NULL};
+
+const sv_param_spec ef21_params[] = {
+    SV_P_ENUM(ef21_settings, variant, variant_choices, EF21_DEFAULT_VARIANT,
+              "ef21: plain EF21 (server averages); ef21w: EF21-W, clients weighted by L_i / sum L_j"),
+    SV_P_INT(ef21_settings, k, 1, INT_MAX, EF21_DEFAULT_K,
+             "TopK: coordinates each client sends per round, at most the dimension"),
+    SV_P_ENUM(ef21_settings, stepsize, stepsize_choices, EF21_DEFAULT_STEPSIZE,
+              "step rule when gamma is null: theory = 1/(L + L_AM sqrt(beta/theta)) (the paper's "
+              "Theorems 2 and 3); theory_qm = the original EF21 step with L_QM"),
+    SV_P_NUMBER_GT(ef21_settings, gamma, 0, INFINITY, NAN,
+                   "fixed step size, overriding the stepsize rule"),
+    SV_P_NUMBER_GT(ef21_settings, gamma_factor, 0, 1e6, EF21_DEFAULT_GAMMA_FACTOR,
+                   "multiplier applied to the rule's step (ignored when gamma is given)"),
+    SV_P_ENUM(ef21_settings, init, init_choices, EF21_DEFAULT_INIT,
+              "g_i at the start: full = the exact local gradient (one dense upload); compressed = "
+              "its TopK"),
+    SV_CONTROL_PARAMS(ef21_settings, ctl, EF21_DEFAULT_TOL,
+                      "stop when the norm of the full gradient is at most tol",
+                      EF21_DEFAULT_MAX_ITER, EF21_DEFAULT_REPORT_EVERY),
+    SV_P_SCHEDULE(ef21_settings, schedule,
+                  "step-size schedule over max_iter rounds (docs/schedules.md)"),
+    SV_PARAMS_END,
+};
+
 void ef21_settings_default(ef21_settings *s)
 {
-    s->variant = EF21_DEFAULT_VARIANT;
-    s->k = EF21_DEFAULT_K;
-    s->stepsize = EF21_DEFAULT_STEPSIZE;
-    s->gamma = NAN;
-    s->gamma_factor = EF21_DEFAULT_GAMMA_FACTOR;
-    s->init = EF21_DEFAULT_INIT;
-    s->tol = EF21_DEFAULT_TOL;
-    s->max_iter = EF21_DEFAULT_MAX_ITER;
-    s->time_limit_s = EF21_DEFAULT_TIME_LIMIT_S;
-    s->report_every = EF21_DEFAULT_REPORT_EVERY;
-    sv_schedule_default(&s->schedule);
+    sv_params_defaults(ef21_params, s);
 }
 
 int ef21_check_settings(const ef21_settings *s, int dim, sv_err *e)
 {
     if (!s)
         return sv_fail(e, "/params", "settings missing");
-    if (s->variant != EF21_VARIANT_EF21 && s->variant != EF21_VARIANT_EF21W)
-        return sv_fail(e, "/params/variant", "must be \"ef21\" or \"ef21w\"");
-    if (s->k < 1)
-        return sv_fail(e, "/params/k", "must be at least 1, got %ld", s->k);
+    int rc = sv_params_validate(ef21_params, s, "/params", e);
+    if (rc != SV_OK)
+        return rc;
     if (dim > 0 && s->k > dim)
         return sv_fail(e, "/params/k", "must be at most the dimension %d, got %ld", dim, s->k);
-    if (s->stepsize != EF21_STEP_THEORY && s->stepsize != EF21_STEP_THEORY_QM)
-        return sv_fail(e, "/params/stepsize", "must be \"theory\" or \"theory_qm\"");
-    if (!isnan(s->gamma) && !(isfinite(s->gamma) && s->gamma > 0))
-        return sv_fail(e, "/params/gamma", "must be a positive finite number or null");
-    if (!(isfinite(s->gamma_factor) && s->gamma_factor > 0))
-        return sv_fail(e, "/params/gamma_factor", "must be a positive finite number");
-    if (s->init != EF21_INIT_FULL && s->init != EF21_INIT_COMPRESSED)
-        return sv_fail(e, "/params/init", "must be \"full\" or \"compressed\"");
-    if (!(isfinite(s->tol) && s->tol >= 0))
-        return sv_fail(e, "/params/tol", "must be a finite number >= 0");
-    if (s->max_iter < 0)
-        return sv_fail(e, "/params/max_iter", "must be >= 0, got %ld", s->max_iter);
-    if (!(isfinite(s->time_limit_s) && s->time_limit_s >= 0))
-        return sv_fail(e, "/params/time_limit_s", "must be a finite number >= 0 (0: no limit)");
-    if (s->report_every < 1)
-        return sv_fail(e, "/params/report_every", "must be at least 1, got %ld", s->report_every);
-    return sv_schedule_check(&s->schedule, "/params/schedule", e);
+    return SV_OK;
 }
 
 double ef21_topk_xi(long k, int d)
@@ -281,16 +282,17 @@ static double client_round(const ef21_problem *p, int d, long k, const double *x
     return f;
 }
 
-static int report(const sv_monitor *mon, long iter, double elapsed, double obj, const ef21_info *info)
+/* The metrics of a report (core/control.h). */
+static int metrics(void *ctx, sv_metric *m, int cap)
 {
-    sv_metric m[4] = {
-        {"grad_norm", info->grad_norm},
-        {"bits_sent", (double)info->bits_sent},
-        {"floats_sent", (double)info->floats_sent},
-        {"gamma", info->gamma},
-    };
-    sv_progress pr = {iter, elapsed, obj, m, 4};
-    return sv_monitor_report(mon, &pr);
+    const ef21_info *info = ctx;
+    if (cap < 4)
+        return 0;
+    m[0] = (sv_metric){"grad_norm", info->grad_norm};
+    m[1] = (sv_metric){"bits_sent", (double)info->bits_sent};
+    m[2] = (sv_metric){"floats_sent", (double)info->floats_sent};
+    m[3] = (sv_metric){"gamma", info->gamma};
+    return 4;
 }
 
 /* ================================ solve ================================ */
@@ -301,7 +303,7 @@ int ef21_solve(const ef21_problem *p, const ef21_settings *s, const sv_monitor *
     if (!info)
         return sv_fail(e, "/info", "info struct missing");
     memset(info, 0, sizeof *info);
-    info->base.status = SV_UNSOLVED;
+    sv_info_init(&info->base);
     info->gamma = info->L = info->L_am = info->L_qm = NAN;
     info->grad_norm = info->base.res = info->base.obj = NAN;
 
@@ -335,7 +337,8 @@ int ef21_solve(const ef21_problem *p, const ef21_settings *s, const sv_monitor *
                        "0): the theory step is undefined; give gamma");
 
     /* ---- set-up: smoothness constants, weights, step ---- */
-    double t0 = sv_now_s();
+    sv_loop L;
+    sv_loop_begin(&L, &s->ctl, mon, metrics, info);
     ef21_ws w;
     if (ws_alloc(&w, n, d, max_rows) != SV_OK)
         return SV_ENOMEM;
@@ -367,7 +370,7 @@ int ef21_solve(const ef21_problem *p, const ef21_settings *s, const sv_monitor *
     if (!(isfinite(info->gamma) && info->gamma > 0)) {
         ws_free(&w);
         sv_fail(e, "/params/gamma", "the theory step came out as %g", info->gamma);
-        return SV_ENUMERIC;
+        return sv_loop_fail(&L, &info->base, 0, SV_ENUMERIC);
     }
 
     /* ---- initialisation: g_i^0, a dense upload or one compressed message from g_i = 0 ---- */
@@ -388,34 +391,12 @@ int ef21_solve(const ef21_problem *p, const ef21_settings *s, const sv_monitor *
     info->grad_norm = gn;
 
     /* ---- rounds ---- */
-    long t = 0, last_report = -1;
-    sv_status status = SV_UNSOLVED;
-    for (;;) {
-        if (!isfinite(gn) || !isfinite(obj) || gn > EF21_DIVERGENCE_FACTOR * gn0) {
-            status = SV_DIVERGED;
-            break;
-        }
-        if (gn <= s->tol) {
-            status = SV_SOLVED;
-            break;
-        }
-        double now = sv_now_s();
-        if (t % s->report_every == 0) {
-            last_report = t;
-            if (report(mon, t, now - t0, obj, info)) {
-                status = SV_CANCELLED;
-                break;
-            }
-        }
-        if (t >= s->max_iter) {
-            status = SV_MAX_ITER;
-            break;
-        }
-        if (s->time_limit_s > 0 && now - t0 >= s->time_limit_s) {
-            status = SV_TIME_LIMIT;
-            break;
-        }
-        sv_axpy(d, -sv_schedule_lr(&s->schedule, info->gamma, t, s->max_iter), w.g, x);
+    long t = 0;
+    const long T = s->ctl.max_iter;
+    while (!sv_loop_check(&L, t, obj, !isfinite(gn) || !isfinite(obj) ||
+                                          gn > EF21_DIVERGENCE_FACTOR * gn0,
+                          gn <= s->ctl.tol)) {
+        sv_axpy(d, -sv_schedule_lr(&s->schedule, info->gamma, t, T), w.g, x);
         obj = client_round(p, d, s->k, x, &w);
         gn = sv_nrm2(d, w.fgrad);
         info->bits_sent += round_bits;
@@ -423,15 +404,8 @@ int ef21_solve(const ef21_problem *p, const ef21_settings *s, const sv_monitor *
         info->grad_norm = gn;
         t++;
     }
-
-    info->base.status = status;
-    info->base.iter = t;
-    info->base.obj = obj;
-    info->base.res = gn;
     info->grad_norm = gn;
-    info->base.solve_time_s = sv_now_s() - t0;
-    if (last_report != t)
-        report(mon, t, info->base.solve_time_s, obj, info);  /* the solve has ended either way */
+    sv_loop_end(&L, &info->base, t, obj, gn);
     ws_free(&w);
     return SV_OK;
 }

@@ -7,7 +7,9 @@
 #define SV_EF21_H
 
 #include <stdint.h>
+#include "core/control.h"
 #include "core/models/glm.h"
+#include "core/params.h"
 #include "core/schedule.h"
 
 typedef enum {
@@ -37,7 +39,6 @@ typedef enum {
 #define EF21_DEFAULT_INIT EF21_INIT_FULL
 #define EF21_DEFAULT_TOL 1e-6
 #define EF21_DEFAULT_MAX_ITER 10000L
-#define EF21_DEFAULT_TIME_LIMIT_S 0.0    /* 0: no limit */
 #define EF21_DEFAULT_REPORT_EVERY 100L
 /* The run counts as diverged once |grad f| exceeds this multiple of its initial value. */
 #define EF21_DIVERGENCE_FACTOR 1e20
@@ -52,12 +53,12 @@ typedef struct {
     double gamma;         /* fixed step size > 0; NaN: from the stepsize rule */
     double gamma_factor;  /* > 0, multiplies the rule's step (not a fixed gamma) */
     int init;             /* ef21_init */
-    double tol;           /* stop when |grad f(x)| <= tol */
-    long max_iter;        /* communication rounds */
-    double time_limit_s;  /* wall-clock limit, seconds; 0: none */
-    long report_every;    /* monitor report every this many rounds (and at the start and end) */
     sv_schedule schedule; /* round t steps with gamma * factor(t, max_iter) (core/schedule.h) */
+    sv_control ctl;       /* tol: stop when |grad f(x)| <= tol; max_iter: communication rounds */
 } ef21_settings;
+
+/* The parameter table of ef21_settings: names, ranges, defaults, help (core/params.h). */
+extern const sv_param_spec ef21_params[];
 
 typedef struct {
     int n_clients;
@@ -74,11 +75,11 @@ typedef struct {
     double L_am, L_qm;     /* arithmetic and quadratic means of the clients' L_i */
 } ef21_info;
 
-/* Fills s with the defaults above. */
+/* Fills s with the defaults of ef21_params. */
 void ef21_settings_default(ef21_settings *s);
 
-/* Checks the settings alone; dim > 0 also checks k <= dim. Returns SV_OK or SV_EINVAL with
- * e->field "/params/<name>". Allocates nothing. */
+/* Checks the settings against ef21_params; dim > 0 also checks k <= dim. Returns SV_OK or
+ * SV_EINVAL with e->field "/params/<name>". Allocates nothing. */
 int ef21_check_settings(const ef21_settings *s, int dim, sv_err *e);
 
 /* sqrt(beta/theta) for TopK with k of d coordinates: alpha = k/d, theta = 1 - sqrt(1 - alpha),

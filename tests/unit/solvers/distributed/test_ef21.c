@@ -75,7 +75,7 @@ static double initial_grad_norm(const ef21_problem *p, int d)
 {
     ef21_settings s;
     ef21_settings_default(&s);
-    s.max_iter = 0;
+    s.ctl.max_iter = 0;
     double *x = calloc((size_t)d, sizeof *x);
     ef21_info info;
     assert_int_equal(ef21_solve(p, &s, NULL, x, &info, NULL), SV_OK);
@@ -102,15 +102,15 @@ static void test_least_squares_optimum(void **state)
     ef21_settings s;
     ef21_settings_default(&s);
     s.k = 2;
-    s.tol = 1e-9;
-    s.max_iter = 200000;
+    s.ctl.tol = 1e-9;
+    s.ctl.max_iter = 200000;
     ef21_info info;
     sv_err e;
     assert_int_equal(ef21_solve(&p, &s, NULL, x, &info, &e), SV_OK);
     assert_int_equal(info.base.status, SV_SOLVED);
     assert_true(info.grad_norm <= 1e-9);
     assert_true(info.base.res == info.grad_norm);
-    assert_true(info.base.iter > 0 && info.base.iter < s.max_iter);
+    assert_true(info.base.iter > 0 && info.base.iter < s.ctl.max_iter);
     /* |x - x*| <= |grad f| / mu, and mu >= lambda: 1e-9 / 0.01 bounds the error by 1e-7. */
     assert_true(max_abs_diff(d, x, xstar) <= 1e-7);
     sv_glm_clients_free(&c);
@@ -141,8 +141,8 @@ static void test_heterogeneous_steps_and_convergence(void **state)
     ef21_settings s;
     ef21_settings_default(&s);
     s.k = 2;
-    s.tol = 1e-9 * gn0;
-    s.max_iter = 400000;
+    s.ctl.tol = 1e-9 * gn0;
+    s.ctl.max_iter = 400000;
     const double xi = ef21_topk_xi(2, d);
 
     double x[10] = {0}, xw[10] = {0};
@@ -194,8 +194,8 @@ static void test_weighted_equals_plain_for_topk(void **state)
     ef21_settings_default(&s);
     s.k = 2;
     s.gamma = 1e-3;
-    s.tol = 0;
-    s.max_iter = 60;
+    s.ctl.tol = 0;
+    s.ctl.max_iter = 60;
     double x[6] = {0.1, -0.2, 0.3, 0, 0, 0.05}, xw[6];
     memcpy(xw, x, sizeof x);
     ef21_info a, b;
@@ -238,8 +238,8 @@ static void test_full_topk_is_gradient_descent(void **state)
         s.variant = variant;
         s.k = d;
         s.gamma = gamma;
-        s.tol = 0;
-        s.max_iter = T;
+        s.ctl.tol = 0;
+        s.ctl.max_iter = T;
         double x[5];
         memcpy(x, x0, sizeof x);
         ef21_info info;
@@ -269,8 +269,8 @@ static void test_bits_accounting(void **state)
     ef21_settings s;
     ef21_settings_default(&s);
     s.k = 3;
-    s.tol = 0;
-    s.max_iter = T;
+    s.ctl.tol = 0;
+    s.ctl.max_iter = T;
     double x[10] = {0};
     ef21_info info;
     assert_int_equal(ef21_solve(&p, &s, NULL, x, &info, NULL), SV_OK);
@@ -331,9 +331,9 @@ static void test_cancel_through_monitor(void **state)
     ef21_settings s;
     ef21_settings_default(&s);
     s.k = 1;
-    s.tol = 0;
-    s.report_every = 10;
-    s.max_iter = 100000;
+    s.ctl.tol = 0;
+    s.ctl.report_every = 10;
+    s.ctl.max_iter = 100000;
     monitor_log log = {.stop_at = 30};
     sv_monitor mon = {log_monitor, &log};
     double x[8] = {0}, xref[8] = {0};
@@ -349,7 +349,7 @@ static void test_cancel_through_monitor(void **state)
     assert_true(log.bits[3] == 4 * 8 * 64 + 30 * 4 * 67);
     assert_true(info.bits_sent == 4 * 8 * 64 + 30 * 4 * 67);
 
-    s.max_iter = 30;
+    s.ctl.max_iter = 30;
     ef21_info ref;
     assert_int_equal(ef21_solve(&p, &s, NULL, xref, &ref, NULL), SV_OK);
     assert_int_equal(ref.base.status, SV_MAX_ITER);
@@ -358,7 +358,7 @@ static void test_cancel_through_monitor(void **state)
     /* The progress reports end with one at the final round when it is not a multiple. */
     monitor_log log2 = {.stop_at = -1};
     sv_monitor mon2 = {log_monitor, &log2};
-    s.max_iter = 25;
+    s.ctl.max_iter = 25;
     sv_zero(d, x);
     assert_int_equal(ef21_solve(&p, &s, &mon2, x, &info, NULL), SV_OK);
     assert_int_equal(log2.reports, 4);
@@ -377,7 +377,7 @@ static void test_divergence(void **state)
     ef21_settings_default(&s);
     s.k = 4;
     s.gamma = 1e3;
-    s.max_iter = 100000;
+    s.ctl.max_iter = 100000;
     double x[4] = {1, 1, 1, 1};
     ef21_info info;
     assert_int_equal(ef21_solve(&p, &s, NULL, x, &info, NULL), SV_OK);
@@ -435,11 +435,11 @@ static void test_invalid_settings(void **state)
     s = d; s.gamma = INFINITY;      expect_bad_setting(&p, s, "/params/gamma");
     s = d; s.gamma_factor = 0;      expect_bad_setting(&p, s, "/params/gamma_factor");
     s = d; s.init = 5;              expect_bad_setting(&p, s, "/params/init");
-    s = d; s.tol = -1e-3;           expect_bad_setting(&p, s, "/params/tol");
-    s = d; s.tol = NAN;             expect_bad_setting(&p, s, "/params/tol");
-    s = d; s.max_iter = -1;         expect_bad_setting(&p, s, "/params/max_iter");
-    s = d; s.time_limit_s = -2;     expect_bad_setting(&p, s, "/params/time_limit_s");
-    s = d; s.report_every = 0;      expect_bad_setting(&p, s, "/params/report_every");
+    s = d; s.ctl.tol = -1e-3;           expect_bad_setting(&p, s, "/params/tol");
+    s = d; s.ctl.tol = NAN;             expect_bad_setting(&p, s, "/params/tol");
+    s = d; s.ctl.max_iter = -1;         expect_bad_setting(&p, s, "/params/max_iter");
+    s = d; s.ctl.time_limit_s = -2;     expect_bad_setting(&p, s, "/params/time_limit_s");
+    s = d; s.ctl.report_every = 0;      expect_bad_setting(&p, s, "/params/report_every");
 
     /* Problem errors, on the same huge instance: a client of another width, a negative ridge. */
     sv_mat A2 = A;
@@ -483,7 +483,7 @@ static void test_invalid_settings(void **state)
     assert_int_equal(ef21_solve(&q, &s, NULL, x, &info, &e), SV_EINVAL);
     assert_string_equal(e.field, "/problem/clients/1/A");
     s.variant = EF21_VARIANT_EF21;  /* plain EF21 is fine with a flat client */
-    s.max_iter = 5;
+    s.ctl.max_iter = 5;
     assert_int_equal(ef21_solve(&q, &s, NULL, x, &info, &e), SV_OK);
     sv_glm_clients_free(&c);
 }
