@@ -81,6 +81,8 @@ struct sv_task {
     atomic_int shutdown;       /* loop -> worker: the daemon is stopping */
     /* Worker-private while running; read by the loop after the done message. */
     double t_start, t_last_sent;
+    long n_sent;          /* progress events sent so far */
+    long next_log_iter;   /* the next iteration the log-spaced trace keeps whatever the throttle */
     int has_unsent;
     long unsent_iter;
     double unsent_elapsed, unsent_obj;

@@ -45,12 +45,30 @@ static char *progress_json(long iter, double elapsed, double obj, int n, char na
     return s;
 }
 
+/* The stored trace: the first SV_TRACE_HEAD reports, then every report at an iteration at least
+ * SV_TRACE_RATIO times the last one kept that way (a log-spaced subsample: about 25 more events
+ * a decade of iterations), whatever the time throttle; between those, at most one event every
+ * progress_interval_s. A short job keeps every report it makes, a long one a curve that reads
+ * on a log axis, and no job floods the store. */
+#define SV_TRACE_HEAD 32
+#define SV_TRACE_RATIO 1.1
+
+static int trace_keeps(const sv_task *t, long iter)
+{
+    return t->n_sent < SV_TRACE_HEAD || iter >= t->next_log_iter;
+}
+
 static void flush_unsent(sv_task *t)
 {
     if (!t->has_unsent)
         return;
     t->has_unsent = 0;
     t->t_last_sent = sv_now_s();
+    t->n_sent++;
+    if (t->unsent_iter >= t->next_log_iter) {
+        long next = (long)ceil((double)t->unsent_iter * SV_TRACE_RATIO);
+        t->next_log_iter = next > t->unsent_iter ? next : t->unsent_iter + 1;
+    }
     char *s = progress_json(t->unsent_iter, t->unsent_elapsed, t->unsent_obj, t->unsent_n,
                             t->unsent_names, t->unsent_values);
     if (s)
@@ -85,7 +103,8 @@ static int monitor(const sv_progress *p, void *data)
         snprintf(t->unsent_names[i], sizeof t->unsent_names[i], "%s", p->metrics[i].name);
         t->unsent_values[i] = p->metrics[i].value;
     }
-    if (t->t_last_sent <= 0 || now - t->t_last_sent >= t->progress_interval_s)
+    if (t->t_last_sent <= 0 || trace_keeps(t, p->iter) ||
+        now - t->t_last_sent >= t->progress_interval_s)
         flush_unsent(t);
     return poll_stop(t);
 }

@@ -118,6 +118,20 @@ static void test_every_example_succeeds(void **state)
         assert_true(json_is_object(res));
         assert_true(json_object_size(res) > 0);
         json_decref(res);
+        /* The stored trace draws a curve: the replayed stream of the finished job holds at
+         * least 20 progress events (the dashboard's plot; server/workers.c keeps the first 32
+         * reports and a log-spaced subsample whatever the time throttle). */
+        it_stream st;
+        snprintf(path, sizeof path, "/v1/jobs/%s/events", ids[i]);
+        assert_int_equal(it_sse(&d, path, NULL, 30, it_stop_on_type, (void *)"result", &st), 0);
+        size_t progress = 0;
+        for (size_t k = 0; k < st.n; k++)
+            progress += strcmp(st.ev[k].type, "progress") == 0;
+        fprintf(stderr, "[catalog] %s: %zu progress events stored\n", name, progress);
+        if (progress < 20)
+            fail_msg("%s: its example stored %zu progress events; a curve needs 20", name,
+                     progress);
+        it_stream_free(&st);
     }
     free(ids);
     json_decref(list);
