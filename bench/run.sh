@@ -312,3 +312,8 @@ log "wrote $OUT"
 run_child env MFAC_RESULTS="$OUT" MFAC_BUILD_DIR="$BUILD" "$ROOT/bench/mfac_ihvp.sh" ||
     die "bench/mfac_ihvp.sh failed"
 log "wrote the secondorder.mfac section of $OUT"
+
+# ================= one pass over the data per gradient (bench/fused_grad.sh) =================
+run_child env FUSED_RESULTS="$OUT" FUSED_BUILD_DIR="$BUILD" "$ROOT/bench/fused_grad.sh" ||
+    die "bench/fused_grad.sh failed"
+log "wrote the fused-gradient section of $OUT"

@@ -296,6 +296,47 @@ void sv_mat_gemv(int trans, double alpha, const sv_mat *A, const double *x, doub
     }
 }
 
+int sv_fused_block_rows(int cols)
+{
+    long bytes_per_row = 8L * (cols > 0 ? cols : 1);
+    long rows = SV_FUSED_BLOCK_BYTES / bytes_per_row;
+    return rows < 1 ? 1 : rows > (1L << 20) ? (1 << 20) : (int)rows;
+}
+
+void sv_mat_fused_gemv(const sv_mat *A, const double *x, double *z, sv_rows_fn fn, void *ctx,
+                       double *g)
+{
+    int m = A->rows, n = A->cols;
+    if (m == 0)
+        return;
+    int B = sv_fused_block_rows(n);
+    for (int r0 = 0; r0 < m; r0 += B) {
+        int r1 = r0 + B < m ? r0 + B : m, k = r1 - r0;
+        if (A->kind == SV_MAT_DENSE) {
+            const double *Ab = A->dense.data + (size_t)r0 * (size_t)n;
+            cblas_dgemv(CblasRowMajor, CblasNoTrans, k, n, 1.0, Ab, n, x, 1, 0.0, z + r0, 1);
+            fn(ctx, r0, r1, z);
+            cblas_dgemv(CblasRowMajor, CblasTrans, k, n, 1.0, Ab, n, z + r0, 1, 1.0, g, 1);
+        } else {
+            const sv_csr *s = &A->csr;
+            for (int i = r0; i < r1; i++) {
+                double acc = 0.0;
+                for (int p = s->rowptr[i]; p < s->rowptr[i + 1]; p++)
+                    acc += s->val[p] * x[s->colind[p]];
+                z[i] = acc;
+            }
+            fn(ctx, r0, r1, z);
+            for (int i = r0; i < r1; i++) {
+                double ui = z[i];
+                if (ui == 0.0)
+                    continue;
+                for (int p = s->rowptr[i]; p < s->rowptr[i + 1]; p++)
+                    g[s->colind[p]] += ui * s->val[p];
+            }
+        }
+    }
+}
+
 double sv_mat_row_dot(const sv_mat *A, int i, const double *x)
 {
     if (A->kind == SV_MAT_DENSE)

@@ -52,6 +52,19 @@ double sv_mat_get(const sv_mat *m, int i, int j);
  * overwritten (no NaN propagation from old y). Dense goes through cblas_dgemv. */
 void sv_mat_gemv(int trans, double alpha, const sv_mat *A, const double *x, double beta, double *y);
 /* a_i' x for row i. */
+/* One pass over A for a model gradient: for each block of rows small enough to stay in cache,
+ *   z[r0..r1) = A[r0..r1) x,   then fn(ctx, r0, r1, z) turns z[r0..r1) into weights u in place,
+ *   then g += A[r0..r1)^T u.
+ * The second product finds its rows in cache, so a gradient reads A from memory once instead of
+ * twice (sv_mat_gemv then sv_mat_gemv^T). g is accumulated into (the caller initialises it);
+ * z has A->rows entries. The blocks hold about SV_FUSED_BLOCK_BYTES of A (at least one row). */
+#define SV_FUSED_BLOCK_BYTES (192 * 1024)
+typedef void (*sv_rows_fn)(void *ctx, int r0, int r1, double *z);
+void sv_mat_fused_gemv(const sv_mat *A, const double *x, double *z, sv_rows_fn fn, void *ctx,
+                       double *g);
+/* The rows a block of sv_mat_fused_gemv holds for a matrix of cols columns. */
+int sv_fused_block_rows(int cols);
+
 double sv_mat_row_dot(const sv_mat *A, int i, const double *x);
 /* y += alpha * a_i. */
 void sv_mat_row_axpy(const sv_mat *A, int i, double alpha, double *y);

@@ -1,5 +1,6 @@
 /* glm.c - least-squares and logistic objectives over an sv_mat, with sample weights and ridge.
- * Full-data passes go through sv_mat_gemv (BLAS for dense data); mini-batches go row by row.
+ * A full-data gradient is one pass over the data (sv_mat_fused_gemv: each row block's A x and
+ * A^T r while it is in cache); mini-batches go row by row.
  * Both losses live here: each is a few lines, and sv_loss_eval is the one place they differ. */
 #include "core/models/glm.h"
 
@@ -94,22 +95,46 @@ static void ridge_add(const sv_glm *p, const double *v, double *out)
 /* Full-data value, gradient, Hessian-vector product                         */
 /* ======================================================================== */
 
+/* The per-row part of a gradient pass: z holds a'x for rows [r0, r1); the loss is summed into
+ * data and z becomes w_i l'(z_i) / m, the weights of A^T. */
+typedef struct {
+    const sv_glm *p;
+    double inv_m;
+    double data;
+} grad_rows_ctx;
+
+static void grad_rows(void *ctx, int r0, int r1, double *z)
+{
+    grad_rows_ctx *c = ctx;
+    const sv_glm *p = c->p;
+    double data = 0.0;
+    for (int i = r0; i < r1; i++) {
+        double d1, wi = p->w ? p->w[i] : 1.0;
+        data += wi * sv_loss_eval(p->loss, z[i], p->b[i], &d1, NULL);
+        z[i] = wi * d1 * c->inv_m;
+    }
+    c->data += data;
+}
+
 double sv_glm_value(const sv_glm *p, const double *x, double *grad, double *work)
 {
     int m = p->A->rows;
     double f = ridge_value(p, x, grad);
     if (m == 0)
         return f;
-    double inv_m = 1.0 / m, data = 0.0;
+    double inv_m = 1.0 / m;
+    if (grad) {
+        /* grad = A' (w .* l' / m) + lambda .* x in one pass over A (core/linalg.h). */
+        grad_rows_ctx c = {p, inv_m, 0.0};
+        sv_mat_fused_gemv(p->A, x, work, grad_rows, &c, grad);
+        return f + c.data * inv_m;
+    }
+    double data = 0.0;
     sv_mat_gemv(0, 1.0, p->A, x, 0.0, work); /* work = A x */
     for (int i = 0; i < m; i++) {
-        double d1, wi = p->w ? p->w[i] : 1.0;
-        data += wi * sv_loss_eval(p->loss, work[i], p->b[i], grad ? &d1 : NULL, NULL);
-        if (grad)
-            work[i] = wi * d1 * inv_m;
+        double wi = p->w ? p->w[i] : 1.0;
+        data += wi * sv_loss_eval(p->loss, work[i], p->b[i], NULL, NULL);
     }
-    if (grad) /* grad = A' (w .* l' / m) + lambda .* x */
-        sv_mat_gemv(1, 1.0, p->A, work, 1.0, grad);
     return f + data * inv_m;
 }
 

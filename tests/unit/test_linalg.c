@@ -652,9 +652,67 @@ static void test_lstsq(void **state)
     assert_true(fabs(rhs[0] - 1.5) < 1e-15);
 }
 
+/* The fused pass equals z = A x, u = fn(z), g += A^T u computed with two whole products, for
+ * dense and CSR data, a row count that is not a multiple of the block, and a width where a block
+ * is one row; the callback sees every row once, in blocks that cover [0, m). */
+typedef struct {
+    int calls, rows_seen;
+} fused_ctx;
+
+static void fused_rows(void *ctx, int r0, int r1, double *z)
+{
+    fused_ctx *c = ctx;
+    c->calls++;
+    c->rows_seen += r1 - r0;
+    for (int i = r0; i < r1; i++)
+        z[i] = 0.5 * z[i] - 1.0 / (1.0 + i); /* a residual: any row-wise map */
+}
+
+static void test_fused_gemv(void **state)
+{
+    (void)state;
+    sv_rng r;
+    sv_rng_seed(&r, 11);
+    const int shapes[][2] = {{1000, 37}, {5, 3}, {7, 30000}, {0, 4}};
+    for (size_t k = 0; k < sizeof shapes / sizeof shapes[0]; k++) {
+        int m = shapes[k][0], n = shapes[k][1];
+        double *a = rand_array(&r, m, n, 0.3);
+        sv_mat D, S;
+        make_pair(a, m, n, &D, &S);
+        double *x = calloc((size_t)n, sizeof *x), *z = calloc((size_t)m + 1, sizeof *z);
+        double *zr = calloc((size_t)m + 1, sizeof *zr), *g0 = calloc((size_t)n, sizeof *g0);
+        double *g = calloc((size_t)n, sizeof *g), *gr = calloc((size_t)n, sizeof *gr);
+        rand_vec_fill(&r, n, x);
+        rand_vec_fill(&r, n, g0);
+        /* reference: two whole products */
+        memcpy(gr, g0, (size_t)n * sizeof *gr);
+        sv_mat_gemv(0, 1.0, &D, x, 0.0, zr);
+        fused_ctx ref = {0, 0};
+        fused_rows(&ref, 0, m, zr);
+        sv_mat_gemv(1, 1.0, &D, zr, 1.0, gr);
+        const sv_mat *mats[2] = {&D, &S};
+        for (int t = 0; t < 2; t++) {
+            memcpy(g, g0, (size_t)n * sizeof *g);
+            fused_ctx c = {0, 0};
+            sv_mat_fused_gemv(mats[t], x, z, fused_rows, &c, g);
+            int B = sv_fused_block_rows(n);
+            assert_int_equal(c.rows_seen, m);
+            assert_int_equal(c.calls, (m + B - 1) / B);
+            assert_close_vec(m, z, zr, 1e-12);
+            assert_close_vec(n, g, gr, 1e-11);
+        }
+        sv_mat_free(&D);
+        sv_mat_free(&S);
+        free(a), free(x), free(z), free(zr), free(g0), free(g), free(gr);
+    }
+    assert_int_equal(sv_fused_block_rows(30000), 1);
+    assert_int_equal(sv_fused_block_rows(1), SV_FUSED_BLOCK_BYTES / 8);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_fused_gemv),
         cmocka_unit_test(test_alloc_copy_get), cmocka_unit_test(test_select_rows_and_block),
         cmocka_unit_test(test_gemv),           cmocka_unit_test(test_row_ops),
         cmocka_unit_test(test_gram),           cmocka_unit_test(test_dense_gemm),
