@@ -30,9 +30,6 @@
 #ifndef SOLVD_BIN
 #error "SOLVD_BIN must name the daemon binary"
 #endif
-#ifndef SOLVD_SHARED_DATA
-#define SOLVD_SHARED_DATA ""
-#endif
 
 /* ---- static prototypes ---- */
 static void global_init(void);
@@ -308,10 +305,8 @@ static int spawn(it_daemon *d)
     argv[n++] = "127.0.0.1:0";
     argv[n++] = "--db";
     argv[n++] = d->db;
-    if (SOLVD_SHARED_DATA[0] && !has_arg(d, "--data-dir")) {
-        argv[n++] = "--data-dir";
-        argv[n++] = SOLVD_SHARED_DATA;
-    }
+    /* No --data-dir: the daemon's built-in default, data/ of the source tree, is what a clone
+     * runs with (test_errors pins it). */
     for (int i = 0; i < d->nargs; i++)
         argv[n++] = d->args[i];
     argv[n] = NULL;

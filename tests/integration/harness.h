@@ -39,7 +39,7 @@ typedef struct {
     char auth[200];             /* when set ("Authorization: Bearer t"), added to requests */
 } it_daemon;
 
-/* Starts SOLVD_BIN --listen 127.0.0.1:0 --db <new tmpdir>/solvd.db --data-dir SOLVD_SHARED_DATA
+/* Starts SOLVD_BIN --listen 127.0.0.1:0 --db <new tmpdir>/solvd.db (and the built-in data-dir)
  * followed by args (NULL-terminated, may be NULL; "--workers" defaults to 2 when absent), waits
  * for its `msg="listening" ... port=N` log line. Returns 0, or -1 (the log is printed). */
 int it_daemon_start(it_daemon *d, const char *const *args);
