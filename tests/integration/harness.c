@@ -294,9 +294,13 @@ int it_daemon_restart(it_daemon *d)
     return spawn(d);
 }
 
-/* The port from the `msg="listening"` line, 0 while there is none. */
+/* The port from the `msg="listening"` line, 0 while there is none or the daemon is not ready
+ * yet (it listens before it opens the store: `msg="solvd ready"` ends the start-up, and the log
+ * lines of recovery come before it). */
 static int parse_port(const char *log)
 {
+    if (!log || !strstr(log, "msg=\"solvd ready\""))
+        return 0;
     for (const char *line = log; line && *line;) {
         const char *end = strchr(line, '\n');
         if (!end)
