@@ -24,7 +24,8 @@ build: deps $(BUILD)/CMakeCache.txt
 build-asan: deps $(BUILD_ASAN)/CMakeCache.txt
 	cmake --build $(BUILD_ASAN) -j $(JOBS)
 
-DATA_DIR   ?= $(abspath ../shared/data)
+# The data sets: data/ of this tree (solvd's built-in default) unless DATA_DIR names another.
+DATA_DIR   ?= $(abspath data)
 
 run: build
 	./$(BUILD)/solvd --listen $(LISTEN) --db $(DB) --data-dir $(DATA_DIR)

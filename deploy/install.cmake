@@ -3,9 +3,11 @@
 #   PREFIX/bin/solvd, PREFIX/bin/solvctl
 #   PREFIX/share/solvd/dashboard/      the web UI         (dashboard-dir)
 #   PREFIX/share/solvd/docs/           openapi.json, API and solver pages (docs-dir)
+#   PREFIX/share/solvd/data/           the named data sets of data/ (data-dir)
 #   PREFIX/lib/systemd/system/solvd.service   ExecStart = PREFIX/bin/solvd
 #   SYSCONFDIR/solvd/solvd.conf        the sample, only when no config is there yet, with
-#                                      dashboard-dir and docs-dir set to the paths above
+#                                      dashboard-dir, docs-dir and data-dir set to the paths
+#                                      above
 #   PREFIX/share/solvd/solvd.conf.sample      always the current sample, for comparison
 #
 # Everything honours DESTDIR. SYSCONFDIR is /etc whatever the prefix (the unit reads
@@ -19,6 +21,8 @@ install(TARGETS solvd solvctl RUNTIME DESTINATION bin)
 install(DIRECTORY ${CMAKE_SOURCE_DIR}/clients/dashboard/ DESTINATION share/solvd/dashboard
         PATTERN "node_modules" EXCLUDE PATTERN ".*" EXCLUDE)
 install(DIRECTORY ${CMAKE_SOURCE_DIR}/docs/ DESTINATION share/solvd/docs
+        PATTERN ".*" EXCLUDE)
+install(DIRECTORY ${CMAKE_SOURCE_DIR}/data/ DESTINATION share/solvd/data
         PATTERN ".*" EXCLUDE)
 install(FILES ${CMAKE_SOURCE_DIR}/deploy/solvd.conf.sample DESTINATION share/solvd)
 
@@ -50,6 +54,8 @@ install(CODE "
            \"\\ndashboard-dir = \${prefix}/share/solvd/dashboard\" text \"\${text}\")
     string(REGEX REPLACE \"\\n#docs-dir = [^\\n]*\"
            \"\\ndocs-dir = \${prefix}/share/solvd/docs\" text \"\${text}\")
+    string(REGEX REPLACE \"\\n#data-dir = [^\\n]*\"
+           \"\\ndata-dir = \${prefix}/share/solvd/data\" text \"\${text}\")
     message(STATUS \"Installing: \${conf}\")
     file(MAKE_DIRECTORY \"\${destdir}\${sysconf}/solvd\")
     file(WRITE \"\${conf}\" \"\${text}\")

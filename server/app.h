@@ -163,6 +163,7 @@ struct sv_sub {
     char *buf;
     size_t len, cap, off;
     long last_seq;
+    double quiet_since;        /* when something was last queued on it (sv_now_s) */
     int suspended;
     int closing;               /* end the stream once buf is drained */
     int failed;                /* too slow: end with an error */

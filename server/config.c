@@ -45,7 +45,7 @@ static const opt options[] = {
     {"log-level", OPT_STR, O(log_level), 0, 0, "debug, info, warn or error"},
     {"progress-interval-ms", OPT_INT, O(progress_interval_ms), 0, 60000,
      "least time between stored progress events of a job"},
-    {"heartbeat-s", OPT_INT, O(heartbeat_s), 1, 3600, "SSE heartbeat period, seconds"},
+    {"heartbeat-s", OPT_INT, O(heartbeat_s), 1, 3600, "seconds of silence before an event stream gets a keep-alive"},
     {"max-subscribers", OPT_INT, O(max_subscribers), 1, 100000, "concurrent event streams"},
     {"max-connections", OPT_INT, O(max_connections), 1, 100000, "concurrent HTTP connections"},
     {"drain-seconds", OPT_DOUBLE, O(drain_seconds), 0, 1e6,

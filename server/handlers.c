@@ -142,7 +142,16 @@ static enum MHD_Result get_result(sv_req *r, const char *id)
     }
     if (rc != SV_STORE_OK)
         return sv_http_error(r, "unavailable", "the job store failed", NULL);
-    return sv_http_buffer(r, 200, "application/json", result, strlen(result));
+    /* The stored text as it is, plus the newline every JSON answer ends with (two answers in a
+     * row print on two lines). */
+    size_t n = strlen(result);
+    char *t = realloc(result, n + 2);
+    if (t) {
+        t[n++] = '\n';
+        t[n] = 0;
+        result = t;
+    }
+    return sv_http_buffer(r, 200, "application/json", result, n);
 }
 
 static enum MHD_Result get_events(sv_req *r, const char *id)

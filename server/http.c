@@ -3,10 +3,13 @@
  * and re-arms the timer. Requests gather their body (bounded by --max-body-bytes), then go to the
  * handlers; a handler that waits for the store suspends its connection and replies later. */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include "api/errors.h"
 #include "core/solver.h"
 #include "server/log.h"
@@ -278,6 +281,44 @@ static int parse_listen(const char *listen, struct sockaddr_storage *ss)
     return inet_pton(AF_INET, host, &a4->sin_addr) == 1 ? AF_INET : -1;
 }
 
+/* The listening socket, bound here rather than by MHD so that a taken address is an error with
+ * its reason. SO_REUSEADDR only lets a restart bind while old connections linger in TIME_WAIT;
+ * SO_REUSEPORT is never set: with it a second solvd could share the port, and requests would
+ * alternate between two job stores. Returns the socket (its port in *port), or -1 (logged). */
+static int bind_listen(const char *listen_addr, const struct sockaddr_storage *ss, int family,
+                       unsigned *port)
+{
+    int fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        sv_log_error("cannot listen", "listen=\"%s\" err=\"%s\"", listen_addr, strerror(errno));
+        return -1;
+    }
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (family == AF_INET6)
+        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+    socklen_t len = family == AF_INET6 ? (socklen_t)sizeof(struct sockaddr_in6)
+                                       : (socklen_t)sizeof(struct sockaddr_in);
+    if (bind(fd, (const struct sockaddr *)ss, len) != 0 || listen(fd, SOMAXCONN) != 0) {
+        int err = errno;
+        if (err == EADDRINUSE)
+            sv_log_error("address in use: another process (another solvd?) listens there",
+                         "listen=\"%s\" err=\"%s\"", listen_addr, strerror(err));
+        else
+            sv_log_error("cannot listen", "listen=\"%s\" err=\"%s\"", listen_addr,
+                         strerror(err));
+        close(fd);
+        return -1;
+    }
+    struct sockaddr_storage got;
+    socklen_t gl = sizeof got;
+    *port = 0;
+    if (getsockname(fd, (struct sockaddr *)&got, &gl) == 0)
+        *port = ntohs(family == AF_INET6 ? ((struct sockaddr_in6 *)&got)->sin6_port
+                                         : ((struct sockaddr_in *)&got)->sin_port);
+    return fd;
+}
+
 int sv_http_start(sv_app *app)
 {
     struct sockaddr_storage ss;
@@ -286,21 +327,26 @@ int sv_http_start(sv_app *app)
         sv_log_error("bad listen address", "listen=\"%s\" expected=host:port", app->cfg.listen);
         return -1;
     }
+    unsigned bound_port = 0;
+    int fd = bind_listen(app->cfg.listen, &ss, family, &bound_port);
+    if (fd < 0)
+        return -1;
     unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
     if (family == AF_INET6)
         flags |= MHD_USE_IPv6;
+    /* MHD takes the socket over (MHD_stop_daemon closes it). */
     app->mhd = MHD_start_daemon(
         flags, 0, NULL, NULL, on_access, app, MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, NULL,
-        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+        MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, app, MHD_OPTION_CONNECTION_LIMIT,
         (unsigned)app->cfg.max_connections, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
-        MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1, MHD_OPTION_END);
+        MHD_OPTION_END);
     if (!app->mhd) {
+        close(fd);
         sv_log_error("cannot listen", "listen=\"%s\"", app->cfg.listen);
         return -1;
     }
     const union MHD_DaemonInfo *ep = MHD_get_daemon_info(app->mhd, MHD_DAEMON_INFO_EPOLL_FD);
-    const union MHD_DaemonInfo *port = MHD_get_daemon_info(app->mhd, MHD_DAEMON_INFO_BIND_PORT);
     app->mhd_poll.data = app;
     app->mhd_timer.data = app;
     if (!ep || uv_poll_init(app->loop, &app->mhd_poll, ep->epoll_fd) != 0 ||
@@ -309,7 +355,7 @@ int sv_http_start(sv_app *app)
         sv_log_error("cannot watch the HTTP daemon", NULL);
         return -1;
     }
-    app->port = port ? (unsigned)port->port : 0u;
+    app->port = bound_port;
     sv_log_info("listening", "listen=\"%s\" port=%u", app->cfg.listen, app->port);
     arm_timer(app);
     return 0;

@@ -95,6 +95,13 @@ int main(int argc, char **argv)
     app.metrics.started_at = sv_now_s();
     app.loop = uv_default_loop();
 
+    /* Listen first: a second solvd on a taken address stops here, before it opens (and
+     * recovers) a store that the first one may be using. Requests wait in the backlog until
+     * the loop runs. */
+    if (sv_http_start(&app) != 0) {
+        sv_log_error("start-up failed", NULL);
+        return 1;
+    }
     char err[256];
     if (sv_store_open(app.cfg.db, &app.wstore, err, sizeof err) != SV_STORE_OK ||
         sv_store_open(app.cfg.db, &app.rstore, err, sizeof err) != SV_STORE_OK) {
@@ -120,7 +127,7 @@ int main(int argc, char **argv)
     app.sigint.data = &app;
     if (sv_writer_init(&app.writer, &app, app.wstore) != 0 ||
         uv_async_init(app.loop, &app.pool.async, sv_jobs_on_async) != 0 ||
-        sv_pool_start(&app.pool, &app, app.cfg.workers) != 0 || sv_http_start(&app) != 0 ||
+        sv_pool_start(&app.pool, &app, app.cfg.workers) != 0 ||
         sv_stream_heartbeat_start(&app) != 0 || uv_timer_init(app.loop, &app.drain_timer) != 0 ||
         uv_signal_init(app.loop, &app.sigterm) != 0 ||
         uv_signal_init(app.loop, &app.sigint) != 0 ||

@@ -1,8 +1,11 @@
-/* metrics.c - Prometheus text exposition of the daemon's counters and gauges. */
+/* metrics.c - Prometheus text exposition of the daemon's counters and gauges. Every `_sum` is
+ * part of a summary with its `_count`; jobs are counted by solver and state (every registered
+ * solver is listed, zeros included, so that rates exist before the first job). */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "api/codec.h"
 #include "core/solver.h"
 #include "server/app.h"
 #include "server/server.h"
@@ -45,9 +48,44 @@ void sv_metrics_http(sv_metrics *m, unsigned status, double seconds)
     m->http_seconds_sum += seconds;
 }
 
+/* The index of the solver in sv_codecs(), or -1. */
+static int solver_index(const char *solver)
+{
+    const sv_codec *const *c = sv_codecs();
+    for (int i = 0; solver && c[i] && i < SV_METRICS_MAX_SOLVERS; i++)
+        if (strcmp(c[i]->name, solver) == 0)
+            return i;
+    return -1;
+}
+
+void sv_metrics_job_finished(sv_metrics *m, const char *solver, int state)
+{
+    if (state < 0 || state >= SV_METRICS_STATES)
+        return;
+    m->jobs_finished[state]++;
+    int i = solver_index(solver);
+    if (i >= 0)
+        m->jobs_finished_by_solver[i][state]++;
+}
+
 static void header(out_t *o, const char *name, const char *type, const char *help)
 {
     outf(o, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/* Queued and running jobs of each solver, from the live table. */
+static void live_by_solver(const sv_app *app, size_t counts[SV_METRICS_MAX_SOLVERS][2])
+{
+    memset(counts, 0, sizeof(size_t) * SV_METRICS_MAX_SOLVERS * 2);
+    for (size_t b = 0; b < app->jobs.nbuckets; b++) {
+        for (const sv_live *L = app->jobs.buckets[b]; L; L = L->hnext) {
+            if (L->state != SV_JOB_QUEUED && L->state != SV_JOB_RUNNING)
+                continue;
+            int i = solver_index(L->codec ? L->codec->name : NULL);
+            if (i >= 0)
+                counts[i][L->state == SV_JOB_RUNNING]++;
+        }
+    }
 }
 
 char *sv_metrics_render(const sv_app *app, size_t *len)
@@ -60,14 +98,29 @@ char *sv_metrics_render(const sv_app *app, size_t *len)
     header(&o, "solvd_http_requests_total", "counter", "HTTP requests answered, by status class.");
     for (int i = 0; i < SV_METRICS_STATUS_CLASSES; i++)
         outf(&o, "solvd_http_requests_total{code=\"%s\"} %lu\n", classes[i], m->http_requests[i]);
-    header(&o, "solvd_http_request_seconds_sum", "counter", "Time spent answering requests.");
+    unsigned long answered = 0;
+    for (int i = 0; i < SV_METRICS_STATUS_CLASSES; i++)
+        answered += m->http_requests[i];
+    header(&o, "solvd_http_request_seconds", "summary", "Time spent answering requests.");
     outf(&o, "solvd_http_request_seconds_sum %.6f\n", m->http_seconds_sum);
+    outf(&o, "solvd_http_request_seconds_count %lu\n", answered);
     header(&o, "solvd_jobs_submitted_total", "counter", "Jobs accepted (durably stored).");
     outf(&o, "solvd_jobs_submitted_total %lu\n", m->jobs_submitted);
-    header(&o, "solvd_jobs_finished_total", "counter", "Jobs that reached a final state.");
-    for (int s = SV_JOB_SUCCEEDED; s < SV_JOB_NSTATES; s++)
-        outf(&o, "solvd_jobs_finished_total{status=\"%s\"} %lu\n",
-             sv_job_state_name((sv_job_state)s), m->jobs_finished[s]);
+    const sv_codec *const *codecs = sv_codecs();
+    header(&o, "solvd_jobs_finished_total", "counter",
+           "Jobs that reached a final state, by solver and state.");
+    for (int i = 0; codecs[i] && i < SV_METRICS_MAX_SOLVERS; i++)
+        for (int s = SV_JOB_SUCCEEDED; s < SV_JOB_NSTATES; s++)
+            outf(&o, "solvd_jobs_finished_total{solver=\"%s\",status=\"%s\"} %lu\n",
+                 codecs[i]->name, sv_job_state_name((sv_job_state)s),
+                 m->jobs_finished_by_solver[i][s]);
+    size_t live[SV_METRICS_MAX_SOLVERS][2];
+    live_by_solver(app, live);
+    header(&o, "solvd_jobs", "gauge", "Jobs queued or running now, by solver and state.");
+    for (int i = 0; codecs[i] && i < SV_METRICS_MAX_SOLVERS; i++)
+        for (int s = 0; s < 2; s++)
+            outf(&o, "solvd_jobs{solver=\"%s\",state=\"%s\"} %zu\n", codecs[i]->name,
+                 s ? "running" : "queued", live[i][s]);
     header(&o, "solvd_jobs_queued", "gauge", "Jobs waiting for a worker.");
     outf(&o, "solvd_jobs_queued %zu\n", sv_jobs_queued(app));
     header(&o, "solvd_jobs_running", "gauge", "Jobs on a worker now.");
@@ -86,8 +139,9 @@ char *sv_metrics_render(const sv_app *app, size_t *len)
     outf(&o, "solvd_store_ops_total %lu\n", m->store_ops);
     header(&o, "solvd_store_errors_total", "counter", "Writes that failed.");
     outf(&o, "solvd_store_errors_total %lu\n", m->store_errors);
-    header(&o, "solvd_store_commit_seconds_sum", "counter", "Time spent in write transactions.");
+    header(&o, "solvd_store_commit_seconds", "summary", "Time spent in write transactions.");
     outf(&o, "solvd_store_commit_seconds_sum %.6f\n", m->store_commit_seconds_sum);
+    outf(&o, "solvd_store_commit_seconds_count %lu\n", m->store_batches);
     header(&o, "solvd_uptime_seconds", "gauge", "Seconds since start.");
     outf(&o, "solvd_uptime_seconds %.3f\n", sv_now_s() - m->started_at);
     if (o.oom) {

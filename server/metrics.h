@@ -7,6 +7,7 @@
 
 #define SV_METRICS_STATUS_CLASSES 6   /* 1xx..5xx, other */
 #define SV_METRICS_STATES 6           /* per sv_job_state */
+#define SV_METRICS_MAX_SOLVERS 64     /* per codec of sv_codecs(), in its order */
 
 typedef struct {
     double started_at;
@@ -14,6 +15,7 @@ typedef struct {
     double http_seconds_sum;
     unsigned long jobs_submitted;
     unsigned long jobs_finished[SV_METRICS_STATES];
+    unsigned long jobs_finished_by_solver[SV_METRICS_MAX_SOLVERS][SV_METRICS_STATES];
     unsigned long events;
     unsigned long store_batches;
     unsigned long store_ops;
@@ -26,5 +28,7 @@ struct sv_app;
 /* Renders every metric (gauges read from the app) into a malloc'd string. */
 char *sv_metrics_render(const struct sv_app *app, size_t *len);
 void sv_metrics_http(sv_metrics *m, unsigned status, double seconds);
+/* A job of this solver (its codec's name) reached the final state (an sv_job_state). */
+void sv_metrics_job_finished(sv_metrics *m, const char *solver, int state);
 
 #endif

@@ -1,11 +1,14 @@
 /* stream.c - Server-Sent Event streams. Each subscriber owns a buffer; libmicrohttpd pulls from
  * it through a content-reader callback, which suspends the connection when the buffer is empty
  * (so an idle stream costs nothing) and is resumed when an event arrives. A suspended connection
- * neither times out nor notices a disconnect, so a heartbeat comment wakes every stream
- * periodically; a write that fails then ends the stream and frees the subscriber. */
+ * neither times out nor notices a disconnect, so a stream that has been sent nothing for
+ * --heartbeat-s seconds gets a comment; a write that fails then ends the stream and frees the
+ * subscriber. The heartbeat is per stream, counted from its own last write: one timer ticks a
+ * few times per period and picks the streams that are due. */
 #include <stdlib.h>
 #include <string.h>
 #include "api/sse.h"
+#include "core/solver.h"
 #include "server/log.h"
 #include "server/server.h"
 
@@ -38,6 +41,7 @@ void sv_stream_push(sv_sub *s, const char *type, long seq, const char *data)
         s->failed = 1;
     } else {
         s->last_seq = seq;
+        s->quiet_since = sv_now_s();
         check_backlog(s);
     }
     wake(s);
@@ -134,6 +138,7 @@ enum MHD_Result sv_stream_open(sv_app *app, sv_req *r, const char *id, sv_live *
     snprintf(s->job_id, sizeof s->job_id, "%s", id);
     /* Tell the client at once that the stream is open, even before the first event. */
     sv_sse_comment(&s->buf, &s->len, &s->cap, "solvd event stream");
+    s->quiet_since = sv_now_s();
     /* Replay what is durable, then go live. */
     replay_ctx c = {app, s, r->tenant};
     if (sv_store_events(app->rstore, id, last_id, 0, replay_one, &c) != SV_STORE_OK) {
@@ -167,12 +172,22 @@ enum MHD_Result sv_stream_open(sv_app *app, sv_req *r, const char *id, sv_live *
     return sv_http_response(r, 200, resp);
 }
 
+/* Ticks of the heartbeat timer per period: a stream's keep-alive comes between heartbeat-s and
+ * heartbeat-s plus a tick after its last write. At most one tick a second, so an idle daemon
+ * with the default 15 s period wakes once a second. */
+#define SV_HEARTBEAT_TICKS 4
+#define SV_HEARTBEAT_MAX_TICK_MS 1000u
+
 static void on_heartbeat(uv_timer_t *t)
 {
     sv_app *app = t->data;
+    double now = sv_now_s();
     for (sv_sub *s = app->subs_all; s; s = s->all_next) {
+        if (now - s->quiet_since < (double)app->cfg.heartbeat_s)
+            continue;
         if (sv_sse_comment(&s->buf, &s->len, &s->cap, "keep-alive") != 0)
             s->failed = 1;
+        s->quiet_since = now;
         wake(s);
     }
 }
@@ -182,8 +197,10 @@ int sv_stream_heartbeat_start(sv_app *app)
     app->heartbeat.data = app;
     if (uv_timer_init(app->loop, &app->heartbeat) != 0)
         return -1;
-    uint64_t ms = (uint64_t)app->cfg.heartbeat_s * 1000u;
-    return uv_timer_start(&app->heartbeat, on_heartbeat, ms, ms);
+    uint64_t tick = (uint64_t)app->cfg.heartbeat_s * 1000u / SV_HEARTBEAT_TICKS;
+    if (tick > SV_HEARTBEAT_MAX_TICK_MS)
+        tick = SV_HEARTBEAT_MAX_TICK_MS;
+    return uv_timer_start(&app->heartbeat, on_heartbeat, tick, tick);
 }
 
 void sv_stream_close_all(sv_app *app)

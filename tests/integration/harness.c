@@ -26,12 +26,10 @@
 #endif
 
 #include "harness.h"
+#include "oas.h"
 
 #ifndef SOLVD_BIN
 #error "SOLVD_BIN must name the daemon binary"
-#endif
-#ifndef SOLVD_SHARED_DATA
-#define SOLVD_SHARED_DATA ""
 #endif
 
 /* ---- static prototypes ---- */
@@ -142,10 +140,20 @@ static void cleanup_all(void)
     }
 }
 
+/* Responses that did not match docs/openapi.json, as counted when the last test ended. */
+static int g_oas_seen;
+
 int it_teardown(void **state)
 {
     (void)state;
     cleanup_all();
+    int now = it_oas_failures();
+    if (now > g_oas_seen) {
+        print_error("%d response(s) of this test do not match docs/openapi.json (see "
+                    "[openapi] above)\n", now - g_oas_seen);
+        g_oas_seen = now;
+        return -1;
+    }
     return 0;
 }
 
@@ -153,6 +161,13 @@ static void at_exit(void)
 {
     cleanup_all();
     curl_global_cleanup();
+    /* A mismatch that no teardown reported (a test without it_teardown) still fails the run. */
+    if (it_oas_failures() > g_oas_seen) {
+        fprintf(stderr, "[openapi] %d response(s) do not match docs/openapi.json\n",
+                it_oas_failures() - g_oas_seen);
+        fflush(NULL);
+        _exit(1);
+    }
 }
 
 static pthread_once_t g_once = PTHREAD_ONCE_INIT;
@@ -279,9 +294,13 @@ int it_daemon_restart(it_daemon *d)
     return spawn(d);
 }
 
-/* The port from the `msg="listening"` line, 0 while there is none. */
+/* The port from the `msg="listening"` line, 0 while there is none or the daemon is not ready
+ * yet (it listens before it opens the store: `msg="solvd ready"` ends the start-up, and the log
+ * lines of recovery come before it). */
 static int parse_port(const char *log)
 {
+    if (!log || !strstr(log, "msg=\"solvd ready\""))
+        return 0;
     for (const char *line = log; line && *line;) {
         const char *end = strchr(line, '\n');
         if (!end)
@@ -308,10 +327,8 @@ static int spawn(it_daemon *d)
     argv[n++] = "127.0.0.1:0";
     argv[n++] = "--db";
     argv[n++] = d->db;
-    if (SOLVD_SHARED_DATA[0] && !has_arg(d, "--data-dir")) {
-        argv[n++] = "--data-dir";
-        argv[n++] = SOLVD_SHARED_DATA;
-    }
+    /* No --data-dir: the daemon's built-in default, data/ of the source tree, is what a clone
+     * runs with (test_errors pins it). */
     for (int i = 0; i < d->nargs; i++)
         argv[n++] = d->args[i];
     argv[n] = NULL;
@@ -668,13 +685,24 @@ int it_http(const it_daemon *d, const char *method, const char *path, const char
     CURLcode rc = curl_easy_perform(c);
     r->curl_rc = (int)rc;
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
-    curl_easy_cleanup(c);
-    curl_slist_free_all(h);
+    char *ctype = NULL;
+    curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &ctype);
     r->body = bb.buf ? bb.buf : calloc(1, 1);
     r->len = bb.len;
     r->headers = hb.buf ? hb.buf : calloc(1, 1);
     if (r->len)
         r->json = json_loadb(r->body, r->len, 0, NULL);
+    /* Every answer is checked against the API's description (oas.h). */
+    if (rc == CURLE_OK && r->status > 0) {
+        char why[1500];
+        if (it_oas_check_response(method, path, r->status, ctype, r->body, r->len, why,
+                                  sizeof why) != 0) {
+            r->oas_mismatch = 1;
+            it_oas_record_failure(method, path, r->status, why, r->body);
+        }
+    }
+    curl_easy_cleanup(c);
+    curl_slist_free_all(h);
     return rc == CURLE_OK ? 0 : -1;
 }
 
@@ -720,6 +748,10 @@ json_t *it__call(const char *file, int line, const it_daemon *d, const char *met
     memset(&o, 0, sizeof o);
     o.headers = headers;
     it_http(d, method, path, body, &o, &r);
+    if (r.oas_mismatch) {
+        it_resp_free(&r);
+        failf(file, line, "%s %s: the answer does not match docs/openapi.json", method, path);
+    }
     if (r.curl_rc != CURLE_OK || r.status != expect || !r.json) {
         fprintf(stderr, "[harness] %s %s -> curl %d (%s), status %ld (expected %ld), body: %.2000s\n",
                 method, path, r.curl_rc, curl_easy_strerror((CURLcode)r.curl_rc), r.status,
@@ -989,6 +1021,13 @@ static int sse_run(const it_daemon *d, const char *path, const char *const *head
     curl_easy_cleanup(c);
     curl_slist_free_all(h);
     s->curl_rc = (int)rc;
+    /* The stream's status and media type (and an error's body) against docs/openapi.json. */
+    if (s->status > 0 && (rc == CURLE_OK || s->connected)) {
+        char why[1500];
+        if (it_oas_check_response("GET", path, s->status, s->content_type, s->raw, s->raw_len,
+                                  why, sizeof why) != 0)
+            it_oas_record_failure("GET", path, s->status, why, s->raw);
+    }
     /* An event still being assembled when the stream stopped is not an event. */
     event_clear(&s->cur);
     s->cur_has = 0;

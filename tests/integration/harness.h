@@ -6,7 +6,12 @@
  * Include after <stdarg.h>, <stddef.h>, <setjmp.h>, <stdint.h> and <cmocka.h>: the helpers whose
  * name says "assert" (and it_call, it_submit, it_wait_for_status, ...) fail the current cmocka
  * test on a wrong outcome. The HTTP and SSE functions themselves never assert, so they can run
- * on threads. */
+ * on threads.
+ *
+ * Every response the harness receives (it_http, it_sse) is checked against docs/openapi.json
+ * (oas.h): its status must be documented for the operation, its media type too, and a JSON body
+ * must match the schema. A mismatch is printed at once, fails it_call on the spot, and fails the
+ * test in it_teardown (or the whole run at exit, for a test without that teardown). */
 #ifndef SV_IT_HARNESS_H
 #define SV_IT_HARNESS_H
 
@@ -39,7 +44,7 @@ typedef struct {
     char auth[200];             /* when set ("Authorization: Bearer t"), added to requests */
 } it_daemon;
 
-/* Starts SOLVD_BIN --listen 127.0.0.1:0 --db <new tmpdir>/solvd.db --data-dir SOLVD_SHARED_DATA
+/* Starts SOLVD_BIN --listen 127.0.0.1:0 --db <new tmpdir>/solvd.db (and the built-in data-dir)
  * followed by args (NULL-terminated, may be NULL; "--workers" defaults to 2 when absent), waits
  * for its `msg="listening" ... port=N` log line. Returns 0, or -1 (the log is printed). */
 int it_daemon_start(it_daemon *d, const char *const *args);
@@ -89,6 +94,8 @@ typedef struct {
     size_t len;
     json_t *json;               /* the body parsed, NULL if it is not JSON */
     char *headers;              /* the raw response header block */
+    int oas_mismatch;           /* the answer does not match docs/openapi.json (oas.h; already
+                                   reported, and the test fails at its teardown) */
 } it_resp;
 
 typedef struct {

@@ -139,6 +139,68 @@ static void test_every_example_succeeds(void **state)
     it_daemon_destroy(&d);
 }
 
+/* The value of the sample named exactly name (labels included) in a /metrics body, or -1. */
+static double sample(const char *body, const char *name)
+{
+    size_t nl = strlen(name);
+    for (const char *l = body; l && *l;) {
+        if (strncmp(l, name, nl) == 0 && l[nl] == ' ')
+            return strtod(l + nl + 1, NULL);
+        l = strchr(l, '\n');
+        if (l)
+            l++;
+    }
+    return -1;
+}
+
+static char *scrape(const it_daemon *d)
+{
+    it_resp r;
+    it_http(d, "GET", "/metrics", NULL, NULL, &r);
+    assert_int_equal(r.status, 200);
+    char *body = strdup(r.body);
+    it_resp_free(&r);
+    return body;
+}
+
+/* Every `_sum` has its `_count` in the same summary, and the counts are what they count. */
+static void assert_summaries(const char *body)
+{
+    int sums = 0;
+    for (const char *l = body; l && *l;) {
+        const char *end = l + strcspn(l, " {\n");
+        if (*l != '#' && end - l > 4 && strncmp(end - 4, "_sum", 4) == 0) {
+            char base[128], want[160];
+            snprintf(base, sizeof base, "%.*s", (int)(end - l - 4), l);
+            snprintf(want, sizeof want, "# TYPE %s summary\n", base);
+            if (!strstr(body, want))
+                fail_msg("%s_sum is not part of a summary (no \"%s\")", base, want);
+            snprintf(want, sizeof want, "%s_count", base);
+            if (sample(body, want) < 0)
+                fail_msg("%s_sum has no %s", base, want);
+            sums++;
+        }
+        l = strchr(l, '\n');
+        if (l)
+            l++;
+    }
+    assert_true(sums >= 2);
+    double answered = 0;
+    static const char *const classes[] = {"1xx", "2xx", "3xx", "4xx", "5xx", "other"};
+    for (int i = 0; i < 6; i++) {
+        char name[64];
+        snprintf(name, sizeof name, "solvd_http_requests_total{code=\"%s\"}", classes[i]);
+        answered += sample(body, name);
+    }
+    assert_true(sample(body, "solvd_http_request_seconds_count") == answered);
+    assert_true(sample(body, "solvd_store_commit_seconds_count") ==
+                sample(body, "solvd_store_batches_total"));
+}
+
+#define EF21_JOBS(state) "solvd_jobs{solver=\"distributed.ef21\",state=\"" state "\"}"
+#define EF21_FINISHED(status) \
+    "solvd_jobs_finished_total{solver=\"distributed.ef21\",status=\"" status "\"}"
+
 static void test_metrics(void **state)
 {
     (void)state;
@@ -161,8 +223,49 @@ static void test_metrics(void **state)
     /* Counted when the job is acknowledged, so already visible. */
     assert_true(it_metric(&d, "solvd_jobs_submitted_total") == 1);
     json_decref(it_wait_for_status(&d, id, "succeeded", 60));
-    assert_int_equal(it_wait_metric(&d, "solvd_jobs_finished_total{status=\"succeeded\"}", 1, 5),
-                     0);
+    assert_int_equal(it_wait_metric(&d, EF21_FINISHED("succeeded"), 1, 5), 0);
+    char *m = scrape(&d);
+    assert_summaries(m);
+    assert_true(sample(m, "solvd_http_request_seconds_count") >= 3);
+    /* Every solver is listed, by state, zeros included. */
+    assert_true(sample(m, "solvd_jobs_finished_total{solver=\"bilevel.bip\",status=\"failed\"}") ==
+                0);
+    assert_true(sample(m, "solvd_jobs{solver=\"bilevel.bip\",state=\"queued\"}") == 0);
+    assert_true(sample(m, EF21_FINISHED("cancelled")) == 0);
+    assert_true(sample(m, EF21_JOBS("running")) == 0);
+    free(m);
+
+    /* A long job: running, then one more queued behind two busy workers, then both cancelled. */
+    char run1[64], run2[64], queued[64], path[200];
+    body = it_body_long(NULL);
+    json_decref(it_submit(&d, body, run1));
+    json_decref(it_submit(&d, body, run2));
+    json_decref(it_wait_for_status(&d, run1, "running", 30));
+    json_decref(it_wait_for_status(&d, run2, "running", 30));
+    json_decref(it_submit(&d, body, queued));
+    free(body);
+    m = scrape(&d);
+    assert_true(sample(m, EF21_JOBS("running")) == 2);
+    assert_true(sample(m, EF21_JOBS("queued")) == 1);
+    assert_true(sample(m, "solvd_jobs_running") == 2);
+    free(m);
+    const char *ids[] = {queued, run1, run2};
+    for (int i = 0; i < 3; i++) {
+        snprintf(path, sizeof path, "/v1/jobs/%s/cancel", ids[i]);
+        it_resp r2;
+        it_http(&d, "POST", path, NULL, NULL, &r2);
+        assert_true(r2.status == 200 || r2.status == 202);
+        it_resp_free(&r2);
+    }
+    for (int i = 0; i < 3; i++)
+        json_decref(it_wait_for_status(&d, ids[i], "cancelled", 30));
+    assert_int_equal(it_wait_metric(&d, EF21_FINISHED("cancelled"), 3, 5), 0);
+    m = scrape(&d);
+    assert_true(sample(m, EF21_JOBS("running")) == 0);
+    assert_true(sample(m, EF21_JOBS("queued")) == 0);
+    assert_true(sample(m, EF21_FINISHED("succeeded")) == 1);
+    assert_summaries(m);
+    free(m);
     it_assert_clean_exit(&d);
     it_daemon_destroy(&d);
 }

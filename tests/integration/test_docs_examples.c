@@ -18,7 +18,14 @@
  * unknown for a 404); a 409 submission with an Idempotency-Key runs after that key was used
  * with another body; a 503 from /healthz runs on a draining daemon; examples with a bearer
  * token, or in a section about authentication, run on a daemon with those tokens. Commands with
- * "..." (a placeholder) are skipped and listed. Every curl gets a time limit. */
+ * "..." (a placeholder) are skipped and listed. Every curl gets a time limit.
+ *
+ * The names the pages use are checked too (test_docs_name_real_members): each solver's catalog
+ * example is run, and its page must name every parameter the solver takes, and its Progress
+ * section only members the solver really sends (or its parameters, result members and status
+ * words); the progress events shown in any page may hold only members some solver sends; and
+ * every error object shown (`{"error": {...}}`, or its inner `{"code", "message", "path"}`) must
+ * be the API's Error shape of docs/openapi.json (so `field` for `path` fails). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -33,6 +40,7 @@
 #include <string.h>
 #include "harness.h"
 #include "it_proc.h"
+#include "oas.h"
 
 #ifndef SOLVD_SOURCE_DIR
 #error "SOLVD_SOURCE_DIR must name the source tree"
@@ -1081,11 +1089,352 @@ static void test_backup_while_running(void **state)
     it_daemon_destroy(&d);
 }
 
+/* ---------------------------------------------------------------------------------------------
+ * The names the pages use
+ * ------------------------------------------------------------------------------------------- */
+typedef struct {
+    char **v;
+    size_t n, cap;
+} strset;
+
+static int set_has(const strset *s, const char *x)
+{
+    for (size_t i = 0; i < s->n; i++)
+        if (strcmp(s->v[i], x) == 0)
+            return 1;
+    return 0;
+}
+
+static void set_add(strset *s, const char *x)
+{
+    if (set_has(s, x))
+        return;
+    if (s->n == s->cap) {
+        s->cap = s->cap ? s->cap * 2 : 32;
+        s->v = realloc(s->v, s->cap * sizeof *s->v);
+        assert_non_null(s->v);
+    }
+    s->v[s->n++] = xstrdup(x);
+}
+
+static void set_free(strset *s)
+{
+    for (size_t i = 0; i < s->n; i++)
+        free(s->v[i]);
+    free(s->v);
+    memset(s, 0, sizeof *s);
+}
+
+static void add_keys(strset *s, const json_t *o)
+{
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)o, k, v) set_add(s, k);
+}
+
+/* Property names of a JSON Schema, nested ones and those of alternatives included. */
+static void add_schema_names(strset *s, const json_t *schema, int depth)
+{
+    if (!json_is_object(schema) || depth > 8)
+        return;
+    const char *k;
+    json_t *v;
+    json_object_foreach(json_object_get(schema, "properties"), k, v) {
+        set_add(s, k);
+        add_schema_names(s, v, depth + 1);
+    }
+    static const char *const alts[] = {"oneOf", "anyOf", "allOf", NULL};
+    for (const char *const *a = alts; *a; a++) {
+        size_t i;
+        json_t *sub;
+        json_array_foreach(json_object_get(schema, *a), i, sub) add_schema_names(s, sub, depth + 1);
+    }
+    add_schema_names(s, json_object_get(schema, "items"), depth + 1);
+}
+
+static char *read_page(const char *rel)
+{
+    char path[700];
+    snprintf(path, sizeof path, "%s/%s", SOLVD_SOURCE_DIR, rel);
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    char *text = xstrdup("");
+    char buf[8192];
+    size_t got;
+    while ((got = fread(buf, 1, sizeof buf - 1, f)) > 0) {
+        buf[got] = 0;
+        text = append(text, buf);
+    }
+    fclose(f);
+    return text;
+}
+
+/* The text under "## <heading>" up to the next "## " heading (a new string), or NULL. */
+static char *page_section(const char *page, const char *heading)
+{
+    char h[128];
+    snprintf(h, sizeof h, "\n## %s\n", heading);
+    const char *p = strstr(page, h);
+    if (!p)
+        return NULL;
+    p += strlen(h);
+    const char *end = strstr(p, "\n## ");
+    return end ? strndup(p, (size_t)(end - p)) : xstrdup(p);
+}
+
+/* Each `name` (a plain identifier in backticks) of text, to fn. */
+static void each_backticked(const char *text, void (*fn)(const char *name, void *data),
+                            void *data)
+{
+    for (const char *p = strchr(text, '`'); p; p = strchr(p + 1, '`')) {
+        const char *q = strchr(p + 1, '`');
+        if (!q)
+            break;
+        size_t len = (size_t)(q - p - 1);
+        int ident = len > 0 && len < 64 && (islower((unsigned char)p[1]) || p[1] == '_');
+        for (const char *c = p + 1; ident && c < q; c++)
+            ident = isalnum((unsigned char)*c) || *c == '_';
+        if (ident) {
+            char name[64];
+            memcpy(name, p + 1, len);
+            name[len] = 0;
+            fn(name, data);
+        }
+        p = q;
+    }
+}
+
+typedef struct {
+    const strset *allowed;
+    const char *page;
+    int *bad;
+} name_check;
+
+static void check_progress_name(const char *name, void *data)
+{
+    name_check *c = data;
+    if (set_has(c->allowed, name))
+        return;
+    fprintf(stderr, "[docs] %s, Progress: `%s` is no member of the solver's progress events "
+                    "(nor a parameter, a result member or a status)\n",
+            c->page, name);
+    (*c->bad)++;
+}
+
+static void collect_name(const char *name, void *data) { set_add(data, name); }
+
+/* Every JSON error a page shows has the API's shape: an error answer ({"error": {...}} alone)
+ * the Error schema of docs/openapi.json, and any other object with a message and a path (a
+ * job's error, an error quoted in prose) the members code, message and path only. */
+static int check_error_objects(const char *rel, const char *page)
+{
+    const json_t *doc = it_oas_doc();
+    assert_non_null(doc);
+    json_t *answer = json_pack("{s:s}", "$ref", "#/components/schemas/Error");
+    int bad = 0;
+    for (const char *p = strchr(page, '{'); p; p = strchr(p + 1, '{')) {
+        json_t *o = json_loadb(p, strlen(p), JSON_DISABLE_EOF_CHECK, NULL);
+        if (!json_is_object(o)) {
+            json_decref(o);
+            continue;
+        }
+        char err[700] = "";
+        if (json_object_size(o) == 1 && json_is_object(json_object_get(o, "error"))) {
+            if (it_oas_validate(doc, answer, o, err, sizeof err) != 0)
+                bad++;
+            else
+                err[0] = 0;
+        } else if (json_object_get(o, "message") &&
+                   (json_object_get(o, "path") || json_object_get(o, "field"))) {
+            const char *k;
+            json_t *v;
+            json_object_foreach(o, k, v) {
+                if (strcmp(k, "code") != 0 && strcmp(k, "message") != 0 && strcmp(k, "path") != 0) {
+                    snprintf(err, sizeof err, "member \"%s\": an error has code, message, path",
+                             k);
+                    bad++;
+                    break;
+                }
+            }
+        }
+        if (err[0]) {
+            char *s = json_dumps(o, JSON_COMPACT);
+            fprintf(stderr, "[docs] %s: the error %.300s is not the API's Error shape: %s\n", rel,
+                    s, err);
+            free(s);
+        }
+        json_decref(o);
+    }
+    json_decref(answer);
+    return bad;
+}
+
+/* Progress events shown ("event: progress" then "data: {...}") hold only real members. */
+static int check_progress_examples(const char *rel, const char *page, const strset *members)
+{
+    int bad = 0;
+    for (const char *p = strstr(page, "event: progress\n"); p;
+         p = strstr(p + 1, "event: progress\n")) {
+        const char *data = strstr(p, "\ndata: ");
+        const char *blank = strstr(p, "\n\n");
+        if (!data || (blank && blank < data))
+            continue;
+        data += 7;
+        json_t *o = json_loadb(data, strcspn(data, "\n"), 0, NULL);
+        if (!json_is_object(o)) {
+            json_decref(o);
+            continue;   /* shortened with "..." */
+        }
+        const char *k;
+        json_t *v;
+        json_object_foreach(o, k, v) {
+            if (!set_has(members, k)) {
+                fprintf(stderr, "[docs] %s: a progress event shows \"%s\", which no solver "
+                                "sends\n",
+                        rel, k);
+                bad++;
+            }
+        }
+        json_decref(o);
+    }
+    return bad;
+}
+
+static void test_docs_name_real_members(void **state)
+{
+    (void)state;
+    it_daemon d;
+    static const char *const args[] = {"--workers", "2", NULL};
+    it_assert_start(&d, args);
+    json_t *list = it_call(&d, "GET", "/v1/solvers", NULL, 200);
+    strset all_progress = {0};
+    int bad = 0, solvers = 0;
+    size_t i;
+    json_t *sv;
+    json_array_foreach(json_object_get(list, "solvers"), i, sv) {
+        const char *name = it_str(sv, "name"), *rel = it_str(sv, "doc");
+        char path[300];
+        snprintf(path, sizeof path, "/v1/solvers/%s", name);
+        json_t *detail = it_call(&d, "GET", path, NULL, 200);
+        strset params = {0}, allowed = {0};
+        add_schema_names(&params, json_object_get(detail, "params"), 0);
+        /* What the solver sends: its example's progress events and result. */
+        char *body = it_body_example(&d, name, NULL);
+        char id[64];
+        json_decref(it_submit(&d, body, id));
+        free(body);
+        json_decref(it_wait_for_status(&d, id, "succeeded", 120));
+        snprintf(path, sizeof path, "/v1/jobs/%s/events", id);
+        it_stream s;
+        assert_int_equal(it_sse(&d, path, NULL, 30, NULL, NULL, &s), 0);
+        int nprog = 0;
+        for (size_t k = 0; k < s.n; k++) {
+            if (strcmp(s.ev[k].type, "progress") == 0 && s.ev[k].json) {
+                add_keys(&allowed, s.ev[k].json);
+                add_keys(&all_progress, s.ev[k].json);
+                nprog++;
+            }
+        }
+        it_stream_free(&s);
+        if (nprog == 0)
+            fail_msg("%s: its example sent no progress event", name);
+        snprintf(path, sizeof path, "/v1/jobs/%s/result", id);
+        json_t *res = it_call(&d, "GET", path, NULL, 200);
+        add_keys(&allowed, res);
+        json_decref(res);
+        for (size_t k = 0; k < params.n; k++)
+            set_add(&allowed, params.v[k]);
+        static const char *const words[] = {"queued", "running", "succeeded", "failed",
+                                            "cancelled", "timed_out", NULL};
+        for (const char *const *w = words; *w; w++)
+            set_add(&allowed, *w);
+
+        char *page = read_page(rel);
+        if (!page)
+            fail_msg("%s: its doc %s cannot be read", name, rel);
+        /* Every parameter the solver takes is named on its page. */
+        strset named = {0};
+        each_backticked(page, collect_name, &named);
+        const char *k;
+        json_t *v;
+        json_object_foreach(json_object_get(json_object_get(detail, "params"), "properties"), k,
+                            v) {
+            if (!set_has(&named, k)) {
+                fprintf(stderr, "[docs] %s does not name the parameter `%s` of %s\n", rel, k,
+                        name);
+                bad++;
+            }
+        }
+        /* Its Progress section names only what the solver sends (or takes). */
+        char *prog = page_section(page, "Progress");
+        if (!prog) {
+            fprintf(stderr, "[docs] %s has no \"## Progress\" section\n", rel);
+            bad++;
+        } else {
+            name_check c = {&allowed, rel, &bad};
+            each_backticked(prog, check_progress_name, &c);
+            free(prog);
+        }
+        set_free(&named);
+        free(page);
+        set_free(&params);
+        set_free(&allowed);
+        json_decref(detail);
+        solvers++;
+    }
+    json_decref(list);
+    assert_true(solvers >= 10);
+
+    /* Every page: the progress events and the errors it shows. */
+    const char *pages[128];
+    int np = 0;
+    pages[np++] = "README.md";
+    static const char *const dirs[] = {"docs", "docs/solvers/bilevel", "docs/solvers/constrained",
+                                       "docs/solvers/distributed", "docs/solvers/secondorder",
+                                       NULL};
+    char *owned[128];
+    int no = 0;
+    for (const char *const *dir = dirs; *dir; dir++) {
+        char path[600];
+        snprintf(path, sizeof path, "%s/%s", SOLVD_SOURCE_DIR, *dir);
+        DIR *dp = opendir(path);
+        struct dirent *de;
+        while (dp && (de = readdir(dp)) && np < 127) {
+            size_t l = strlen(de->d_name);
+            if (l > 3 && strcmp(de->d_name + l - 3, ".md") == 0) {
+                char rel[400];
+                snprintf(rel, sizeof rel, "%s/%s", *dir, de->d_name);
+                owned[no] = xstrdup(rel);
+                pages[np++] = owned[no++];
+            }
+        }
+        if (dp)
+            closedir(dp);
+    }
+    for (int p = 0; p < np; p++) {
+        char *page = read_page(pages[p]);
+        assert_non_null(page);
+        bad += check_progress_examples(pages[p], page, &all_progress);
+        bad += check_error_objects(pages[p], page);
+        free(page);
+    }
+    assert_true(np >= 15);
+    for (int k = 0; k < no; k++)
+        free(owned[k]);
+    set_free(&all_progress);
+    it_assert_clean_exit(&d);
+    it_daemon_destroy(&d);
+    if (bad)
+        fail_msg("%d wrong name(s) in the docs (see [docs] above)", bad);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_reader),
         cmocka_unit_test_teardown(test_openapi_served, it_teardown),
+        cmocka_unit_test_teardown(test_docs_name_real_members, it_teardown),
         cmocka_unit_test_teardown(test_examples_run, it_teardown),
         cmocka_unit_test_teardown(test_backup_while_running, it_teardown),
     };

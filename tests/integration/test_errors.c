@@ -300,12 +300,56 @@ static void test_body_under_limit_accepted_promptly(void **state)
     it_daemon_destroy(&d);
 }
 
+/* A clone runs the named data sets with no --data-dir: the default is data/ of the source tree
+ * (the folder the repository ships; the harness passes no --data-dir). A data-dir without the file, or an empty
+ * one, refuses the same job at validation with the path of the name. */
+#define DATASET_JOB                                                                              \
+    "{\"solver\":\"distributed.ef21\",\"problem\":{\"dataset\":{\"name\":\"breast_cancer\","    \
+    "\"clients\":4,\"seed\":1,\"loss\":\"logistic\",\"lambda\":0.01}},\"params\":{\"max_iter\":50}}"
+
+static void test_dataset_default_dir(void **state)
+{
+    (void)state;
+    it_daemon d;
+    it_assert_start(&d, NULL);
+    char id[64];
+    json_decref(it_submit(&d, DATASET_JOB, id));
+    json_t *j = it_wait_for_status(&d, id, "succeeded", 60);
+    json_decref(j);
+    char path[128];
+    snprintf(path, sizeof path, "/v1/jobs/%s/result", id);
+    json_t *res = it_call(&d, "GET", path, NULL, 200);
+    /* breast_cancer has 30 features: the logistic model's weights. */
+    assert_int_equal(json_array_size(json_object_get(res, "x")), 30);
+    json_decref(res);
+    it_assert_clean_exit(&d);
+    it_daemon_destroy(&d);
+
+    static const char *const missing[] = {"--data-dir", "/nonexistent", NULL};
+    it_assert_start(&d, missing);
+    it_resp r;
+    it_http(&d, "POST", "/v1/jobs", DATASET_JOB, NULL, &r);
+    assert_non_null(strstr(r.body, "is not installed on this server"));
+    it_assert_error(&r, 422, "invalid", "/problem/dataset/name");
+    it_assert_clean_exit(&d);
+    it_daemon_destroy(&d);
+
+    static const char *const none[] = {"--data-dir", "", NULL};
+    it_assert_start(&d, none);
+    it_http(&d, "POST", "/v1/jobs", DATASET_JOB, NULL, &r);
+    assert_non_null(strstr(r.body, "no data directory configured"));
+    it_assert_error(&r, 422, "invalid", "/problem/dataset/name");
+    it_assert_clean_exit(&d);
+    it_daemon_destroy(&d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_bad_requests_store_nothing, it_teardown),
         cmocka_unit_test_teardown(test_bad_requests_on_empty_store, it_teardown),
         cmocka_unit_test_teardown(test_body_under_limit_accepted_promptly, it_teardown),
+        cmocka_unit_test_teardown(test_dataset_default_dir, it_teardown),
     };
     return cmocka_run_group_tests_name("integration/errors", tests, NULL, NULL);
 }

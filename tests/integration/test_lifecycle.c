@@ -133,6 +133,13 @@ static void test_submit_run_stream_result(void **state)
     assert_true(json_is_array(json_object_get(full, "x")));
     assert_int_equal(json_array_size(json_object_get(full, "x")), 50);
     json_decref(full);
+    /* Byte for byte the event's data, plus the newline every JSON answer ends with. */
+    it_resp rr;
+    it_http(&d, "GET", path, NULL, NULL, &rr);
+    assert_int_equal(rr.len, strlen(res->data) + 1);
+    assert_memory_equal(rr.body, res->data, strlen(res->data));
+    assert_int_equal(rr.body[rr.len - 1], '\n');
+    it_resp_free(&rr);
 
     /* Replays of the finished job: the whole stream, then only what follows N. */
     it_stream r;

@@ -2,7 +2,8 @@
  * queued: after a restart on the same database every acknowledged job is listed, the
  * interrupted one runs again (attempt 2) or, past --max-attempts, fails as "interrupted", and
  * the queued ones run. SIGTERM drains: new jobs are refused, a job that finishes within
- * --drain-seconds finishes, one that does not is left to run again after the restart. */
+ * --drain-seconds finishes, one that does not is left to run again after the restart. A second
+ * daemon on a taken address exits at once and touches nothing of the first one's store. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "harness.h"
+#include "it_proc.h"
 
 static void cancel(const it_daemon *d, const char *id)
 {
@@ -266,6 +268,45 @@ static void test_drain_lets_running_job_finish(void **state)
     it_daemon_destroy(&d);
 }
 
+/* Two daemons must never share a port (with SO_REUSEPORT the kernel would spread requests over
+ * both, and jobs would seem to vanish). The second one, on the first one's address and
+ * database, fails with "address in use" and exit status 1 before it recovers the store: the
+ * first one's running job is not requeued, and every request still reaches the first. */
+static void test_second_daemon_on_taken_port(void **state)
+{
+    (void)state;
+    it_daemon d;
+    it_assert_start(&d, NULL);
+    char id[64];
+    char *body = it_body_long(NULL);
+    json_decref(it_submit(&d, body, id));
+    free(body);
+    json_decref(it_wait_for_status(&d, id, "running", 30));
+
+    char listen[64];
+    snprintf(listen, sizeof listen, "127.0.0.1:%d", d.port);
+    char *argv[] = {SOLVD_BIN, "--listen", listen, "--db", d.db, NULL};
+    it_proc p;
+    int rc = it_proc_run(argv, NULL, NULL, 20, &p);
+    if (rc != 1 || !strstr(p.err, "address in use"))
+        fprintf(stderr, "[recovery] second daemon: exit %d, stderr:\n%s\n", rc, p.err);
+    assert_int_equal(rc, 1);
+    assert_non_null(strstr(p.err, "msg=\"address in use"));
+    assert_null(strstr(p.err, "store ready"));
+    it_proc_free(&p);
+
+    /* Nothing moved: every request finds the job, running on its first attempt. */
+    for (int i = 0; i < 20; i++) {
+        json_t *j = it_get_job(&d, id);
+        assert_string_equal(it_str(j, "status"), "running");
+        assert_int_equal(attempts(j), 1);
+        json_decref(j);
+    }
+    cancel(&d, id);
+    it_assert_clean_exit(&d);
+    it_daemon_destroy(&d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -274,6 +315,7 @@ int main(void)
         cmocka_unit_test_teardown(test_sigterm_interrupts_and_requeues, it_teardown),
         cmocka_unit_test_teardown(test_draining_refuses_new_jobs, it_teardown),
         cmocka_unit_test_teardown(test_drain_lets_running_job_finish, it_teardown),
+        cmocka_unit_test_teardown(test_second_daemon_on_taken_port, it_teardown),
     };
     return cmocka_run_group_tests_name("integration/recovery", tests, NULL, NULL);
 }

@@ -1,7 +1,7 @@
 /* test_sse.c - event streams under real conditions: a subscriber attached before the job starts
  * gets everything live; concurrent subscribers (and a late one, replayed then live) get the same
  * stream; subscribers that hang up, busy or idle, are released and disturb nothing; an idle
- * stream gets keep-alive comments; shutdown ends open streams. */
+ * stream gets keep-alive comments, each stream on its own clock; shutdown ends open streams. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -251,12 +251,50 @@ static void test_heartbeat_on_idle_stream(void **state)
     it_daemon_destroy(&d);
 }
 
+/* The heartbeat is per stream: a stream's first keep-alive comes heartbeat-s after it opened,
+ * whenever it opened (with one timer for all, a stream opened late in the period got its first
+ * one at once). Streams opened at different phases of the daemon's clock each wait the whole
+ * period; only that lower bound is asserted, never an upper one. */
+static void test_heartbeat_per_stream(void **state)
+{
+    (void)state;
+    static const char *const args[] = {"--workers", "1", "--heartbeat-s", "1", NULL};
+    it_daemon d;
+    char blocker[64], id[64], path[200];
+    start_blocked(&d, args, blocker);
+    char *body = it_body_example(&d, IT_EF21, NULL);
+    json_decref(it_submit(&d, body, id));
+    free(body);
+    events_path(path, sizeof path, id);
+    for (int k = 0; k < 4; k++) {
+        it_sleep(0.27 * k);
+        int want = 1;
+        it_stream s;
+        double t0 = it_now();
+        assert_int_equal(it_sse(&d, path, NULL, 10, it_stop_at_keepalives, &want, &s), 0);
+        double waited = it_now() - t0;
+        assert_true(s.stopped);
+        assert_int_equal(s.keepalives, 1);
+        if (waited < 1.0)
+            fail_msg("stream %d got its first keep-alive %.3f s after it opened, before its "
+                     "heartbeat period of 1 s",
+                     k, waited);
+        it_stream_free(&s);
+    }
+    assert_queued(&d, id);
+    cancel(&d, blocker);
+    json_decref(it_wait_for_status(&d, id, "succeeded", 60));
+    it_assert_clean_exit(&d);
+    it_daemon_destroy(&d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_live_and_concurrent_subscribers, it_teardown),
         cmocka_unit_test_teardown(test_disconnecting_subscribers, it_teardown),
         cmocka_unit_test_teardown(test_heartbeat_on_idle_stream, it_teardown),
+        cmocka_unit_test_teardown(test_heartbeat_per_stream, it_teardown),
     };
     return cmocka_run_group_tests_name("integration/sse", tests, NULL, NULL);
 }

@@ -578,7 +578,7 @@ static void test_dataset_loaders(void **state)
     (void)state;
     sv_dataset ds;
     sv_err e;
-    assert_int_equal(sv_dataset_load(SOLVD_SHARED_DATA "/breast_cancer.csv", &ds, &e), SV_OK);
+    assert_int_equal(sv_dataset_load(SOLVD_REPO_DATA "/breast_cancer.csv", &ds, &e), SV_OK);
     sv_bl_hyperclean_spec s = {300, 150, 100, 0, 0, 0.3, 1e-2, 0.0, 1, 4};
     sv_bl_hyperclean h;
     assert_int_equal(sv_bl_hyperclean_from_dataset(&ds, &s, &h, &e), SV_OK);
@@ -612,7 +612,7 @@ static void test_dataset_loaders(void **state)
     assert_string_equal(e.field, "/problem/dataset/n_train");
     sv_dataset_free(&ds);
 
-    assert_int_equal(sv_dataset_load(SOLVD_SHARED_DATA "/digits.csv.gz", &ds, &e), SV_OK);
+    assert_int_equal(sv_dataset_load(SOLVD_REPO_DATA "/digits.csv.gz", &ds, &e), SV_OK);
     sv_bl_hyperparam_spec hs = {200, 100, 0, 0, SV_BL_LOSS_MULTINOMIAL, 0, 0, 0.0, 3.0, 1, 2};
     sv_bl_hyperparam hp;
     assert_int_equal(sv_bl_hyperparam_from_dataset(&ds, &hs, &hp, &e), SV_OK);
@@ -637,7 +637,7 @@ static void test_dataset_loaders(void **state)
  * The JSON decoder
  * ========================================================================================== */
 
-static const sv_codec_env env = {100000, 10000000, SOLVD_SHARED_DATA};
+static const sv_codec_env env = {100000, 10000000, SOLVD_REPO_DATA};
 
 static int decode_text(const char *text, sv_blp *d, sv_err *e)
 {

@@ -25,7 +25,7 @@ extern const sv_codec sv_codec_lvhba;
 extern const sv_codec sv_codec_inexact;
 extern const sv_codec sv_codec_mfac;
 
-static const sv_codec_env env_ok = {100000, 10000000, SOLVD_SHARED_DATA};
+static const sv_codec_env env_ok = {100000, 10000000, SOLVD_REPO_DATA};
 
 typedef struct {
     const sv_codec *codec;

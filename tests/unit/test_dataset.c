@@ -16,8 +16,8 @@
 
 #include "core/dataset.h"
 
-#ifndef SOLVD_SHARED_DATA
-#error "SOLVD_SHARED_DATA must name the shared data folder (CMake sets it)"
+#ifndef SOLVD_REPO_DATA
+#error "SOLVD_REPO_DATA must name the data folder of the source tree (CMake sets it)"
 #endif
 
 /* ---- helpers ---- */
@@ -82,7 +82,7 @@ static void test_breast_cancer(void **state)
     sv_dataset d;
     sv_err e;
     memset(&e, 0, sizeof e);
-    int rc = sv_dataset_load(SOLVD_SHARED_DATA "/breast_cancer.csv", &d, &e);
+    int rc = sv_dataset_load(SOLVD_REPO_DATA "/breast_cancer.csv", &d, &e);
     if (rc != SV_OK)
         fail_msg("load failed: %s %s", e.field, e.msg);
     assert_int_equal(d.rows, 569);
@@ -128,7 +128,7 @@ static void test_digits(void **state)
     sv_dataset d;
     sv_err e;
     memset(&e, 0, sizeof e);
-    int rc = sv_dataset_load(SOLVD_SHARED_DATA "/digits.csv.gz", &d, &e);
+    int rc = sv_dataset_load(SOLVD_REPO_DATA "/digits.csv.gz", &d, &e);
     if (rc != SV_OK)
         fail_msg("load failed: %s %s", e.field, e.msg);
     assert_int_equal(d.rows, 1797);

@@ -22,7 +22,7 @@ extern const sv_codec sv_codec_bip;
 extern const sv_codec sv_codec_inexact;
 extern const sv_codec sv_codec_lvhba;
 
-static const sv_codec_env env_ok = {100000, 10000000, SOLVD_SHARED_DATA};
+static const sv_codec_env env_ok = {100000, 10000000, SOLVD_REPO_DATA};
 static const sv_codec_env env_no_dir = {100000, 10000000, NULL};
 static const sv_codec_env env_empty_dir = {100000, 10000000, ""};
 /* An existing directory that holds no data set. */
@@ -89,7 +89,7 @@ static void test_module(void **state)
 
     char buf[4096];
     assert_int_equal(sv_named_dataset_path(dg, &env_ok, buf, sizeof buf), SV_OK);
-    assert_string_equal(buf, SOLVD_SHARED_DATA "/digits.csv.gz");
+    assert_string_equal(buf, SOLVD_REPO_DATA "/digits.csv.gz");
     assert_int_equal(sv_named_dataset_path(dg, &env_no_dir, buf, sizeof buf), SV_EINVAL);
     assert_int_equal(sv_named_dataset_path(dg, &env_empty_dir, buf, sizeof buf), SV_EINVAL);
     assert_int_equal(sv_named_dataset_path(dg, &env_ok, buf, 8), SV_EINVAL);

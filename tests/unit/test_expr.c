@@ -2,7 +2,7 @@
  * associativity, vectors, constants), gradients, Jacobians and Hessian-vector products of random
  * seeded expressions against fourth-order central differences and against a value computed
  * alongside the string, every class of malformed input with its position and reason, the
- * Hock-Schittkowski problems of /work/shared/data at their published optima, and the problem
+ * Hock-Schittkowski problems (those of tests/data/hs) at their published optima, and the problem
  * object (bounds, start, pack/unpack, validation, Lagrangian products). */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -914,7 +914,7 @@ static void test_domain(void **state)
     sv_expr_free(e);
 }
 
-/* ---- Hock-Schittkowski (strings as in /work/shared/data/hock_schittkowski.json) ---- */
+/* ---- Hock-Schittkowski (strings as in tests/data/hs/hsNNN.json) ---- */
 typedef struct {
     const char *name;
     int n;

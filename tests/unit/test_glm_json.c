@@ -22,8 +22,8 @@ extern const sv_codec sv_codec_lion;
 extern const sv_codec sv_codec_blockwise;
 extern const sv_codec sv_codec_mfac;
 
-static const sv_codec_env env_ok = {100000, 10000000, SOLVD_SHARED_DATA};
-static const sv_codec_env env_small = {100000, 3, SOLVD_SHARED_DATA};
+static const sv_codec_env env_ok = {100000, 10000000, SOLVD_REPO_DATA};
+static const sv_codec_env env_small = {100000, 3, SOLVD_REPO_DATA};
 
 typedef struct {
     const sv_codec *codec;

@@ -321,7 +321,7 @@ static void test_from_dataset(void **state)
     (void)state;
     sv_dataset ds;
     sv_err e;
-    assert_int_equal(sv_dataset_load(SOLVD_SHARED_DATA "/breast_cancer.csv", &ds, &e), SV_OK);
+    assert_int_equal(sv_dataset_load(SOLVD_REPO_DATA "/breast_cancer.csv", &ds, &e), SV_OK);
     bip_data D;
     assert_int_equal(bip_from_dataset(&ds, 0.3, 1, 1, SV_LOSS_LOGISTIC, 5, &D, &e), SV_OK);
     assert_int_equal(D.A_val.rows, 171);
@@ -542,7 +542,7 @@ static void test_cancel_and_invalid(void **state)
 
 extern const sv_codec sv_codec_bip;
 
-static const sv_codec_env test_env = {100000, 10000000, SOLVD_SHARED_DATA};
+static const sv_codec_env test_env = {100000, 10000000, SOLVD_REPO_DATA};
 
 static void expect_codec_error(const char *problem, const char *params, const char *field)
 {

@@ -479,7 +479,7 @@ static json_t *parse(const char *text)
     return v;
 }
 
-static const sv_codec_env test_env = {100000, 10000000, SOLVD_SHARED_DATA};
+static const sv_codec_env test_env = {100000, 10000000, SOLVD_REPO_DATA};
 
 static void expect_codec_error(const char *problem, const char *params, const char *field)
 {

@@ -347,7 +347,7 @@ static void test_cancel_and_validation(void **state)
  * Codec
  * ========================================================================================== */
 
-static const sv_codec_env env = {100000, 10000000, SOLVD_SHARED_DATA};
+static const sv_codec_env env = {100000, 10000000, SOLVD_REPO_DATA};
 
 static void test_codec(void **state)
 {

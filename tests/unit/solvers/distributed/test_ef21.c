@@ -598,7 +598,7 @@ static void test_split(void **state)
 
 extern const sv_codec sv_codec_ef21;
 
-static const sv_codec_env test_env = {100000, 10000000, SOLVD_SHARED_DATA};
+static const sv_codec_env test_env = {100000, 10000000, SOLVD_REPO_DATA};
 
 static void expect_codec_error(const char *problem, const char *params, const char *field)
 {
