@@ -185,7 +185,7 @@ void sv_lse_init(sv_lse_acc *acc)
 {
     acc->n = -INFINITY;
     acc->x_ref = NAN;
-    acc->m_ref = acc->m_lo = 0.0;
+    acc->m_ref = 0.0;
     acc->rest = acc->comp = 0.0;
     acc->pos_max = -INFINITY;
     acc->pos_count = 0;
@@ -220,27 +220,25 @@ void sv__lse_accumulate_via(sv__softmax_path path, int n, const double *x, sv_ls
 static void merge_part(sv_lse_acc *acc, const sv__lse_part *p)
 {
     double r1, e1;
-    two_sum(p->hi, -p->m_hi, &r1, &e1);
-    double pc = (e1 + p->lo) - p->m_lo; /* r1 + pc: the block's sum less its leading term */
+    two_sum(p->hi, -p->m_ref, &r1, &e1);
+    double pc = e1 + p->lo; /* r1 + pc: the block's sum less its leading term */
     if (p->n > acc->n) {
         if (acc->n > -INFINITY) {
             int k = exp_diff(acc->n - p->n);
             acc->rest = ldexp(acc->rest, k);
             acc->comp = ldexp(acc->comp, k);
             add_rest(acc, ldexp(acc->m_ref, k));
-            acc->comp += ldexp(acc->m_lo, k);
         }
         acc->n = p->n;
         acc->x_ref = p->x_ref;
-        acc->m_ref = p->m_hi;
-        acc->m_lo = p->m_lo;
+        acc->m_ref = p->m_ref;
         add_rest(acc, r1);
         acc->comp += pc;
     } else {
         int k = exp_diff(p->n - acc->n);
-        add_rest(acc, ldexp(p->m_hi, k));
+        add_rest(acc, ldexp(p->m_ref, k));
         add_rest(acc, ldexp(r1, k));
-        acc->comp += ldexp(p->m_lo + pc, k);
+        acc->comp += ldexp(pc, k);
     }
 }
 
@@ -282,12 +280,10 @@ static void scalar_accumulate(int n, const double *x, sv_lse_acc *acc)
                 acc->rest = ldexp(acc->rest, k);
                 acc->comp = ldexp(acc->comp, k);
                 add_rest(acc, ldexp(acc->m_ref, k));
-                acc->comp += ldexp(acc->m_lo, k);
             }
             acc->n = e;
             acc->x_ref = xi;
             acc->m_ref = m;
-            acc->m_lo = 0.0;
         } else {
             double d = e - acc->n;
             add_rest(acc, d == 0.0 ? m : ldexp(m, exp_diff(d)));
@@ -295,7 +291,7 @@ static void scalar_accumulate(int n, const double *x, sv_lse_acc *acc)
     }
 }
 
-/* log S = x_ref + log1p(q) with q = (rest + comp) / (m_ref + m_lo), q divided out in
+/* log S = x_ref + log1p(q) with q = (rest + comp) / m_ref, q divided out in
  * double-double (q0 + q1) so that ties such as n equal inputs give q = n - 1 exactly. */
 double sv_lse_value(const sv_lse_acc *acc)
 {
@@ -305,7 +301,7 @@ double sv_lse_value(const sv_lse_acc *acc)
         return acc->pos_max + log((double)acc->pos_count);
     if (acc->n > -INFINITY) {
         double q0 = acc->rest / acc->m_ref;
-        double q1 = (fma(-q0, acc->m_ref, acc->rest) + acc->comp - q0 * acc->m_lo) / acc->m_ref;
+        double q1 = (fma(-q0, acc->m_ref, acc->rest) + acc->comp) / acc->m_ref;
         return acc->x_ref + (log1p(q0) + q1 / (1.0 + q0));
     }
     if (acc->neg_count > 0)
@@ -339,11 +335,11 @@ void sv__softmax_finish_via(sv__softmax_path path, int n, const double *x,
         scalar_finish(n, x, acc, y);
         return;
     }
-    /* 1 / S in double-double for S = m_ref + m_lo + rest + comp, so that y_i = m_i / S costs
-     * one multiplication and one rounding. */
+    /* 1 / S in double-double for S = m_ref + rest + comp, so that y_i = m_i / S costs one
+     * multiplication and one rounding. */
     double s, e;
     two_sum(acc->m_ref, acc->rest, &s, &e);
-    e += acc->comp + acc->m_lo;
+    e += acc->comp;
     double t = s + e;
     e -= t - s;
     s = t;
@@ -370,7 +366,7 @@ static void scalar_finish(int n, const double *x, const sv_lse_acc *acc, double 
     /* y_i = (m_i / m_sum) 2^{n_i - n}: the quotient of the two fractions of frexp lies in
      * (1/2, 2), so the one scaling at the end is exact unless the result is subnormal. */
     int es;
-    double fs = frexp(acc->m_ref + ((acc->rest + acc->comp) + acc->m_lo), &es);
+    double fs = frexp(acc->m_ref + (acc->rest + acc->comp), &es);
     for (int i = 0; i < n; i++) {
         double xi = x[i];
         if (!(fabs(xi) <= SV_SOFTMAX_EXACT_MAX)) {

@@ -37,8 +37,9 @@
 
 /* A running sum of exponentials S = sum_i e^{x_i}, the state of the first pass. Inputs with
  * |x| <= SV_SOFTMAX_EXACT_MAX are held in the paper's representation,
- * S = (m_ref + m_lo + rest + comp) 2^n: m_ref + m_lo is the mantissa of the input x_ref that set
- * the exponent n, and rest (with its compensation comp) the other mantissas rescaled to 2^n. Keeping the leading term apart lets
+ * S = (m_ref + rest + comp) 2^n: m_ref is the mantissa of the input x_ref that set the exponent
+ * n, and rest (with its compensation comp) the other mantissas rescaled to 2^n. Keeping the
+ * leading term apart lets
  * log S = x_ref + log1p(rest / m_ref) keep full relative accuracy when the other terms are tiny.
  * Larger inputs need only their order: the largest positive one and how often it occurs, the
  * largest of those below -SV_SOFTMAX_EXACT_MAX and how often. Zero-initialise with
@@ -46,7 +47,7 @@
 typedef struct {
     double n;           /* exponent of the exact tier; -inf while that tier is empty */
     double x_ref;       /* the input whose exponent is n: e^{x_ref} = m_ref 2^n */
-    double m_ref, m_lo; /* m_lo: the vector paths' low part of that mantissa (else 0) */
+    double m_ref;
     double rest, comp;  /* the other mantissas times 2^{n_i - n}, and the compensation */
     double pos_max;     /* largest input > SV_SOFTMAX_EXACT_MAX and its count */
     long pos_count;

@@ -43,7 +43,7 @@ static inline V v_round(V a)
 {
     return _mm256_round_pd(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
 }
-static inline V v_select(M m, V a, V b) { return _mm256_blendv_pd(b, a, m); }
+static inline V v_zero_where(M m, V a) { return _mm256_andnot_pd(m, a); }
 static inline M m_lt(V a, V b) { return _mm256_cmp_pd(a, b, _CMP_LT_OQ); }
 static inline M m_nle(V a, V b) { return _mm256_cmp_pd(a, b, _CMP_NLE_UQ); }
 static inline M m_none(void) { return _mm256_setzero_pd(); }

@@ -36,7 +36,7 @@ static inline V v_round(V a)
 {
     return _mm512_roundscale_pd(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
 }
-static inline V v_select(M m, V a, V b) { return _mm512_mask_blend_pd(m, b, a); }
+static inline V v_zero_where(M m, V a) { return _mm512_maskz_mov_pd((__mmask8)~m, a); }
 static inline V v_scale_flush(V v, V k) { return _mm512_scalef_pd(v, k); }
 static inline V v_scale_exact(V v, V k) { return _mm512_scalef_pd(v, k); }
 static inline M m_lt(V a, V b) { return _mm512_cmp_pd_mask(a, b, _CMP_LT_OQ); }

@@ -17,12 +17,12 @@
 #define SV__SOFTMAX_VEC_MAX 67108864.0 /* 2^26 */
 
 /* The result of one vector first pass over a block: sum_i e^{x_i} = (hi + lo) 2^n, where n is
- * the exponent of the largest input x_ref and e^{x_ref} = (m_hi + m_lo) 2^n with the same
- * polynomial that produced every term of the sum (so the leading term can be split off). */
+ * the exponent of the largest input x_ref and e^{x_ref} = m_ref 2^n with the same polynomial
+ * that produced every term of the sum (so the leading term can be split off exactly). */
 typedef struct {
     double n;
     double hi, lo;
-    double x_ref, m_hi, m_lo;
+    double x_ref, m_ref;
 } sv__lse_part;
 
 /* One vector implementation. sum returns 0 with *part filled, or 1 when the block must go
