@@ -8,12 +8,24 @@
  * to be found first; the second pass writes y_i = (m_i / m_sum) 2^{n_i - n_sum}. The three-pass
  * method (maximum, sum of shifted exponentials, normalisation) reads the input three times.
  *
- * Accuracy: the reduction r_i = x_i - n_i ln 2 is computed with ln 2 in three parts and
- * error-free products, the mantissa sum with compensated (Neumaier) summation, so results agree
- * with a long-double three-pass reference to a few ulps for |x_i| <= 2^62 (softmax.c says why).
- * Beyond 2^62 in magnitude, distinct doubles differ by 1024 or more and e^{-1024}
- * is 0 in double, so there only ties with the largest input share the probability mass; those
- * inputs are handled exactly as such.
+ * Code paths: the library is built for the baseline x86-64 (no -march), and the first call picks
+ * the widest vector path this CPU runs: AVX-512F (8 doubles a vector), else AVX2 + FMA (4),
+ * else the scalar code. The vector paths follow the paper's algorithm: a polynomial e^r that
+ * returns mantissa and exponent apart, rescaling by powers of two (vscalefpd, or the exponent
+ * field built by hand on AVX2), four independent accumulators of per-lane compensated sums, and
+ * a second pass that is a multiplication by 1/S. They cover |x_i| <= 2^26 and -infinity; a
+ * block with NaN, +infinity or larger magnitudes goes through the scalar code instead, which
+ * also handles everything below. softmax_simd.h has the internal entry points that run one
+ * path explicitly (tests, benchmarks).
+ *
+ * Accuracy: within 2 ulps of a compensated long-double three-pass reference on every path (the
+ * tests measure at most 1 on 10^6 inputs). The scalar reduction r_i = x_i - n_i ln 2 uses ln 2
+ * in three parts and error-free products, the vector one two parts and an error-free split of
+ * e^r into m_hi + m_lo; the mantissa sums are compensated. Beyond 2^62 in magnitude, distinct
+ * doubles differ by 1024 or more and e^{-1024} is 0 in double, so there only ties with the
+ * largest input share the probability mass; those inputs are handled exactly as such.
+ * Accumulating one array in chunks (sv_lse_accumulate) sums in another order than one call
+ * does, so the results can differ in the last bit.
  *
  * Inputs: finite values and -infinity (weight zero, e.g. a mask) are accepted. A NaN or +infinity
  * anywhere makes every output NaN. Nothing here allocates. */
@@ -24,9 +36,10 @@
 #define SV_SOFTMAX_EXACT_MAX 4611686018427387904.0 /* 2^62 */
 
 /* A running sum of exponentials S = sum_i e^{x_i}, the state of the first pass. Inputs with
- * |x| <= SV_SOFTMAX_EXACT_MAX are held in the paper's representation, S = (m_ref + rest) 2^n:
- * m_ref is the mantissa of the input x_ref that set the exponent n, and rest (with its Neumaier
- * compensation) the other mantissas rescaled to 2^n. Keeping the leading term apart lets
+ * |x| <= SV_SOFTMAX_EXACT_MAX are held in the paper's representation,
+ * S = (m_ref + rest + comp) 2^n: m_ref is the mantissa of the input x_ref that set the exponent
+ * n, and rest (with its compensation comp) the other mantissas rescaled to 2^n. Keeping the
+ * leading term apart lets
  * log S = x_ref + log1p(rest / m_ref) keep full relative accuracy when the other terms are tiny.
  * Larger inputs need only their order: the largest positive one and how often it occurs, the
  * largest of those below -SV_SOFTMAX_EXACT_MAX and how often. Zero-initialise with
@@ -41,6 +54,7 @@ typedef struct {
     double neg_max;     /* largest input < -SV_SOFTMAX_EXACT_MAX and its count */
     long neg_count;
     int bad;            /* a NaN or +inf was seen */
+    int scalar;         /* some block went through the scalar code: so does the second pass */
 } sv_lse_acc;
 
 /* An empty sum. */
@@ -62,8 +76,10 @@ double sv_softmax(int n, const double *x, double *y);
 /* The second pass alone: y_i = e^{x_i} / sum for the sum acc that x was accumulated into. */
 void sv_softmax_finish(int n, const double *x, const sv_lse_acc *acc, double *y);
 
-/* The conventional three-pass softmax (maximum, sum of e^{x_i - max}, division), in double, for
- * benchmarks and comparisons; returns log-sum-exp. Same input rules as sv_softmax. */
+/* The conventional three-pass softmax (maximum, sum of e^{x_i - max}, multiplication by the
+ * reciprocal), in double, for benchmarks and comparisons: vectorised like sv_softmax (same
+ * paths, same polynomial, four accumulators), plain sums; returns log-sum-exp. Same input
+ * rules as sv_softmax. */
 double sv_softmax_threepass(int n, const double *x, double *y);
 
 #endif
