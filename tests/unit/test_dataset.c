@@ -15,10 +15,7 @@
 #include <zlib.h>
 
 #include "core/dataset.h"
-
-#ifndef SOLVD_SHARED_DATA
-#error "SOLVD_SHARED_DATA must name the shared data folder (CMake sets it)"
-#endif
+#include "support/paths.h"
 
 /* ---- helpers ---- */
 

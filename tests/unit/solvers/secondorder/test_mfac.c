@@ -19,6 +19,8 @@
 #include "core/kernels/mfac.h"
 #include "core/rng.h"
 #include "core/solvers/secondorder/mfac.h"
+#include "support/codec.h"
+#include "support/numeric.h"
 
 /* ============================================================================================
  * Helpers
@@ -69,14 +71,6 @@ static double rel_err(int n, const double *x, const double *ref)
         den += ref[i] * ref[i];
     }
     return sqrt(num / (den > 0 ? den : 1));
-}
-
-static double max_abs_diff(int n, const double *x, const double *y)
-{
-    double m = 0;
-    for (int i = 0; i < n; i++)
-        m = fmax(m, fabs(x[i] - y[i]));
-    return m;
 }
 
 /* The least-squares minimiser over the columns with keep[j] != 0 (others zero), ridge lambda,
@@ -506,7 +500,7 @@ static void test_first_step_and_plain_sgd(void **state)
         assert_int_equal(mfac_solve(&p, &s, NULL, x, &info, NULL), SV_OK);
         assert_int_equal(info.base.iter, T);
         assert_int_equal(info.ihvp_count, 0);
-        assert_true(max_abs_diff(d, x, xr) <= 1e-13);
+        assert_true(sv_test_max_abs_diff(d, x, xr) <= 1e-13);
         assert_true(fabs(info.base.obj - value(&inst, x)) <= 1e-15);
         assert_true(fabs(info.lr_final - sv_schedule_lr(&s.schedule, 0.7, T - 1, T)) <= 1e-16);
     }
@@ -703,7 +697,7 @@ static void test_group_obs_exact_on_quadratic(void **state)
             for (int j = 0; j < D; j++)
                 keep[j] = x[j] != 0.0;
             restricted_lsq(&A, b, 0.0, keep, ref);
-            double err = max_abs_diff(D, x, ref) / (1 + sv_nrminf(D, ref));
+            double err = sv_test_max_abs_diff(D, x, ref) / (1 + sv_nrminf(D, ref));
             if (!(err <= 1e-8))
                 fail_msg("single %d update %d: off the restricted optimum by %g", single, upd,
                          err);
@@ -1032,43 +1026,10 @@ static void test_generator(void **state)
 
 extern const sv_codec sv_codec_mfac;
 
-static const sv_codec_env test_env = {100000, 10000000, NULL};
-
-static json_t *load(const char *text)
-{
-    if (!text)
-        return NULL;
-    json_error_t je;
-    json_t *v = json_loads(text, 0, &je);
-    if (!v)
-        fail_msg("bad JSON in the test: %s (%s)", text, je.text);
-    return v;
-}
-
-static void expect_codec_error(const char *problem, const char *params, const char *field)
-{
-    json_t *pb = load(problem), *pa = load(params);
-    sv_err e;
-    memset(&e, 0, sizeof e);
-    int rc = sv_codec_mfac.validate(pb, pa, &test_env, &e);
-    if (rc != SV_EINVAL || strcmp(e.field, field) != 0)
-        fail_msg("%s %s: expected %s, got rc %d at '%s' (%s)", problem, params ? params : "",
-                 field, rc, e.field, e.msg);
-    json_decref(pb);
-    json_decref(pa);
-}
-
-static void expect_codec_ok(const char *problem, const char *params)
-{
-    json_t *pb = load(problem), *pa = load(params);
-    sv_err e;
-    memset(&e, 0, sizeof e);
-    int rc = sv_codec_mfac.validate(pb, pa, &test_env, &e);
-    if (rc != SV_OK)
-        fail_msg("%s: rejected at '%s' (%s)", problem, e.field, e.msg);
-    json_decref(pb);
-    json_decref(pa);
-}
+/* support/codec.h on this file's codec */
+#define expect_codec_error(pb, pa, field) sv_test_codec_error(&sv_codec_mfac, pb, pa, field)
+#define expect_codec_ok(pb, pa) sv_test_codec_ok(&sv_codec_mfac, pb, pa)
+#define run_codec(pb, pa, mon) sv_test_codec_run(&sv_codec_mfac, pb, pa, mon)
 
 static void test_codec_validate(void **state)
 {
@@ -1121,20 +1082,6 @@ static void test_codec_validate(void **state)
     expect_codec_error("{\"generate\": {\"rows\": 2, \"dim\": 10000}}",
                        "{\"mode\": \"prune\", \"obs_update\": \"group\", \"window\": 4}",
                        "/params/obs_update");
-}
-
-static json_t *run_codec(const char *problem, const char *params, const sv_monitor *mon)
-{
-    json_t *pb = load(problem), *pa = load(params);
-    json_t *res = NULL;
-    sv_err e;
-    memset(&e, 0, sizeof e);
-    int rc = sv_codec_mfac.run(pb, pa, &test_env, mon, &res, &e);
-    if (rc != SV_OK)
-        fail_msg("run failed: %d at '%s' (%s)", rc, e.field, e.msg);
-    json_decref(pb);
-    json_decref(pa);
-    return res;
 }
 
 /* Explicit data: full-batch M-FAC reaches the least-squares solution; prune mode reports its
@@ -1191,13 +1138,14 @@ static void test_codec_example(void **state)
     json_t *ex = sv_codec_mfac.example();
     assert_non_null(ex);
     sv_err e;
+    const sv_codec_env *env = &sv_test_codec_env;
     assert_int_equal(sv_codec_mfac.validate(json_object_get(ex, "problem"),
-                                            json_object_get(ex, "params"), &test_env, &e), SV_OK);
+                                            json_object_get(ex, "params"), env, &e), SV_OK);
     monitor_log log = {.stop_at = -1, .stop_phase = -1};
     sv_monitor mon = {log_monitor, &log};
     json_t *res = NULL;
     assert_int_equal(sv_codec_mfac.run(json_object_get(ex, "problem"), json_object_get(ex, "params"),
-                                       &test_env, &mon, &res, &e), SV_OK);
+                                       env, &mon, &res, &e), SV_OK);
     assert_string_equal(json_string_value(json_object_get(res, "status")), "solved");
     json_t *pr = json_object_get(res, "pruning");
     assert_true(json_number_value(json_object_get(pr, "objective_pruned")) <
