@@ -706,7 +706,17 @@ static void test_group_obs_exact_on_quadratic(void **state)
 }
 
 /* Gradual pruning: the density schedule, exact final sparsity, pruned weights held at zero
- * through fine-tuning, which lowers the loss; a fit before pruning from x0 = 0. */
+ * through fine-tuning, which lowers the loss; a fit before pruning from x0 = 0.
+ *
+ * The M-FAC-preconditioned pipeline is asserted only on what its trajectory cannot change
+ * (counts, iterations, exact zeros). Its objectives are not: at lr 0.3 the relative-damped M-FAC
+ * step is about lr / |g| along -g, so the optimum repels and a 1e-13 change of x0 grows to O(1)
+ * within 150 steps; the last bits of one BLAS kernel (OPENBLAS_CORETYPE=Haswell against the
+ * default) gave another fitted x, another kept support and a fine-tune 6% of the pruning gap
+ * above the restricted optimum instead of 1% (seeds 0-7 over three kernels: 0.1% to 6%); see
+ * docs/solvers/secondorder/mfac.md, "Reproducibility". The objective claims are asserted on
+ * the same pipeline with plain SGD steps, a contraction at this step size, whose numbers agree
+ * across those kernels to ten digits (fine-tune 0.03% of the gap above the optimum). */
 static void test_prune_rounds_fit_and_finetune(void **state)
 {
     (void)state;
@@ -721,32 +731,42 @@ static void test_prune_rounds_fit_and_finetune(void **state)
     mfac_instance inst;
     gen(&inst, 400, d, SV_LOSS_SQUARED, 100.0, 0.3, 4);
     mfac_problem p = {&inst.glm};
-    mfac_settings s = prune_settings(48, 0.6);
-    s.max_iter = 400;
-    s.prune_steps = 3;
-    s.finetune_iter = 300;
-    s.obs_update = MFAC_OBS_GROUP;
-    s.report_every = 50;
-    double x[30] = {0};
-    mfac_info info;
-    assert_int_equal(mfac_solve(&p, &s, NULL, x, &info, NULL), SV_OK);
-    assert_int_equal(info.base.status, SV_SOLVED);
-    assert_int_equal(info.fit_status, SV_MAX_ITER);
-    assert_int_equal(info.prune_rounds, 3);
-    assert_int_equal(info.pruned, 18);
-    assert_int_equal(info.base.iter, 700);
-    assert_true(info.sparsity == 0.6);
-    assert_true(info.obj_dense < info.obj_initial);
-    assert_true(info.obj_pruned < info.obj_magnitude);
-    assert_true(info.base.obj < info.obj_pruned);
-    /* The fine-tuned weights sit near the optimum over the kept support. */
-    int keep[30];
-    double ref[30];
-    for (int j = 0; j < d; j++)
-        keep[j] = x[j] != 0.0;
-    restricted_lsq(&inst.A, inst.b, 0.0, keep, ref);
-    const double fref = value(&inst, ref);
-    assert_true(info.base.obj - fref <= 0.05 * (info.obj_pruned - fref));
+    for (int precond = MFAC_PRECOND_MFAC; precond <= MFAC_PRECOND_NONE; precond++) {
+        mfac_settings s = prune_settings(48, 0.6);
+        s.precond = precond;
+        s.max_iter = 400;
+        s.prune_steps = 3;
+        s.finetune_iter = 300;
+        s.obs_update = MFAC_OBS_GROUP;
+        s.report_every = 50;
+        double x[30] = {0};
+        mfac_info info;
+        assert_int_equal(mfac_solve(&p, &s, NULL, x, &info, NULL), SV_OK);
+        assert_int_equal(info.base.status, SV_SOLVED);
+        assert_int_equal(info.fit_status, SV_MAX_ITER);
+        assert_int_equal(info.prune_rounds, 3);
+        assert_int_equal(info.pruned, 18);
+        assert_int_equal(info.base.iter, 700);
+        assert_true(info.sparsity == 0.6);
+        int zeros = 0;
+        for (int j = 0; j < d; j++)
+            zeros += x[j] == 0.0;
+        assert_int_equal(zeros, 18);  /* held at exactly zero through the fine-tune */
+        assert_true(isfinite(info.base.obj) && isfinite(info.obj_pruned));
+        if (precond == MFAC_PRECOND_MFAC)
+            continue;
+        assert_true(info.obj_dense < info.obj_initial);
+        assert_true(info.obj_pruned < info.obj_magnitude);
+        assert_true(info.base.obj < info.obj_pruned);
+        /* The fine-tuned weights sit near the optimum over the kept support. */
+        int keep[30];
+        double ref[30];
+        for (int j = 0; j < d; j++)
+            keep[j] = x[j] != 0.0;
+        restricted_lsq(&inst.A, inst.b, 0.0, keep, ref);
+        const double fref = value(&inst, ref);
+        assert_true(info.base.obj - fref <= 0.05 * (info.obj_pruned - fref));
+    }
     mfac_instance_free(&inst);
 }
 
