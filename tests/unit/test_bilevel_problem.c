@@ -18,6 +18,8 @@
 #include "api/codecs/bilevel/bilevel_problem.h"
 #include "core/dataset.h"
 #include "core/models/bilevel.h"
+#include "support/codec.h"
+#include "support/json.h"
 
 /* ============================================================================================
  * Finite-difference machinery
@@ -637,16 +639,14 @@ static void test_dataset_loaders(void **state)
  * The JSON decoder
  * ========================================================================================== */
 
-static const sv_codec_env env = {100000, 10000000, SOLVD_REPO_DATA};
+static const sv_codec_env *const env = &sv_test_codec_env;
 
 static int decode_text(const char *text, sv_blp *d, sv_err *e)
 {
-    json_error_t je;
-    json_t *j = json_loads(text, 0, &je);
-    assert_non_null(j);
-    int rc = sv_blp_read(j, &env, d, e);
+    json_t *j = sv_test_json(text);
+    int rc = sv_blp_read(j, env, d, e);
     if (rc == SV_OK) {
-        int rc2 = sv_blp_build(d, &env, e);
+        int rc2 = sv_blp_build(d, env, e);
         if (rc2 != SV_OK) {
             sv_blp_free(d);
             json_decref(j);

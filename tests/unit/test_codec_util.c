@@ -15,6 +15,7 @@
 
 #include "api/codec.h"
 #include "api/codec_util.h"
+#include "support/codec.h"
 
 extern const sv_codec sv_codec_ef21;
 extern const sv_codec sv_codec_bip;
@@ -25,7 +26,6 @@ extern const sv_codec sv_codec_lvhba;
 extern const sv_codec sv_codec_inexact;
 extern const sv_codec sv_codec_mfac;
 
-static const sv_codec_env env_ok = {100000, 10000000, SOLVD_REPO_DATA};
 
 typedef struct {
     const sv_codec *codec;
@@ -85,7 +85,7 @@ static json_t *run_example(const sv_codec *c)
     sv_err e;
     memset(&e, 0, sizeof e);
     json_t *res = NULL;
-    int rc = c->run(json_object_get(ex, "problem"), params, &env_ok, NULL, &res, &e);
+    int rc = c->run(json_object_get(ex, "problem"), params, &sv_test_codec_env, NULL, &res, &e);
     if (rc != SV_OK)
         fail_msg("%s: example failed at %s: %s", c->name, e.field, e.msg);
     json_decref(ex);
@@ -167,7 +167,7 @@ static void test_params_errors(void **state)
         assert_non_null(pa);
         sv_err e;
         memset(&e, 0, sizeof e);
-        int rc = p->codec->validate(json_object_get(ex, "problem"), pa, &env_ok, &e);
+        int rc = p->codec->validate(json_object_get(ex, "problem"), pa, &sv_test_codec_env, &e);
         /* Lists of known parameters grow with the solvers: only their start is pinned. */
         const char *known = "unknown parameter (known: ";
         int msg_ok = strncmp(p->msg, known, strlen(known)) == 0

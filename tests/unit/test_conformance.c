@@ -19,7 +19,7 @@
 #include "api/codec.h"
 #include "api/params.h"
 
-static const sv_codec_env env = {100000, 10000000, SOLVD_SHARED_DATA};
+static const sv_codec_env env = {100000, 10000000, SOLVD_REPO_DATA};
 
 /* Codecs that have not moved onto the declarative tables yet; each migration removes its name.
  * The list must end empty (then this mechanism goes). */

@@ -15,10 +15,7 @@
 #include <zlib.h>
 
 #include "core/dataset.h"
-
-#ifndef SOLVD_REPO_DATA
-#error "SOLVD_REPO_DATA must name the data folder of the source tree (CMake sets it)"
-#endif
+#include "support/paths.h"
 
 /* ---- helpers ---- */
 

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "api/expr_problem.h"
+#include "support/json.h"
 
 static const sv_codec_env env = {1000, 1000000, NULL};
 
@@ -23,18 +24,9 @@ static const sv_codec_env env = {1000, 1000000, NULL};
  * Helpers
  * ========================================================================================== */
 
-static json_t *parse(const char *text)
-{
-    json_error_t jerr;
-    json_t *v = json_loads(text, JSON_REJECT_DUPLICATES, &jerr);
-    if (!v)
-        fail_msg("bad test JSON (%s): %s", jerr.text, text);
-    return v;
-}
-
 static sv_expr_problem *decode_ok(const char *text, const sv_expr_problem_opts *o)
 {
-    json_t *v = parse(text);
+    json_t *v = sv_test_json(text);
     sv_expr_problem *p = NULL;
     sv_err e = {{0}, {0}};
     int rc = sv_expr_problem_decode(v, &env, o, &p, &e, NULL);
@@ -50,7 +42,7 @@ static sv_expr_problem *decode_ok(const char *text, const sv_expr_problem_opts *
 static void expect_error_o(const char *text, const sv_expr_problem_opts *o, const char *field,
                            int pos, sv_expr_errcode code, const char *msg_part)
 {
-    json_t *v = parse(text);
+    json_t *v = sv_test_json(text);
     sv_expr_problem *p = (sv_expr_problem *)&p;  /* must be reset to NULL */
     sv_err e = {{0}, {0}};
     sv_expr_error where;

@@ -13,18 +13,10 @@
 #include <string.h>
 
 #include "api/jsonval.h"
+#include "support/json.h"
 
 /* Small limits so that the limit checks are cheap to hit. */
 static const sv_codec_env env = {.max_dim = 50, .max_entries = 200, .data_dir = NULL};
-
-static json_t *parse(const char *text)
-{
-    json_error_t err;
-    json_t *v = json_loads(text, JSON_DECODE_ANY, &err);
-    if (!v)
-        fail_msg("bad test JSON: %s (%s)", text, err.text);
-    return v;
-}
 
 /* Asserts an SV_EINVAL result with exactly this path and message. */
 #define assert_err(rc, e, want_field, want_msg)                                               \
@@ -59,7 +51,7 @@ static void test_no_unknown_and_require(void **state)
     (void)state;
     static const char *const allowed[] = {"A", "b", "lambda", NULL};
     sv_err e;
-    json_t *o = parse("{\"A\": 1, \"b\": 2}");
+    json_t *o = sv_test_json("{\"A\": 1, \"b\": 2}");
     assert_int_equal(sv_json_no_unknown(o, "/problem", allowed, &e), SV_OK);
     json_t *got = NULL;
     assert_int_equal(sv_json_require(o, "/problem", "b", &got, &e), SV_OK);
@@ -72,19 +64,19 @@ static void test_no_unknown_and_require(void **state)
     assert_int_equal(json_integer_value(got), 1);
     json_decref(o);
 
-    o = parse("{\"A\": 1, \"c/d\": 2}");
+    o = sv_test_json("{\"A\": 1, \"c/d\": 2}");
     assert_err(sv_json_no_unknown(o, "/problem", allowed, &e), e, "/problem/c~1d",
                "unknown field (allowed: A, b, lambda)");
     json_decref(o);
 
-    o = parse("[1]");
+    o = sv_test_json("[1]");
     assert_err(sv_json_no_unknown(o, "/problem", allowed, &e), e, "/problem",
                "expected an object, got an array");
     assert_err(sv_json_require(o, "/problem", "A", &got, &e), e, "/problem",
                "expected an object, got an array");
     json_decref(o);
     /* null counts as absent for optional members */
-    o = parse("{\"A\": null}");
+    o = sv_test_json("{\"A\": null}");
     got = o;
     assert_int_equal(sv_json_optional(o, "/problem", "A", &got, &e), SV_OK);
     assert_null(got);
@@ -98,7 +90,7 @@ static void test_scalars(void **state)
     double x;
     long n;
     int b;
-    json_t *v = parse("[2.5, 3, \"3\", null, true, 3.0, -7, 1e300]");
+    json_t *v = sv_test_json("[2.5, 3, \"3\", null, true, 3.0, -7, 1e300]");
     assert_int_equal(sv_json_number(json_array_get(v, 0), "/x", &x, &e), SV_OK);
     assert_true(x == 2.5);
     assert_int_equal(sv_json_number(json_array_get(v, 1), "/x", &x, &e), SV_OK);
@@ -156,7 +148,7 @@ static void test_vector_valid(void **state)
 {
     (void)state;
     sv_err e;
-    json_t *v = parse("[1, -2.5, 0, 1e-300, 3]");
+    json_t *v = sv_test_json("[1, -2.5, 0, 1e-300, 3]");
     double *x = NULL;
     int n = 0;
     assert_int_equal(sv_json_vector(v, "/problem/b", -1, &env, &x, &n, &e), SV_OK);
@@ -176,7 +168,7 @@ static void test_vector_valid(void **state)
     json_decref(v);
 
     /* exactly zero entries expected: an empty array is right */
-    v = parse("[]");
+    v = sv_test_json("[]");
     x = (double *)&n;
     assert_int_equal(sv_json_vector(v, "/problem/b", 0, &env, &x, &n, &e), SV_OK);
     assert_null(x);
@@ -190,7 +182,7 @@ static void test_vector_errors(void **state)
     sv_err e;
     double *x = NULL;
     int n;
-    json_t *v = parse("[1, 2, \"3\", 4]");
+    json_t *v = sv_test_json("[1, 2, \"3\", 4]");
     assert_err(sv_json_vector(v, "/problem/b", -1, &env, &x, &n, &e), e, "/problem/b/2",
                "expected a number, got a string");
     assert_null(x);
@@ -198,17 +190,17 @@ static void test_vector_errors(void **state)
                "expected 3 entries, got 4");
     json_decref(v);
 
-    v = parse("[[1, 2]]");
+    v = sv_test_json("[[1, 2]]");
     assert_err(sv_json_vector(v, "/problem/b", -1, &env, &x, &n, &e), e, "/problem/b/0",
                "expected a number, got an array");
     json_decref(v);
 
-    v = parse("{\"b\": 1}");
+    v = sv_test_json("{\"b\": 1}");
     assert_err(sv_json_vector(v, "/problem/b", -1, &env, &x, &n, &e), e, "/problem/b",
                "expected an array of numbers, got an object");
     json_decref(v);
 
-    v = parse("[]");
+    v = sv_test_json("[]");
     assert_err(sv_json_vector(v, "/problem/b", -1, &env, &x, &n, &e), e, "/problem/b",
                "empty array, expected at least one number");
     json_decref(v);
@@ -227,7 +219,7 @@ static void test_int_vector(void **state)
     (void)state;
     sv_err e;
     int *y = NULL, n = 0;
-    json_t *v = parse("[0, 4, 2.0, 3]");
+    json_t *v = sv_test_json("[0, 4, 2.0, 3]");
     assert_int_equal(sv_json_int_vector(v, "/problem/idx", -1, 0, 4, &env, &y, &n, &e), SV_OK);
     assert_int_equal(n, 4);
     assert_int_equal(y[0], 0);
@@ -241,11 +233,11 @@ static void test_int_vector(void **state)
     assert_err(sv_json_int_vector(v, "/problem/idx", 5, 0, 4, &env, &y, &n, &e), e,
                "/problem/idx", "expected 5 entries, got 4");
     json_decref(v);
-    v = parse("[1, 1.5]");
+    v = sv_test_json("[1, 1.5]");
     assert_err(sv_json_int_vector(v, "/problem/idx", -1, 0, 4, &env, &y, &n, &e), e,
                "/problem/idx/1", "expected an integer, got 1.5");
     json_decref(v);
-    v = parse("[]");
+    v = sv_test_json("[]");
     assert_err(sv_json_int_vector(v, "/problem/idx", -1, 0, 4, &env, &y, &n, &e), e,
                "/problem/idx", "empty array, expected at least one integer");
     json_decref(v);
@@ -315,7 +307,7 @@ static void test_matrix_forms_agree(void **state)
     const char *forms[] = {M_NESTED, M_FLAT, M_CSR, M_CSR_MESSY, M_COO};
     const sv_mat_kind kinds[] = {SV_MAT_DENSE, SV_MAT_DENSE, SV_MAT_CSR, SV_MAT_CSR, SV_MAT_CSR};
     for (size_t k = 0; k < sizeof forms / sizeof *forms; k++) {
-        json_t *v = parse(forms[k]);
+        json_t *v = sv_test_json(forms[k]);
         sv_mat m;
         sv_err e = {{0}, {0}};
         int rc = sv_json_matrix(v, "/problem/A", MR, MC, &env, &m, &e);
@@ -341,7 +333,7 @@ static void test_matrix_forms_agree(void **state)
 static void test_csr_duplicates_summed(void **state)
 {
     (void)state;
-    json_t *v = parse("{\"rows\": 1, \"cols\": 3, \"indptr\": [0, 4],"
+    json_t *v = sv_test_json("{\"rows\": 1, \"cols\": 3, \"indptr\": [0, 4],"
                       " \"indices\": [2, 0, 2, 2], \"data\": [0.1, 5, 0.2, 0.3]}");
     sv_mat m;
     sv_err e;
@@ -366,7 +358,7 @@ static void test_sparse_empty_pattern(void **state)
         "{\"rows\": 3, \"cols\": 2, \"row\": [], \"col\": [], \"data\": []}",
     };
     for (size_t k = 0; k < 2; k++) {
-        json_t *v = parse(forms[k]);
+        json_t *v = sv_test_json(forms[k]);
         sv_mat m;
         sv_err e;
         assert_int_equal(sv_json_matrix(v, "/A", 3, 2, &env, &m, &e), SV_OK);
@@ -386,14 +378,14 @@ static void test_matrix_encode_round_trip(void **state)
     (void)state;
     const char *forms[] = {M_NESTED, M_CSR_MESSY};
     for (size_t k = 0; k < 2; k++) {
-        json_t *v = parse(forms[k]);
+        json_t *v = sv_test_json(forms[k]);
         sv_mat m, back;
         sv_err e;
         assert_int_equal(sv_json_matrix(v, "/A", -1, -1, &env, &m, &e), SV_OK);
         json_t *out = sv_json_from_mat(&m);
         assert_non_null(out);
         char *text = json_dumps(out, 0);
-        json_t *again = parse(text);
+        json_t *again = sv_test_json(text);
         assert_int_equal(sv_json_matrix(again, "/A", MR, MC, &env, &back, &e), SV_OK);
         assert_int_equal(back.kind, m.kind);
         assert_is_M(&back);
@@ -559,7 +551,7 @@ static void test_matrix_errors(void **state)
     (void)state;
     for (size_t k = 0; k < sizeof bad_matrices / sizeof *bad_matrices; k++) {
         const bad_matrix *c = &bad_matrices[k];
-        json_t *v = parse(c->json);
+        json_t *v = sv_test_json(c->json);
         sv_mat m;
         memset(&m, 0xff, sizeof m);
         sv_err e;

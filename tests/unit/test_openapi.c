@@ -15,10 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "api/router.h"
-
-#ifndef SOLVD_SOURCE_DIR
-#error "SOLVD_SOURCE_DIR must name the source tree"
-#endif
+#include "support/paths.h"
 
 static const char *const http_methods[] = {"get", "put", "post", "delete", "options",
                                            "head", "patch", "trace", NULL};

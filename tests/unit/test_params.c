@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "api/params.h"
+#include "support/json.h"
 
 /* ---- the sample solver's settings ---- */
 typedef struct {
@@ -51,14 +52,6 @@ static void demo_defaults(demo_settings *s)
     s->verbose = 0;
     s->method = 2;
     s->seed = 42;
-}
-
-static json_t *parse(const char *text)
-{
-    json_error_t err;
-    json_t *v = json_loads(text, JSON_DECODE_ANY, &err);
-    assert_non_null(v);
-    return v;
 }
 
 /* Two settings structs hold the same values (NaN equal to NaN). */
@@ -197,7 +190,7 @@ static void test_decode_absent_keeps_defaults(void **state)
     assert_int_equal(sv_params_decode(demo_specs, NULL, &got, &e), SV_OK);
     assert_same_settings(&d, &got);
     for (size_t k = 0; k < sizeof texts / sizeof *texts; k++) {
-        json_t *p = parse(texts[k]);
+        json_t *p = sv_test_json(texts[k]);
         demo_defaults(&got);
         assert_int_equal(sv_params_decode(demo_specs, p, &got, &e), SV_OK);
         assert_same_settings(&d, &got);
@@ -208,7 +201,7 @@ static void test_decode_absent_keeps_defaults(void **state)
 static void test_decode_valid_values(void **state)
 {
     (void)state;
-    json_t *p = parse("{\"tol\": 1e-8, \"step\": 0.25, \"lambda\": 1, \"max_iter\": 5.0,"
+    json_t *p = sv_test_json("{\"tol\": 1e-8, \"step\": 0.25, \"lambda\": 1, \"max_iter\": 5.0,"
                       " \"shift\": -9000000000, \"verbose\": true, \"method\": \"gd\","
                       " \"seed\": 123456789012345}");
     demo_settings s;
@@ -226,7 +219,7 @@ static void test_decode_valid_values(void **state)
     json_decref(p);
 
     /* Boundary values are inside inclusive ranges. */
-    p = parse("{\"lambda\": 0, \"max_iter\": 1000000, \"step\": 10, \"seed\": 0,"
+    p = sv_test_json("{\"lambda\": 0, \"max_iter\": 1000000, \"step\": 10, \"seed\": 0,"
               " \"method\": \"newton\", \"verbose\": false}");
     demo_defaults(&s);
     s.verbose = 1;
@@ -240,7 +233,7 @@ static void test_decode_valid_values(void **state)
     json_decref(p);
 
     /* The largest seed. */
-    p = parse("{\"seed\": 9223372036854775807}");
+    p = sv_test_json("{\"seed\": 9223372036854775807}");
     assert_int_equal(sv_params_decode(demo_specs, p, &s, &e), SV_OK);
     assert_true(s.seed == 9223372036854775807ULL);
     json_decref(p);
@@ -250,7 +243,7 @@ static void test_decode_valid_values(void **state)
 static void test_decode_null_keeps_automatic(void **state)
 {
     (void)state;
-    json_t *p = parse("{\"step\": null, \"tol\": 0.5}");
+    json_t *p = sv_test_json("{\"step\": null, \"tol\": 0.5}");
     demo_settings s;
     demo_defaults(&s);
     sv_err e = {{0}, {0}};
@@ -327,7 +320,7 @@ static void test_decode_errors(void **state)
     (void)state;
     for (size_t k = 0; k < sizeof bad_cases / sizeof *bad_cases; k++) {
         const bad_case *c = &bad_cases[k];
-        json_t *p = parse(c->params);
+        json_t *p = sv_test_json(c->params);
         demo_settings before, s;
         demo_defaults(&before);
         demo_defaults(&s);
@@ -346,7 +339,7 @@ static void test_decode_errors(void **state)
 static void test_decode_failure_is_atomic(void **state)
 {
     (void)state;
-    json_t *p = parse("{\"tol\": 0.125, \"max_iter\": 7, \"seed\": -5}");
+    json_t *p = sv_test_json("{\"tol\": 0.125, \"max_iter\": 7, \"seed\": -5}");
     demo_settings before, s;
     demo_defaults(&before);
     demo_defaults(&s);
@@ -416,7 +409,7 @@ static void test_encode_decode_round_trip(void **state)
     for (int round = 0; round < 2; round++) {
         json_t *o = sv_params_encode(demo_specs, &s);
         char *text = json_dumps(o, 0);
-        json_t *back = parse(text);
+        json_t *back = sv_test_json(text);
         demo_defaults(&got);
         sv_err e;
         assert_int_equal(sv_params_decode(demo_specs, back, &got, &e), SV_OK);

@@ -17,6 +17,7 @@
 #include "core/models/gen_glm.h"
 #include "core/schedule.h"
 #include "core/solvers/distributed/ef21.h"
+#include "support/glm_reference.h"
 
 #define TOL 1e-15
 
@@ -243,30 +244,6 @@ static void test_json(void **state)
  * In a solver: EF21 with a decaying schedule still reaches the least-squares solution
  * ========================================================================================== */
 
-static void normal_equations(const sv_glm_clients *c, double lambda, double *xstar)
-{
-    int n = c->n_clients, d = c->dim;
-    double *H = calloc((size_t)d * d, sizeof *H);
-    assert_non_null(H);
-    sv_zero(d, xstar);
-    for (int i = 0; i < n; i++) {
-        const sv_dense *A = &c->A[i].dense;
-        double wgt = 1.0 / ((double)n * A->rows);
-        for (int r = 0; r < A->rows; r++) {
-            const double *a = A->data + (size_t)r * d;
-            for (int j = 0; j < d; j++) {
-                xstar[j] += wgt * a[j] * c->b[i][r];
-                for (int k = 0; k < d; k++)
-                    H[j * d + k] += wgt * a[j] * a[k];
-            }
-        }
-    }
-    for (int j = 0; j < d; j++)
-        H[j * d + j] += lambda;
-    assert_int_equal(sv_solve_spd(d, H, xstar, 1), SV_OK);
-    free(H);
-}
-
 static void test_ef21_with_schedules(void **state)
 {
     (void)state;
@@ -277,7 +254,7 @@ static void test_ef21_with_schedules(void **state)
     sv_err e;
     assert_int_equal(sv_gen_glm_clients(&spec, &c, &e), SV_OK);
     double xstar[8];
-    normal_equations(&c, lambda, xstar);
+    sv_test_clients_normal_equations(&c, lambda, xstar);
     ef21_problem p = {c.n_clients, c.glm};
 
     sv_schedule scheds[3];

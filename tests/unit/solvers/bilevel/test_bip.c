@@ -17,6 +17,9 @@
 #include "api/codec.h"
 #include "core/rng.h"
 #include "core/solvers/bilevel/bip.h"
+#include "support/codec.h"
+#include "support/json.h"
+#include "support/numeric.h"
 
 /* ============================================================================================
  * Helpers
@@ -27,14 +30,6 @@ static void gen(bip_data *D, int rows, int dim, int support, sv_loss loss, uint6
     bip_gen_spec g = {rows, rows, dim, support, loss, 0.5, 2.0, 0.5, seed};
     sv_err e;
     assert_int_equal(bip_generate(&g, D, &e), SV_OK);
-}
-
-static double max_abs_diff(int n, const double *x, const double *y)
-{
-    double m = 0;
-    for (int i = 0; i < n; i++)
-        m = fmax(m, fabs(x[i] - y[i]));
-    return m;
 }
 
 /* theta = argmin |A (mask .* theta) - b|^2 / (2n) + (gamma/2)|theta|^2 from its normal equations
@@ -144,7 +139,7 @@ static void test_retrain(void **state)
             th[j] = 0.3 * j;  /* a warm start away from the solution */
         assert_true(bip_retrain(&D.prob, m, gamma, 1e-12, th) <= 1e-12);
         ridge_normal(&D.prob, m, gamma, ref);
-        assert_true(max_abs_diff(8, th, ref) <= 1e-10);
+        assert_true(sv_test_max_abs_diff(8, th, ref) <= 1e-10);
         if (!pass)
             for (int j = 0; j < 8; j++)
                 if (mask[j] == 0)
@@ -268,7 +263,7 @@ static void test_projection(void **state)
         double again[12];
         memcpy(again, P, sizeof P);
         bip_project_relaxed(d, k, again);
-        assert_true(max_abs_diff(d, again, P) <= 1e-10);
+        assert_true(sv_test_max_abs_diff(d, again, P) <= 1e-10);
     }
 }
 
@@ -390,7 +385,7 @@ static void test_no_worse_than_magnitude(void **state)
             better += bip < mp * (1 - 1e-6);
             if (loss == 0) {  /* the returned weights are the lower-level solution */
                 ridge_normal(p, mask, s.gamma, ref);
-                assert_true(max_abs_diff(50, theta, ref) <= 1e-8);
+                assert_true(sv_test_max_abs_diff(50, theta, ref) <= 1e-8);
             }
             bip_data_free(&D);
         }
@@ -542,22 +537,9 @@ static void test_cancel_and_invalid(void **state)
 
 extern const sv_codec sv_codec_bip;
 
-static const sv_codec_env test_env = {100000, 10000000, SOLVD_REPO_DATA};
-
-static void expect_codec_error(const char *problem, const char *params, const char *field)
-{
-    json_t *pb = json_loads(problem, 0, NULL), *pa = params ? json_loads(params, 0, NULL) : NULL;
-    assert_non_null(pb);
-    sv_err e;
-    memset(&e, 0, sizeof e);
-    int rc = sv_codec_bip.validate(pb, pa, &test_env, &e);
-    if (rc != SV_EINVAL || strcmp(e.field, field) != 0)
-        fprintf(stderr, "expected %s, got rc %d at %s: %s\n", field, rc, e.field, e.msg);
-    assert_int_equal(rc, SV_EINVAL);
-    assert_string_equal(e.field, field);
-    json_decref(pb);
-    json_decref(pa);
-}
+/* support/codec.h on this file's codec */
+#define expect_codec_error(pb, pa, field) sv_test_codec_error(&sv_codec_bip, pb, pa, field)
+#define run_codec(pb, pa) sv_test_codec_run(&sv_codec_bip, pb, pa, NULL)
 
 static const char *small =
     "{\"A\": [[1, 0, 2], [0, 1, 1], [1, 1, 0], [2, 0, 1]], \"b\": [3, 1, 1, 4], "
@@ -567,8 +549,8 @@ static void test_codec_validate(void **state)
 {
     (void)state;
     sv_err e;
-    json_t *pb = json_loads(small, 0, NULL);
-    assert_int_equal(sv_codec_bip.validate(pb, NULL, &test_env, &e), SV_OK);
+    json_t *pb = sv_test_json(small);
+    assert_int_equal(sv_codec_bip.validate(pb, NULL, &sv_test_codec_env, &e), SV_OK);
     json_decref(pb);
     expect_codec_error("{}", NULL, "/problem");
     expect_codec_error("{\"A\": [[1]], \"b\": [1], \"A_val\": [[1]], \"b_val\": [1]}", NULL,
@@ -607,20 +589,6 @@ static void test_codec_validate(void **state)
     expect_codec_error(small, "{\"speed\": 1}", "/params/speed");
 }
 
-static json_t *run_codec(const char *problem, const char *params)
-{
-    json_t *pb = json_loads(problem, 0, NULL), *pa = params ? json_loads(params, 0, NULL) : NULL;
-    json_t *res = NULL;
-    sv_err e;
-    int rc = sv_codec_bip.run(pb, pa, &test_env, NULL, &res, &e);
-    if (rc != SV_OK)
-        fprintf(stderr, "run: %s: %s\n", e.field, e.msg);
-    assert_int_equal(rc, SV_OK);
-    json_decref(pb);
-    json_decref(pa);
-    return res;
-}
-
 static void check_result(const json_t *res, int d, int k)
 {
     const json_t *mask = json_object_get(res, "mask"), *sup = json_object_get(res, "support");
@@ -654,9 +622,9 @@ static void test_codec_example(void **state)
     json_t *ex = sv_codec_bip.example();
     sv_err e;
     const json_t *pb = json_object_get(ex, "problem"), *pa = json_object_get(ex, "params");
-    assert_int_equal(sv_codec_bip.validate(pb, pa, &test_env, &e), SV_OK);
+    assert_int_equal(sv_codec_bip.validate(pb, pa, &sv_test_codec_env, &e), SV_OK);
     json_t *res = NULL;
-    assert_int_equal(sv_codec_bip.run(pb, pa, &test_env, NULL, &res, &e), SV_OK);
+    assert_int_equal(sv_codec_bip.run(pb, pa, &sv_test_codec_env, NULL, &res, &e), SV_OK);
     check_result(res, 50, 10);
     double v = json_real_value(json_object_get(res, "val_loss"));
     double mp = json_real_value(json_object_get(res, "magnitude_val_loss"));
@@ -679,7 +647,8 @@ static void test_codec_example(void **state)
     }
     assert_true(json_object_size(defaults) >= 10);
     ex = sv_codec_bip.example();
-    assert_int_equal(sv_codec_bip.validate(json_object_get(ex, "problem"), defaults, &test_env, &e),
+    assert_int_equal(sv_codec_bip.validate(json_object_get(ex, "problem"), defaults,
+                                           &sv_test_codec_env, &e),
                      SV_OK);
     json_decref(ex);
     json_decref(defaults);

@@ -17,6 +17,9 @@
 #include "api/codec.h"
 #include "core/models/bl_multiblock.h"
 #include "core/solvers/bilevel/blockwise.h"
+#include "support/codec.h"
+#include "support/json.h"
+#include "support/numeric.h"
 
 /* ============================================================================================
  * Helpers
@@ -35,14 +38,6 @@ static double *work_for(const sv_mb_problem *p)
     double *w = calloc(sv_mb_work_size(p), sizeof *w);
     assert_non_null(w);
     return w;
-}
-
-static double max_abs_diff(int n, const double *x, const double *y)
-{
-    double m = 0;
-    for (int i = 0; i < n; i++)
-        m = fmax(m, fabs(x[i] - y[i]));
-    return m;
 }
 
 /* Block j's training Gram H_j = A'A/n + (ridge + mu) I and c_j = A'b/n, assembled entry by
@@ -158,20 +153,20 @@ static void test_oracles(void **state)
     for (int j = 0; j < 3; j++) {
         sv_mb_lower_grad(p, j, NULL, 0, x, y, g1, work);
         sv_mb_lower_grad(p, j, all, 12, x, y, g2, work);
-        assert_true(max_abs_diff(d, g1, g2) <= 1e-13);
+        assert_true(sv_test_max_abs_diff(d, g1, g2) <= 1e-13);
         sv_mb_upper_grad_y(p, j, NULL, 0, y, g1, work);
         sv_mb_upper_grad_y(p, j, all, 9, y, g2, work);
-        assert_true(max_abs_diff(d, g1, g2) <= 1e-13);
+        assert_true(sv_test_max_abs_diff(d, g1, g2) <= 1e-13);
         sv_mb_lower_hvp(p, j, NULL, 0, y, v, g1, work);
         sv_mb_lower_hvp(p, j, all, 12, y, v, g2, work);
-        assert_true(max_abs_diff(d, g1, g2) <= 1e-13);
+        assert_true(sv_test_max_abs_diff(d, g1, g2) <= 1e-13);
         sv_mb_lower_hessian(p, j, NULL, 0, y, H, work);
         for (int a = 0; a < d; a++) {
             hv[a] = 0;
             for (int b = 0; b < d; b++)
                 hv[a] += H[a * d + b] * v[b];
         }
-        assert_true(max_abs_diff(d, g1, hv) <= 1e-12);
+        assert_true(sv_test_max_abs_diff(d, g1, hv) <= 1e-12);
         /* a batch Hessian over the rows {1, 4, 7} against its HVP */
         int some[3] = {1, 4, 7};
         sv_mb_lower_hessian(p, j, some, 3, y, H, work);
@@ -181,7 +176,7 @@ static void test_oracles(void **state)
             for (int b = 0; b < d; b++)
                 hv[a] += H[a * d + b] * v[b];
         }
-        assert_true(max_abs_diff(d, g1, hv) <= 1e-12);
+        assert_true(sv_test_max_abs_diff(d, g1, hv) <= 1e-12);
 
         /* central differences */
         const double h = 1e-6;
@@ -236,7 +231,7 @@ static void test_lower_solve_closed_form(void **state)
         memset(y, 0, sizeof y);
         double gn = sv_mb_solve_lower(p, j, x, y, 1e-13, 50, work);
         assert_true(gn <= 1e-13);
-        assert_true(max_abs_diff(4, y, c) <= 1e-12);
+        assert_true(sv_test_max_abs_diff(4, y, c) <= 1e-12);
     }
     free(work);
     sv_mb_data_free(&D);
@@ -346,7 +341,7 @@ static void test_deterministic_reaches_closed_form(void **state)
         assert_int_equal(info.variant, variant);
         assert_true(info.hypergrad_norm <= 1e-10 && info.lower_residual <= 1e-10);
         /* F is a quadratic with Hessian >= lambda = 0.01: |x - x*| <= |grad F| / 0.01 */
-        assert_true(max_abs_diff(d, x, xs) <= 1e-8);
+        assert_true(sv_test_max_abs_diff(d, x, xs) <= 1e-8);
         /* with I = m the MSVR weight is STORM's 1 - alpha */
         assert_true(info.msvr_gamma == 1.0 - s.alpha);
         assert_true(info.block_visits == m + (long)m * info.base.iter);
@@ -407,7 +402,7 @@ static void test_sampled_blocks_converge(void **state)
         s.report_every = 1000;
         s.seed = 11;
         blockwise_info info = run(&D.prob, &s, x, Y);
-        double err = max_abs_diff(d, x, xs);
+        double err = sv_test_max_abs_diff(d, x, xs);
         printf("  v%d, I = %d of %d, B = 16: |x - x*|_inf = %.4f (|x*|_inf = %.3f)\n",
                variant + 1, I, m, err, err0);
         assert_int_equal(info.base.status, SV_MAX_ITER);
@@ -422,7 +417,7 @@ static void test_sampled_blocks_converge(void **state)
         s.beta = 0.01;
         s.max_iter = 8000;
         info = run(&D.prob, &s, x, Y);
-        err = max_abs_diff(d, x, xs);
+        err = sv_test_max_abs_diff(d, x, xs);
         printf("  v%d, I = %d of %d, all rows, beta = 0.01: |x - x*|_inf = %.4f\n", variant + 1,
                I, m, err);
         assert_true(err <= 0.02);
@@ -565,22 +560,9 @@ static void test_invalid(void **state)
 
 extern const sv_codec sv_codec_blockwise;
 
-static const sv_codec_env test_env = {100000, 10000000, NULL};
-
-static void expect_codec_error(const char *problem, const char *params, const char *field)
-{
-    json_t *pb = json_loads(problem, 0, NULL), *pa = params ? json_loads(params, 0, NULL) : NULL;
-    assert_non_null(pb);
-    sv_err e;
-    memset(&e, 0, sizeof e);
-    int rc = sv_codec_blockwise.validate(pb, pa, &test_env, &e);
-    if (rc != SV_EINVAL || strcmp(e.field, field) != 0)
-        fprintf(stderr, "expected %s, got rc %d at %s: %s\n", field, rc, e.field, e.msg);
-    assert_int_equal(rc, SV_EINVAL);
-    assert_string_equal(e.field, field);
-    json_decref(pb);
-    json_decref(pa);
-}
+/* support/codec.h on this file's codec */
+#define expect_codec_error(pb, pa, field) sv_test_codec_error(&sv_codec_blockwise, pb, pa, field)
+#define run_codec(pb, pa) sv_test_codec_run(&sv_codec_blockwise, pb, pa, NULL)
 
 static const char *two_blocks =
     "{\"blocks\": [{\"A\": [[1, 0], [0, 1], [1, 1]], \"b\": [1, 2, 3], "
@@ -592,8 +574,8 @@ static void test_codec_validate(void **state)
 {
     (void)state;
     sv_err e;
-    json_t *pb = json_loads(two_blocks, 0, NULL);
-    assert_int_equal(sv_codec_blockwise.validate(pb, NULL, &test_env, &e), SV_OK);
+    json_t *pb = sv_test_json(two_blocks);
+    assert_int_equal(sv_codec_blockwise.validate(pb, NULL, &sv_test_codec_env, &e), SV_OK);
     json_decref(pb);
     expect_codec_error("{}", NULL, "/problem");
     expect_codec_error("{\"blocks\": []}", NULL, "/problem/blocks");
@@ -625,20 +607,6 @@ static void test_codec_validate(void **state)
     expect_codec_error(two_blocks, "{\"variant\": \"v3\"}", "/params/variant");
     expect_codec_error(two_blocks, "{\"beta\": 0}", "/params/beta");
     expect_codec_error(two_blocks, "{\"speed\": 1}", "/params/speed");
-}
-
-static json_t *run_codec(const char *problem, const char *params)
-{
-    json_t *pb = json_loads(problem, 0, NULL), *pa = params ? json_loads(params, 0, NULL) : NULL;
-    json_t *res = NULL;
-    sv_err e;
-    int rc = sv_codec_blockwise.run(pb, pa, &test_env, NULL, &res, &e);
-    if (rc != SV_OK)
-        fprintf(stderr, "run: %s: %s\n", e.field, e.msg);
-    assert_int_equal(rc, SV_OK);
-    json_decref(pb);
-    json_decref(pa);
-    return res;
 }
 
 /* Explicit blocks, deterministic: the result holds x and one y row per block, and y_j solves
@@ -674,9 +642,9 @@ static void test_codec_example(void **state)
     assert_non_null(ex);
     sv_err e;
     const json_t *pb = json_object_get(ex, "problem"), *pa = json_object_get(ex, "params");
-    assert_int_equal(sv_codec_blockwise.validate(pb, pa, &test_env, &e), SV_OK);
+    assert_int_equal(sv_codec_blockwise.validate(pb, pa, &sv_test_codec_env, &e), SV_OK);
     json_t *res = NULL;
-    assert_int_equal(sv_codec_blockwise.run(pb, pa, &test_env, NULL, &res, &e), SV_OK);
+    assert_int_equal(sv_codec_blockwise.run(pb, pa, &sv_test_codec_env, NULL, &res, &e), SV_OK);
     assert_string_equal(json_string_value(json_object_get(res, "status")), "max_iter");
     /* the same instance through the generator */
     const json_t *g = json_object_get(pb, "generate");
@@ -713,7 +681,8 @@ static void test_codec_example(void **state)
     }
     assert_true(json_object_size(defaults) >= 10);
     ex = sv_codec_blockwise.example();
-    rc = sv_codec_blockwise.validate(json_object_get(ex, "problem"), defaults, &test_env, &e);
+    rc = sv_codec_blockwise.validate(json_object_get(ex, "problem"), defaults, &sv_test_codec_env,
+                                     &e);
     assert_int_equal(rc, SV_OK);
     json_decref(ex);
     json_decref(defaults);

@@ -17,20 +17,9 @@
 #include "api/codec.h"
 #include "core/models/bilevel.h"
 #include "core/solvers/bilevel/borep.h"
-
-static double dist(int n, const double *a, const double *b)
-{
-    double s = 0.0;
-    for (int i = 0; i < n; i++)
-        s += (a[i] - b[i]) * (a[i] - b[i]);
-    return sqrt(s);
-}
-
-static void gen_quadratic(sv_bl_quadratic *q, double noise)
-{
-    sv_bl_quadratic_spec s = {5, 8, 10.0, 0.1, 0.0, noise, 3};
-    assert_int_equal(sv_bl_quadratic_generate(&s, q, NULL), SV_OK);
-}
+#include "support/bilevel_fixtures.h"
+#include "support/codec.h"
+#include "support/numeric.h"
 
 /* ============================================================================================
  * Quadratic
@@ -43,7 +32,7 @@ static void test_quadratic_closed_form(void **state)
     (void)state;
     for (int noisy = 0; noisy <= 1; noisy++) {
         sv_bl_quadratic q;
-        gen_quadratic(&q, noisy ? 0.1 : 0.0);
+        sv_test_bl_quadratic_5x8(&q, 0.0, noisy ? 0.1 : 0.0);
         double xs[5];
         assert_int_equal(sv_bl_quadratic_solution(&q, xs, NULL), SV_OK);
         sv_bl_problem p;
@@ -60,7 +49,7 @@ static void test_quadratic_closed_form(void **state)
         sv_err e;
         assert_int_equal(borep_solve(&p, &s, NULL, x, y, NULL, &info, &e), SV_OK);
         assert_int_equal(info.base.status, SV_MAX_ITER);
-        double err = dist(5, x, xs);
+        double err = sv_test_dist(5, x, xs);
         printf("borep quadratic (%s): |x - x*| = %.3e, |grad F| = %.2e, lower residual %.2e, "
                "z residual %.2e\n",
                noisy ? "noise 0.1, batch 16" : "exact oracles", err, info.hypergrad_norm,
@@ -81,7 +70,7 @@ static void test_initialization_refinement(void **state)
 {
     (void)state;
     sv_bl_quadratic q;
-    gen_quadratic(&q, 0.0);
+    sv_test_bl_quadratic_5x8(&q, 0.0, 0.0);
     sv_bl_problem p;
     sv_bl_quadratic_bind(&q, &p);
     borep_settings s;
@@ -165,69 +154,15 @@ static void test_hyperclean_detects_flips(void **state)
  * Hyperparameter: one global ridge weight against a 1-D reference search
  * ========================================================================================== */
 
-/* The validation loss at ridge exp(theta), the lower level solved directly:
- * (A'A/n + e^theta I) y = A'b/n by Cholesky. G0 = A'A/n and r0 = A'b/n are formed once. */
-typedef struct {
-    int d;
-    double *G0, *r0, *G, *r;
-} ridge_ref;
-
-static void ridge_ref_init(ridge_ref *R, const sv_bl_hyperparam *h)
-{
-    const int d = h->d, n = h->train.rows;
-    const double *A = h->train.A.dense.data;
-    R->d = d;
-    R->G0 = calloc((size_t)d * d, sizeof *R->G0);
-    R->G = calloc((size_t)d * d, sizeof *R->G);
-    R->r0 = calloc((size_t)d, sizeof *R->r0);
-    R->r = calloc((size_t)d, sizeof *R->r);
-    for (int i = 0; i < n; i++)
-        for (int j = 0; j < d; j++) {
-            R->r0[j] += A[i * d + j] * h->train.b[i] / n;
-            for (int k = 0; k < d; k++)
-                R->G0[j * d + k] += A[i * d + j] * A[i * d + k] / n;
-        }
-}
-
-static void ridge_ref_free(ridge_ref *R)
-{
-    free(R->G0), free(R->G), free(R->r0), free(R->r);
-}
-
-static double ridge_val_loss(ridge_ref *R, const sv_bl_hyperparam *h, double theta)
-{
-    const int d = R->d, nv = h->val.rows;
-    const double *Av = h->val.A.dense.data;
-    memcpy(R->G, R->G0, (size_t)d * d * sizeof *R->G);
-    memcpy(R->r, R->r0, (size_t)d * sizeof *R->r);
-    for (int j = 0; j < d; j++)
-        R->G[j * d + j] += exp(theta);
-    assert_int_equal(sv_solve_spd(d, R->G, R->r, 1), SV_OK);
-    double f = 0.0;
-    for (int i = 0; i < nv; i++) {
-        double z = -h->val.b[i];
-        for (int j = 0; j < d; j++)
-            z += Av[i * d + j] * R->r[j];
-        f += 0.5 * z * z / nv;
-    }
-    return f;
-}
-
 static void test_hyperparam_global_matches_grid(void **state)
 {
     (void)state;
-    sv_bl_hyperparam_spec hs = {30, 200, 0, 20, SV_BL_LOSS_SQUARED, 0, 0, 1.0, 0.0, 0, 5};
     sv_bl_hyperparam h;
-    assert_int_equal(sv_bl_hyperparam_generate(&hs, &h, NULL), SV_OK);
-    ridge_ref R;
-    ridge_ref_init(&R, &h);
-    double best = INFINITY, theta_ref = NAN;
-    for (int t = 0; t <= 8000; t++) {
-        double th = -5.0 + 1e-3 * t;
-        double f = ridge_val_loss(&R, &h, th);
-        if (f < best)
-            best = f, theta_ref = th;
-    }
+    sv_test_bl_hyperparam_global(&h);
+    sv_test_ridge_ref R;
+    sv_test_ridge_ref_init(&R, &h);
+    double theta_ref;
+    double best = sv_test_ridge_grid(&R, &h, &theta_ref);
     sv_bl_problem p;
     sv_bl_hyperparam_bind(&h, &p);
     borep_settings s;
@@ -241,13 +176,13 @@ static void test_hyperparam_global_matches_grid(void **state)
     double x = 0.0, y[20] = {0};
     borep_info info;
     assert_int_equal(borep_solve(&p, &s, NULL, &x, y, NULL, &info, NULL), SV_OK);
-    double fx = ridge_val_loss(&R, &h, x);
+    double fx = sv_test_ridge_val_loss(&R, &h, x);
     printf("borep hyperparam (global ridge): theta %.4f, grid reference %.4f; validation loss "
            "%.8f vs %.8f\n",
            x, theta_ref, fx, best);
     assert_true(fabs(x - theta_ref) <= 5e-3);
     assert_true(fx <= best + 1e-7);
-    ridge_ref_free(&R);
+    sv_test_ridge_ref_free(&R);
     sv_bl_hyperparam_free(&h);
 }
 
@@ -271,7 +206,7 @@ static void test_cancel_and_validation(void **state)
 {
     (void)state;
     sv_bl_quadratic q;
-    gen_quadratic(&q, 0.0);
+    sv_test_bl_quadratic_5x8(&q, 0.0, 0.0);
     sv_bl_problem p;
     sv_bl_quadratic_bind(&q, &p);
     borep_settings s;
@@ -319,7 +254,7 @@ static void test_cancel_and_validation(void **state)
  * Codec
  * ========================================================================================== */
 
-static const sv_codec_env env = {100000, 10000000, SOLVD_REPO_DATA};
+static const sv_codec_env *const env = &sv_test_codec_env;
 
 static void test_codec(void **state)
 {
@@ -330,10 +265,10 @@ static void test_codec(void **state)
     json_t *ex = c->example();
     sv_err e;
     assert_int_equal(c->validate(json_object_get(ex, "problem"), json_object_get(ex, "params"),
-                                 &env, &e),
+                                 env, &e),
                      SV_OK);
     json_t *r = NULL;
-    assert_int_equal(c->run(json_object_get(ex, "problem"), json_object_get(ex, "params"), &env,
+    assert_int_equal(c->run(json_object_get(ex, "problem"), json_object_get(ex, "params"), env,
                             NULL, &r, &e),
                      SV_OK);
     assert_string_equal(json_string_value(json_object_get(r, "status")), "max_iter");
@@ -365,16 +300,16 @@ static void test_codec(void **state)
     }
     json_t *prob = json_pack("{s:{s:s, s:i, s:i}}", "generate", "class", "quadratic", "dx", 2,
                              "dy", 3);
-    assert_int_equal(c->validate(prob, params, &env, &e), SV_OK);
+    assert_int_equal(c->validate(prob, params, env, &e), SV_OK);
     json_decref(params);
     json_decref(schema);
 
     json_t *bad = json_pack("{s:f}", "eta", 0.0);
-    assert_int_equal(c->validate(prob, bad, &env, &e), SV_EINVAL);
+    assert_int_equal(c->validate(prob, bad, env, &e), SV_EINVAL);
     assert_string_equal(e.field, "/params/eta");
     json_decref(bad);
     bad = json_pack("{s:s}", "schedule", "zigzag");
-    assert_int_equal(c->validate(prob, bad, &env, &e), SV_EINVAL);
+    assert_int_equal(c->validate(prob, bad, env, &e), SV_EINVAL);
     assert_string_equal(e.field, "/params/schedule");
     json_decref(bad);
     json_decref(prob);
@@ -384,7 +319,7 @@ static void test_codec(void **state)
                      "hyperparam", "n_train", 300, "n_val", 300, "per_feature", 1);
     json_t *pa = json_pack("{s:i, s:f, s:b, s:i}", "max_iter", 30, "eta", 0.05, "exact_metrics",
                            0, "init_epochs", 2);
-    assert_int_equal(c->run(prob, pa, &env, NULL, &r, &e), SV_OK);
+    assert_int_equal(c->run(prob, pa, env, NULL, &r, &e), SV_OK);
     assert_int_equal(json_array_size(json_object_get(r, "ridge")), 65);
     double va = json_real_value(json_object_get(r, "validation_accuracy"));
     printf("borep on digits (per-feature ridge, 30 iterations): validation accuracy %.3f\n", va);
@@ -394,117 +329,42 @@ static void test_codec(void **state)
     json_decref(prob);
 }
 
-/* Pins of the codec's glue (written before it moved into api/codecs/bilevel/bilevel_problem.c): the
- * refusal of the constrained class in both forms, and the members of a result in their order. */
-static void keys_of(const json_t *o, char *buf, size_t n)
-{
-    const char *k;
-    json_t *v;
-    buf[0] = '\0';
-    json_object_foreach((json_t *)o, k, v)
-    {
-        (void)v;
-        strncat(buf, k, n - strlen(buf) - 1);
-        strncat(buf, ",", n - strlen(buf) - 1);
-    }
-}
-
+/* Pins of the codec's glue (support/bilevel_fixtures.h): the refusal of the constrained class
+ * in both forms, and the members of a result in their order. */
 static void test_codec_glue_pins(void **state)
 {
     (void)state;
-    const sv_codec *c = sv_codec_find("bilevel.borep");
-    const char *msg = "BO-REP needs an unconstrained strongly convex lower level; "
-                      "coupled constraints need bilevel.lvhba";
-    sv_err e;
-    json_t *r = NULL;
-    json_t *prob = json_loads("{\"class\": \"constrained\", \"H\": [[1]], \"B\": [[1]], "
-                              "\"c\": [1], \"constraints\": {\"A\": [[1]], \"B\": [[1]], "
-                              "\"b\": [1]}}", 0, NULL);
-    assert_non_null(prob);
-    assert_int_equal(c->validate(prob, NULL, &env, &e), SV_EINVAL);
-    assert_string_equal(e.field, "/problem/class");
-    assert_string_equal(e.msg, msg);
-    assert_int_equal(c->run(prob, NULL, &env, NULL, &r, &e), SV_EINVAL);
-    assert_null(r);
-    assert_string_equal(e.field, "/problem/class");
-    assert_string_equal(e.msg, msg);
-    json_decref(prob);
-    prob = json_loads("{\"generate\": {\"class\": \"constrained\", \"dx\": 2, \"dy\": 3, "
-                      "\"m\": 1}}", 0, NULL);
-    assert_int_equal(c->run(prob, NULL, &env, NULL, &r, &e), SV_EINVAL);
-    assert_string_equal(e.field, "/problem/generate/class");
-    assert_string_equal(e.msg, msg);
-    json_decref(prob);
-
-    prob = json_loads("{\"generate\": {\"class\": \"quadratic\", \"dx\": 2, \"dy\": 3}}", 0,
-                      NULL);
-    json_t *params = json_loads("{\"max_iter\": 5, \"schedule\": \"cosine\"}", 0, NULL);
-    assert_int_equal(c->run(prob, params, &env, NULL, &r, &e), SV_OK);
-    char keys[1024];
-    keys_of(r, keys, sizeof keys);
-    assert_string_equal(keys, "status,iterations,solve_time_s,x,y,upper_at_y,lower_residual,"
+    sv_test_bl_codec_glue_pins("bilevel.borep",
+                               "BO-REP needs an unconstrained strongly convex lower level; "
+                               "coupled constraints need bilevel.lvhba",
+                               "{\"max_iter\": 5, \"schedule\": \"cosine\"}",
+                               "status,iterations,solve_time_s,x,y,upper_at_y,lower_residual,"
                                "upper_objective,hypergrad_norm,x_star,x_error,objective,"
                                "z,momentum_norm,z_residual,gamma,nu,lower_updates,oracle_calls,"
                                "params,");
-    assert_true(
-        json_equal(json_object_get(r, "objective"), json_object_get(r, "upper_objective")));
-    assert_int_equal(json_integer_value(json_object_get(json_object_get(r, "params"), "max_iter")),
-                     5);
-    json_decref(r);
-    json_decref(params);
-    json_decref(prob);
 }
 
-/* Pins of the solver's scaffolding (written before the start check and the exact F and
- * hypergradient moved into core/models/bilevel.c): the starting point errors, and the exact
- * values at the end equal an independent sv_bl_evaluate at the returned x. */
-static void test_start_and_exact_pins(void **state)
+/* Pins of the solver's scaffolding (support/bilevel_fixtures.h): the starting point errors, and
+ * the exact values at the end equal an independent sv_bl_evaluate at the returned x. The run
+ * the fixture makes: 20 iterations with exact metrics. */
+static int solve_20_exact(const sv_bl_problem *p, double *x, double *y, double *F,
+                          double *hypergrad_norm, sv_err *e)
 {
-    (void)state;
-    sv_bl_quadratic q;
-    sv_bl_quadratic_spec qs = {5, 8, 10.0, 0.1, 0.0, 0.0, 3};
-    assert_int_equal(sv_bl_quadratic_generate(&qs, &q, NULL), SV_OK);
-    sv_bl_problem p;
-    sv_bl_quadratic_bind(&q, &p);
     borep_settings s;
     borep_settings_default(&s);
     s.max_iter = 20;
     s.exact_metrics = 1;
-    double x[5] = {0}, y[8] = {0};
     borep_info info;
-    sv_err e;
-    assert_int_equal(borep_solve(&p, &s, NULL, x, y, NULL, &info, &e), SV_OK);
-    double ys[8], g[5], F = NAN;
-    memcpy(ys, y, sizeof ys);
-    double *work = malloc(sv_bl_work_size(&p) * sizeof *work);
-    assert_non_null(work);
-    assert_int_equal(sv_bl_evaluate(&p, x, ys, 1e-10, &F, g, work), SV_OK);
-    double hg = 0;
-    for (int i = 0; i < 5; i++)
-        hg += g[i] * g[i];
-    hg = sqrt(hg);
-    assert_true(isfinite(info.F) && isfinite(info.hypergrad_norm));
-    assert_true(fabs(info.F - F) <= 1e-7 * (1 + fabs(F)));
-    assert_true(fabs(info.hypergrad_norm - hg) <= 1e-6 * (1 + hg));
-    free(work);
+    int rc = borep_solve(p, &s, NULL, x, y, NULL, &info, e);
+    *F = info.F;
+    *hypergrad_norm = info.hypergrad_norm;
+    return rc;
+}
 
-    const char *msg = "starting point missing or not finite";
-    x[0] = NAN;
-    assert_int_equal(borep_solve(&p, &s, NULL, x, y, NULL, &info, &e), SV_EINVAL);
-    assert_string_equal(e.field, "/problem/x0");
-    assert_string_equal(e.msg, msg);
-    assert_int_equal(borep_solve(&p, &s, NULL, NULL, y, NULL, &info, &e), SV_EINVAL);
-    assert_string_equal(e.field, "/problem/x0");
-    assert_string_equal(e.msg, msg);
-    x[0] = 0;
-    y[7] = INFINITY;
-    assert_int_equal(borep_solve(&p, &s, NULL, x, y, NULL, &info, &e), SV_EINVAL);
-    assert_string_equal(e.field, "/problem/y0");
-    assert_string_equal(e.msg, msg);
-    assert_int_equal(borep_solve(&p, &s, NULL, x, NULL, NULL, &info, &e), SV_EINVAL);
-    assert_string_equal(e.field, "/problem/y0");
-    assert_string_equal(e.msg, msg);
-    sv_bl_quadratic_free(&q);
+static void test_start_and_exact_pins(void **state)
+{
+    (void)state;
+    sv_test_bl_start_and_exact_pins(solve_20_exact);
 }
 
 int main(void)

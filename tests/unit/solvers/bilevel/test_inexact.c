@@ -18,6 +18,10 @@
 
 #include "api/codec.h"
 #include "core/solvers/bilevel/inexact.h"
+#include "support/bilevel_fixtures.h"
+#include "support/codec.h"
+#include "support/json.h"
+#include "support/numeric.h"
 
 /* ============================================================================================
  * Helpers
@@ -33,15 +37,6 @@ typedef struct {
     long stop_at;  /* ask to stop at this report (-1: never) */
 } mon_log;
 
-static double metric(const sv_progress *p, const char *name)
-{
-    for (int i = 0; i < p->n_metrics; i++)
-        if (strcmp(p->metrics[i].name, name) == 0)
-            return p->metrics[i].value;
-    fail_msg("metric %s missing", name);
-    return NAN;
-}
-
 static int log_monitor(const sv_progress *p, void *data)
 {
     mon_log *l = data;
@@ -49,37 +44,18 @@ static int log_monitor(const sv_progress *p, void *data)
         long i = l->n;
         l->iter[i] = p->iter;
         l->obj[i] = p->obj;
-        l->eps[i] = metric(p, "eps");
-        l->delta[i] = metric(p, "delta");
-        l->alpha[i] = metric(p, "alpha");
-        l->z[i] = metric(p, "z_norm");
-        l->omega[i] = metric(p, "omega");
-        l->bt[i] = metric(p, "backtracks");
-        l->ref[i] = metric(p, "refinements");
-        metric(p, "lower_grads");
-        metric(p, "hvps");
+        l->eps[i] = sv_test_metric(p, "eps");
+        l->delta[i] = sv_test_metric(p, "delta");
+        l->alpha[i] = sv_test_metric(p, "alpha");
+        l->z[i] = sv_test_metric(p, "z_norm");
+        l->omega[i] = sv_test_metric(p, "omega");
+        l->bt[i] = sv_test_metric(p, "backtracks");
+        l->ref[i] = sv_test_metric(p, "refinements");
+        sv_test_metric(p, "lower_grads");
+        sv_test_metric(p, "hvps");
     }
     l->n++;
     return l->stop_at >= 0 && l->n > l->stop_at;
-}
-
-/* F(x) = f(x, y*(x)), y*(x) solved to 1e-12 (y: warm start in, y*(x) out). */
-static double true_F(const sv_bl_problem *p, const double *x, double *y)
-{
-    double *w = calloc(sv_bl_work_size(p), sizeof *w);
-    assert_non_null(w);
-    double F = NAN;
-    assert_int_equal(sv_bl_evaluate(p, x, y, 1e-12, &F, NULL, w), SV_OK);
-    free(w);
-    return F;
-}
-
-static double max_abs_diff(int n, const double *a, const double *b)
-{
-    double m = 0.0;
-    for (int i = 0; i < n; i++)
-        m = fmax(m, fabs(a[i] - b[i]));
-    return m;
 }
 
 static void gen_quadratic(sv_bl_quadratic *q, sv_bl_problem *p, int dx, int dy, double cond,
@@ -114,7 +90,7 @@ static void test_quadratic_closed_form(void **state)
     sv_err e;
     assert_int_equal(inexact_solve(&p, &s, NULL, x, y, &info, &e), SV_OK);
     assert_int_equal(info.base.status, SV_SOLVED);
-    double err = max_abs_diff(5, x, xs);
+    double err = sv_test_max_abs_diff(5, x, xs);
     if (!(err <= 1e-5))
         fail_msg("|x - x*|_inf = %g", err);
     assert_true(info.hypergrad_norm <= 1e-5);
@@ -160,7 +136,7 @@ static void test_certified_monotone_decrease(void **state)
         sk.max_iter = k;
         assert_int_equal(inexact_solve(&p, &sk, NULL, xk, yk, &info, NULL), SV_OK);
         double ys[8] = {0};
-        double F = true_F(&p, xk, ys);
+        double F = sv_test_bl_true_F(&p, xk, ys);
         assert_true(fabs(F - info.F_exact) <= 1e-9);  /* final_tol 1e-10 vs 1e-12 */
         if (k > 0) {
             /* report k describes the step from x_{k-1} to x_k */
@@ -250,7 +226,7 @@ static void test_variants_agree(void **state)
         inexact_info info;
         assert_int_equal(inexact_solve(&p, &s, NULL, x, y, &info, NULL), SV_OK);
         assert_int_equal(info.base.status, SV_SOLVED);
-        double err = max_abs_diff(4, x, xs);
+        double err = sv_test_max_abs_diff(4, x, xs);
         if (!(err <= 1e-5))
             fail_msg("variant %d: |x - x*|_inf = %g", variant, err);
         if (variant == 1)
@@ -279,7 +255,7 @@ static void test_box(void **state)
     inexact_info info;
     assert_int_equal(inexact_solve(&p, &s, NULL, x, y, &info, NULL), SV_OK);
     assert_int_equal(info.base.status, SV_SOLVED);
-    double err = max_abs_diff(5, x, xs);
+    double err = sv_test_max_abs_diff(5, x, xs);
     if (!(err <= 1e-5))
         fail_msg("|x - x*|_inf = %g", err);
     for (int j = 0; j < 5; j++)
@@ -308,7 +284,7 @@ static void test_hyperparam_global_ridge(void **state)
     double best_x = 0, best_F = INFINITY;
     for (int i = 0; i <= 12000; i += 10) {
         double xv = -8.0 + 1e-3 * i;
-        double F = true_F(&p, &xv, yr);
+        double F = sv_test_bl_true_F(&p, &xv, yr);
         if (F < best_F) {
             best_F = F;
             best_x = xv;
@@ -317,7 +293,7 @@ static void test_hyperparam_global_ridge(void **state)
     double lo = best_x - 1e-2;
     for (int i = 0; i <= 20000; i += 10) {
         double xv = lo + 1e-6 * i;
-        double F = true_F(&p, &xv, yr);
+        double F = sv_test_bl_true_F(&p, &xv, yr);
         if (F < best_F) {
             best_F = F;
             best_x = xv;
@@ -357,7 +333,7 @@ static void test_hyperclean(void **state)
     assert_non_null(x);
     assert_non_null(y);
     assert_non_null(y0);
-    double F0 = true_F(&p, x, y0);
+    double F0 = sv_test_bl_true_F(&p, x, y0);
     inexact_settings s;
     inexact_settings_default(&s);
     s.max_iter = 60;
@@ -470,55 +446,20 @@ static void test_invalid(void **state)
 
 extern const sv_codec sv_codec_inexact;
 
-static json_t *parse(const char *text)
-{
-    json_error_t je;
-    json_t *v = json_loads(text, 0, &je);
-    if (!v)
-        fail_msg("bad JSON in the test: %s", je.text);
-    return v;
-}
-
-static const sv_codec_env test_env = {100000, 10000000, SOLVD_REPO_DATA};
-
-static void expect_codec_error(const char *problem, const char *params, const char *field)
-{
-    json_t *pr = parse(problem), *pa = params ? parse(params) : NULL;
-    sv_err e;
-    memset(&e, 0, sizeof e);
-    assert_int_equal(sv_codec_inexact.validate(pr, pa, &test_env, &e), SV_EINVAL);
-    if (strcmp(e.field, field) != 0)
-        fail_msg("expected the error at %s, got %s (%s)", field, e.field, e.msg);
-    json_decref(pr);
-    json_decref(pa);
-}
-
-static json_t *run_codec(const char *problem, const char *params, const sv_monitor *mon)
-{
-    json_t *pr = parse(problem), *pa = params ? parse(params) : NULL, *res = NULL;
-    sv_err e;
-    memset(&e, 0, sizeof e);
-    if (sv_codec_inexact.validate(pr, pa, &test_env, &e) != SV_OK)
-        fail_msg("validate: %s: %s", e.field, e.msg);
-    int rc = sv_codec_inexact.run(pr, pa, &test_env, mon, &res, &e);
-    if (rc != SV_OK)
-        fail_msg("run failed: %s: %s", e.field, e.msg);
-    assert_non_null(res);
-    json_decref(pr);
-    json_decref(pa);
-    return res;
-}
+/* support/codec.h on this file's codec */
+#define expect_codec_error(pb, pa, field) sv_test_codec_error(&sv_codec_inexact, pb, pa, field)
+#define run_codec(pb, pa, mon) sv_test_codec_run(&sv_codec_inexact, pb, pa, mon)
 
 static void test_codec_validate(void **state)
 {
     (void)state;
     const char *q = "{\"generate\": {\"class\": \"quadratic\", \"dx\": 3, \"dy\": 4, \"seed\": 2}}";
-    json_t *pr = parse(q);
+    json_t *pr = sv_test_json(q);
     sv_err e;
-    assert_int_equal(sv_codec_inexact.validate(pr, NULL, &test_env, &e), SV_OK);
-    json_t *pa = parse("{\"eps0\": 0.01, \"lower_solver\": \"newton\", \"alpha0\": null, "
+    assert_int_equal(sv_codec_inexact.validate(pr, NULL, &sv_test_codec_env, &e), SV_OK);
+    json_t *pa = sv_test_json("{\"eps0\": 0.01, \"lower_solver\": \"newton\", \"alpha0\": null, "
                        "\"descent_check\": false, \"upper_L\": 1}");
-    assert_int_equal(sv_codec_inexact.validate(pr, pa, &test_env, &e), SV_OK);
+    assert_int_equal(sv_codec_inexact.validate(pr, pa, &sv_test_codec_env, &e), SV_OK);
     json_decref(pa);
     json_decref(pr);
     expect_codec_error(q, "{\"armijo\": 0.7}", "/params/armijo");
@@ -577,12 +518,12 @@ static void test_codec_example(void **state)
     assert_non_null(ex);
     json_t *pr = json_object_get(ex, "problem"), *pa = json_object_get(ex, "params"), *res = NULL;
     sv_err e;
-    assert_int_equal(sv_codec_inexact.validate(pr, pa, &test_env, &e), SV_OK);
+    assert_int_equal(sv_codec_inexact.validate(pr, pa, &sv_test_codec_env, &e), SV_OK);
     mon_log *log = calloc(1, sizeof *log);
     assert_non_null(log);
     log->stop_at = -1;
     sv_monitor mon = {log_monitor, log};
-    assert_int_equal(sv_codec_inexact.run(pr, pa, &test_env, &mon, &res, &e), SV_OK);
+    assert_int_equal(sv_codec_inexact.run(pr, pa, &sv_test_codec_env, &mon, &res, &e), SV_OK);
     assert_true(log->n >= 2);
     const char *keys[] = {"status", "iterations", "objective", "solve_time_s", "z_norm", "eps",
                           "delta", "alpha", "x", "y", "upper_objective", "validation_accuracy"};

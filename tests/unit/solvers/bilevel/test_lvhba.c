@@ -17,6 +17,10 @@
 
 #include "api/codec.h"
 #include "core/solvers/bilevel/lvhba.h"
+#include "support/bilevel_fixtures.h"
+#include "support/codec.h"
+#include "support/json.h"
+#include "support/numeric.h"
 
 /* ============================================================================================
  * Helpers
@@ -30,15 +34,6 @@ typedef struct {
     long stop_at;          /* ask to stop at this report (-1: never) */
 } mon_log;
 
-static double metric(const sv_progress *p, const char *name)
-{
-    for (int i = 0; i < p->n_metrics; i++)
-        if (strcmp(p->metrics[i].name, name) == 0)
-            return p->metrics[i].value;
-    fail_msg("metric %s missing", name);
-    return NAN;
-}
-
 static int log_monitor(const sv_progress *p, void *data)
 {
     mon_log *l = data;
@@ -47,19 +42,8 @@ static int log_monitor(const sv_progress *p, void *data)
     l->last_obj = p->obj;
     l->reports++;
     l->last_iter = p->iter;
-    l->max_violation = fmax(l->max_violation, metric(p, "max_violation"));
+    l->max_violation = fmax(l->max_violation, sv_test_metric(p, "max_violation"));
     return l->stop_at >= 0 && l->reports > l->stop_at;
-}
-
-/* F(x) = f(x, y*(x)) with y*(x) solved tightly by the class (y: warm start in, y*(x) out). */
-static double true_F(const sv_bl_problem *p, const double *x, double *y)
-{
-    double *w = calloc(sv_bl_work_size(p), sizeof *w);
-    assert_non_null(w);
-    double F = NAN;
-    assert_int_equal(sv_bl_evaluate(p, x, y, 1e-12, &F, NULL, w), SV_OK);
-    free(w);
-    return F;
 }
 
 /* ============================================================================================
@@ -203,7 +187,7 @@ static void test_constrained_grid_reference(void **state)
     int local_minima = 0;
     for (int i = 0; i <= 6000; i++) {
         double xv = -3.0 + 1e-3 * i;
-        double F = true_F(&p, &xv, yr);
+        double F = sv_test_bl_true_F(&p, &xv, yr);
         if (F < best_F) {
             best_F = F;
             best_x = xv;
@@ -217,7 +201,7 @@ static void test_constrained_grid_reference(void **state)
     double lo = best_x - 1e-3;
     for (int i = 0; i <= 2000; i++) {
         double xv = lo + 1e-6 * i;
-        double F = true_F(&p, &xv, yr);
+        double F = sv_test_bl_true_F(&p, &xv, yr);
         if (F < best_F) {
             best_F = F;
             best_x = xv;
@@ -267,7 +251,7 @@ static void test_hyperclean_improves(void **state)
     assert_non_null(x);
     assert_non_null(y);
     assert_non_null(y0);
-    double F0 = true_F(&p, x, y0);
+    double F0 = sv_test_bl_true_F(&p, x, y0);
     lvhba_settings s;
     lvhba_settings_default(&s);
     s.max_iter = 4000;
@@ -382,41 +366,21 @@ static void test_invalid_settings(void **state)
 
 extern const sv_codec sv_codec_lvhba;
 
-static json_t *parse(const char *text)
-{
-    json_error_t je;
-    json_t *v = json_loads(text, 0, &je);
-    if (!v)
-        fail_msg("bad JSON in the test: %s", je.text);
-    return v;
-}
+/* support/codec.h on this file's codec */
+#define expect_codec_error(pb, pa, field) sv_test_codec_error(&sv_codec_lvhba, pb, pa, field)
+#define run_codec(pb, pa, mon) sv_test_codec_run_json(&sv_codec_lvhba, pb, pa, mon)
 
-static const sv_codec_env test_env = {100000, 10000000, NULL};
-
-static json_t *run_codec(const json_t *problem, const json_t *params, const sv_monitor *mon);
-
-static void expect_codec_error(const char *problem, const char *params, const char *field)
-{
-    json_t *pr = parse(problem), *pa = params ? parse(params) : NULL;
-    sv_err e;
-    memset(&e, 0, sizeof e);
-    assert_int_equal(sv_codec_lvhba.validate(pr, pa, &test_env, &e), SV_EINVAL);
-    if (strcmp(e.field, field) != 0)
-        fail_msg("expected the error at %s, got %s (%s)", field, e.field, e.msg);
-    json_decref(pr);
-    json_decref(pa);
-}
 
 static void test_codec_validate(void **state)
 {
     (void)state;
     const char *toy = "{\"generate\": {\"class\": \"constrained\", \"dx\": 2, \"dy\": 3, "
                       "\"m\": 2, \"seed\": 1}}";
-    json_t *pr = parse(toy);
+    json_t *pr = sv_test_json(toy);
     sv_err e;
-    assert_int_equal(sv_codec_lvhba.validate(pr, NULL, &test_env, &e), SV_OK);
-    json_t *pa = parse("{\"c0\": 5, \"gamma1\": 2, \"max_iter\": 100, \"alpha\": null}");
-    assert_int_equal(sv_codec_lvhba.validate(pr, pa, &test_env, &e), SV_OK);
+    assert_int_equal(sv_codec_lvhba.validate(pr, NULL, &sv_test_codec_env, &e), SV_OK);
+    json_t *pa = sv_test_json("{\"c0\": 5, \"gamma1\": 2, \"max_iter\": 100, \"alpha\": null}");
+    assert_int_equal(sv_codec_lvhba.validate(pr, pa, &sv_test_codec_env, &e), SV_OK);
     json_decref(pa);
     json_decref(pr);
     expect_codec_error(toy, "{\"p\": 0.7}", "/params/p");
@@ -436,11 +400,12 @@ static void test_codec_validate(void **state)
 static void test_codec_toy(void **state)
 {
     (void)state;
-    json_t *pr = parse("{\"class\": \"constrained\", \"H\": [[1]], \"B\": [[0]], \"h\": [2], "
-                       "\"c\": [1], \"lambda\": 1, \"constraints\": {\"A\": [[-1]], "
-                       "\"B\": [[1]], \"b\": [0]}, \"x0\": [3], \"y0\": [-1]}");
+    json_t *pr = sv_test_json("{\"class\": \"constrained\", \"H\": [[1]], \"B\": [[0]], "
+                              "\"h\": [2], \"c\": [1], \"lambda\": 1, \"constraints\": "
+                              "{\"A\": [[-1]], \"B\": [[1]], \"b\": [0]}, \"x0\": [3], "
+                              "\"y0\": [-1]}");
     sv_err e;
-    if (sv_codec_lvhba.validate(pr, NULL, &test_env, &e) != SV_OK)
+    if (sv_codec_lvhba.validate(pr, NULL, &sv_test_codec_env, &e) != SV_OK)
         fail_msg("%s: %s", e.field, e.msg);
     mon_log log = {.stop_at = -1};
     sv_monitor mon = {log_monitor, &log};
@@ -457,18 +422,6 @@ static void test_codec_toy(void **state)
     json_decref(pr);
 }
 
-static json_t *run_codec(const json_t *problem, const json_t *params, const sv_monitor *mon)
-{
-    json_t *res = NULL;
-    sv_err e;
-    memset(&e, 0, sizeof e);
-    int rc = sv_codec_lvhba.run(problem, params, &test_env, mon, &res, &e);
-    if (rc != SV_OK)
-        fail_msg("run failed: %s: %s", e.field, e.msg);
-    assert_non_null(res);
-    return res;
-}
-
 /* The catalog example finishes, feasibly, and its result carries the fields the docs list. */
 static void test_codec_example(void **state)
 {
@@ -477,7 +430,7 @@ static void test_codec_example(void **state)
     assert_non_null(ex);
     json_t *pr = json_object_get(ex, "problem"), *pa = json_object_get(ex, "params");
     sv_err e;
-    assert_int_equal(sv_codec_lvhba.validate(pr, pa, &test_env, &e), SV_OK);
+    assert_int_equal(sv_codec_lvhba.validate(pr, pa, &sv_test_codec_env, &e), SV_OK);
     json_t *res = run_codec(pr, pa, NULL);
     const char *st = json_string_value(json_object_get(res, "status"));
     assert_non_null(st);

@@ -23,22 +23,18 @@
 #include "core/models/logistic_eq.h"
 #include "core/rng.h"
 #include "core/solvers/constrained/eal_sketch.h"
+#include "support/codec.h"
+#include "support/json.h"
+#include "support/numeric.h"
 
 extern const sv_codec sv_codec_eal_sketch;
-static const sv_codec_env test_env = {100000, 10000000, NULL};
+/* support/codec.h on this file's codec */
+#define expect_codec_error(pb, pa, field) sv_test_codec_error(&sv_codec_eal_sketch, pb, pa, field)
+#define run_codec(pb, pa) sv_test_codec_run(&sv_codec_eal_sketch, pb, pa, NULL)
 
 /* ============================================================================================
  * Helpers
  * ========================================================================================== */
-
-static json_t *parse(const char *text)
-{
-    json_error_t jerr;
-    json_t *v = json_loads(text, JSON_REJECT_DUPLICATES, &jerr);
-    if (!v)
-        fail_msg("bad test JSON (%s): %s", jerr.text, text);
-    return v;
-}
 
 static sv_expr_problem *expr_of(const json_t *problem)
 {
@@ -53,14 +49,6 @@ static sv_expr_problem *expr_of(const json_t *problem)
     return p;
 }
 
-static double max_abs_diff(int n, const double *x, const double *y)
-{
-    double m = 0;
-    for (int i = 0; i < n; i++)
-        m = fmax(m, fabs(x[i] - y[i]));
-    return m;
-}
-
 /* Records every progress report and checks the paper's inequalities on each step. */
 typedef struct {
     long reports, steps;
@@ -73,15 +61,6 @@ typedef struct {
     int stop_at;  /* cancel at this iteration (0: never) */
 } trace;
 
-static double metric(const sv_progress *p, const char *name)
-{
-    for (int i = 0; i < p->n_metrics; i++)
-        if (strcmp(p->metrics[i].name, name) == 0)
-            return p->metrics[i].value;
-    fail_msg("metric %s missing", name);
-    return NAN;
-}
-
 static int trace_fn(const sv_progress *p, void *data)
 {
     trace *t = data;
@@ -90,7 +69,7 @@ static int trace_fn(const sv_progress *p, void *data)
         assert_true(strlen(p->metrics[i].name) < 32);
         assert_true(isfinite(p->metrics[i].value));
     }
-    double kkt = metric(p, "kkt_residual");
+    double kkt = sv_test_metric(p, "kkt_residual");
     if (t->reports == 0)
         t->first_kkt = kkt;
     t->last_kkt = kkt;
@@ -99,21 +78,21 @@ static int trace_fn(const sv_progress *p, void *data)
         t->steps++;
         /* the adaptive accuracy condition |K z + b| <= theta delta |b| / (|K|_F Psi) held when the
          * sketch stopped (unless it ran out of steps) */
-        if (metric(p, "sketch_capped") == 0) {
-            assert_true(metric(p, "sketch_residual") <= metric(p, "sketch_target"));
+        if (sv_test_metric(p, "sketch_capped") == 0) {
+            assert_true(sv_test_metric(p, "sketch_residual") <= sv_test_metric(p, "sketch_target"));
             t->accuracy_checked++;
         }
         /* the direction was a descent direction of the merit by the paper's margin */
         if (t->check_descent) {
             /* (met unless the penalties reached their limits) */
-            assert_true(metric(p, "descent") <= metric(p, "descent_target"));
-            assert_true(metric(p, "descent_target") < 0);
+            assert_true(sv_test_metric(p, "descent") <= sv_test_metric(p, "descent_target"));
+            assert_true(sv_test_metric(p, "descent_target") < 0);
             t->descent_checked++;
         }
         /* Armijo: L(x + alpha z) <= L(x) + alpha beta grad L'z */
-        assert_true(metric(p, "merit") <= metric(p, "armijo_bound"));
-        assert_true(metric(p, "alpha") > 0 && metric(p, "alpha") <= 1);
-        assert_true(metric(p, "mu") > 0 && metric(p, "nu") > 0);
+        assert_true(sv_test_metric(p, "merit") <= sv_test_metric(p, "armijo_bound"));
+        assert_true(sv_test_metric(p, "alpha") > 0 && sv_test_metric(p, "alpha") <= 1);
+        assert_true(sv_test_metric(p, "mu") > 0 && sv_test_metric(p, "nu") > 0);
     }
     t->last_iter = p->iter;
     return t->stop_at > 0 && p->iter >= t->stop_at;
@@ -170,7 +149,7 @@ static void run_sketch(int rows, int cols, int kind, int size, uint64_t seed)
     assert_true(res <= 1e-10 * bn);
     /* overdetermined or square: the solution is unique */
     if (rows >= cols)
-        assert_true(max_abs_diff(cols, z, zs) <= 1e-6 * (1 + sv_nrminf(cols, zs)));
+        assert_true(sv_test_max_abs_diff(cols, z, zs) <= 1e-6 * (1 + sv_nrminf(cols, zs)));
 
     /* A capped run stops at max_iter and says it did not converge; resuming from its z with the
      * same stream continues to the answer. (A block of all the rows is one exact step.) */
@@ -236,7 +215,7 @@ static void test_sketch_min_norm(void **state)
     double zmn[30] = {0};
     for (int i = 0; i < rows; i++)
         sv_axpy(cols, y[i], A + i * cols, zmn);
-    assert_true(max_abs_diff(cols, z, zmn) < 1e-9);
+    assert_true(sv_test_max_abs_diff(cols, z, zmn) < 1e-9);
     sv_sketch_ws_free(w);
 }
 
@@ -284,7 +263,7 @@ static void solve_hs(const char *name, int sketch, int superlinear)
     sv_err e;
     assert_int_equal(eal_sketch_solve(&p, &s, &mon, x, lam, &info, &e), SV_OK);
     double ferr = fabs(info.base.obj - fstar) / (1 + fabs(fstar));
-    double xerr = max_abs_diff(p.n, x, xs);
+    double xerr = sv_test_max_abs_diff(p.n, x, xs);
     if (info.base.status != SV_SOLVED || info.kkt > 1e-8 || ferr > tol_f || xerr > tol_x)
         fail_msg("%s (sketch %d): status %s reason %s after %ld iterations, kkt %.3g, f %.12g "
                  "(f* %.12g), |x - x*| %.3g", name, sketch, sv_status_name(info.base.status),
@@ -335,7 +314,7 @@ static void test_hock_schittkowski_other_sketches(void **state)
 static void test_circle(void **state)
 {
     (void)state;
-    json_t *pb = parse("{\"variables\": [\"x1\", \"x2\"], \"objective\": \"x1 + x2\","
+    json_t *pb = sv_test_json("{\"variables\": [\"x1\", \"x2\"], \"objective\": \"x1 + x2\","
                        " \"equalities\": [\"x1^2 + x2^2 = 2\"]}");
     sv_expr_problem *ep = expr_of(pb);
     eal_sketch_problem p;
@@ -503,7 +482,7 @@ static void check_qp(int n, int m, double shift, int sketch, uint64_t seed)
     sv_monitor mon = {trace_fn, &t};
     eal_sketch_info info;
     assert_int_equal(eal_sketch_solve(&p, &s, &mon, x, lam, &info, NULL), SV_OK);
-    double dx = max_abs_diff(n, x, xd), dl = max_abs_diff(m, lam, ld);
+    double dx = sv_test_max_abs_diff(n, x, xd), dl = sv_test_max_abs_diff(m, lam, ld);
     if (info.base.status != SV_SOLVED || dx > 1e-7 * (1 + sv_nrminf(n, xd)) ||
         dl > 1e-7 * (1 + sv_nrminf(m, ld)))
         fail_msg("QP n=%d m=%d shift=%g: %s, %ld iterations, kkt %.3g, |x - x_kkt| %.3g, "
@@ -557,7 +536,7 @@ static void test_qp_expr(void **state)
     }
     snprintf(text, sizeof text, "{\"variables\": {\"x\": {\"size\": %d}}, \"objective\": \"%s\","
              " \"equalities\": [\"%s\", \"%s\"]}", n, obj, eqs[0], eqs[1]);
-    json_t *pb = parse(text);
+    json_t *pb = sv_test_json(text);
     sv_expr_problem *ep = expr_of(pb);
     eal_sketch_problem p;
     eal_sketch_problem_from_expr(ep, &p);
@@ -568,8 +547,8 @@ static void test_qp_expr(void **state)
     eal_sketch_info info;
     assert_int_equal(eal_sketch_solve(&p, &s, NULL, x, lam, &info, NULL), SV_OK);
     assert_int_equal(info.base.status, SV_SOLVED);
-    assert_true(max_abs_diff(n, x, xd) < 1e-8);
-    assert_true(max_abs_diff(m, lam, ld) < 1e-8);
+    assert_true(sv_test_max_abs_diff(n, x, xd) < 1e-8);
+    assert_true(sv_test_max_abs_diff(m, lam, ld) < 1e-8);
     sv_expr_problem_free(ep);
     json_decref(pb);
     qp_free(&P);
@@ -661,8 +640,8 @@ static void test_logistic_eq(void **state)
         for (int k = 0; k < m; k++)
             ln[k] += rhs[d + k];
     }
-    assert_true(max_abs_diff(d, x, xn) < 1e-8);
-    assert_true(max_abs_diff(m, lam, ln) < 1e-8);
+    assert_true(sv_test_max_abs_diff(d, x, xn) < 1e-8);
+    assert_true(sv_test_max_abs_diff(m, lam, ln) < 1e-8);
     print_message("  logistic_eq n=300 d=12 m=4: %ld iterations, %ld sketch steps, kkt %.1e\n",
                   info.base.iter, info.sketch_iters, info.kkt);
     sv_logistic_eq_free(&L);
@@ -728,7 +707,7 @@ static void test_seed_cancel_limits(void **state)
     sv_fill(8, 1 / sqrt(8.0), x2);
     assert_int_equal(eal_sketch_solve(&p, &s, NULL, x2, lam, &i2, NULL), SV_OK);
     assert_true(i1.sketch_iters != i2.sketch_iters);
-    assert_true(max_abs_diff(8, x1, x2) < 1e-8);
+    assert_true(sv_test_max_abs_diff(8, x1, x2) < 1e-8);
 
     /* cancel: stops at the report of iteration 2 */
     sv_monitor mon = {cancel_at_2, NULL};
@@ -769,7 +748,7 @@ static void test_seed_cancel_limits(void **state)
     assert_true(i2.sketch_capped > 0);
     assert_true(i2.exact_solves > 0);
     assert_int_equal(i2.base.status, SV_SOLVED);
-    assert_true(max_abs_diff(8, x1, x2) < 1e-8);
+    assert_true(sv_test_max_abs_diff(8, x1, x2) < 1e-8);
     /* ... and without it the run still ends, with a reason */
     s.exact_fallback = 0;
     s.max_iter = 5;
@@ -786,7 +765,7 @@ static void test_failures_and_validation(void **state)
 {
     (void)state;
     /* the Jacobian of x^2 = 0 vanishes at the solution: reported, not looped on */
-    json_t *pb = parse("{\"variables\": [\"x\", \"y\"], \"objective\": \"x + y^2\","
+    json_t *pb = sv_test_json("{\"variables\": [\"x\", \"y\"], \"objective\": \"x + y^2\","
                        " \"equalities\": [\"x^2\"], \"x0\": [0, 1]}");
     sv_expr_problem *ep = expr_of(pb);
     eal_sketch_problem p;
@@ -804,7 +783,8 @@ static void test_failures_and_validation(void **state)
     json_decref(pb);
 
     /* not finite at the start: a bad x0 */
-    pb = parse("{\"variables\": [\"x\"], \"objective\": \"log(x)\", \"equalities\": [\"x - 2\"]}");
+    pb = sv_test_json("{\"variables\": [\"x\"], \"objective\": \"log(x)\", "
+                      "\"equalities\": [\"x - 2\"]}");
     ep = expr_of(pb);
     eal_sketch_problem_from_expr(ep, &p);
     x[0] = 0;
@@ -824,7 +804,8 @@ static void test_failures_and_validation(void **state)
     json_decref(pb);
 
     /* more constraints than variables */
-    pb = parse("{\"variables\": [\"x\"], \"objective\": \"x\", \"equalities\": [\"x\", \"x-1\"]}");
+    pb = sv_test_json("{\"variables\": [\"x\"], \"objective\": \"x\", "
+                      "\"equalities\": [\"x\", \"x-1\"]}");
     ep = expr_of(pb);
     eal_sketch_problem_from_expr(ep, &p);
     assert_int_equal(eal_sketch_check_problem(&p, &e), SV_EINVAL);
@@ -907,7 +888,7 @@ static void test_options(void **state)
     s.modify_hessian = 0;
     assert_int_equal(eal_sketch_solve(&p, &s, NULL, xb, lam, &info, NULL), SV_OK);
     assert_int_equal(info.base.status, SV_SOLVED);
-    assert_true(max_abs_diff(6, xa, xb) < 1e-8);
+    assert_true(sv_test_max_abs_diff(6, xa, xb) < 1e-8);
     sv_logistic_eq_free(&L);
 }
 
@@ -915,25 +896,14 @@ static void test_options(void **state)
  * The codec
  * ========================================================================================== */
 
-static void expect_codec_error(const char *problem, const char *params, const char *field)
-{
-    json_t *pb = parse(problem), *pa = params ? parse(params) : NULL;
-    sv_err e = {{0}, {0}};
-    int rc = sv_codec_eal_sketch.validate(pb, pa, &test_env, &e);
-    if (rc != SV_EINVAL || strcmp(e.field, field) != 0)
-        fail_msg("expected %s, got rc %d at %s (%s) for %s", field, rc, e.field, e.msg, problem);
-    json_decref(pb);
-    json_decref(pa);
-}
-
 static void test_codec_validate(void **state)
 {
     (void)state;
     const char *hs7 = "{\"variables\": [\"x1\", \"x2\"], \"objective\": \"log(1+x1^2)-x2\","
                       " \"equalities\": [\"(1+x1^2)^2+x2^2-4\"], \"x0\": [2, 2]}";
-    json_t *pb = parse(hs7);
+    json_t *pb = sv_test_json(hs7);
     sv_err e;
-    assert_int_equal(sv_codec_eal_sketch.validate(pb, NULL, &test_env, &e), SV_OK);
+    assert_int_equal(sv_codec_eal_sketch.validate(pb, NULL, &sv_test_codec_env, &e), SV_OK);
     json_decref(pb);
     expect_codec_error(hs7, "{\"sketch\": \"lu\"}", "/params/sketch");
     expect_codec_error(hs7, "{\"beta\": 0.7}", "/params/beta");
@@ -962,18 +932,6 @@ static void test_codec_validate(void **state)
     expect_codec_error("{\"generate\": {\"kind\": \"logistic_eq\", \"n\": 10, \"d\": 5000, "
                        "\"m\": 1}}", NULL, "/problem/generate/d");
     expect_codec_error("[]", NULL, "/problem");
-}
-
-static json_t *run_codec(const char *problem, const char *params)
-{
-    json_t *pb = parse(problem), *pa = params ? parse(params) : NULL, *res = NULL;
-    sv_err e = {{0}, {0}};
-    int rc = sv_codec_eal_sketch.run(pb, pa, &test_env, NULL, &res, &e);
-    if (rc != SV_OK)
-        fail_msg("run failed: %s: %s", e.field, e.msg);
-    json_decref(pb);
-    json_decref(pa);
-    return res;
 }
 
 static void test_codec_run(void **state)
@@ -1012,11 +970,12 @@ static void test_codec_example(void **state)
     assert_non_null(ex);
     sv_err e;
     json_t *res = NULL;
+    const sv_codec_env *env = &sv_test_codec_env;
     assert_int_equal(sv_codec_eal_sketch.validate(json_object_get(ex, "problem"),
-                                                  json_object_get(ex, "params"), &test_env, &e),
+                                                  json_object_get(ex, "params"), env, &e),
                      SV_OK);
     assert_int_equal(sv_codec_eal_sketch.run(json_object_get(ex, "problem"),
-                                             json_object_get(ex, "params"), &test_env, NULL, &res,
+                                             json_object_get(ex, "params"), env, NULL, &res,
                                              &e),
                      SV_OK);
     assert_string_equal(json_string_value(json_object_get(res, "status")), "solved");

@@ -19,6 +19,8 @@
 #include "core/models/gen_glm.h"
 #include "core/rng.h"
 #include "core/solvers/constrained/lion.h"
+#include "support/json.h"
+#include "support/numeric.h"
 
 /* ============================================================================================
  * Helpers
@@ -114,14 +116,6 @@ static void prox_ridge(int n, double step, double lambda, double *v)
     sv_scal(n, 1.0 / (1.0 + step * lambda), v);
 }
 
-static double max_abs_diff(int n, const double *x, const double *y)
-{
-    double m = 0;
-    for (int i = 0; i < n; i++)
-        m = fmax(m, fabs(x[i] - y[i]));
-    return m;
-}
-
 /* Records every report. */
 typedef struct {
     long n, cap;
@@ -152,24 +146,15 @@ static void rec_free(recorder *r)
     free(r->lr);
 }
 
-static double metric(const sv_progress *p, const char *name)
-{
-    for (int i = 0; i < p->n_metrics; i++)
-        if (strcmp(p->metrics[i].name, name) == 0)
-            return p->metrics[i].value;
-    fail_msg("metric %s missing", name);
-    return NAN;
-}
-
 static int record(const sv_progress *p, void *data)
 {
     recorder *r = data;
     if (r->n < r->cap) {
         r->iter[r->n] = p->iter;
-        r->x_inf[r->n] = metric(p, "x_inf");
-        r->violation[r->n] = metric(p, "box_violation");
-        r->gap[r->n] = metric(p, "gap");
-        r->lr[r->n] = metric(p, "lr");
+        r->x_inf[r->n] = sv_test_metric(p, "x_inf");
+        r->violation[r->n] = sv_test_metric(p, "box_violation");
+        r->gap[r->n] = sv_test_metric(p, "gap");
+        r->lr[r->n] = sv_test_metric(p, "lr");
         r->n++;
     }
     return r->cancel_at >= 0 && p->iter >= r->cancel_at;
@@ -212,7 +197,7 @@ static void test_grad_k_values(void **state)
     lion_grad_k(&s, 3, c2, o2);
     s.k = LION_K_L2;
     lion_grad_k(&s, 3, c2, out);
-    assert_true(max_abs_diff(3, o2, out) < 1e-15);
+    assert_true(sv_test_max_abs_diff(3, o2, out) < 1e-15);
 
     double c4[3] = {1.0, -5.0, 3.0};
     s.k = LION_K_LINF;
@@ -297,7 +282,7 @@ static void test_box_least_squares(void **state)
     lion_info info;
     sv_err e;
     assert_int_equal(lion_solve(&p, &s, NULL, x, &info, &e), SV_OK);
-    double err = max_abs_diff(d, x, xref);
+    double err = sv_test_max_abs_diff(d, x, xref);
     printf("  box LS: status %s after %ld iterations, |x - x_ref|_inf = %.3g, gap %.3g\n",
            sv_status_name(info.base.status), info.base.iter, err, info.gap);
     assert_true(err <= 1e-6);
@@ -403,7 +388,7 @@ static void test_each_k_converges(void **state)
         if (prox) {
             huber_delta = s.delta;
             prox_gradient(&c.glm[0], d, prox, lambda, xref);
-            err = max_abs_diff(d, x, xref);
+            err = sv_test_max_abs_diff(d, x, xref);
         }
         printf("  K=%d: %s, %ld iterations, gap %.2e, |x - x*| <= %.2e, vs reference %.2e\n", k,
                sv_status_name(info.base.status), info.base.iter, info.gap, bound, err);
@@ -451,8 +436,8 @@ static void test_minibatch(void **state)
     s.seed = 100;
     assert_int_equal(lion_solve(&p, &s, NULL, x3, &i3, &e), SV_OK);
     assert_memory_equal(x1, x2, sizeof x1);
-    assert_true(max_abs_diff(d, x1, x3) > 0.0);
-    double err = max_abs_diff(d, x1, xref);
+    assert_true(sv_test_max_abs_diff(d, x1, x3) > 0.0);
+    double err = sv_test_max_abs_diff(d, x1, xref);
     printf("  mini-batch 16 of 400: |x - x_ref|_inf = %.3g, gap %.3g\n", err, i1.gap);
     assert_true(err <= 2e-2);
     assert_true(i1.x_inf <= (1.0 / lambda) * (1 + 1e-12));
@@ -486,7 +471,7 @@ static void test_logistic_box_schedules(void **state)
         lion_info info;
         sv_err e;
         assert_int_equal(lion_solve(&p, &s, NULL, x, &info, &e), SV_OK);
-        double err = max_abs_diff(d, x, xref);
+        double err = sv_test_max_abs_diff(d, x, xref);
         printf("  logistic, %s: %s, %ld iterations, |x - x_ref| = %.3g\n",
                sv_schedule_kind_name(kinds[q]), sv_status_name(info.base.status),
                info.base.iter, err);
@@ -524,13 +509,13 @@ static void test_objective_fn_and_no_decay(void **state)
     sv_err e;
     assert_int_equal(lion_solve(&p, &s, NULL, x, &info, &e), SV_OK);
     double expect[4] = {1.0, -0.5, 0.25, -1.0};
-    assert_true(max_abs_diff(4, x, expect) <= 1e-6);
+    assert_true(sv_test_max_abs_diff(4, x, expect) <= 1e-6);
 
     s.weight_decay = 0.0;
     s.tol = 1e-7;
     sv_zero(4, x);
     assert_int_equal(lion_solve(&p, &s, NULL, x, &info, &e), SV_OK);
-    assert_true(max_abs_diff(4, x, target) <= 1e-6);
+    assert_true(sv_test_max_abs_diff(4, x, target) <= 1e-6);
     assert_true(isnan(info.gap) && isinf(info.radius));
     assert_true(info.base.res == info.grad_norm);
 }
@@ -623,15 +608,6 @@ static void test_validation(void **state)
  * The codec
  * ========================================================================================== */
 
-static json_t *load(const char *text)
-{
-    json_error_t je;
-    json_t *v = json_loads(text, 0, &je);
-    if (!v)
-        fail_msg("bad JSON in test: %s", je.text);
-    return v;
-}
-
 static void test_codec_example_and_schema(void **state)
 {
     (void)state;
@@ -673,9 +649,11 @@ static void test_codec_data_and_errors(void **state)
     (void)state;
     const sv_codec *codec = sv_codec_find("constrained.lion");
     sv_err e;
-    json_t *prob = load("{\"A\": [[1, 0], [0, 1], [1, 1]], \"b\": [3, -3, 0], \"w\": [1, 1, 0]}");
-    json_t *params = load("{\"weight_decay\": 1, \"lr\": 0.05, \"max_iter\": 4000, "
-                          "\"tol\": 1e-12, \"schedule\": {\"kind\": \"uba\", \"phi\": 1.0}}");
+    json_t *prob = sv_test_json("{\"A\": [[1, 0], [0, 1], [1, 1]], \"b\": [3, -3, 0], "
+                                "\"w\": [1, 1, 0]}");
+    json_t *params = sv_test_json("{\"weight_decay\": 1, \"lr\": 0.05, \"max_iter\": 4000, "
+                                  "\"tol\": 1e-12, \"schedule\": {\"kind\": \"uba\", "
+                                  "\"phi\": 1.0}}");
     json_t *result = NULL;
     assert_int_equal(codec->run(prob, params, NULL, NULL, &result, &e), SV_OK);
     /* f = ((x1 - 3)^2 + (x2 + 3)^2) / 6 in the unit box: x = (1, -1) */
@@ -711,7 +689,7 @@ static void test_codec_data_and_errors(void **state)
          "/params/batch_size"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        json_t *pb = load(bad[i].problem), *pa = load(bad[i].params);
+        json_t *pb = sv_test_json(bad[i].problem), *pa = sv_test_json(bad[i].params);
         memset(&e, 0, sizeof e);
         assert_int_equal(codec->validate(pb, pa, NULL, &e), SV_EINVAL);
         if (strncmp(e.field, bad[i].field, strlen(bad[i].field)) != 0)
@@ -727,10 +705,11 @@ static void test_codec_expr(void **state)
 {
     (void)state;
     const sv_codec *codec = sv_codec_find("constrained.lion");
-    json_t *prob = load("{\"variables\": {\"x\": {}, \"y\": {\"start\": 0.5}, \"v\": {\"size\": 2, "
-                        "\"start\": [0.3, -0.2]}}, \"objective\": \"(x - 2)^2 + (y + 3)^2 + "
-                        "dot(v, v)\"}");
-    json_t *params = load("{\"weight_decay\": 1, \"lr\": 0.02, \"max_iter\": 4000, \"tol\": 1e-12}");
+    json_t *prob = sv_test_json("{\"variables\": {\"x\": {}, \"y\": {\"start\": 0.5}, "
+                                "\"v\": {\"size\": 2, \"start\": [0.3, -0.2]}}, "
+                                "\"objective\": \"(x - 2)^2 + (y + 3)^2 + dot(v, v)\"}");
+    json_t *params = sv_test_json("{\"weight_decay\": 1, \"lr\": 0.02, \"max_iter\": 4000, "
+                                  "\"tol\": 1e-12}");
     sv_err e;
     assert_int_equal(codec->validate(prob, params, NULL, &e), SV_OK);
     json_t *result = NULL;

@@ -17,6 +17,9 @@
 #include "api/codec.h"
 #include "core/models/gen_glm.h"
 #include "core/solvers/distributed/ef21.h"
+#include "support/codec.h"
+#include "support/glm_reference.h"
+#include "support/numeric.h"
 
 /* ============================================================================================
  * Helpers
@@ -34,40 +37,6 @@ static ef21_problem problem_of(const sv_glm_clients *c)
 {
     ef21_problem p = {c->n_clients, c->glm};
     return p;
-}
-
-/* The minimiser of f = (1/n) sum_i [ |A_i x - b_i|^2 / (2 m_i) + lambda |x|^2 / 2 ] from its
- * normal equations, assembled entry by entry and solved by Cholesky. */
-static void normal_equations(const sv_glm_clients *c, double lambda, double *xstar)
-{
-    int n = c->n_clients, d = c->dim;
-    double *H = calloc((size_t)d * d, sizeof *H);
-    assert_non_null(H);
-    sv_zero(d, xstar);
-    for (int i = 0; i < n; i++) {
-        const sv_dense *A = &c->A[i].dense;
-        double wgt = 1.0 / ((double)n * A->rows);
-        for (int r = 0; r < A->rows; r++) {
-            const double *a = A->data + (size_t)r * d;
-            for (int j = 0; j < d; j++) {
-                xstar[j] += wgt * a[j] * c->b[i][r];
-                for (int k = 0; k < d; k++)
-                    H[j * d + k] += wgt * a[j] * a[k];
-            }
-        }
-    }
-    for (int j = 0; j < d; j++)
-        H[j * d + j] += lambda;
-    assert_int_equal(sv_solve_spd(d, H, xstar, 1), SV_OK);
-    free(H);
-}
-
-static double max_abs_diff(int n, const double *x, const double *y)
-{
-    double m = 0;
-    for (int i = 0; i < n; i++)
-        m = fmax(m, fabs(x[i] - y[i]));
-    return m;
 }
 
 /* |grad f(x0)|: zero rounds of the solver. */
@@ -96,7 +65,7 @@ static void test_least_squares_optimum(void **state)
     sv_glm_clients c;
     gen(&c, n, 30, d, SV_LOSS_SQUARED, 1.0, lambda, 7);
     double xstar[8], x[8] = {0};
-    normal_equations(&c, lambda, xstar);
+    sv_test_clients_normal_equations(&c, lambda, xstar);
 
     ef21_problem p = problem_of(&c);
     ef21_settings s;
@@ -112,7 +81,7 @@ static void test_least_squares_optimum(void **state)
     assert_true(info.base.res == info.grad_norm);
     assert_true(info.base.iter > 0 && info.base.iter < s.ctl.max_iter);
     /* |x - x*| <= |grad f| / mu, and mu >= lambda: 1e-9 / 0.01 bounds the error by 1e-7. */
-    assert_true(max_abs_diff(d, x, xstar) <= 1e-7);
+    assert_true(sv_test_max_abs_diff(d, x, xstar) <= 1e-7);
     sv_glm_clients_free(&c);
 }
 
@@ -173,11 +142,11 @@ static void test_heterogeneous_steps_and_convergence(void **state)
     assert_int_equal(plain_am.base.status, SV_SOLVED);
     assert_true(plain_am.gamma == w.gamma);
     double xstar[10];
-    normal_equations(&c, 1e-3, xstar);
+    sv_test_clients_normal_equations(&c, 1e-3, xstar);
     double scale = 1 + sv_nrminf(d, xstar);
-    assert_true(max_abs_diff(d, x, xstar) <= 1e-5 * scale);
-    assert_true(max_abs_diff(d, xw, xstar) <= 1e-5 * scale);
-    assert_true(max_abs_diff(d, xa, xstar) <= 1e-5 * scale);
+    assert_true(sv_test_max_abs_diff(d, x, xstar) <= 1e-5 * scale);
+    assert_true(sv_test_max_abs_diff(d, xw, xstar) <= 1e-5 * scale);
+    assert_true(sv_test_max_abs_diff(d, xa, xstar) <= 1e-5 * scale);
     sv_glm_clients_free(&c);
 }
 
@@ -204,7 +173,7 @@ static void test_weighted_equals_plain_for_topk(void **state)
     assert_int_equal(ef21_solve(&p, &s, NULL, xw, &b, NULL), SV_OK);
     assert_int_equal(a.base.status, SV_MAX_ITER);
     assert_int_equal(b.base.iter, 60);
-    assert_true(max_abs_diff(d, x, xw) <= 1e-10 * (1 + sv_nrminf(d, x)));
+    assert_true(sv_test_max_abs_diff(d, x, xw) <= 1e-10 * (1 + sv_nrminf(d, x)));
     sv_glm_clients_free(&c);
 }
 
@@ -245,7 +214,7 @@ static void test_full_topk_is_gradient_descent(void **state)
         ef21_info info;
         assert_int_equal(ef21_solve(&p, &s, NULL, x, &info, NULL), SV_OK);
         assert_int_equal(info.base.iter, T);
-        assert_true(max_abs_diff(d, x, xg) <= 1e-13 * (1 + sv_nrminf(d, xg)));
+        assert_true(sv_test_max_abs_diff(d, x, xg) <= 1e-13 * (1 + sv_nrminf(d, xg)));
     }
     /* And the theory step with K = d is 1/L: xi vanishes. */
     assert_true(ef21_topk_xi(d, d) == 0.0);
@@ -598,37 +567,10 @@ static void test_split(void **state)
 
 extern const sv_codec sv_codec_ef21;
 
-static const sv_codec_env test_env = {100000, 10000000, SOLVD_REPO_DATA};
-
-static void expect_codec_error(const char *problem, const char *params, const char *field)
-{
-    json_error_t je;
-    json_t *pb = json_loads(problem, 0, &je);
-    json_t *pa = params ? json_loads(params, 0, &je) : NULL;
-    assert_non_null(pb);
-    sv_err e;
-    memset(&e, 0, sizeof e);
-    int rc = sv_codec_ef21.validate(pb, pa, &test_env, &e);
-    if (rc != SV_EINVAL || strcmp(e.field, field) != 0)
-        fail_msg("%s: expected %s, got rc %d at '%s' (%s)", problem, field, rc, e.field, e.msg);
-    json_decref(pb);
-    json_decref(pa);
-}
-
-static void expect_codec_ok(const char *problem, const char *params)
-{
-    json_error_t je;
-    json_t *pb = json_loads(problem, 0, &je);
-    json_t *pa = params ? json_loads(params, 0, &je) : NULL;
-    assert_non_null(pb);
-    sv_err e;
-    memset(&e, 0, sizeof e);
-    int rc = sv_codec_ef21.validate(pb, pa, &test_env, &e);
-    if (rc != SV_OK)
-        fail_msg("%s: rejected at '%s' (%s)", problem, e.field, e.msg);
-    json_decref(pb);
-    json_decref(pa);
-}
+/* support/codec.h on this file's codec */
+#define expect_codec_error(pb, pa, field) sv_test_codec_error(&sv_codec_ef21, pb, pa, field)
+#define expect_codec_ok(pb, pa) sv_test_codec_ok(&sv_codec_ef21, pb, pa)
+#define run_codec(pb, pa, mon) sv_test_codec_run(&sv_codec_ef21, pb, pa, mon)
 
 static void test_codec_validate(void **state)
 {
@@ -695,23 +637,6 @@ static void test_codec_validate(void **state)
                        "\"x0\": [1]}", NULL, "/problem/x0");
 }
 
-static json_t *run_codec(const char *problem, const char *params, const sv_monitor *mon)
-{
-    json_error_t je;
-    json_t *pb = json_loads(problem, 0, &je);
-    json_t *pa = params ? json_loads(params, 0, &je) : NULL;
-    assert_non_null(pb);
-    json_t *res = NULL;
-    sv_err e;
-    memset(&e, 0, sizeof e);
-    int rc = sv_codec_ef21.run(pb, pa, &test_env, mon, &res, &e);
-    if (rc != SV_OK)
-        fail_msg("run failed: %d at '%s' (%s)", rc, e.field, e.msg);
-    json_decref(pb);
-    json_decref(pa);
-    return res;
-}
-
 /* The explicit clients form reaches the normal-equations solution of its own data. */
 static void test_codec_run_clients(void **state)
 {
@@ -748,11 +673,12 @@ static void test_codec_example(void **state)
     json_t *ex = sv_codec_ef21.example();
     assert_non_null(ex);
     sv_err e;
+    const sv_codec_env *env = &sv_test_codec_env;
     assert_int_equal(sv_codec_ef21.validate(json_object_get(ex, "problem"),
-                                            json_object_get(ex, "params"), &test_env, &e), SV_OK);
+                                            json_object_get(ex, "params"), env, &e), SV_OK);
     json_t *res = NULL;
     assert_int_equal(sv_codec_ef21.run(json_object_get(ex, "problem"), json_object_get(ex, "params"),
-                                       &test_env, NULL, &res, &e), SV_OK);
+                                       env, NULL, &res, &e), SV_OK);
     assert_string_equal(json_string_value(json_object_get(res, "status")), "solved");
     json_decref(res);
     json_decref(ex);

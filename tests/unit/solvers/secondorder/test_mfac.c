@@ -19,6 +19,8 @@
 #include "core/kernels/mfac.h"
 #include "core/rng.h"
 #include "core/solvers/secondorder/mfac.h"
+#include "support/codec.h"
+#include "support/numeric.h"
 
 /* ============================================================================================
  * Helpers
@@ -69,14 +71,6 @@ static double rel_err(int n, const double *x, const double *ref)
         den += ref[i] * ref[i];
     }
     return sqrt(num / (den > 0 ? den : 1));
-}
-
-static double max_abs_diff(int n, const double *x, const double *y)
-{
-    double m = 0;
-    for (int i = 0; i < n; i++)
-        m = fmax(m, fabs(x[i] - y[i]));
-    return m;
 }
 
 /* The least-squares minimiser over the columns with keep[j] != 0 (others zero), ridge lambda,
@@ -506,7 +500,7 @@ static void test_first_step_and_plain_sgd(void **state)
         assert_int_equal(mfac_solve(&p, &s, NULL, x, &info, NULL), SV_OK);
         assert_int_equal(info.base.iter, T);
         assert_int_equal(info.ihvp_count, 0);
-        assert_true(max_abs_diff(d, x, xr) <= 1e-13);
+        assert_true(sv_test_max_abs_diff(d, x, xr) <= 1e-13);
         assert_true(fabs(info.base.obj - value(&inst, x)) <= 1e-15);
         assert_true(fabs(info.lr_final - sv_schedule_lr(&s.schedule, 0.7, T - 1, T)) <= 1e-16);
     }
@@ -703,7 +697,7 @@ static void test_group_obs_exact_on_quadratic(void **state)
             for (int j = 0; j < D; j++)
                 keep[j] = x[j] != 0.0;
             restricted_lsq(&A, b, 0.0, keep, ref);
-            double err = max_abs_diff(D, x, ref) / (1 + sv_nrminf(D, ref));
+            double err = sv_test_max_abs_diff(D, x, ref) / (1 + sv_nrminf(D, ref));
             if (!(err <= 1e-8))
                 fail_msg("single %d update %d: off the restricted optimum by %g", single, upd,
                          err);
@@ -712,7 +706,17 @@ static void test_group_obs_exact_on_quadratic(void **state)
 }
 
 /* Gradual pruning: the density schedule, exact final sparsity, pruned weights held at zero
- * through fine-tuning, which lowers the loss; a fit before pruning from x0 = 0. */
+ * through fine-tuning, which lowers the loss; a fit before pruning from x0 = 0.
+ *
+ * The M-FAC-preconditioned pipeline is asserted only on what its trajectory cannot change
+ * (counts, iterations, exact zeros). Its objectives are not: at lr 0.3 the relative-damped M-FAC
+ * step is about lr / |g| along -g, so the optimum repels and a 1e-13 change of x0 grows to O(1)
+ * within 150 steps; the last bits of one BLAS kernel (OPENBLAS_CORETYPE=Haswell against the
+ * default) gave another fitted x, another kept support and a fine-tune 6% of the pruning gap
+ * above the restricted optimum instead of 1% (seeds 0-7 over three kernels: 0.1% to 6%); see
+ * docs/solvers/secondorder/mfac.md, "Reproducibility". The objective claims are asserted on
+ * the same pipeline with plain SGD steps, a contraction at this step size, whose numbers agree
+ * across those kernels to ten digits (fine-tune 0.03% of the gap above the optimum). */
 static void test_prune_rounds_fit_and_finetune(void **state)
 {
     (void)state;
@@ -727,32 +731,42 @@ static void test_prune_rounds_fit_and_finetune(void **state)
     mfac_instance inst;
     gen(&inst, 400, d, SV_LOSS_SQUARED, 100.0, 0.3, 4);
     mfac_problem p = {&inst.glm};
-    mfac_settings s = prune_settings(48, 0.6);
-    s.max_iter = 400;
-    s.prune_steps = 3;
-    s.finetune_iter = 300;
-    s.obs_update = MFAC_OBS_GROUP;
-    s.report_every = 50;
-    double x[30] = {0};
-    mfac_info info;
-    assert_int_equal(mfac_solve(&p, &s, NULL, x, &info, NULL), SV_OK);
-    assert_int_equal(info.base.status, SV_SOLVED);
-    assert_int_equal(info.fit_status, SV_MAX_ITER);
-    assert_int_equal(info.prune_rounds, 3);
-    assert_int_equal(info.pruned, 18);
-    assert_int_equal(info.base.iter, 700);
-    assert_true(info.sparsity == 0.6);
-    assert_true(info.obj_dense < info.obj_initial);
-    assert_true(info.obj_pruned < info.obj_magnitude);
-    assert_true(info.base.obj < info.obj_pruned);
-    /* The fine-tuned weights sit near the optimum over the kept support. */
-    int keep[30];
-    double ref[30];
-    for (int j = 0; j < d; j++)
-        keep[j] = x[j] != 0.0;
-    restricted_lsq(&inst.A, inst.b, 0.0, keep, ref);
-    const double fref = value(&inst, ref);
-    assert_true(info.base.obj - fref <= 0.05 * (info.obj_pruned - fref));
+    for (int precond = MFAC_PRECOND_MFAC; precond <= MFAC_PRECOND_NONE; precond++) {
+        mfac_settings s = prune_settings(48, 0.6);
+        s.precond = precond;
+        s.max_iter = 400;
+        s.prune_steps = 3;
+        s.finetune_iter = 300;
+        s.obs_update = MFAC_OBS_GROUP;
+        s.report_every = 50;
+        double x[30] = {0};
+        mfac_info info;
+        assert_int_equal(mfac_solve(&p, &s, NULL, x, &info, NULL), SV_OK);
+        assert_int_equal(info.base.status, SV_SOLVED);
+        assert_int_equal(info.fit_status, SV_MAX_ITER);
+        assert_int_equal(info.prune_rounds, 3);
+        assert_int_equal(info.pruned, 18);
+        assert_int_equal(info.base.iter, 700);
+        assert_true(info.sparsity == 0.6);
+        int zeros = 0;
+        for (int j = 0; j < d; j++)
+            zeros += x[j] == 0.0;
+        assert_int_equal(zeros, 18);  /* held at exactly zero through the fine-tune */
+        assert_true(isfinite(info.base.obj) && isfinite(info.obj_pruned));
+        if (precond == MFAC_PRECOND_MFAC)
+            continue;
+        assert_true(info.obj_dense < info.obj_initial);
+        assert_true(info.obj_pruned < info.obj_magnitude);
+        assert_true(info.base.obj < info.obj_pruned);
+        /* The fine-tuned weights sit near the optimum over the kept support. */
+        int keep[30];
+        double ref[30];
+        for (int j = 0; j < d; j++)
+            keep[j] = x[j] != 0.0;
+        restricted_lsq(&inst.A, inst.b, 0.0, keep, ref);
+        const double fref = value(&inst, ref);
+        assert_true(info.base.obj - fref <= 0.05 * (info.obj_pruned - fref));
+    }
     mfac_instance_free(&inst);
 }
 
@@ -1032,43 +1046,10 @@ static void test_generator(void **state)
 
 extern const sv_codec sv_codec_mfac;
 
-static const sv_codec_env test_env = {100000, 10000000, NULL};
-
-static json_t *load(const char *text)
-{
-    if (!text)
-        return NULL;
-    json_error_t je;
-    json_t *v = json_loads(text, 0, &je);
-    if (!v)
-        fail_msg("bad JSON in the test: %s (%s)", text, je.text);
-    return v;
-}
-
-static void expect_codec_error(const char *problem, const char *params, const char *field)
-{
-    json_t *pb = load(problem), *pa = load(params);
-    sv_err e;
-    memset(&e, 0, sizeof e);
-    int rc = sv_codec_mfac.validate(pb, pa, &test_env, &e);
-    if (rc != SV_EINVAL || strcmp(e.field, field) != 0)
-        fail_msg("%s %s: expected %s, got rc %d at '%s' (%s)", problem, params ? params : "",
-                 field, rc, e.field, e.msg);
-    json_decref(pb);
-    json_decref(pa);
-}
-
-static void expect_codec_ok(const char *problem, const char *params)
-{
-    json_t *pb = load(problem), *pa = load(params);
-    sv_err e;
-    memset(&e, 0, sizeof e);
-    int rc = sv_codec_mfac.validate(pb, pa, &test_env, &e);
-    if (rc != SV_OK)
-        fail_msg("%s: rejected at '%s' (%s)", problem, e.field, e.msg);
-    json_decref(pb);
-    json_decref(pa);
-}
+/* support/codec.h on this file's codec */
+#define expect_codec_error(pb, pa, field) sv_test_codec_error(&sv_codec_mfac, pb, pa, field)
+#define expect_codec_ok(pb, pa) sv_test_codec_ok(&sv_codec_mfac, pb, pa)
+#define run_codec(pb, pa, mon) sv_test_codec_run(&sv_codec_mfac, pb, pa, mon)
 
 static void test_codec_validate(void **state)
 {
@@ -1121,20 +1102,6 @@ static void test_codec_validate(void **state)
     expect_codec_error("{\"generate\": {\"rows\": 2, \"dim\": 10000}}",
                        "{\"mode\": \"prune\", \"obs_update\": \"group\", \"window\": 4}",
                        "/params/obs_update");
-}
-
-static json_t *run_codec(const char *problem, const char *params, const sv_monitor *mon)
-{
-    json_t *pb = load(problem), *pa = load(params);
-    json_t *res = NULL;
-    sv_err e;
-    memset(&e, 0, sizeof e);
-    int rc = sv_codec_mfac.run(pb, pa, &test_env, mon, &res, &e);
-    if (rc != SV_OK)
-        fail_msg("run failed: %d at '%s' (%s)", rc, e.field, e.msg);
-    json_decref(pb);
-    json_decref(pa);
-    return res;
 }
 
 /* Explicit data: full-batch M-FAC reaches the least-squares solution; prune mode reports its
@@ -1191,13 +1158,14 @@ static void test_codec_example(void **state)
     json_t *ex = sv_codec_mfac.example();
     assert_non_null(ex);
     sv_err e;
+    const sv_codec_env *env = &sv_test_codec_env;
     assert_int_equal(sv_codec_mfac.validate(json_object_get(ex, "problem"),
-                                            json_object_get(ex, "params"), &test_env, &e), SV_OK);
+                                            json_object_get(ex, "params"), env, &e), SV_OK);
     monitor_log log = {.stop_at = -1, .stop_phase = -1};
     sv_monitor mon = {log_monitor, &log};
     json_t *res = NULL;
     assert_int_equal(sv_codec_mfac.run(json_object_get(ex, "problem"), json_object_get(ex, "params"),
-                                       &test_env, &mon, &res, &e), SV_OK);
+                                       env, &mon, &res, &e), SV_OK);
     assert_string_equal(json_string_value(json_object_get(res, "status")), "solved");
     json_t *pr = json_object_get(res, "pruning");
     assert_true(json_number_value(json_object_get(pr, "objective_pruned")) <
