@@ -117,10 +117,12 @@ static void test_every_example_succeeds(void **state)
         json_t *res = it_call(&d, "GET", path, NULL, 200);
         assert_true(json_is_object(res));
         assert_true(json_object_size(res) > 0);
+        long iterations = (long)json_number_value(json_object_get(res, "iterations"));
         json_decref(res);
         /* The stored trace draws a curve: the replayed stream of the finished job holds at
-         * least 20 progress events (the dashboard's plot; server/workers.c keeps the first 32
-         * reports and a log-spaced subsample whatever the time throttle). */
+         * least 20 progress events, or one per iteration for a method that converges in fewer
+         * (eal_sketch's Newton steps), since server/workers.c keeps the first 32 reports and a
+         * log-spaced subsample whatever the time throttle. */
         it_stream st;
         snprintf(path, sizeof path, "/v1/jobs/%s/events", ids[i]);
         assert_int_equal(it_sse(&d, path, NULL, 30, it_stop_on_type, (void *)"result", &st), 0);
@@ -128,7 +130,7 @@ static void test_every_example_succeeds(void **state)
         for (size_t k = 0; k < st.n; k++)
             progress += strcmp(st.ev[k].type, "progress") == 0;
         fprintf(stderr, "[catalog] %s: %zu progress events stored\n", name, progress);
-        if (progress < 20)
+        if (progress < 20 && (long)progress < iterations)
             fail_msg("%s: its example stored %zu progress events; a curve needs 20", name,
                      progress);
         it_stream_free(&st);

@@ -90,8 +90,8 @@ static json_t *penalty_params_schema(void)
 
 static json_t *penalty_example(void)
 {
-    return json_pack("{s:o, s:{s:f, s:f, s:i}}", "problem", sv_blp_example(SV_BL_QUADRATIC),
-                     "params", "sigma", 1e-3, "tol", 1e-7, "max_iter", 500);
+    return json_pack("{s:o, s:{s:f, s:f, s:i, s:i}}", "problem", sv_blp_example(SV_BL_QUADRATIC),
+                     "params", "sigma", 1e-3, "tol", 1e-7, "max_iter", 500, "report_every", 1);
 }
 
 static int penalty_validate(const json_t *problem, const json_t *params, const sv_codec_env *env,

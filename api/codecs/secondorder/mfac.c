@@ -254,10 +254,11 @@ static json_t *mfac_problem_schema(void)
 
 static json_t *mfac_example(void)
 {
-    return json_pack("{s:{s:{s:i, s:i, s:f, s:i}}, s:{s:s, s:i, s:f, s:i, s:s, s:i}}",
+    return json_pack("{s:{s:{s:i, s:i, s:f, s:i}}, s:{s:s, s:i, s:f, s:i, s:s, s:i, s:i}}",
                      "problem", "generate", "rows", 1000, "dim", 30, "condition", 1e3, "seed", 1,
                      "params", "mode", "prune", "max_iter", 500, "sparsity", 0.5,
-                     "prune_steps", 2, "obs_update", "group", "finetune_iter", 300);
+                     "prune_steps", 2, "obs_update", "group", "finetune_iter", 300,
+                     "report_every", 25);
 }
 
 static int mfac_validate(const json_t *problem, const json_t *params, const sv_codec_env *env,
