@@ -745,7 +745,9 @@ static void test_recover(void **state)
     assert_int_equal(j.state, SV_JOB_FAILED);
     assert_true(j.finished_at == 99.5);
     assert_non_null(j.error);
-    assert_non_null(strstr(j.error, "interrupted"));
+    assert_string_equal(j.error, "{\"code\":\"interrupted\",\"message\":\"interrupted: the"
+                                 " server stopped while the job was running, after 3 of 3"
+                                 " allowed attempts\"}");
     json_error_t jerr;
     json_t *err = json_loads(j.error, 0, &jerr);
     assert_non_null(err);
@@ -773,6 +775,14 @@ static void test_recover(void **state)
         assert_string_equal(json_string_value(json_object_get(d, "status")), ev[i].status);
         assert_int_equal(json_is_object(json_object_get(d, "error")), i == 2);
         json_decref(d);
+        /* The exact text, as streams show it (the server spells the same shape). */
+        static const char *const exact[] = {
+            "{\"status\":\"queued\",\"attempt\":1}",
+            "{\"status\":\"queued\",\"attempt\":2}",
+            "{\"status\":\"failed\",\"attempt\":3,\"error\":{\"code\":\"interrupted\","
+            "\"message\":\"interrupted: the server stopped while the job was running, after 3 of"
+            " 3 allowed attempts\"}}"};
+        assert_string_equal(le.data, exact[i]);
         assert_int_equal(sv_store_get_job(f->s, ev[i].id, NULL, &j), SV_STORE_OK);
         assert_int_equal(j.last_seq, le.seq);
         sv_job_clear(&j);
