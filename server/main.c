@@ -109,7 +109,7 @@ int main(int argc, char **argv)
         return 1;
     }
     int requeued = 0, failed = 0;
-    if (sv_store_recover(app.wstore, app.cfg.max_attempts, sv_wall_now(), &requeued, &failed) !=
+    if (sv_store_recover(app.wstore, "local", app.cfg.max_attempts, sv_wall_now(), &requeued, &failed) !=
         SV_STORE_OK) {
         sv_log_error("recovery failed", "err=\"%s\"", sv_store_errmsg(app.wstore));
         return 1;

@@ -74,7 +74,7 @@ static int apply(sv_store *s, sv_wop *op)
 {
     switch (op->kind) {
     case SV_W_INSERT: return sv_store_insert_job(s, &op->job);
-    case SV_W_RUNNING: return sv_store_mark_running(s, op->id, op->t, op->attempts);
+    case SV_W_RUNNING: return sv_store_claim_job(s, op->id, "local", op->t, 0, op->attempts);
     case SV_W_FINISH:
         return sv_store_finish_job(s, op->id, op->state, op->t, op->summary, op->result,
                                    op->error);

@@ -1,7 +1,10 @@
-/* job.c - job states and the sv_job row: the one place where state names are spelled, shared by
- * every store backend (the names are also what the database stores and what the API shows). */
+/* job.c - job states, the sv_job row and the status event: the one place where state names and
+ * the status event's JSON are spelled, shared by every store backend and the server (the names
+ * are also what the database stores and what the API shows). */
 #include "storage/store.h"
 
+#include <jansson.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -57,4 +60,36 @@ void sv_job_clear(sv_job *j)
     free(j->params);
     /* Back to the all-zero state, so a cleared row can be refilled or cleared again. */
     memset(j, 0, sizeof *j);
+}
+
+/* ---- status events ---- */
+
+char *sv_status_event_json(sv_job_state state, int attempt, const char *error_json)
+{
+    json_t *o = json_pack("{s:s, s:i}", "status", sv_job_state_name(state), "attempt", attempt);
+    if (!o)
+        return NULL;
+    if (error_json) {
+        /* Text that does not parse is left out rather than spoiling the event. */
+        json_t *e = json_loads(error_json, 0, NULL);
+        if (e)
+            json_object_set_new(o, "error", e);
+    }
+    char *s = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    return s;
+}
+
+char *sv_interrupted_error_json(const char *why, int attempts, int max_attempts)
+{
+    char msg[256];
+    snprintf(msg, sizeof msg,
+             "interrupted: %s while the job was running, after %d of %d allowed attempts", why,
+             attempts, max_attempts);
+    json_t *o = json_pack("{s:s, s:s}", "code", "interrupted", "message", msg);
+    if (!o)
+        return NULL;
+    char *s = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    return s;
 }

@@ -1,11 +1,12 @@
-/* sqlite.c - the SQLite backend of the job store (store.h), the embedded default.
+/* sqlite.c - the SQLite backend of the job store (store.h, storage/backend.h), the embedded
+ * default: one node, so claims are plain updates and leases never expire (lease_s 0).
  *
- * One sv_store wraps one connection in WAL mode with synchronous=FULL, so that a committed job
+ * One handle wraps one connection in WAL mode with synchronous=FULL, so that a committed job
  * survives kill -9 and power loss, and a reader handle on the loop thread never waits for the
  * writer handle's batches. The schema is versioned with PRAGMA user_version and an ordered list
  * of migrations. State names are never spelled here: they are bound as parameters from
  * sv_job_state_name() (storage/job.c), and stored as that text so the database reads plainly. */
-#include "storage/store.h"
+#include "storage/backend.h"
 
 #include <sqlite3.h>
 #include <stdio.h>
@@ -65,6 +66,10 @@ static const char *const migrations[] = {
     "ALTER TABLE jobs ADD COLUMN params TEXT;"
     "UPDATE jobs SET params = json_extract(request, '$.params')"
     " WHERE json_valid(request) AND json_type(request, '$.params') = 'object';",
+    /* 3: the node that holds a running job, and until when (0: no expiry). Jobs left running
+     * by an older solvd have no node; their node's recovery takes them. */
+    "ALTER TABLE jobs ADD COLUMN node TEXT;"
+    "ALTER TABLE jobs ADD COLUMN lease_until REAL NOT NULL DEFAULT 0;",
 };
 #define SCHEMA_LATEST ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -80,8 +85,9 @@ static const char *const migrations[] = {
  * selected separately as column JOB_NCOLS (NULL where it is not wanted). */
 #define JOB_COLS                                                                             \
     "id, tenant, solver, state, priority, time_limit_s, attempts, created_at, started_at, "   \
-    "finished_at, last_seq, tags, progress, summary, error, idem_key, request_hash, params"
-#define JOB_NCOLS 18
+    "finished_at, last_seq, tags, progress, summary, error, idem_key, request_hash, params, "   \
+    "node, lease_until"
+#define JOB_NCOLS 20
 
 enum {
     ST_BEGIN,
@@ -97,24 +103,22 @@ enum {
     ST_EXISTS,
     ST_GET_RESULT,
     ST_FIND_IDEM,
-    ST_MARK_RUNNING,
+    ST_CLAIM,
+    ST_FIRST_QUEUED,
+    ST_HEARTBEAT,
     ST_FINISH,
     ST_EVENT_INSERT,
     ST_EVENT_BUMP,
     ST_EVENTS,
     ST_QUEUED_IDS,
-    ST_RECOVER_FAIL,
-    ST_RECOVER_EVENTS,
-    ST_RECOVER_BUMP,
-    ST_RECOVER_REQUEUE,
+    ST_RUNNING_ON_NODE,
+    ST_RUNNING_EXPIRED,
+    ST_RUNNING_ONE,
+    ST_BACK_TO_QUEUE,
+    ST_INTERRUPT,
     ST_COUNT,
     ST_N
 };
-
-/* The error of a job that recovery fails (?4: the allowed attempts). */
-#define INTERRUPTED_ERROR                                                                     \
-    "json_object('code', 'interrupted', 'message', 'interrupted: the server stopped while the"  \
-    " job was running, after ' || attempts || ' of ' || ?4 || ' allowed attempts')"
 
 static const char *const stmt_sql[ST_N] = {
     /* IMMEDIATE takes the write lock up front (waiting through busy_timeout), so a batch never
@@ -130,17 +134,21 @@ static const char *const stmt_sql[ST_N] = {
     [ST_USER_VERSION] = "PRAGMA user_version",
     [ST_INSERT] = "INSERT INTO jobs (id, tenant, solver, state, priority, time_limit_s, attempts,"
                   " created_at, started_at, finished_at, last_seq, tags, progress, summary, error,"
-                  " idem_key, request_hash, request, params)"
+                  " idem_key, request_hash, request, params, node, lease_until)"
                   " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,"
-                  " ?17, ?18, ?19)",
+                  " ?17, ?18, ?19, NULLIF(?20, ''), ?21)",
     [ST_GET] = "SELECT " JOB_COLS ", NULL FROM jobs WHERE id = ?1"
                " AND (?2 IS NULL OR tenant = ?2)",
     [ST_GET_FULL] = "SELECT " JOB_COLS ", request FROM jobs WHERE id = ?1",
     [ST_EXISTS] = "SELECT 1 FROM jobs WHERE id = ?1",
     [ST_GET_RESULT] = "SELECT result FROM jobs WHERE id = ?1 AND (?2 IS NULL OR tenant = ?2)",
     [ST_FIND_IDEM] = "SELECT " JOB_COLS ", NULL FROM jobs WHERE tenant = ?1 AND idem_key = ?2",
-    [ST_MARK_RUNNING] = "UPDATE jobs SET state = ?2, started_at = ?3, attempts = ?4"
-                        " WHERE id = ?1 AND state = ?5",
+    [ST_CLAIM] = "UPDATE jobs SET state = ?2, started_at = ?3, attempts = ?4, node = ?6,"
+                 " lease_until = ?7 WHERE id = ?1 AND state = ?5",
+    /* The dispatcher's order, from the jobs_queue index. */
+    [ST_FIRST_QUEUED] = "SELECT id, attempts FROM jobs WHERE state = ?1"
+                        " ORDER BY priority DESC, created_at, id LIMIT 1",
+    [ST_HEARTBEAT] = "UPDATE jobs SET lease_until = ?3 WHERE state = ?1 AND node = ?2",
     [ST_FINISH] = "UPDATE jobs SET state = ?2, finished_at = ?3, summary = ?4, result = ?5,"
                   " error = ?6 WHERE id = ?1 AND state IN (?7, ?8)",
     [ST_EVENT_INSERT] = "INSERT INTO events (job_id, seq, type, ts, data)"
@@ -154,22 +162,19 @@ static const char *const stmt_sql[ST_N] = {
                   " ORDER BY seq LIMIT ?3",
     [ST_QUEUED_IDS] = "SELECT id FROM jobs WHERE state = ?1"
                       " ORDER BY priority DESC, created_at, id",
-    [ST_RECOVER_FAIL] = "UPDATE jobs SET state = ?2, finished_at = ?3, error = " INTERRUPTED_ERROR
-                        " WHERE state = ?1 AND attempts >= ?4",
-    /* Each recovered job gets the status event of its new state (queued again, or failed), so
-     * that an event stream of the job ends, or goes on, as the job does. Runs before the
-     * updates, while the jobs are still `running`: ?1 running, ?2 failed, ?3 now, ?4 the
-     * allowed attempts, ?5 queued. */
-    [ST_RECOVER_EVENTS] = "INSERT INTO events (job_id, seq, type, ts, data)"
-                          " SELECT id, last_seq + 1, 'status', ?3, CASE WHEN attempts >= ?4"
-                          " THEN json_object('status', ?2, 'attempt', attempts, 'error', "
-                          INTERRUPTED_ERROR ")"
-                          " ELSE json_object('status', ?5, 'attempt', attempts) END"
-                          " FROM jobs WHERE state = ?1",
-    [ST_RECOVER_BUMP] = "UPDATE jobs SET last_seq = last_seq + 1 WHERE state = ?1",
-    /* started_at goes back to "not yet": the next start sets it again. */
-    [ST_RECOVER_REQUEUE] = "UPDATE jobs SET state = ?2, started_at = 0"
-                           " WHERE state = ?1 AND attempts < ?3",
+    /* The running jobs that recovery, lease expiry or a release hand back: ?1 running. */
+    [ST_RUNNING_ON_NODE] = "SELECT id, attempts, last_seq FROM jobs WHERE state = ?1"
+                           " AND (node = ?2 OR node IS NULL)",
+    [ST_RUNNING_EXPIRED] = "SELECT id, attempts, last_seq FROM jobs WHERE state = ?1"
+                           " AND lease_until > 0 AND lease_until < ?2",
+    [ST_RUNNING_ONE] = "SELECT id, attempts, last_seq FROM jobs WHERE state = ?1 AND id = ?2"
+                       " AND node = ?3",
+    /* Guarded by state: a job that finished meanwhile is never overwritten. started_at goes
+     * back to "not yet": the next start sets it again. */
+    [ST_BACK_TO_QUEUE] = "UPDATE jobs SET state = ?2, started_at = 0, node = NULL,"
+                         " lease_until = 0 WHERE id = ?1 AND state = ?3",
+    [ST_INTERRUPT] = "UPDATE jobs SET state = ?2, finished_at = ?3, error = ?4, node = NULL,"
+                     " lease_until = 0 WHERE id = ?1 AND state = ?5",
     [ST_COUNT] = "SELECT state, COUNT(*) FROM jobs GROUP BY state",
 };
 
@@ -177,13 +182,14 @@ static const char *const stmt_sql[ST_N] = {
  * an index (a single "?1 IS NULL OR ..." statement would scan). */
 enum { LF_TENANT = 1, LF_STATE = 2, LF_SOLVER = 4, LF_TAG = 8, LF_BEFORE = 16, LF_N = 32 };
 
-struct sv_store {
+typedef struct sq_store {
+    sv_store base;   /* first: the ops table */
     sqlite3 *db;
     sqlite3_stmt *st[ST_N];
     sqlite3_stmt *list[LF_N];
     int in_tx;   /* between a successful sv_store_begin and its commit or rollback */
     char msg[512];
-};
+} sq_store;
 
 /* ------------------------------------------------------------------------------------------ */
 /* Helpers                                                                                     */
@@ -207,20 +213,20 @@ static int map_rc(int rc)
 
 /* Records the connection's current error text and maps rc. Must run before the statement is
  * reset, which may replace the message. */
-static int fail(sv_store *s, int rc)
+static int fail(sq_store *s, int rc)
 {
     snprintf(s->msg, sizeof s->msg, "%s", sqlite3_errmsg(s->db));
     return map_rc(rc);
 }
 
-static int fail_msg(sv_store *s, int code, const char *msg)
+static int fail_msg(sq_store *s, int code, const char *msg)
 {
     snprintf(s->msg, sizeof s->msg, "%s", msg);
     return code;
 }
 
 /* The cached statement for id, prepared on first use. */
-static int get_stmt(sv_store *s, int id, sqlite3_stmt **out)
+static int get_stmt(sq_store *s, int id, sqlite3_stmt **out)
 {
     if (!s->st[id]) {
         int rc = sqlite3_prepare_v3(s->db, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT,
@@ -268,7 +274,7 @@ static int bind_state(sqlite3_stmt *st, int i, sv_job_state state)
     } while (0)
 
 /* Steps a statement that returns no rows, then resets it. */
-static int run(sv_store *s, sqlite3_stmt *st)
+static int run(sq_store *s, sqlite3_stmt *st)
 {
     int rc = sqlite3_step(st);
     int ret = rc == SQLITE_DONE ? SV_STORE_OK : fail(s, rc);
@@ -276,20 +282,20 @@ static int run(sv_store *s, sqlite3_stmt *st)
     return ret;
 }
 
-static int run_id(sv_store *s, int id)
+static int run_id(sq_store *s, int id)
 {
     sqlite3_stmt *st = NULL;
     int rc = get_stmt(s, id, &st);
     return rc ? rc : run(s, st);
 }
 
-static int savepoint(sv_store *s)
+static int savepoint(sq_store *s)
 {
     return run_id(s, ST_SAVEPOINT);
 }
 
 /* Ends the savepoint: kept if rc is OK, undone otherwise. Returns the first error. */
-static int savepoint_end(sv_store *s, int rc)
+static int savepoint_end(sq_store *s, int rc)
 {
     if (rc == SV_STORE_OK)
         return run_id(s, ST_RELEASE);
@@ -333,7 +339,7 @@ static void col_copy(sqlite3_stmt *st, int i, char *dst, size_t cap)
 
 /* Fills j (zeroed first) from the current row of a JOB_COLS + request select. On failure j is
  * left cleared. */
-static int read_job(sv_store *s, sqlite3_stmt *st, sv_job *j)
+static int read_job(sq_store *s, sqlite3_stmt *st, sv_job *j)
 {
     memset(j, 0, sizeof *j);
     col_copy(st, 0, j->id, sizeof j->id);
@@ -353,6 +359,8 @@ static int read_job(sv_store *s, sqlite3_stmt *st, sv_job *j)
     j->started_at = sqlite3_column_double(st, 8);
     j->finished_at = sqlite3_column_double(st, 9);
     j->last_seq = (long)sqlite3_column_int64(st, 10);
+    col_copy(st, 18, j->node, sizeof j->node);
+    j->lease_until = sqlite3_column_double(st, 19);
     int rc = SV_STORE_OK;
     if (!rc) rc = col_dup(st, 11, &j->tags);
     if (!rc) rc = col_dup(st, 12, &j->progress);
@@ -370,7 +378,7 @@ static int read_job(sv_store *s, sqlite3_stmt *st, sv_job *j)
 }
 
 /* Steps a statement expected to return at most one job row into out. */
-static int fetch_one_job(sv_store *s, sqlite3_stmt *st, sv_job *out)
+static int fetch_one_job(sq_store *s, sqlite3_stmt *st, sv_job *out)
 {
     int rc = sqlite3_step(st);
     int ret;
@@ -386,7 +394,7 @@ static int fetch_one_job(sv_store *s, sqlite3_stmt *st, sv_job *out)
 
 /* After an UPDATE guarded by a state condition changed nothing: was the job missing, or in the
  * wrong state? */
-static int missing_or_state(sv_store *s, const char *id)
+static int missing_or_state(sq_store *s, const char *id)
 {
     sqlite3_stmt *st = NULL;
     int rc = get_stmt(s, ST_EXISTS, &st);
@@ -413,7 +421,7 @@ static int missing_or_state(sv_store *s, const char *id)
 /* Open, close, schema                                                                         */
 /* ------------------------------------------------------------------------------------------ */
 
-static int read_user_version(sv_store *s, int *out)
+static int read_user_version(sq_store *s, int *out)
 {
     sqlite3_stmt *st = NULL;
     int rc = get_stmt(s, ST_USER_VERSION, &st);
@@ -429,7 +437,7 @@ static int read_user_version(sv_store *s, int *out)
     return ret;
 }
 
-static int exec(sv_store *s, const char *sql)
+static int exec(sq_store *s, const char *sql)
 {
     char *emsg = NULL;
     int rc = sqlite3_exec(s->db, sql, NULL, NULL, &emsg);
@@ -441,7 +449,7 @@ static int exec(sv_store *s, const char *sql)
     return SV_STORE_OK;
 }
 
-static int too_new(sv_store *s, int v)
+static int too_new(sq_store *s, int v)
 {
     snprintf(s->msg, sizeof s->msg,
              "the database has schema version %d, newer than the latest this solvd knows (%d); "
@@ -452,7 +460,7 @@ static int too_new(sv_store *s, int v)
 
 /* Brings the schema to SCHEMA_LATEST, one migration a transaction. Re-reads the version under
  * the write lock, so two processes opening a new file at once migrate it only once. */
-static int migrate(sv_store *s)
+static int migrate(sq_store *s)
 {
     int v, rc = read_user_version(s, &v);
     if (rc)
@@ -492,7 +500,7 @@ static int migrate(sv_store *s)
     return SV_STORE_OK;
 }
 
-static int configure(sv_store *s)
+static int configure(sq_store *s)
 {
     int rc = sqlite3_extended_result_codes(s->db, 1);
     if (rc == SQLITE_OK)
@@ -530,16 +538,21 @@ static int configure(sv_store *s)
     return exec(s, "PRAGMA journal_size_limit = 67108864");
 }
 
-int sv_store_open(const char *path, sv_store **out, char *err, size_t errlen)
+static const sv_store_ops sqlite_ops;
+static void sq_close(sq_store *s);
+
+int sv_sqlite_open(const char *path, sv_store **out, char *err, size_t errlen)
 {
     if (out)
         *out = NULL;
     if (!path || !out) {
         if (err && errlen)
-            snprintf(err, errlen, "sv_store_open: no path or no output");
+            snprintf(err, errlen, "sqlite: no path or no output");
         return SV_STORE_EIO;
     }
-    sv_store *s = calloc(1, sizeof *s);
+    sq_store *s = calloc(1, sizeof *s);
+    if (s)
+        s->base.ops = &sqlite_ops;
     if (!s) {
         if (err && errlen)
             snprintf(err, errlen, "out of memory");
@@ -560,14 +573,14 @@ int sv_store_open(const char *path, sv_store **out, char *err, size_t errlen)
     if (rc) {
         if (err && errlen)
             snprintf(err, errlen, "%s: %s", path, s->msg);
-        sv_store_close(s);
+        sq_close(s);
         return rc == SV_STORE_ENOMEM ? rc : SV_STORE_EIO;
     }
-    *out = s;
+    *out = &s->base;
     return SV_STORE_OK;
 }
 
-void sv_store_close(sv_store *s)
+static void sq_close(sq_store *s)
 {
     if (!s)
         return;
@@ -580,7 +593,7 @@ void sv_store_close(sv_store *s)
     free(s);
 }
 
-int sv_store_schema_version(sv_store *s)
+static int sq_schema_version(sq_store *s)
 {
     int v = -1;
     if (!s || read_user_version(s, &v) != SV_STORE_OK)
@@ -588,7 +601,7 @@ int sv_store_schema_version(sv_store *s)
     return v;
 }
 
-const char *sv_store_errmsg(sv_store *s)
+static const char *sq_errmsg(sq_store *s)
 {
     if (!s)
         return "no store";
@@ -602,7 +615,7 @@ const char *sv_store_errmsg(sv_store *s)
 /* Some errors (I/O, disk full, out of memory) make SQLite roll back the whole transaction on
  * its own. Writes after that would silently autocommit one by one and the batch's commit would
  * then fail for ops that were in fact stored; instead every write and the commit fail. */
-static int tx_lost(sv_store *s)
+static int tx_lost(sq_store *s)
 {
     if (s->in_tx && sqlite3_get_autocommit(s->db))
         return fail_msg(s, SV_STORE_EIO,
@@ -610,7 +623,7 @@ static int tx_lost(sv_store *s)
     return SV_STORE_OK;
 }
 
-int sv_store_begin(sv_store *s)
+static int sq_begin(sq_store *s)
 {
     int rc = run_id(s, ST_BEGIN);
     if (rc == SV_STORE_OK)
@@ -620,7 +633,7 @@ int sv_store_begin(sv_store *s)
 
 /* On failure the transaction stays open (SQLite keeps it so that it can be retried); the
  * caller decides between another commit and a rollback. */
-int sv_store_commit(sv_store *s)
+static int sq_commit(sq_store *s)
 {
     int rc = tx_lost(s);
     if (rc) {
@@ -633,7 +646,7 @@ int sv_store_commit(sv_store *s)
     return rc;
 }
 
-int sv_store_rollback(sv_store *s)
+static int sq_rollback(sq_store *s)
 {
     /* Already undone by SQLite (see tx_lost): nothing is left to roll back. */
     if (s->in_tx && sqlite3_get_autocommit(s->db)) {
@@ -646,7 +659,7 @@ int sv_store_rollback(sv_store *s)
     return rc;
 }
 
-int sv_store_insert_job(sv_store *s, const sv_job *j)
+static int sq_insert_job(sq_store *s, const sv_job *j)
 {
     sqlite3_stmt *st = NULL;
     int rc = tx_lost(s);
@@ -673,6 +686,8 @@ int sv_store_insert_job(sv_store *s, const sv_job *j)
     BIND(bind_text(st, 17, j->request_hash));
     BIND(bind_text(st, 18, j->request));
     BIND(bind_text(st, 19, j->params));
+    BIND(bind_field(st, 20, j->node, sizeof j->node));
+    BIND(sqlite3_bind_double(st, 21, j->lease_until));
     if (rc != SQLITE_OK) {
         int ret = fail(s, rc);
         done(st);
@@ -685,19 +700,22 @@ int sv_store_insert_job(sv_store *s, const sv_job *j)
     return run(s, st);
 }
 
-int sv_store_mark_running(sv_store *s, const char *id, double started_at, int attempts)
+static int sq_claim_job(sq_store *s, const char *id, const char *node, double now,
+                        double lease_s, int attempts)
 {
     sqlite3_stmt *st = NULL;
     int rc = tx_lost(s);
     if (!rc)
-        rc = get_stmt(s, ST_MARK_RUNNING, &st);
+        rc = get_stmt(s, ST_CLAIM, &st);
     if (rc)
         return rc;
     BIND(bind_text(st, 1, id));
     BIND(bind_state(st, 2, SV_JOB_RUNNING));
-    BIND(sqlite3_bind_double(st, 3, started_at));
+    BIND(sqlite3_bind_double(st, 3, now));
     BIND(sqlite3_bind_int(st, 4, attempts));
     BIND(bind_state(st, 5, SV_JOB_QUEUED));
+    BIND(bind_text(st, 6, node && *node ? node : NULL));
+    BIND(sqlite3_bind_double(st, 7, lease_s > 0 ? now + lease_s : 0.0));
     if (rc != SQLITE_OK) {
         int ret = fail(s, rc);
         done(st);
@@ -708,7 +726,68 @@ int sv_store_mark_running(sv_store *s, const char *id, double started_at, int at
     return sqlite3_changes(s->db) == 1 ? SV_STORE_OK : missing_or_state(s, id);
 }
 
-int sv_store_finish_job(sv_store *s, const char *id, sv_job_state state, double finished_at,
+static int get_job_full(sq_store *s, const char *id, sv_job *out);
+
+/* One node: nobody else claims between the select and the update, which run in one savepoint
+ * on this handle anyway. */
+static int sq_claim_next(sq_store *s, const char *node, double now, double lease_s, sv_job *out)
+{
+    memset(out, 0, sizeof *out);
+    sqlite3_stmt *st = NULL;
+    int rc = tx_lost(s);
+    if (!rc)
+        rc = get_stmt(s, ST_FIRST_QUEUED, &st);
+    if (rc)
+        return rc;
+    if ((rc = savepoint(s)) != SV_STORE_OK)
+        return rc;
+    char id[sizeof out->id] = "";
+    int attempts = 0, ret;
+    if ((rc = bind_state(st, 1, SV_JOB_QUEUED)) != SQLITE_OK) {
+        ret = fail(s, rc);
+    } else if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        col_copy(st, 0, id, sizeof id);
+        attempts = sqlite3_column_int(st, 1);
+        ret = SV_STORE_OK;
+    } else {
+        ret = rc == SQLITE_DONE ? SV_STORE_ENOTFOUND : fail(s, rc);
+    }
+    done(st);
+    if (!ret)
+        ret = sq_claim_job(s, id, node, now, lease_s, attempts + 1);
+    if (!ret)
+        ret = get_job_full(s, id, out);
+    if (ret == SV_STORE_ENOTFOUND)
+        fail_msg(s, ret, "no job is queued");
+    return savepoint_end(s, ret);
+}
+
+static int sq_heartbeat(sq_store *s, const char *node, double now, double lease_s, int *renewed)
+{
+    if (renewed)
+        *renewed = 0;
+    sqlite3_stmt *st = NULL;
+    int rc = tx_lost(s);
+    if (!rc)
+        rc = get_stmt(s, ST_HEARTBEAT, &st);
+    if (rc)
+        return rc;
+    BIND(bind_state(st, 1, SV_JOB_RUNNING));
+    BIND(bind_text(st, 2, node));
+    BIND(sqlite3_bind_double(st, 3, lease_s > 0 ? now + lease_s : 0.0));
+    if (rc != SQLITE_OK) {
+        int ret = fail(s, rc);
+        done(st);
+        return ret;
+    }
+    if ((rc = run(s, st)) != SV_STORE_OK)
+        return rc;
+    if (renewed)
+        *renewed = sqlite3_changes(s->db);
+    return SV_STORE_OK;
+}
+
+static int sq_finish_job(sq_store *s, const char *id, sv_job_state state, double finished_at,
                         const char *summary, const char *result, const char *error)
 {
     if (!sv_job_state_final(state))
@@ -737,7 +816,7 @@ int sv_store_finish_job(sv_store *s, const char *id, sv_job_state state, double 
     return sqlite3_changes(s->db) == 1 ? SV_STORE_OK : missing_or_state(s, id);
 }
 
-int sv_store_add_event(sv_store *s, const char *id, long seq, const char *type, double ts,
+static int sq_add_event(sq_store *s, const char *id, long seq, const char *type, double ts,
                        const char *data)
 {
     sqlite3_stmt *ins = NULL, *bump = NULL;
@@ -787,90 +866,207 @@ int sv_store_add_event(sv_store *s, const char *id, long seq, const char *type, 
     return savepoint_end(s, rc);
 }
 
-int sv_store_recover(sv_store *s, int max_attempts, double now, int *requeued, int *failed)
+/* ---- giving running jobs back: recovery, expired leases, release ---- */
+
+typedef struct {
+    char id[sizeof ((sv_job *)0)->id];
+    int attempts;
+    long last_seq;
+} running_job;
+
+/* Reads the rows of a running-jobs select (id, attempts, last_seq) into a malloc'd array, so
+ * that no statement is active while they change. */
+static int collect_running(sq_store *s, sqlite3_stmt *st, running_job **out, size_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    size_t cap = 0;
+    int rc, ret = SV_STORE_OK;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (*n == cap) {
+            size_t ncap = cap ? 2 * cap : 16;
+            running_job *p = realloc(*out, ncap * sizeof *p);
+            if (!p) {
+                ret = fail_msg(s, SV_STORE_ENOMEM, "out of memory listing running jobs");
+                break;
+            }
+            *out = p;
+            cap = ncap;
+        }
+        running_job *r = &(*out)[(*n)++];
+        col_copy(st, 0, r->id, sizeof r->id);
+        r->attempts = sqlite3_column_int(st, 1);
+        r->last_seq = (long)sqlite3_column_int64(st, 2);
+    }
+    if (!ret && rc != SQLITE_DONE)
+        ret = fail(s, rc);
+    done(st);
+    if (ret) {
+        free(*out);
+        *out = NULL;
+        *n = 0;
+    }
+    return ret;
+}
+
+/* One running job back to queued (fail_error NULL) or to failed with fail_error, and its
+ * status event at last_seq + 1, spelled by sv_status_event_json like every other. */
+static int give_back(sq_store *s, const running_job *r, double now, const char *fail_error)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = get_stmt(s, fail_error ? ST_INTERRUPT : ST_BACK_TO_QUEUE, &st);
+    if (rc)
+        return rc;
+    if (fail_error) {
+        BIND(bind_text(st, 1, r->id));
+        BIND(bind_state(st, 2, SV_JOB_FAILED));
+        BIND(sqlite3_bind_double(st, 3, now));
+        BIND(bind_text(st, 4, fail_error));
+        BIND(bind_state(st, 5, SV_JOB_RUNNING));
+    } else {
+        BIND(bind_text(st, 1, r->id));
+        BIND(bind_state(st, 2, SV_JOB_QUEUED));
+        BIND(bind_state(st, 3, SV_JOB_RUNNING));
+    }
+    if (rc != SQLITE_OK) {
+        int ret = fail(s, rc);
+        done(st);
+        return ret;
+    }
+    if ((rc = run(s, st)) != SV_STORE_OK)
+        return rc;
+    if (sqlite3_changes(s->db) != 1)
+        return missing_or_state(s, r->id);
+    char *ev = sv_status_event_json(fail_error ? SV_JOB_FAILED : SV_JOB_QUEUED, r->attempts,
+                                    fail_error);
+    if (!ev)
+        return fail_msg(s, SV_STORE_ENOMEM, "out of memory writing a status event");
+    rc = sq_add_event(s, r->id, r->last_seq + 1, "status", now, ev);
+    free(ev);
+    return rc;
+}
+
+/* Requeues or fails (past max_attempts) every job that select st (bound by the caller) lists,
+ * all or nothing. */
+static int give_back_all(sq_store *s, sqlite3_stmt *st, int max_attempts, double now,
+                         const char *why, int *requeued, int *failed)
 {
     if (requeued)
         *requeued = 0;
     if (failed)
         *failed = 0;
-    sqlite3_stmt *fst = NULL, *qst = NULL;
-    int rc = tx_lost(s);
-    if (!rc)
-        rc = get_stmt(s, ST_RECOVER_FAIL, &fst);
-    if (!rc)
-        rc = get_stmt(s, ST_RECOVER_REQUEUE, &qst);
-    if (rc)
-        return rc;
-    if ((rc = savepoint(s)) != SV_STORE_OK)
-        return rc;
-
-    int nfail = 0, nqueue = 0, brc = SQLITE_OK;
-    sqlite3_stmt *est = NULL, *bst = NULL;
-    rc = get_stmt(s, ST_RECOVER_EVENTS, &est);
-    if (!rc) {
-        if (brc == SQLITE_OK) brc = bind_state(est, 1, SV_JOB_RUNNING);
-        if (brc == SQLITE_OK) brc = bind_state(est, 2, SV_JOB_FAILED);
-        if (brc == SQLITE_OK) brc = sqlite3_bind_double(est, 3, now);
-        if (brc == SQLITE_OK) brc = sqlite3_bind_int(est, 4, max_attempts);
-        if (brc == SQLITE_OK) brc = bind_state(est, 5, SV_JOB_QUEUED);
-        if (brc != SQLITE_OK) {
-            rc = fail(s, brc);
-            done(est);
-        } else {
-            rc = run(s, est);
-        }
-    }
-    if (!rc)
-        rc = get_stmt(s, ST_RECOVER_BUMP, &bst);
-    if (!rc) {
-        if ((brc = bind_state(bst, 1, SV_JOB_RUNNING)) != SQLITE_OK) {
-            rc = fail(s, brc);
-            done(bst);
-        } else {
-            rc = run(s, bst);
-        }
-    }
+    int rc = savepoint(s);
     if (rc) {
-        done(fst);
-        done(qst);
-        return savepoint_end(s, rc);
+        done(st);
+        return rc;
     }
-    if (brc == SQLITE_OK) brc = bind_state(fst, 1, SV_JOB_RUNNING);
-    if (brc == SQLITE_OK) brc = bind_state(fst, 2, SV_JOB_FAILED);
-    if (brc == SQLITE_OK) brc = sqlite3_bind_double(fst, 3, now);
-    if (brc == SQLITE_OK) brc = sqlite3_bind_int(fst, 4, max_attempts);
-    if (brc != SQLITE_OK) {
-        rc = fail(s, brc);
-        done(fst);
-    } else if ((rc = run(s, fst)) == SV_STORE_OK) {
-        nfail = sqlite3_changes(s->db);
-    }
-    if (!rc) {
-        if (brc == SQLITE_OK) brc = bind_state(qst, 1, SV_JOB_RUNNING);
-        if (brc == SQLITE_OK) brc = bind_state(qst, 2, SV_JOB_QUEUED);
-        if (brc == SQLITE_OK) brc = sqlite3_bind_int(qst, 3, max_attempts);
-        if (brc != SQLITE_OK) {
-            rc = fail(s, brc);
-            done(qst);
-        } else if ((rc = run(s, qst)) == SV_STORE_OK) {
-            nqueue = sqlite3_changes(s->db);
+    running_job *rows = NULL;
+    size_t n = 0;
+    int nq = 0, nf = 0;
+    rc = collect_running(s, st, &rows, &n);
+    for (size_t i = 0; i < n && !rc; i++) {
+        char *err = NULL;
+        if (rows[i].attempts >= max_attempts) {
+            err = sv_interrupted_error_json(why, rows[i].attempts, max_attempts);
+            if (!err) {
+                rc = fail_msg(s, SV_STORE_ENOMEM, "out of memory writing an error");
+                break;
+            }
         }
+        rc = give_back(s, &rows[i], now, err);
+        if (!rc)
+            (err ? &nf : &nq)[0]++;
+        free(err);
     }
+    free(rows);
     rc = savepoint_end(s, rc);
     if (rc == SV_STORE_OK) {
         if (requeued)
-            *requeued = nqueue;
+            *requeued = nq;
         if (failed)
-            *failed = nfail;
+            *failed = nf;
     }
     return rc;
+}
+
+static int sq_recover(sq_store *s, const char *node, int max_attempts, double now, int *requeued,
+                      int *failed)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = tx_lost(s);
+    if (!rc)
+        rc = get_stmt(s, ST_RUNNING_ON_NODE, &st);
+    if (rc)
+        return rc;
+    BIND(bind_state(st, 1, SV_JOB_RUNNING));
+    BIND(bind_text(st, 2, node ? node : ""));
+    if (rc != SQLITE_OK) {
+        int ret = fail(s, rc);
+        done(st);
+        return ret;
+    }
+    return give_back_all(s, st, max_attempts, now, "the server stopped", requeued, failed);
+}
+
+static int sq_requeue_expired(sq_store *s, double now, int max_attempts, int *requeued,
+                              int *failed)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = tx_lost(s);
+    if (!rc)
+        rc = get_stmt(s, ST_RUNNING_EXPIRED, &st);
+    if (rc)
+        return rc;
+    BIND(bind_state(st, 1, SV_JOB_RUNNING));
+    BIND(sqlite3_bind_double(st, 2, now));
+    if (rc != SQLITE_OK) {
+        int ret = fail(s, rc);
+        done(st);
+        return ret;
+    }
+    return give_back_all(s, st, max_attempts, now, "its node stopped renewing its lease",
+                         requeued, failed);
+}
+
+static int sq_release(sq_store *s, const char *id, const char *node, double now)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = tx_lost(s);
+    if (!rc)
+        rc = get_stmt(s, ST_RUNNING_ONE, &st);
+    if (rc)
+        return rc;
+    BIND(bind_state(st, 1, SV_JOB_RUNNING));
+    BIND(bind_text(st, 2, id));
+    BIND(bind_text(st, 3, node ? node : ""));
+    if (rc != SQLITE_OK) {
+        int ret = fail(s, rc);
+        done(st);
+        return ret;
+    }
+    if ((rc = savepoint(s)) != SV_STORE_OK) {
+        done(st);
+        return rc;
+    }
+    running_job *rows = NULL;
+    size_t n = 0;
+    rc = collect_running(s, st, &rows, &n);
+    if (!rc && n == 0) {
+        rc = missing_or_state(s, id);
+        if (rc == SV_STORE_ESTATE)
+            fail_msg(s, rc, "release: the job is not running on this node");
+    }
+    if (!rc)
+        rc = give_back(s, &rows[0], now, NULL);
+    free(rows);
+    return savepoint_end(s, rc);
 }
 
 /* ------------------------------------------------------------------------------------------ */
 /* Reads                                                                                       */
 /* ------------------------------------------------------------------------------------------ */
 
-int sv_store_get_job(sv_store *s, const char *id, const char *tenant, sv_job *out)
+static int sq_get_job(sq_store *s, const char *id, const char *tenant, sv_job *out)
 {
     memset(out, 0, sizeof *out);
     sqlite3_stmt *st = NULL;
@@ -887,7 +1083,7 @@ int sv_store_get_job(sv_store *s, const char *id, const char *tenant, sv_job *ou
     return fetch_one_job(s, st, out);
 }
 
-int sv_store_get_result(sv_store *s, const char *id, const char *tenant, char **out)
+static int sq_get_result(sq_store *s, const char *id, const char *tenant, char **out)
 {
     *out = NULL;
     sqlite3_stmt *st = NULL;
@@ -918,7 +1114,7 @@ int sv_store_get_result(sv_store *s, const char *id, const char *tenant, char **
     return ret;
 }
 
-int sv_store_find_idem(sv_store *s, const char *tenant, const char *key, sv_job *out)
+static int sq_find_idem(sq_store *s, const char *tenant, const char *key, sv_job *out)
 {
     memset(out, 0, sizeof *out);
     if (!key)
@@ -937,7 +1133,7 @@ int sv_store_find_idem(sv_store *s, const char *tenant, const char *key, sv_job 
     return fetch_one_job(s, st, out);
 }
 
-static int list_stmt(sv_store *s, unsigned mask, sqlite3_stmt **out)
+static int list_stmt(sq_store *s, unsigned mask, sqlite3_stmt **out)
 {
     if (!s->list[mask]) {
         /* Fixed parameter numbers per filter, so binding does not depend on the mask. */
@@ -973,7 +1169,7 @@ static int list_stmt(sv_store *s, unsigned mask, sqlite3_stmt **out)
     return SV_STORE_OK;
 }
 
-int sv_store_list_jobs(sv_store *s, const sv_job_filter *f, sv_job *out, int *n)
+static int sq_list_jobs(sq_store *s, const sv_job_filter *f, sv_job *out, int *n)
 {
     *n = 0;
     if (!f)
@@ -1038,7 +1234,7 @@ int sv_store_list_jobs(sv_store *s, const sv_job_filter *f, sv_job *out, int *n)
     return SV_STORE_OK;
 }
 
-int sv_store_events(sv_store *s, const char *id, long after_seq, int limit, sv_event_cb cb,
+static int sq_events(sq_store *s, const char *id, long after_seq, int limit, sv_event_cb cb,
                     void *data)
 {
     sqlite3_stmt *st = NULL;
@@ -1071,7 +1267,7 @@ int sv_store_events(sv_store *s, const char *id, long after_seq, int limit, sv_e
 }
 
 /* A job row with its request (only the dispatcher's load needs it). */
-static int get_job_full(sv_store *s, const char *id, sv_job *out)
+static int get_job_full(sq_store *s, const char *id, sv_job *out)
 {
     sqlite3_stmt *st = NULL;
     int rc = get_stmt(s, ST_GET_FULL, &st);
@@ -1086,7 +1282,7 @@ static int get_job_full(sv_store *s, const char *id, sv_job *out)
     return fetch_one_job(s, st, out);
 }
 
-int sv_store_each_queued(sv_store *s, sv_job_cb cb, void *data)
+static int sq_each_queued(sq_store *s, sv_job_cb cb, void *data)
 {
     /* The order is read first (ids only, from the covering index), then each job is fetched and
      * handed over with no statement active, so the callback may change the store (mark a job
@@ -1144,7 +1340,7 @@ int sv_store_each_queued(sv_store *s, sv_job_cb cb, void *data)
     return ret;
 }
 
-int sv_store_count_states(sv_store *s, long *counts)
+static int sq_count_states(sq_store *s, long *counts)
 {
     for (int i = 0; i < SV_JOB_NSTATES; i++)
         counts[i] = 0;
@@ -1169,3 +1365,124 @@ int sv_store_count_states(sv_store *s, long *counts)
     done(st);
     return ret;
 }
+
+/* ------------------------------------------------------------------------------------------ */
+/* The ops table                                                                               */
+/* ------------------------------------------------------------------------------------------ */
+
+/* Every handle this file hands out is an sq_store (its base first). */
+#define SQ(s) ((sq_store *)(s))
+
+static void op_close(sv_store *s) { sq_close(SQ(s)); }
+static const char *op_errmsg(sv_store *s) { return sq_errmsg(SQ(s)); }
+static int op_schema_version(sv_store *s) { return sq_schema_version(SQ(s)); }
+static int op_begin(sv_store *s) { return sq_begin(SQ(s)); }
+static int op_commit(sv_store *s) { return sq_commit(SQ(s)); }
+static int op_rollback(sv_store *s) { return sq_rollback(SQ(s)); }
+static int op_insert_job(sv_store *s, const sv_job *j) { return sq_insert_job(SQ(s), j); }
+
+static int op_claim_job(sv_store *s, const char *id, const char *node, double now,
+                        double lease_s, int attempts)
+{
+    return sq_claim_job(SQ(s), id, node, now, lease_s, attempts);
+}
+
+static int op_claim_next(sv_store *s, const char *node, double now, double lease_s, sv_job *out)
+{
+    return sq_claim_next(SQ(s), node, now, lease_s, out);
+}
+
+static int op_heartbeat(sv_store *s, const char *node, double now, double lease_s, int *renewed)
+{
+    return sq_heartbeat(SQ(s), node, now, lease_s, renewed);
+}
+
+static int op_release(sv_store *s, const char *id, const char *node, double now)
+{
+    return sq_release(SQ(s), id, node, now);
+}
+
+static int op_requeue_expired(sv_store *s, double now, int max_attempts, int *requeued,
+                              int *failed)
+{
+    return sq_requeue_expired(SQ(s), now, max_attempts, requeued, failed);
+}
+
+static int op_finish_job(sv_store *s, const char *id, sv_job_state state, double finished_at,
+                         const char *summary, const char *result, const char *error)
+{
+    return sq_finish_job(SQ(s), id, state, finished_at, summary, result, error);
+}
+
+static int op_add_event(sv_store *s, const char *id, long seq, const char *type, double ts,
+                        const char *data)
+{
+    return sq_add_event(SQ(s), id, seq, type, ts, data);
+}
+
+static int op_recover(sv_store *s, const char *node, int max_attempts, double now,
+                      int *requeued, int *failed)
+{
+    return sq_recover(SQ(s), node, max_attempts, now, requeued, failed);
+}
+
+static int op_get_job(sv_store *s, const char *id, const char *tenant, sv_job *out)
+{
+    return sq_get_job(SQ(s), id, tenant, out);
+}
+
+static int op_get_result(sv_store *s, const char *id, const char *tenant, char **out)
+{
+    return sq_get_result(SQ(s), id, tenant, out);
+}
+
+static int op_find_idem(sv_store *s, const char *tenant, const char *key, sv_job *out)
+{
+    return sq_find_idem(SQ(s), tenant, key, out);
+}
+
+static int op_list_jobs(sv_store *s, const sv_job_filter *f, sv_job *out, int *n)
+{
+    return sq_list_jobs(SQ(s), f, out, n);
+}
+
+static int op_events(sv_store *s, const char *id, long after_seq, int limit, sv_event_cb cb,
+                     void *data)
+{
+    return sq_events(SQ(s), id, after_seq, limit, cb, data);
+}
+
+static int op_each_queued(sv_store *s, sv_job_cb cb, void *data)
+{
+    return sq_each_queued(SQ(s), cb, data);
+}
+
+static int op_count_states(sv_store *s, long *counts) { return sq_count_states(SQ(s), counts); }
+
+/* A local file: reads never wait on a network, and one node owns it. */
+static const sv_store_ops sqlite_ops = {
+    .name = "sqlite",
+    .caps = SV_STORE_CAP_LOCAL_READS,
+    .close = op_close,
+    .errmsg = op_errmsg,
+    .schema_version = op_schema_version,
+    .begin = op_begin,
+    .commit = op_commit,
+    .rollback = op_rollback,
+    .insert_job = op_insert_job,
+    .claim_job = op_claim_job,
+    .claim_next = op_claim_next,
+    .heartbeat = op_heartbeat,
+    .release = op_release,
+    .requeue_expired = op_requeue_expired,
+    .finish_job = op_finish_job,
+    .add_event = op_add_event,
+    .recover = op_recover,
+    .get_job = op_get_job,
+    .get_result = op_get_result,
+    .find_idem = op_find_idem,
+    .list_jobs = op_list_jobs,
+    .events = op_events,
+    .each_queued = op_each_queued,
+    .count_states = op_count_states,
+};

@@ -1,7 +1,14 @@
-/* store.h - the durable job store: jobs, their progress events and results. The SQLite backend
- * (storage/sqlite.c) is the embedded default. A handle is used by one thread at a time; the
- * server keeps one handle for reads on the loop thread and one for batched writes on a pool
- * thread. Storage knows nothing of HTTP; JSON columns are opaque text here. */
+/* store.h - the durable job store: jobs, their progress events and results, behind one interface
+ * that every backend implements (storage/backend.h is the ops table a backend fills in).
+ * sv_store_open picks the backend from a URL. A handle is used by one thread at a time; the
+ * server keeps one handle for reads and one for batched writes on a pool thread. Storage knows
+ * nothing of HTTP; JSON columns are opaque text here.
+ *
+ * Nodes and leases: a running job is held by a node (a solvd process, named by the caller). A
+ * store that several nodes share (SV_STORE_CAP_SHARED) hands each queued job to exactly one of
+ * them (claim), and a node keeps its jobs by renewing their leases (heartbeat); jobs whose lease
+ * ran out are put back in the queue by any node (requeue_expired). A store of one node grants
+ * leases without expiry (lease_s 0), and a restarted node takes its own jobs back (recover). */
 #ifndef SV_STORE_H
 #define SV_STORE_H
 
@@ -33,6 +40,14 @@ int sv_job_state_parse(const char *name, sv_job_state *out);
 /* 1 for succeeded, failed, cancelled, timed_out. */
 int sv_job_state_final(sv_job_state s);
 
+/* The data of a status event, the one spelling of it for every backend and the server:
+ * {"status":NAME,"attempt":N}, with "error":ERROR appended when error_json (JSON text) is
+ * given. malloc'd; NULL when out of memory. */
+char *sv_status_event_json(sv_job_state state, int attempt, const char *error_json);
+/* The error of a running job that lost its node ({"code":"interrupted","message":...});
+ * why says how ("the server stopped", "its node stopped renewing its lease"). malloc'd. */
+char *sv_interrupted_error_json(const char *why, int attempts, int max_attempts);
+
 /* A job row. Strings are malloc'd and owned by the struct (sv_job_clear frees them); JSON-valued
  * columns hold JSON text. Times are Unix seconds with fractions; 0 means "not yet". */
 typedef struct {
@@ -45,9 +60,11 @@ typedef struct {
     int attempts;             /* times it was started */
     double created_at, started_at, finished_at;
     long last_seq;            /* highest event sequence number stored */
+    char node[64];            /* the node holding it while running; "" when none */
+    double lease_until;       /* when that node's hold expires; 0: no expiry */
     char *request;            /* the accepted body {"problem","params",...} (JSON); filled by
-                                 each_queued only: get/find/list leave it NULL, since it may
-                                 be large */
+                                 each_queued and claim_next only: get/find/list leave it NULL,
+                                 since it may be large */
     char *params;             /* the body's "params" object (JSON) or NULL: what job views echo */
     char *tags;               /* JSON array of strings */
     char *progress;           /* last progress event (JSON) or NULL */
@@ -61,32 +78,74 @@ void sv_job_clear(sv_job *j);
 
 typedef struct sv_store sv_store;
 
-/* Opens (creating if needed) the database at path, in WAL mode with synchronous=FULL, and
- * migrates the schema to the current version. On failure returns SV_STORE_EIO and writes a
- * message into err. */
-int sv_store_open(const char *path, sv_store **out, char *err, size_t errlen);
+/* What a backend is like, for the server to choose how to drive it. */
+enum {
+    /* Reads answer from local storage without waiting on a network: the loop thread may read
+     * inline. Without it every read goes to a pool thread. */
+    SV_STORE_CAP_LOCAL_READS = 1u << 0,
+    /* Several nodes may share the store: dispatch must claim jobs through it (claim_next)
+     * rather than from a queue in one node's memory. */
+    SV_STORE_CAP_SHARED = 1u << 1
+};
+
+/* Opens (creating if needed) the store named by url and brings its schema to the current
+ * version. url is "sqlite:PATH" or a bare PATH (the embedded SQLite backend); other schemes
+ * ("postgres://...") name backends this build may lack, which fails with a message saying so.
+ * On failure returns SV_STORE_EIO (or SV_STORE_ENOMEM), sets *out to NULL and writes a message
+ * into err. */
+int sv_store_open(const char *url, sv_store **out, char *err, size_t errlen);
 void sv_store_close(sv_store *s);   /* NULL is fine */
+/* The backend's name ("sqlite") and its SV_STORE_CAP_* bits. */
+const char *sv_store_backend(const sv_store *s);
+unsigned sv_store_caps(const sv_store *s);
 int sv_store_schema_version(sv_store *s);
-/* The last SQLite error text of this handle. */
+/* The text of this handle's last error. */
 const char *sv_store_errmsg(sv_store *s);
 
-/* ---- writes; group several in one transaction with begin/commit (one fsync) ---- */
+/* ---- writes; group several in one transaction with begin/commit ---- */
 int sv_store_begin(sv_store *s);
+/* On failure the transaction stays open; the caller retries the commit or rolls back. */
 int sv_store_commit(sv_store *s);
 int sv_store_rollback(sv_store *s);
 
 /* Inserts a new job (state, times, request, tags, idem_key, request_hash as given).
  * SV_STORE_ECONFLICT if the id or (tenant, idem_key) exists. */
 int sv_store_insert_job(sv_store *s, const sv_job *j);
-/* queued -> running: sets started_at and attempts (SV_STORE_ESTATE if not queued). */
-int sv_store_mark_running(sv_store *s, const char *id, double started_at, int attempts);
+/* queued -> running on node: sets started_at = now, attempts, node and lease_until (now +
+ * lease_s, or 0 when lease_s <= 0). SV_STORE_ESTATE if not queued. */
+int sv_store_claim_job(sv_store *s, const char *id, const char *node, double now, double lease_s,
+                       int attempts);
+/* Claims the first queued job in dispatch order (priority high first, then created_at, then
+ * id) as claim_job does, with attempts one more than stored, and fills *out with its row,
+ * request included. SV_STORE_ENOTFOUND when none is queued. Nodes claiming at once never get
+ * the same job. */
+int sv_store_claim_next(sv_store *s, const char *node, double now, double lease_s, sv_job *out);
+/* Renews the lease of every job running on node to now + lease_s; *renewed (may be NULL) gets
+ * how many. */
+int sv_store_heartbeat(sv_store *s, const char *node, double now, double lease_s, int *renewed);
+/* running on node -> queued (the node gives the job back, say when it drains): the attempt
+ * stays counted and the job gets the status event of its new state. SV_STORE_ESTATE if the job
+ * is not running on node. */
+int sv_store_release(sv_store *s, const char *id, const char *node, double now);
+/* Every running job whose lease expired before now goes back to queued if attempts <
+ * max_attempts, else to failed with an "interrupted" error; each gets the status event of its
+ * new state. Jobs that are not running (finished ones above all) are never touched. */
+int sv_store_requeue_expired(sv_store *s, double now, int max_attempts, int *requeued,
+                             int *failed);
 /* -> a final state, with summary/result/error JSON (any may be NULL). Allowed from queued or
  * running; SV_STORE_ESTATE if already final. */
 int sv_store_finish_job(sv_store *s, const char *id, sv_job_state state, double finished_at,
                         const char *summary, const char *result, const char *error);
-/* Appends event (job_id, seq) and updates last_seq (and progress when type is "progress"). */
+/* Appends event (job_id, seq) and updates last_seq (and progress when type is "progress").
+ * SV_STORE_ECONFLICT for a sequence number the job already has. */
 int sv_store_add_event(sv_store *s, const char *id, long seq, const char *type, double ts,
                        const char *data);
+
+/* Start-up recovery of node: every job left running on node (or with no node recorded) goes
+ * back to queued if attempts < max_attempts, else to failed with error {"code":"interrupted",
+ * ...}; each gets the status event of its new state. Counts into the outputs (may be NULL). */
+int sv_store_recover(sv_store *s, const char *node, int max_attempts, double now, int *requeued,
+                     int *failed);
 
 /* ---- reads ---- */
 /* tenant NULL: any tenant. SV_STORE_ENOTFOUND when absent or another tenant's. */
@@ -111,17 +170,15 @@ int sv_store_list_jobs(sv_store *s, const sv_job_filter *f, sv_job *out, int *n)
 
 typedef int (*sv_event_cb)(void *data, long seq, const char *type, double ts, const char *json);
 /* Events of job id with seq > after_seq in order, at most limit (<= 0: all); cb returning
- * non-zero stops early. */
+ * non-zero stops early. The callback may read through the same handle, but not call
+ * sv_store_events on it. */
 int sv_store_events(sv_store *s, const char *id, long after_seq, int limit, sv_event_cb cb,
                     void *data);
 
 typedef int (*sv_job_cb)(void *data, const sv_job *j);
-/* Every queued job (request included), by priority (high first) then created_at. */
+/* Every queued job (request included), by priority (high first) then created_at; the callback
+ * may write through the same handle (claim the job it is given, say). */
 int sv_store_each_queued(sv_store *s, sv_job_cb cb, void *data);
-
-/* Start-up recovery: every job left running goes back to queued if attempts < max_attempts,
- * else to failed with error {"code":"interrupted","message":...}. Counts into the outputs. */
-int sv_store_recover(sv_store *s, int max_attempts, double now, int *requeued, int *failed);
 
 /* Number of jobs per state, counts[SV_JOB_NSTATES]. */
 int sv_store_count_states(sv_store *s, long *counts);
