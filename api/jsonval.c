@@ -76,22 +76,7 @@ char *sv_json_path_key(char *buf, size_t size, const char *path, const char *key
 
 const char *sv_json_fmt_number(char *buf, size_t size, double x)
 {
-    if (!buf || size == 0)
-        return buf;
-    if (!isfinite(x)) {
-        snprintf(buf, size, "%s", isnan(x) ? "nan" : x < 0 ? "-inf" : "inf");
-        return buf;
-    }
-    if (x == floor(x) && fabs(x) < 1e15) {
-        snprintf(buf, size, "%.0f", x);
-        return buf;
-    }
-    for (int prec = 6; prec <= 17; prec++) {
-        snprintf(buf, size, "%.*g", prec, x);
-        if (strtod(buf, NULL) == x)
-            break;
-    }
-    return buf;
+    return sv_fmt_number(buf, size, x); /* core/params.h: the one shortest-round-trip printer */
 }
 
 char *sv_json_path_index(char *buf, size_t size, const char *path, long index)

@@ -100,19 +100,7 @@ EOF
 } >"$WORK/section.md"
 
 # Replace (or append) the delimited section only.
-begin='<!-- BEGIN mfac -->'
-end='<!-- END mfac -->'
-touch "$RESULTS"
-if grep -qxF "$begin" "$RESULTS" && grep -qxF "$end" "$RESULTS"; then
-    awk -v begin="$begin" -v end="$end" -v sect="$WORK/section.md" '
-        $0 == begin { skipping = 1; print begin; while ((getline line < sect) > 0) print line; next }
-        $0 == end && skipping { skipping = 0; print end; next }
-        !skipping { print }
-    ' "$RESULTS" >"$WORK/results.new"
-else
-    { cat "$RESULTS"; [[ -s $RESULTS ]] && printf '\n'; printf '%s\n' "$begin";
-      cat "$WORK/section.md"; printf '%s\n' "$end"; } >"$WORK/results.new"
-fi
-cp "$WORK/results.new" "$RESULTS.mfac.tmp"
-mv "$RESULTS.mfac.tmp" "$RESULTS"
+# shellcheck source=bench/lib/section.sh
+. "$REPO/bench/lib/section.sh"
+replace_section '<!-- BEGIN mfac -->' '<!-- END mfac -->' "$WORK/section.md" "$RESULTS"
 say "section written to $RESULTS"
