@@ -8,19 +8,14 @@
 #include "api/jsonval.h"
 #include "api/params.h"
 
-/* "a, b and c" (joiner "and") or "a, b or c" (joiner "or"). */
-static void key_list(const sv_problem_form *forms, const char *joiner, char *buf, size_t size)
+/* The forms' keys as "a, b<last>c" with last " and " or " or ". */
+static void key_list(const sv_problem_form *forms, const char *last, char *buf, size_t size)
 {
-    int n = 0;
-    while (forms[n].key)
-        n++;
     size_t len = 0;
     buf[0] = '\0';
-    for (int i = 0; i < n && len < size; i++)
+    for (int i = 0; forms[i].key && len < size; i++)
         len += (size_t)snprintf(buf + len, size - len, "%s%s",
-                                i == 0 ? "" : i == n - 1 ? (strcmp(joiner, "and") == 0 ? " and " : " or ")
-                                                         : ", ",
-                                forms[i].key);
+                                i == 0 ? "" : forms[i + 1].key ? ", " : last, forms[i].key);
 }
 
 int sv_forms_pick(const sv_problem_form *forms, const json_t *problem, int *which, sv_err *e)
@@ -36,7 +31,7 @@ int sv_forms_pick(const sv_problem_form *forms, const json_t *problem, int *whic
         }
     if (count != 1) {
         char list[256];
-        key_list(forms, count ? "and" : "or", list, sizeof list);
+        key_list(forms, count ? " and " : " or ", list, sizeof list);
         return sv_fail(e, "/problem", count ? "give only one of %s" : "needs one of %s", list);
     }
     if (sv_json_no_unknown(problem, "/problem", forms[found].members, e) != SV_OK)

@@ -95,7 +95,8 @@ static int read_problem(const json_t *problem, const sv_codec_env *env, ef21_des
     int form, rc;
     if ((rc = sv_forms_pick(ef21_forms, problem, &form, e)) != SV_OK)
         return rc;
-    switch (form) {
+    d->form = (ef21_form)form;
+    switch (d->form) {
     case FORM_CLIENTS: rc = read_clients(problem, env, d, e); break;
     case FORM_GENERATE: rc = read_generate(problem, env, d, e); break;
     default: rc = read_dataset(json_object_get(problem, "dataset"), env, d, e); break;
@@ -108,7 +109,6 @@ static int read_problem(const json_t *problem, const sv_codec_env *env, ef21_des
 static int read_clients(const json_t *problem, const sv_codec_env *env, ef21_desc *d, sv_err *e)
 {
     int rc;
-    d->form = FORM_CLIENTS;
     if ((rc = sv_glm_json_loss(problem, "/problem", SV_LOSS_SQUARED, &d->loss, e)) != SV_OK ||
         (rc = sv_glm_json_lambda(problem, "/problem", &d->lambda, e)) != SV_OK)
         return rc;
@@ -181,7 +181,6 @@ static int read_generate(const json_t *problem, const sv_codec_env *env, ef21_de
     if (entries > (double)max_entries)
         return sv_fail(e, path, "clients * rows_per_client * dim = %.0f exceeds the limit of %ld "
                        "matrix entries", entries, max_entries);
-    d->form = FORM_GENERATE;
     d->dim = g.dim;
     d->loss = g.loss;
     d->lambda = g.lambda;
@@ -219,7 +218,6 @@ static int read_dataset(const json_t *ds, const sv_codec_env *env, ef21_desc *d,
     sv_json_optional(ds, path, "shuffle", &v, e);
     if (v && (rc = sv_json_bool(v, "/problem/dataset/shuffle", &shuffle, e)) != SV_OK)
         return rc;
-    d->form = FORM_DATASET;
     d->dim = d->ds->cols;
     d->ds_clients = (int)n;
     d->seed = (uint64_t)seed;

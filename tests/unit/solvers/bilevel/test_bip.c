@@ -489,7 +489,7 @@ static void test_cancel_and_invalid(void **state)
     bip_settings_default(&s);
     s.report_every = 10;
     mon_state ms = {0, 2, 0};
-    sv_monitor mon = {monitor, &ms};
+    sv_monitor mon = {monitor, &ms, NULL};
     bip_info info;
     assert_int_equal(bip_solve(&D.prob, &s, &mon, mask, theta, &info, NULL), SV_OK);
     assert_int_equal(info.base.status, SV_CANCELLED);

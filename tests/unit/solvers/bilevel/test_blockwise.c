@@ -482,7 +482,7 @@ static void test_cancel(void **state)
     s.report_every = 7;
     s.tol = 0;
     mon_state ms = {0, 3, 0};
-    sv_monitor mon = {monitor, &ms};
+    sv_monitor mon = {monitor, &ms, NULL};
     blockwise_info info;
     assert_int_equal(blockwise_solve(&D.prob, &s, &mon, x, Y, &info, NULL), SV_OK);
     assert_int_equal(info.base.status, SV_CANCELLED);

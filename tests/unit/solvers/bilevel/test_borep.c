@@ -213,7 +213,7 @@ static void test_cancel_and_validation(void **state)
     borep_settings_default(&s);
     s.report_every = 5;
     int calls = 0;
-    sv_monitor mon = {stop_at_third, &calls};
+    sv_monitor mon = {stop_at_third, &calls, NULL};
     double x[5] = {0}, y[8] = {0};
     borep_info info;
     assert_int_equal(borep_solve(&p, &s, &mon, x, y, NULL, &info, NULL), SV_OK);

@@ -122,7 +122,7 @@ static void test_certified_monotone_decrease(void **state)
     mon_log *log = calloc(1, sizeof *log);
     assert_non_null(log);
     log->stop_at = -1;
-    sv_monitor mon = {log_monitor, log};
+    sv_monitor mon = {log_monitor, log, NULL};
     double x[5] = {0}, y[8] = {0};
     inexact_info info;
     assert_int_equal(inexact_solve(&p, &s, &mon, x, y, &info, NULL), SV_OK);
@@ -169,7 +169,7 @@ static void test_accuracies_adapt(void **state)
     mon_log *log = calloc(1, sizeof *log);
     assert_non_null(log);
     log->stop_at = -1;
-    sv_monitor mon = {log_monitor, log};
+    sv_monitor mon = {log_monitor, log, NULL};
     double x[5] = {0}, y[8] = {0};
     inexact_info info;
     assert_int_equal(inexact_solve(&p, &s, &mon, x, y, &info, NULL), SV_OK);
@@ -376,7 +376,7 @@ static void test_cancel(void **state)
     mon_log *log = calloc(1, sizeof *log);
     assert_non_null(log);
     log->stop_at = 3;
-    sv_monitor mon = {log_monitor, log};
+    sv_monitor mon = {log_monitor, log, NULL};
     double x[5] = {0}, y[8] = {0};
     inexact_info info;
     assert_int_equal(inexact_solve(&p, &s, &mon, x, y, &info, NULL), SV_OK);
@@ -522,7 +522,7 @@ static void test_codec_example(void **state)
     mon_log *log = calloc(1, sizeof *log);
     assert_non_null(log);
     log->stop_at = -1;
-    sv_monitor mon = {log_monitor, log};
+    sv_monitor mon = {log_monitor, log, NULL};
     assert_int_equal(sv_codec_inexact.run(pr, pa, &sv_test_codec_env, &mon, &res, &e), SV_OK);
     assert_true(log->n >= 2);
     const char *keys[] = {"status", "iterations", "objective", "solve_time_s", "z_norm", "eps",

@@ -67,7 +67,7 @@ static void test_toy_problem(void **state)
     lvhba_info info;
     sv_err e;
     mon_log log = {.stop_at = -1};
-    sv_monitor mon = {log_monitor, &log};
+    sv_monitor mon = {log_monitor, &log, NULL};
     assert_int_equal(lvhba_solve(&p, &s, &mon, x, y, z, &info, &e), SV_OK);
     assert_int_equal(info.base.status, SV_SOLVED);
     assert_true(info.residual <= s.tol);
@@ -216,7 +216,7 @@ static void test_constrained_grid_reference(void **state)
     double x[1] = {0}, y[4] = {0};
     lvhba_info info;
     mon_log log = {.stop_at = -1};
-    sv_monitor mon = {log_monitor, &log};
+    sv_monitor mon = {log_monitor, &log, NULL};
     assert_int_equal(lvhba_solve(&p, &s, &mon, x, y, NULL, &info, &e), SV_OK);
     if (!(fabs(x[0] - best_x) <= 2e-3 && info.F_exact - best_F <= 1e-5))
         fail_msg("x %.6f F %.8f, grid x %.6f F %.8f", x[0], info.F_exact, best_x, best_F);
@@ -282,7 +282,7 @@ static void test_cancel(void **state)
     double x[1] = {3.0}, y[1] = {-1.0};
     lvhba_info info;
     mon_log log = {.stop_at = 2};
-    sv_monitor mon = {log_monitor, &log};
+    sv_monitor mon = {log_monitor, &log, NULL};
     assert_int_equal(lvhba_solve(&p, &s, &mon, x, y, NULL, &info, NULL), SV_OK);
     assert_int_equal(info.base.status, SV_CANCELLED);
     assert_int_equal(info.base.iter, 20);
@@ -408,7 +408,7 @@ static void test_codec_toy(void **state)
     if (sv_codec_lvhba.validate(pr, NULL, &sv_test_codec_env, &e) != SV_OK)
         fail_msg("%s: %s", e.field, e.msg);
     mon_log log = {.stop_at = -1};
-    sv_monitor mon = {log_monitor, &log};
+    sv_monitor mon = {log_monitor, &log, NULL};
     json_t *res = run_codec(pr, NULL, &mon);
     assert_string_equal(json_string_value(json_object_get(res, "status")), "solved");
     double x = json_number_value(json_array_get(json_object_get(res, "x"), 0));

@@ -250,7 +250,7 @@ static void test_cancel_and_validation(void **state)
     penalty_settings_default(&s);
     s.report_every = 1;
     int calls = 0;
-    sv_monitor mon = {stop_at_second, &calls};
+    sv_monitor mon = {stop_at_second, &calls, NULL};
     double x[5] = {0}, y[8] = {0};
     penalty_info info;
     assert_int_equal(penalty_solve(&p, &s, &mon, x, y, NULL, &info, NULL), SV_OK);

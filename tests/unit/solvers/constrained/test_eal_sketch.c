@@ -258,7 +258,7 @@ static void solve_hs(const char *name, int sketch, int superlinear)
     s.seed = 7;
     trace t;
     trace_init(&t, &s);
-    sv_monitor mon = {trace_fn, &t};
+    sv_monitor mon = {trace_fn, &t, NULL};
     eal_sketch_info info;
     sv_err e;
     assert_int_equal(eal_sketch_solve(&p, &s, &mon, x, lam, &info, &e), SV_OK);
@@ -329,7 +329,7 @@ static void test_circle(void **state)
         s.sketch = k % 2 ? SV_SKETCH_KACZMARZ : SV_SKETCH_BLOCK;
         trace t;
         trace_init(&t, &s);
-        sv_monitor mon = {trace_fn, &t};
+        sv_monitor mon = {trace_fn, &t, NULL};
         eal_sketch_info info;
         assert_int_equal(eal_sketch_solve(&p, &s, &mon, x, lam, &info, NULL), SV_OK);
         if (info.base.status != SV_SOLVED || fabs(x[0] + 1) > 1e-8 || fabs(x[1] + 1) > 1e-8)
@@ -479,7 +479,7 @@ static void check_qp(int n, int m, double shift, int sketch, uint64_t seed)
     s.seed = seed;
     trace t;
     trace_init(&t, &s);
-    sv_monitor mon = {trace_fn, &t};
+    sv_monitor mon = {trace_fn, &t, NULL};
     eal_sketch_info info;
     assert_int_equal(eal_sketch_solve(&p, &s, &mon, x, lam, &info, NULL), SV_OK);
     double dx = sv_test_max_abs_diff(n, x, xd), dl = sv_test_max_abs_diff(m, lam, ld);
@@ -607,7 +607,7 @@ static void test_logistic_eq(void **state)
     s.tol = 1e-10;
     trace t;
     trace_init(&t, &s);
-    sv_monitor mon = {trace_fn, &t};
+    sv_monitor mon = {trace_fn, &t, NULL};
     eal_sketch_info info;
     assert_int_equal(eal_sketch_solve(&p, &s, &mon, x, lam, &info, NULL), SV_OK);
     assert_int_equal(info.base.status, SV_SOLVED);
@@ -710,7 +710,7 @@ static void test_seed_cancel_limits(void **state)
     assert_true(sv_test_max_abs_diff(8, x1, x2) < 1e-8);
 
     /* cancel: stops at the report of iteration 2 */
-    sv_monitor mon = {cancel_at_2, NULL};
+    sv_monitor mon = {cancel_at_2, NULL, NULL};
     sv_fill(8, 1 / sqrt(8.0), x2);
     assert_int_equal(eal_sketch_solve(&p, &s, &mon, x2, lam, &i2, NULL), SV_OK);
     assert_int_equal(i2.base.status, SV_CANCELLED);

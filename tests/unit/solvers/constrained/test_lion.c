@@ -312,7 +312,7 @@ static void test_box_entry_and_invariance(void **state)
     s.max_iter = 3000;
     s.tol = 0.0;
     s.report_every = 1;
-    sv_monitor mon = {record, NULL};
+    sv_monitor mon = {record, NULL, NULL};
     sv_err e;
 
     for (int start = 0; start < 2; start++) {
@@ -538,7 +538,7 @@ static void test_cancel(void **state)
     recorder rec;
     rec_init(&rec, 100);
     rec.cancel_at = 30;
-    sv_monitor mon = {record, &rec};
+    sv_monitor mon = {record, &rec, NULL};
     double x[4] = {0};
     lion_info info;
     assert_int_equal(lion_solve(&p, &s, &mon, x, &info, NULL), SV_OK);

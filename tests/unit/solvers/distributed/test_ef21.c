@@ -304,7 +304,7 @@ static void test_cancel_through_monitor(void **state)
     s.ctl.report_every = 10;
     s.ctl.max_iter = 100000;
     monitor_log log = {.stop_at = 30};
-    sv_monitor mon = {log_monitor, &log};
+    sv_monitor mon = {log_monitor, &log, NULL};
     double x[8] = {0}, xref[8] = {0};
     ef21_info info;
     assert_int_equal(ef21_solve(&p, &s, &mon, x, &info, NULL), SV_OK);
@@ -326,7 +326,7 @@ static void test_cancel_through_monitor(void **state)
 
     /* The progress reports end with one at the final round when it is not a multiple. */
     monitor_log log2 = {.stop_at = -1};
-    sv_monitor mon2 = {log_monitor, &log2};
+    sv_monitor mon2 = {log_monitor, &log2, NULL};
     s.ctl.max_iter = 25;
     sv_zero(d, x);
     assert_int_equal(ef21_solve(&p, &s, &mon2, x, &info, NULL), SV_OK);
@@ -587,6 +587,19 @@ static void test_codec_validate(void **state)
     expect_codec_ok("{\"dataset\": {\"name\": \"digits\", \"clients\": 10, \"binary_class\": 3}}",
                     NULL);
 
+    /* The form is chosen by exactly one key (api/forms.c words the choice). */
+    json_t *pb = json_loads("{\"x0\": [1]}", 0, NULL);
+    sv_err e;
+    memset(&e, 0, sizeof e);
+    assert_int_equal(sv_codec_ef21.validate(pb, NULL, &sv_test_codec_env, &e), SV_EINVAL);
+    assert_string_equal(e.field, "/problem");
+    assert_string_equal(e.msg, "needs one of clients, generate or dataset");
+    json_decref(pb);
+    pb = json_loads("{\"generate\": {}, \"dataset\": {}}", 0, NULL);
+    assert_int_equal(sv_codec_ef21.validate(pb, NULL, &sv_test_codec_env, &e), SV_EINVAL);
+    assert_string_equal(e.msg, "give only one of clients, generate and dataset");
+    json_decref(pb);
+
     /* Bad shapes and lengths. */
     expect_codec_error("{\"clients\": [{\"A\": [[1, 2], [3]], \"b\": [1, 2]}]}", NULL,
                        "/problem/clients/0/A/1");
@@ -697,7 +710,7 @@ static void test_breast_cancer_logistic(void **state)
 {
     (void)state;
     monitor_log log = {.stop_at = -1};
-    sv_monitor mon = {log_monitor, &log};
+    sv_monitor mon = {log_monitor, &log, NULL};
     json_t *res = run_codec(
         "{\"dataset\": {\"name\": \"breast_cancer\", \"clients\": 4, \"seed\": 1, "
         "\"loss\": \"logistic\", \"lambda\": 1e-2}}",

@@ -819,7 +819,7 @@ static void test_cancel_and_limits(void **state)
     s.report_every = 10;
     s.schedule.kind = SV_SCHEDULE_CONSTANT;
     monitor_log log = {.stop_at = 30, .stop_phase = -1};
-    sv_monitor mon = {log_monitor, &log};
+    sv_monitor mon = {log_monitor, &log, NULL};
     double x[8] = {0}, xref[8] = {0};
     mfac_info info, ref;
     assert_int_equal(mfac_solve(&p, &s, &mon, x, &info, NULL), SV_OK);
@@ -839,7 +839,7 @@ static void test_cancel_and_limits(void **state)
     ps.max_iter = 20;
     ps.report_every = 10;
     monitor_log plog = {.stop_at = -1, .stop_phase = 1};
-    sv_monitor pmon = {log_monitor, &plog};
+    sv_monitor pmon = {log_monitor, &plog, NULL};
     sv_zero(8, x);
     assert_int_equal(mfac_solve(&p, &ps, &pmon, x, &info, NULL), SV_OK);
     assert_int_equal(info.base.status, SV_CANCELLED);
@@ -1162,7 +1162,7 @@ static void test_codec_example(void **state)
     assert_int_equal(sv_codec_mfac.validate(json_object_get(ex, "problem"),
                                             json_object_get(ex, "params"), env, &e), SV_OK);
     monitor_log log = {.stop_at = -1, .stop_phase = -1};
-    sv_monitor mon = {log_monitor, &log};
+    sv_monitor mon = {log_monitor, &log, NULL};
     json_t *res = NULL;
     assert_int_equal(sv_codec_mfac.run(json_object_get(ex, "problem"), json_object_get(ex, "params"),
                                        env, &mon, &res, &e), SV_OK);
