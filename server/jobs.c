@@ -362,7 +362,7 @@ static void on_done(sv_app *app, sv_task *t)
     t->result = NULL;
     sv_writer_submit(&app->writer, op);
     emit_status(app, L, t->error);
-    sv_metrics_job_finished(&app->metrics, L->codec->name, L->state);
+    sv_metrics_job_finished(&app->metrics, L->codec, L->state);
     sv_log_info("job finished", "job=%s solver=%s state=%s", L->id, L->codec->name,
                 sv_job_state_name(L->state));
     sv_task_free(t);
@@ -615,7 +615,7 @@ enum MHD_Result sv_jobs_cancel(sv_app *app, sv_req *r, const char *id)
     op->done_data = r;
     sv_writer_submit(&app->writer, op);
     emit_status(app, L, op->error);
-    sv_metrics_job_finished(&app->metrics, L->codec->name, SV_JOB_CANCELLED);
+    sv_metrics_job_finished(&app->metrics, L->codec, SV_JOB_CANCELLED);
     sv_log_info("job cancelled", "job=%s", L->id);
     maybe_release(app, L);
     return sv_http_defer(r);

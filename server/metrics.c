@@ -48,22 +48,23 @@ void sv_metrics_http(sv_metrics *m, unsigned status, double seconds)
     m->http_seconds_sum += seconds;
 }
 
-/* The index of the solver in sv_codecs(), or -1. */
-static int solver_index(const char *solver)
+/* The index of the codec in sv_codecs(), or -1: a pointer comparison, since every job holds
+ * its codec from the registry. */
+static int solver_index(const sv_codec *codec)
 {
     const sv_codec *const *c = sv_codecs();
-    for (int i = 0; solver && c[i] && i < SV_METRICS_MAX_SOLVERS; i++)
-        if (strcmp(c[i]->name, solver) == 0)
+    for (int i = 0; codec && c[i] && i < SV_METRICS_MAX_SOLVERS; i++)
+        if (c[i] == codec)
             return i;
     return -1;
 }
 
-void sv_metrics_job_finished(sv_metrics *m, const char *solver, int state)
+void sv_metrics_job_finished(sv_metrics *m, const sv_codec *codec, int state)
 {
     if (state < 0 || state >= SV_METRICS_STATES)
         return;
     m->jobs_finished[state]++;
-    int i = solver_index(solver);
+    int i = solver_index(codec);
     if (i >= 0)
         m->jobs_finished_by_solver[i][state]++;
 }
@@ -81,7 +82,7 @@ static void live_by_solver(const sv_app *app, size_t counts[SV_METRICS_MAX_SOLVE
         for (const sv_live *L = app->jobs.buckets[b]; L; L = L->hnext) {
             if (L->state != SV_JOB_QUEUED && L->state != SV_JOB_RUNNING)
                 continue;
-            int i = solver_index(L->codec ? L->codec->name : NULL);
+            int i = solver_index(L->codec);
             if (i >= 0)
                 counts[i][L->state == SV_JOB_RUNNING]++;
         }

@@ -28,7 +28,8 @@ struct sv_app;
 /* Renders every metric (gauges read from the app) into a malloc'd string. */
 char *sv_metrics_render(const struct sv_app *app, size_t *len);
 void sv_metrics_http(sv_metrics *m, unsigned status, double seconds);
-/* A job of this solver (its codec's name) reached the final state (an sv_job_state). */
-void sv_metrics_job_finished(sv_metrics *m, const char *solver, int state);
+/* A job of this solver (its registered codec) reached the final state (an sv_job_state). */
+struct sv_codec;
+void sv_metrics_job_finished(sv_metrics *m, const struct sv_codec *codec, int state);
 
 #endif
