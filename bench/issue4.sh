@@ -87,16 +87,14 @@ fi
 mkdir -p "$BUILD/bench4"
 LIBS=$(pkg-config --libs lapacke openblas zlib)
 CFLAGS_LIB="-std=c11 -O2 -Wall -Wextra -D_POSIX_C_SOURCE=200809L"
-CFLAGS_NATIVE="-std=c11 -O3 -march=native -Wall -Wextra -D_POSIX_C_SOURCE=200809L"
 # shellcheck disable=SC2086
 gcc $CFLAGS_LIB -I"$REPO" "$REPO/bench/constrained/dump_logistic_eq.c" "$BUILD/libsolvd_core.a" \
     $LIBS -lm -o "$BUILD/bench4/dump_logistic_eq"
 # shellcheck disable=SC2086
 gcc $CFLAGS_LIB -I"$REPO" "$REPO/bench/softmax/bench.c" "$BUILD/libsolvd_core.a" $LIBS -lm \
     -o "$BUILD/bench4/softmax_bench"
-# shellcheck disable=SC2086
-gcc $CFLAGS_NATIVE -I"$REPO" "$REPO/bench/softmax/bench.c" "$REPO/core/kernels/softmax.c" -lm \
-    -o "$BUILD/bench4/softmax_bench_native"
+# No -march=native variant any more: the library chooses its AVX2 / AVX-512 softmax paths at run
+# time (core/kernels/softmax.c), so the library build is the vectorized one.
 LIB_FLAGS=$(sed -n 's/^CMAKE_C_FLAGS_RELEASE:STRING=//p' "$BUILD/CMakeCache.txt")
 
 # ---- python with numpy and scipy
@@ -132,23 +130,16 @@ fi
 
 # ---- 2. softmax
 SIZES=(1e3 1e4 1e5 1e6 1e7 3e7 1e8)
-NATIVE_SIZES=(1e4 1e6 1e8)
-if ((QUICK)); then SIZES=(1e3 1e5); NATIVE_SIZES=(1e4); fi
+if ((QUICK)); then SIZES=(1e3 1e5); fi
 LOAD_SOFTMAX=$(cut -d' ' -f1-3 /proc/loadavg)
 say "softmax: library build, n = ${SIZES[*]}"
 if ! run_bg timeout "$(left 240)" "$BUILD/bench4/softmax_bench" "${SIZES[@]}" >"$WORK/lib.tsv"; then
     say "softmax benchmark failed or ran out of time (partial table kept)"
     FAILED+=(softmax)
 fi
-say "softmax: -O3 -march=native, n = ${NATIVE_SIZES[*]}"
-if ! run_bg timeout "$(left 150)" "$BUILD/bench4/softmax_bench_native" "${NATIVE_SIZES[@]}" \
-        >"$WORK/native.tsv"; then
-    say "native softmax benchmark failed or ran out of time (partial table kept)"
-    FAILED+=(softmax-native)
-fi
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
-"$PY" "$REPO/bench/softmax/report.py" --lib "$WORK/lib.tsv" --native "$WORK/native.tsv" \
-    --flags-lib "C flags $LIB_FLAGS" --flags-native "gcc $CFLAGS_NATIVE" \
+"$PY" "$REPO/bench/softmax/report.py" --lib "$WORK/lib.tsv" \
+    --flags-lib "C flags $LIB_FLAGS" \
     --compiler "$(gcc --version | head -1)" --load "$LOAD_SOFTMAX" --load-after "$LOAD_AFTER" \
     --out "$WORK/softmax.md"
 

@@ -110,12 +110,12 @@ def main():
             a.load_after or "?", time.strftime("%Y-%m-%d")),
          """**Methods** (double precision, one thread, x uniform on [-20, 20], y a separate array):
 
-* **two-pass** — `sv_softmax` (core/kernels/softmax.c): pass 1 reads x and accumulates sum e^x in the
-  (mantissa, exponent) representation with compensated summation; pass 2 reads x again and writes
-  y. Two reads of x, one write of y, two `exp` per element plus the exact argument reduction
-  (fma, nearbyint) and `ldexp`/`frexp` rescaling.
-* **three-pass (core)** — `sv_softmax_threepass`: max; sum of e^{x-max}; y = e^{x-max}/sum
-  (recomputed). Three reads of x, one write of y, two `exp` per element.
+* **two-pass** — `sv_softmax` (core/kernels/softmax.c, on the AVX-512, AVX2 or scalar path the
+  CPU allows, chosen at run time): pass 1 reads x and accumulates sum e^x in the (mantissa,
+  exponent) representation with per-lane compensation; pass 2 reads x again and writes y. Two
+  reads of x, one write of y.
+* **three-pass (core)** — `sv_softmax_threepass` (the same vector layer): max; sum of
+  e^{x-max}; y = e^{x-max}/sum (recomputed). Three reads of x, one write of y.
 * **naive three-pass** — in bench.c: max; y = e^{x-max} stored while summing; y *= 1/sum. Two
   reads of x, y written twice and read once, one `exp` per element.
 
