@@ -35,7 +35,7 @@ double sv_loop_elapsed(const sv_loop *L)
 
 int sv_loop_stopped(const sv_loop *L)
 {
-    return L->status != SV_UNSOLVED;
+    return L && L->status != SV_UNSOLVED;
 }
 
 int sv_loop_report(sv_loop *L, long iter, double obj)
@@ -58,6 +58,8 @@ int sv_loop_report(sv_loop *L, long iter, double obj)
 
 int sv_loop_poll(sv_loop *L)
 {
+    if (!L)
+        return 0;
     if (L->status != SV_UNSOLVED)
         return 1;
     if (L->ctl && L->ctl->time_limit_s > 0 && sv_loop_elapsed(L) >= L->ctl->time_limit_s) {

@@ -82,10 +82,11 @@ int sv_loop_report(sv_loop *L, long iter, double obj);
 
 /* The cheap stop test for inner loops: the solver's own time limit, then the monitor's poll.
  * Returns 1 and sets L->status (SV_TIME_LIMIT or SV_CANCELLED) when the solve must stop; once
- * it has said so it keeps saying so. */
+ * it has said so it keeps saying so. L may be NULL (no loop: never stop), so that shared helpers
+ * take an optional loop. */
 int sv_loop_poll(sv_loop *L);
 
-/* 1 once the loop has decided to end (a check or a poll said so). */
+/* 1 once the loop has decided to end (a check or a poll said so); 0 for L NULL. */
 int sv_loop_stopped(const sv_loop *L);
 
 /* Seconds since sv_loop_begin. */

@@ -152,7 +152,7 @@ size_t sv_bl_work_size(const sv_bl_problem *p)
  * Returns the final relative residual. */
 static double cg_solve(const sv_bl_problem *p, const double *x, const double *y,
                        const double *rhs, double *z, double rtol, int max_iter, double *v,
-                       double *w)
+                       double *w, sv_loop *L)
 {
     const int n = p->dy;
     double *r = v, *d = v + n, *Hd = v + 2 * n;
@@ -164,6 +164,8 @@ static double cg_solve(const sv_bl_problem *p, const double *x, const double *y,
     sv_copy(n, rhs, d);
     double rr = sv_dot(n, r, r);
     for (int it = 0; it < max_iter && sqrt(rr) > rtol * bn; it++) {
+        if ((it & 15) == 15 && sv_loop_poll(L))
+            break;  /* the solve is being stopped: what CG has is all the caller needs */
         p->ops->hvp_yy(p, x, y, d, NULL, Hd, w);
         double dHd = sv_dot(n, d, Hd);
         if (!(dHd > 0))
@@ -181,7 +183,7 @@ static double cg_solve(const sv_bl_problem *p, const double *x, const double *y,
 }
 
 double sv_bl_solve_lower(const sv_bl_problem *p, const double *x, double *y, double tol,
-                         int max_iter, double *work)
+                         int max_iter, double *work, sv_loop *L)
 {
     if (p->ops->solve_lower)
         return p->ops->solve_lower(p, x, y, tol, max_iter, work);
@@ -190,12 +192,12 @@ double sv_bl_solve_lower(const sv_bl_problem *p, const double *x, double *y, dou
     double *w = work + 8 * (size_t)n + 3 * (size_t)p->dx + 16;
     double gv = p->ops->lower(p, x, y, NULL, NULL, g, w);
     double gn = sv_nrm2(n, g);
-    for (int it = 0; it < max_iter && gn > tol; it++) {
+    for (int it = 0; it < max_iter && gn > tol && !sv_loop_poll(L); it++) {
         /* Inexact Newton: the forcing term min(1/2, sqrt|g|) gives superlinear convergence. */
         for (int i = 0; i < n; i++)
             g[i] = -g[i];
         double forcing = fmin(0.5, sqrt(gn));
-        cg_solve(p, x, y, g, dir, fmax(forcing, 1e-14), 2 * n + 20, v, w);
+        cg_solve(p, x, y, g, dir, fmax(forcing, 1e-14), 2 * n + 20, v, w, L);
         double slope = -sv_dot(n, g, dir);  /* g holds -grad */
         if (!(slope < 0)) {
             sv_copy(n, g, dir);  /* fall back to steepest descent */
@@ -235,7 +237,7 @@ double sv_bl_solve_lower(const sv_bl_problem *p, const double *x, double *y, dou
 }
 
 int sv_bl_hypergrad(const sv_bl_problem *p, const double *x, const double *y, double *out,
-                    double *work)
+                    double *work, sv_loop *L)
 {
     if (p->ops->hypergrad)
         return p->ops->hypergrad(p, x, y, out, work);
@@ -243,7 +245,9 @@ int sv_bl_hypergrad(const sv_bl_problem *p, const double *x, const double *y, do
     double *gy = work, *z = work + n, *v = work + 2 * n, *t = work + 7 * (size_t)n;
     double *w = work + 8 * (size_t)n + 3 * (size_t)p->dx + 16;
     p->ops->upper(p, x, y, NULL, out, gy, w);
-    double res = cg_solve(p, x, y, gy, z, BL_CG_RTOL, 10 * n + 100, v, w);
+    double res = cg_solve(p, x, y, gy, z, BL_CG_RTOL, 10 * n + 100, v, w, L);
+    if (sv_loop_stopped(L))
+        return SV_BL_STOPPED;
     if (!(res <= 1e-8))
         return SV_ENUMERIC;
     p->ops->hvp_xy(p, x, y, z, NULL, t, w);
@@ -268,25 +272,27 @@ double sv_bl_lower_residual(const sv_bl_problem *p, const double *x, const doubl
 }
 
 int sv_bl_evaluate(const sv_bl_problem *p, const double *x, double *y, double tol, double *F,
-                   double *gout, double *work)
+                   double *gout, double *work, sv_loop *L)
 {
     double *w = work + 8 * (size_t)p->dy + 3 * (size_t)p->dx + 16;
-    sv_bl_solve_lower(p, x, y, tol, 100, work);
+    sv_bl_solve_lower(p, x, y, tol, 100, work, L);
+    if (sv_loop_stopped(L))
+        return SV_BL_STOPPED;
     if (!sv_all_finite(p->dy, y))
         return SV_ENUMERIC;
     *F = p->ops->upper(p, x, y, NULL, NULL, NULL, w);
     if (gout)
-        return sv_bl_hypergrad(p, x, y, gout, work);
+        return sv_bl_hypergrad(p, x, y, gout, work, L);
     return isfinite(*F) ? SV_OK : SV_ENUMERIC;
 }
 
 void sv_bl_exact_metrics(const sv_bl_problem *p, const double *x, const double *y, double *ys,
-                         double *g, double *work, double *F, double *hg)
+                         double *g, double *work, double *F, double *hg, sv_loop *L)
 {
     *F = NAN;
     *hg = NAN;
     sv_copy(p->dy, y, ys);
-    if (sv_bl_evaluate(p, x, ys, 1e-10, F, g, work) == SV_OK)
+    if (sv_bl_evaluate(p, x, ys, 1e-10, F, g, work, L) == SV_OK)
         *hg = sv_nrm2(p->dx, g);
 }
 

@@ -29,6 +29,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "core/control.h"
 #include "core/dataset.h"
 #include "core/linalg.h"
 #include "core/rng.h"
@@ -149,16 +150,23 @@ int sv_bl_draw_batch(const sv_bl_problem *p, sv_bl_level level, int k, sv_rng *r
 /* Doubles of work the helpers below need (p->work plus a few vectors of length dx and dy). */
 size_t sv_bl_work_size(const sv_bl_problem *p);
 
+/* The helpers below take an optional solver loop L (NULL: run to their own limits). They poll it
+ * in their inner loops (Newton steps, conjugate-gradient iterations), so that cancel and time
+ * limits hold while a report or a lower solve runs; once it says stop they return early and the
+ * int-returning ones return SV_BL_STOPPED. */
+#define SV_BL_STOPPED 1
+
 /* Solves the lower level at x (ops->solve_lower, or Newton's method with conjugate-gradient
  * steps and an Armijo backtrack on g): y in: start, out: solution. Returns the final residual
  * (|grad_y g| for unconstrained classes). */
 double sv_bl_solve_lower(const sv_bl_problem *p, const double *x, double *y, double tol,
-                         int max_iter, double *work);
+                         int max_iter, double *work, sv_loop *L);
 /* out = the hypergradient at (x, y), exact when y = y*(x): ops->hypergrad, or
  * grad_x f - grad^2_xy g z with z solving grad^2_yy g z = grad_y f by conjugate gradients to
- * relative residual 1e-12. Returns SV_OK or SV_ENUMERIC (the system could not be solved). */
+ * relative residual 1e-12. Returns SV_OK, SV_ENUMERIC (the system could not be solved) or
+ * SV_BL_STOPPED. */
 int sv_bl_hypergrad(const sv_bl_problem *p, const double *x, const double *y, double *out,
-                    double *work);
+                    double *work, sv_loop *L);
 /* |grad_y g(x, y)| over all rows: how far y is from y*(x) (unconstrained classes). For the
  * constrained class: the norm of the projected-gradient step of g on {y in box: A x + B y <= b}
  * is not cheap, so it returns max(|grad_y g|, max_i c_i^+) only as a rough indicator. */
@@ -166,14 +174,14 @@ double sv_bl_lower_residual(const sv_bl_problem *p, const double *x, const doubl
                             double *work);
 /* The problem's upper objective and hypergradient at x in one go, for progress reports and
  * results: y (in: warm start, out: y*(x) to tol) is solved for, *F = f(x, y), gout (dx, may be
- * NULL) the hypergradient. Returns SV_OK or SV_ENUMERIC. */
+ * NULL) the hypergradient. Returns SV_OK, SV_ENUMERIC or SV_BL_STOPPED. */
 int sv_bl_evaluate(const sv_bl_problem *p, const double *x, double *y, double tol, double *F,
-                   double *gout, double *work);
+                   double *gout, double *work, sv_loop *L);
 /* The exact F(x) and |grad F(x)| that solvers with exact_metrics report: sv_bl_evaluate at x to
  * 1e-10 warm-started from y, which is copied into ys (dy) first; g (dx) receives the
- * hypergradient. *F and *hg are NaN where the lower solve fails. */
+ * hypergradient. *F and *hg are NaN where the lower solve fails or L stopped it. */
 void sv_bl_exact_metrics(const sv_bl_problem *p, const double *x, const double *y, double *ys,
-                         double *g, double *work, double *F, double *hg);
+                         double *g, double *work, double *F, double *hg, sv_loop *L);
 /* The starting point check of solvers that take any x and y: both present and finite, else
  * SV_EINVAL at "/problem/x0" or "/problem/y0". */
 int sv_bl_check_start(const sv_bl_problem *p, const double *x, const double *y, sv_err *e);

@@ -129,7 +129,7 @@ static void check_hvps(const char *name, const sv_bl_problem *p, const double *x
 /* F(x) = f(x, y*(x)) with y* solved tightly. */
 static double hyper_objective(const sv_bl_problem *p, const double *x, double *y, double *work)
 {
-    double r = sv_bl_solve_lower(p, x, y, 1e-12, 200, work);
+    double r = sv_bl_solve_lower(p, x, y, 1e-12, 200, work, NULL);
     if (!(r <= 1e-9)) fprintf(stderr, "lower residual %g at x[0] %g\n", r, x[0]);
     assert_true(r <= 1e-9);
     return sv_bl_upper(p, x, y, NULL, NULL, NULL, work + sv_bl_work_size(p) - p->work);
@@ -143,7 +143,7 @@ static void check_hypergrad(const char *name, const sv_bl_problem *p, const doub
     double *work = vec((int)sv_bl_work_size(p));
     double *y = vec(dy), *g = vec(dx), *fd = vec(dx), *xp = vec(dx), *yp = vec(dy);
     hyper_objective(p, x0, y, work);
-    assert_int_equal(sv_bl_hypergrad(p, x0, y, g, work), SV_OK);
+    assert_int_equal(sv_bl_hypergrad(p, x0, y, g, work, NULL), SV_OK);
     double h = 1e-5;
     for (int j = 0; j < dx; j++) {
         memcpy(xp, x0, (size_t)dx * sizeof *xp);
@@ -253,7 +253,7 @@ static void test_quadratic_closed_form(void **state)
     assert_int_equal(sv_bl_quadratic_solution(&q, xs, ys), SV_OK);
     double *work = vec((int)sv_bl_work_size(&p));
     double F;
-    assert_int_equal(sv_bl_evaluate(&p, xs, y, 1e-13, &F, g, work), SV_OK);
+    assert_int_equal(sv_bl_evaluate(&p, xs, y, 1e-13, &F, g, work, NULL), SV_OK);
     assert_true(sv_nrm2(5, g) < 1e-10);
     assert_close("y*(x*)", 8, ys, y, 1e-11);
     sv_rng r;
@@ -262,7 +262,7 @@ static void test_quadratic_closed_form(void **state)
         double xp[5], yp[8] = {0}, Fp;
         for (int j = 0; j < 5; j++)
             xp[j] = xs[j] + 1e-3 * sv_rng_normal(&r);
-        assert_int_equal(sv_bl_evaluate(&p, xp, yp, 1e-13, &Fp, NULL, work), SV_OK);
+        assert_int_equal(sv_bl_evaluate(&p, xp, yp, 1e-13, &Fp, NULL, work, NULL), SV_OK);
         assert_true(Fp > F);
     }
     /* the independent formula: y*(x) = H^{-1}(Bx + h) solved by Cholesky */
@@ -279,6 +279,43 @@ static void test_quadratic_closed_form(void **state)
     sv_bl_quadratic_free(&q);
 }
 
+/* The shared helpers poll an optional loop: a poll that says stop makes sv_bl_evaluate return
+ * SV_BL_STOPPED with the loop cancelled and no objective written, and the same call without a
+ * loop still reaches the answer (the poll changes nothing but the stopping). */
+static int stop_after(void *data)
+{
+    int *left = data;
+    return --*left < 0;
+}
+
+static void test_helpers_poll_the_loop(void **state)
+{
+    (void)state;
+    sv_bl_quadratic q;
+    gen_quadratic(&q, 5, 40, 10.0, 0.05, 0.0, 5);
+    sv_bl_problem p;
+    sv_bl_quadratic_bind(&q, &p);
+    double xs[5], g[5], y[40] = {0}, F = -7.0;
+    assert_int_equal(sv_bl_quadratic_solution(&q, xs, NULL), SV_OK);
+    double *work = vec((int)sv_bl_work_size(&p));
+    sv_control ctl = {.tol = 1e-6, .max_iter = 10, .time_limit_s = 0, .report_every = 1};
+    int left = 0;
+    sv_monitor mon = {.fn = NULL, .data = &left, .poll = stop_after};
+    sv_loop L;
+    sv_loop_begin(&L, &ctl, &mon, NULL, NULL);
+    assert_int_equal(sv_bl_evaluate(&p, xs, y, 1e-13, &F, g, work, &L), SV_BL_STOPPED);
+    assert_int_equal(L.status, SV_CANCELLED);
+    assert_true(F == -7.0);
+    double Fe, He;
+    sv_bl_exact_metrics(&p, xs, y, y, g, work, &Fe, &He, &L);
+    assert_true(isnan(Fe) && isnan(He));
+    memset(y, 0, sizeof y);
+    assert_int_equal(sv_bl_evaluate(&p, xs, y, 1e-13, &F, g, work, NULL), SV_OK);
+    assert_true(sv_nrm2(5, g) < 1e-9);
+    free(work);
+    sv_bl_quadratic_free(&q);
+}
+
 /* With a box the solution is a fixed point of the projected hypergradient step, and some bound
  * is active on this instance. */
 static void test_quadratic_box_solution(void **state)
@@ -291,7 +328,7 @@ static void test_quadratic_box_solution(void **state)
     double xs[4], g[4], y[5] = {0}, F, xt[4];
     assert_int_equal(sv_bl_quadratic_solution(&q, xs, NULL), SV_OK);
     double *work = vec((int)sv_bl_work_size(&p));
-    assert_int_equal(sv_bl_evaluate(&p, xs, y, 1e-13, &F, g, work), SV_OK);
+    assert_int_equal(sv_bl_evaluate(&p, xs, y, 1e-13, &F, g, work, NULL), SV_OK);
     int active = 0;
     for (int j = 0; j < 4; j++) {
         assert_true(xs[j] >= -0.05 && xs[j] <= 0.05);
@@ -526,14 +563,14 @@ static void test_constrained_toy(void **state)
     const double xs[4] = {0.5, 0.3, -1.0, 1.5};
     for (int t = 0; t < 4; t++) {
         double x = xs[t], y = 0.0, g, F;
-        assert_int_equal(sv_bl_evaluate(&p, &x, &y, 1e-12, &F, &g, work), SV_OK);
+        assert_int_equal(sv_bl_evaluate(&p, &x, &y, 1e-12, &F, &g, work, NULL), SV_OK);
         assert_true(fabs(y - x) < 1e-9);
         assert_true(fabs(g - (2 * x - 1)) < 1e-8);
         assert_true(fabs(F - (0.5 * x * x + 0.5 * (x - 1) * (x - 1))) < 1e-9);
     }
     /* above 2 the constraint is inactive: y* = 2, F'(x) = x */
     double x = 3.0, y = 0.0, g, F;
-    assert_int_equal(sv_bl_evaluate(&p, &x, &y, 1e-12, &F, &g, work), SV_OK);
+    assert_int_equal(sv_bl_evaluate(&p, &x, &y, 1e-12, &F, &g, work, NULL), SV_OK);
     assert_true(fabs(y - 2.0) < 1e-9);
     assert_true(fabs(g - 3.0) < 1e-8);
     double cv, Jx, Jy;
@@ -558,7 +595,7 @@ static void test_constrained_generated(void **state)
      * differences of F */
     double x0[3] = {0.0, 0.0, 0.0}, y[5] = {0}, cv[3];
     double *work = vec((int)sv_bl_work_size(&p));
-    assert_true(sv_bl_solve_lower(&p, x0, y, 1e-12, 100, work) <= 1e-12);
+    assert_true(sv_bl_solve_lower(&p, x0, y, 1e-12, 100, work, NULL) <= 1e-12);
     sv_bl_constraints(&p, x0, y, cv, NULL, NULL);
     int active = 0;
     for (int k = 0; k < 3; k++) {
@@ -792,6 +829,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_quadratic_oracles),
         cmocka_unit_test(test_quadratic_closed_form),
+        cmocka_unit_test(test_helpers_poll_the_loop),
         cmocka_unit_test(test_quadratic_box_solution),
         cmocka_unit_test(test_quadratic_noise),
         cmocka_unit_test(test_quadratic_check_errors),

@@ -1039,7 +1039,7 @@ int sv_blp_encode(const sv_blp *d, const double *x, const double *y, json_t *r)
     json_object_set_new(r, "lower_residual", num_or_null(sv_bl_lower_residual(p, x, y, work)));
     memcpy(ys, y, (size_t)dy * sizeof *ys);
     double F = NAN;
-    int rc = sv_bl_evaluate(p, x, ys, BLP_RESULT_TOL, &F, g, work);
+    int rc = sv_bl_evaluate(p, x, ys, BLP_RESULT_TOL, &F, g, work, NULL);
     json_object_set_new(r, "upper_objective", num_or_null(F));
     json_object_set_new(r, "hypergrad_norm", num_or_null(rc == SV_OK ? sv_nrm2(dx, g) : NAN));
     switch (d->cls) {
@@ -1060,7 +1060,7 @@ int sv_blp_encode(const sv_blp *d, const double *x, const double *y, json_t *r)
         /* the baseline: every weight 1 (sigmoid(40) = 1 in double) */
         sv_fill(dx, BLP_UNWEIGHTED_X, xt);
         sv_zero(dy, ys);
-        sv_bl_solve_lower(p, xt, ys, BLP_RESULT_TOL, 100, work);
+        sv_bl_solve_lower(p, xt, ys, BLP_RESULT_TOL, 100, work, NULL);
         set_acc(r, "unweighted_validation_accuracy", p, ys, SV_BL_SET_VAL);
         if (d->hc.test.rows > 0)
             set_acc(r, "unweighted_test_accuracy", p, ys, SV_BL_SET_TEST);

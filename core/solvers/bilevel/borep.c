@@ -220,7 +220,7 @@ static int report(const sv_monitor *mon, long iter, double elapsed, br_ws *w, co
     double zres = z_residual(w, x, y, z);
     double F = NAN, hg = NAN;
     if (exact)
-        sv_bl_exact_metrics(p, x, y, w->ys, w->tx, w->work, &F, &hg);
+        sv_bl_exact_metrics(p, x, y, w->ys, w->tx, w->work, &F, &hg, NULL);
     if (F_out)
         *F_out = F;
     if (hg_out)

@@ -245,7 +245,7 @@ static double lower_solve(const sv_bl_problem *p, const inexact_settings *s, con
     const double target = mu * eps;
     if (s->lower_solver == INEXACT_LOWER_NEWTON) {
         int it = s->lower_max_iter > 1000000 ? 1000000 : (int)s->lower_max_iter;
-        double res = sv_bl_solve_lower(p, x, y, target, it, w->work);
+        double res = sv_bl_solve_lower(p, x, y, target, it, w->work, NULL);
         info->lower_grads++;
         return res / mu;
     }
@@ -700,7 +700,7 @@ int inexact_solve(const sv_bl_problem *p, const inexact_settings *s, const sv_mo
     if (status != SV_DIVERGED) {
         double F = NAN;
         sv_copy(dy, y, w.ys);
-        if (sv_bl_evaluate(p, x, w.ys, s->final_tol, &F, w.hb, w.work) == SV_OK) {
+        if (sv_bl_evaluate(p, x, w.ys, s->final_tol, &F, w.hb, w.work, NULL) == SV_OK) {
             info->F_exact = F;
             info->hypergrad_norm = proj_step_norm(p, x, w.hb, 1.0, w.xt);
             double sq = 0.0;

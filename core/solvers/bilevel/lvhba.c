@@ -666,7 +666,7 @@ int lvhba_solve(const sv_bl_problem *p, const lvhba_settings *s, const sv_monito
     if (status != SV_DIVERGED) {
         double *ys = w.yn, *hg = w.xn, F = NAN;
         sv_copy(dy, y, ys);
-        if (sv_bl_evaluate(p, x, ys, s->final_tol, &F, hg, w.work) == SV_OK) {
+        if (sv_bl_evaluate(p, x, ys, s->final_tol, &F, hg, w.work, NULL) == SV_OK) {
             info->F_exact = F;
             /* projected hypergradient step |x - P_X(x - grad F)| (the norm when X = R^dx) */
             for (int j = 0; j < dx; j++)

@@ -295,7 +295,7 @@ static int report(const sv_monitor *mon, long iter, double elapsed, pen_ws *w, c
     double lres = sv_bl_lower_residual(p, x, z, w->work);
     double F = NAN, hg = NAN;
     if (exact)
-        sv_bl_exact_metrics(p, x, z, w->vt, w->tx, w->work, &F, &hg);
+        sv_bl_exact_metrics(p, x, z, w->vt, w->tx, w->work, &F, &hg, NULL);
     if (F_out)
         *F_out = F;
     if (hg_out)

@@ -25,7 +25,7 @@ double sv_test_bl_true_F(const sv_bl_problem *p, const double *x, double *y)
     double *w = calloc(sv_bl_work_size(p), sizeof *w);
     assert_non_null(w);
     double F = NAN;
-    assert_int_equal(sv_bl_evaluate(p, x, y, 1e-12, &F, NULL, w), SV_OK);
+    assert_int_equal(sv_bl_evaluate(p, x, y, 1e-12, &F, NULL, w, NULL), SV_OK);
     free(w);
     return F;
 }
@@ -145,7 +145,7 @@ void sv_test_bl_start_and_exact_pins(sv_test_bl_solve_fn solve)
     memcpy(ys, y, sizeof ys);
     double *work = malloc(sv_bl_work_size(&p) * sizeof *work);
     assert_non_null(work);
-    assert_int_equal(sv_bl_evaluate(&p, x, ys, 1e-10, &F, g, work), SV_OK);
+    assert_int_equal(sv_bl_evaluate(&p, x, ys, 1e-10, &F, g, work, NULL), SV_OK);
     double hg = 0;
     for (int i = 0; i < 5; i++)
         hg += g[i] * g[i];

@@ -135,8 +135,8 @@ static void test_hyperclean_detects_flips(void **state)
     sv_bl_hyperclean_detection(&h, x, 0.5, &pr, &rc);
     for (int i = 0; i < 200; i++)
         xu[i] = 40.0;
-    sv_bl_solve_lower(&p, xu, yu, 1e-10, 100, work);
-    sv_bl_solve_lower(&p, x, y, 1e-10, 100, work);
+    sv_bl_solve_lower(&p, xu, yu, 1e-10, 100, work, NULL);
+    sv_bl_solve_lower(&p, x, y, 1e-10, 100, work, NULL);
     double acc = sv_bl_accuracy(&p, y, SV_BL_SET_VAL);
     double acc_u = sv_bl_accuracy(&p, yu, SV_BL_SET_VAL);
     printf("borep hyperclean (30%% flipped, n = 200, batches of 64): mean weight flipped %.3f "

@@ -173,8 +173,8 @@ static void test_hyperclean_detects_flips(void **state)
     /* the baseline: every weight 1 */
     for (int i = 0; i < 200; i++)
         xu[i] = 40.0;
-    sv_bl_solve_lower(&p, xu, yu, 1e-10, 100, work);
-    sv_bl_solve_lower(&p, x, y, 1e-10, 100, work);
+    sv_bl_solve_lower(&p, xu, yu, 1e-10, 100, work, NULL);
+    sv_bl_solve_lower(&p, x, y, 1e-10, 100, work, NULL);
     double acc = sv_bl_accuracy(&p, y, SV_BL_SET_VAL);
     double acc_u = sv_bl_accuracy(&p, yu, SV_BL_SET_VAL);
     printf("penalty hyperclean (30%% flipped, n = 200): %ld iterations, mean weight flipped %.3f "
