@@ -3,8 +3,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "server/auth.h"
+
+#include "server/app.h"
 #include "server/log.h"
-#include "server/server.h"
 
 struct sv_token {
     char token[128];

@@ -1,5 +1,6 @@
-/* handlers.c - one function per route of api/router.c. Handlers validate with api/, read from
- * the loop's store handle, and hand writes to jobs.c, which replies once they are durable. */
+/* handlers.c - one function per route of api/router.c. Handlers validate with api/, read the
+ * store through the reads module (each read a run/done pair, inline or on a pool thread), and
+ * hand submissions and cancels to the job service, whose reply callback answers. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -12,8 +13,12 @@
 #include "api/jobjson.h"
 #include "api/router.h"
 #include "api/submit.h"
+#include "server/handlers.h"
+
+#include "server/app.h"
+#include "server/auth.h"
 #include "server/log.h"
-#include "server/server.h"
+#include "server/stream.h"
 
 #ifndef SOLVD_VERSION
 #define SOLVD_VERSION "dev"
@@ -27,6 +32,28 @@ static enum MHD_Result get_solver(sv_req *r, const char *name)
     if (!c)
         return sv_http_error(r, "not_found", "no such solver (see GET /v1/solvers)", NULL);
     return sv_http_json(r, 200, sv_catalog_solver(c));
+}
+
+/* The job service's answer to a submit or cancel, whenever it comes. */
+static void jobs_replied(void *data, const sv_jobs_reply *o)
+{
+    sv_req *r = data;
+    switch (o->outcome) {
+    case SV_JOBS_CREATED: sv_http_json(r, 201, sv_job_to_json(o->job, 1)); return;
+    case SV_JOBS_REPLAYED:
+    case SV_JOBS_CANCELLED: sv_http_json(r, 200, sv_job_to_json(o->job, 1)); return;
+    case SV_JOBS_CANCELLING:
+        sv_http_json(r, 202, json_pack("{s:s, s:s, s:b}", "id", o->id, "status", "running",
+                                       "cancel_requested", 1));
+        return;
+    case SV_JOBS_FAILED: sv_http_error(r, o->code, o->message, NULL); return;
+    }
+}
+
+static enum MHD_Result cancel_job(sv_req *r, const char *id)
+{
+    sv_jobs_cancel(&r->app->jobs, id, r->tenant, jobs_replied, r);
+    return sv_http_pending(r);
 }
 
 static enum MHD_Result post_job(sv_req *r)
@@ -49,10 +76,57 @@ static enum MHD_Result post_job(sv_req *r)
                                  &code, &e);
     if (status != 0)
         return sv_http_json(r, (unsigned)status, sv_api_error(code, e.msg, e.field));
-    enum MHD_Result ret = sv_jobs_submit(app, r, sub.body, sub.codec, sub.priority,
-                                         sub.time_limit_s, sv_http_header(r, "Idempotency-Key"));
+    sv_jobs_submission js = {.tenant = r->tenant,
+                             .body = sub.body,
+                             .codec = sub.codec,
+                             .priority = sub.priority,
+                             .time_limit_s = sub.time_limit_s,
+                             .idem_key = sv_http_header(r, "Idempotency-Key")};
+    sv_jobs_submit(&app->jobs, &js, jobs_replied, r);
     sv_submit_clear(&sub);
-    return ret;
+    return sv_http_pending(r);
+}
+
+/* ---- listing ---- */
+
+typedef struct {
+    sv_read rd;
+    sv_req *r;
+    sv_job_filter filter;
+    sv_job *rows;
+    int n, rc;
+} list_read;
+
+static void list_run(sv_read *rd, sv_store *s)
+{
+    list_read *c = (list_read *)rd;
+    /* One extra row tells whether there is a next page. */
+    sv_job_filter f = c->filter;
+    f.limit++;
+    c->rc = sv_store_list_jobs(s, &f, c->rows, &c->n);
+}
+
+static void list_done(sv_read *rd)
+{
+    list_read *c = (list_read *)rd;
+    sv_req *r = c->r;
+    int limit = c->filter.limit, n = c->n;
+    if (c->rc != SV_STORE_OK) {
+        sv_http_error(r, "unavailable", "the job store failed", NULL);
+    } else {
+        json_t *arr = json_array();
+        int shown = n > limit ? limit : n;
+        for (int i = 0; i < shown; i++)
+            json_array_append_new(arr, sv_job_to_json(&c->rows[i], 0));
+        json_t *out = json_pack("{s:o}", "jobs", arr);
+        json_object_set_new(out, "next_cursor",
+                            n > limit ? json_string(c->rows[shown - 1].id) : json_null());
+        sv_http_json(r, 200, out);
+    }
+    for (int i = 0; i < n; i++)
+        sv_job_clear(&c->rows[i]);
+    free(c->rows);
+    free(c);
 }
 
 static enum MHD_Result list_jobs(sv_req *r)
@@ -80,96 +154,136 @@ static enum MHD_Result list_jobs(sv_req *r)
             return sv_http_error(r, "invalid", "limit must be an integer in [1, 500]", "?limit");
         f.limit = (int)n;
     }
+    list_read *c = calloc(1, sizeof *c);
     sv_job *rows = calloc((size_t)f.limit + 1, sizeof *rows);
-    if (!rows)
-        return sv_http_error(r, "internal", "out of memory", NULL);
-    int n = 0;
-    /* One extra row tells whether there is a next page. */
-    f.limit++;
-    int rc = sv_store_list_jobs(app->rstore, &f, rows, &n);
-    f.limit--;
-    if (rc != SV_STORE_OK) {
+    if (!c || !rows) {
+        free(c);
         free(rows);
-        return sv_http_error(r, "unavailable", "the job store failed", NULL);
+        return sv_http_error(r, "internal", "out of memory", NULL);
     }
-    json_t *arr = json_array();
-    int shown = n > f.limit ? f.limit : n;
-    for (int i = 0; i < shown; i++)
-        json_array_append_new(arr, sv_job_to_json(&rows[i], 0));
-    json_t *out = json_pack("{s:o}", "jobs", arr);
-    json_object_set_new(out, "next_cursor",
-                        n > f.limit ? json_string(rows[shown - 1].id) : json_null());
-    for (int i = 0; i < n; i++)
-        sv_job_clear(&rows[i]);
-    free(rows);
-    return sv_http_json(r, 200, out);
+    c->r = r;
+    c->filter = f;   /* its strings are the connection's, alive until the reply */
+    c->rows = rows;
+    sv_reads_submit(&app->reads, &c->rd, list_run, list_done);
+    return sv_http_pending(r);
+}
+
+/* ---- reads of one job ---- */
+
+typedef struct {
+    sv_read rd;
+    sv_req *r;
+    char *id;                  /* as the client wrote it: no truncation may make it match */
+    char tenant[64];
+    int rc, result_rc;
+    sv_job job;
+    char *result;
+    int want_result;
+} job_read;
+
+static void job_run(sv_read *rd, sv_store *s)
+{
+    job_read *c = (job_read *)rd;
+    c->rc = sv_store_get_job(s, c->id, c->tenant, &c->job);
+    if (c->rc == SV_STORE_OK && c->want_result)
+        c->result_rc = sv_store_get_result(s, c->id, c->tenant, &c->result);
+}
+
+static job_read *job_read_new(sv_req *r, const char *id, int want_result)
+{
+    job_read *c = calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    c->r = r;
+    c->id = strdup(id);
+    if (!c->id) {
+        free(c);
+        return NULL;
+    }
+    snprintf(c->tenant, sizeof c->tenant, "%s", r->tenant);
+    c->want_result = want_result;
+    return c;
+}
+
+static void job_read_free(job_read *c)
+{
+    sv_job_clear(&c->job);
+    free(c->result);
+    free(c->id);
+    free(c);
+}
+
+static void get_job_done(sv_read *rd)
+{
+    job_read *c = (job_read *)rd;
+    sv_req *r = c->r;
+    if (c->rc == SV_STORE_ENOTFOUND) {
+        sv_http_error(r, "not_found", "no such job", NULL);
+    } else if (c->rc != SV_STORE_OK) {
+        sv_http_error(r, "unavailable", "the job store failed", NULL);
+    } else {
+        json_t *o = sv_job_to_json(&c->job, 1);
+        if (sv_jobs_cancel_requested(&r->app->jobs, c->id))
+            json_object_set_new(o, "cancel_requested", json_true());
+        sv_http_json(r, 200, o);
+    }
+    job_read_free(c);
 }
 
 static enum MHD_Result get_job(sv_req *r, const char *id)
 {
-    sv_job j;
-    memset(&j, 0, sizeof j);
-    int rc = sv_store_get_job(r->app->rstore, id, r->tenant, &j);
-    if (rc == SV_STORE_ENOTFOUND)
-        return sv_http_error(r, "not_found", "no such job", NULL);
-    if (rc != SV_STORE_OK)
-        return sv_http_error(r, "unavailable", "the job store failed", NULL);
-    json_t *o = sv_job_to_json(&j, 1);
-    sv_live *L = sv_jobs_find(r->app, id);
-    if (L && L->task && atomic_load(&L->task->cancel))
-        json_object_set_new(o, "cancel_requested", json_true());
-    sv_job_clear(&j);
-    return sv_http_json(r, 200, o);
+    job_read *c = job_read_new(r, id, 0);
+    if (!c)
+        return sv_http_error(r, "internal", "out of memory", NULL);
+    sv_reads_submit(&r->app->reads, &c->rd, job_run, get_job_done);
+    return sv_http_pending(r);
+}
+
+static void get_result_done(sv_read *rd)
+{
+    job_read *c = (job_read *)rd;
+    sv_req *r = c->r;
+    if (c->rc == SV_STORE_ENOTFOUND) {
+        sv_http_error(r, "not_found", "no such job", NULL);
+    } else if (c->rc != SV_STORE_OK) {
+        sv_http_error(r, "unavailable", "the job store failed", NULL);
+    } else if (c->result_rc == SV_STORE_ENOTFOUND ||
+               (c->result_rc == SV_STORE_OK && !c->result)) {
+        char msg[128];
+        sv_job_state st = c->job.state;
+        snprintf(msg, sizeof msg, "no result: the job is %s", sv_job_state_name(st));
+        sv_http_error(r, sv_job_state_final(st) ? "not_found" : "conflict", msg, NULL);
+    } else if (c->result_rc != SV_STORE_OK) {
+        sv_http_error(r, "unavailable", "the job store failed", NULL);
+    } else {
+        /* The stored text as it is, plus the newline every JSON answer ends with (two answers
+         * in a row print on two lines). */
+        char *result = c->result;
+        c->result = NULL;
+        size_t n = strlen(result);
+        char *t = realloc(result, n + 2);
+        if (t) {
+            t[n++] = '\n';
+            t[n] = 0;
+            result = t;
+        }
+        sv_http_buffer(r, 200, "application/json", result, n);
+    }
+    job_read_free(c);
 }
 
 static enum MHD_Result get_result(sv_req *r, const char *id)
 {
-    sv_job j;
-    memset(&j, 0, sizeof j);
-    int rc = sv_store_get_job(r->app->rstore, id, r->tenant, &j);
-    if (rc == SV_STORE_ENOTFOUND)
-        return sv_http_error(r, "not_found", "no such job", NULL);
-    if (rc != SV_STORE_OK)
-        return sv_http_error(r, "unavailable", "the job store failed", NULL);
-    sv_job_state st = j.state;
-    sv_job_clear(&j);
-    char *result = NULL;
-    rc = sv_store_get_result(r->app->rstore, id, r->tenant, &result);
-    if (rc == SV_STORE_ENOTFOUND || (rc == SV_STORE_OK && !result)) {
-        char msg[128];
-        snprintf(msg, sizeof msg, "no result: the job is %s", sv_job_state_name(st));
-        return sv_http_error(r, sv_job_state_final(st) ? "not_found" : "conflict", msg, NULL);
-    }
-    if (rc != SV_STORE_OK)
-        return sv_http_error(r, "unavailable", "the job store failed", NULL);
-    /* The stored text as it is, plus the newline every JSON answer ends with (two answers in a
-     * row print on two lines). */
-    size_t n = strlen(result);
-    char *t = realloc(result, n + 2);
-    if (t) {
-        t[n++] = '\n';
-        t[n] = 0;
-        result = t;
-    }
-    return sv_http_buffer(r, 200, "application/json", result, n);
+    job_read *c = job_read_new(r, id, 1);
+    if (!c)
+        return sv_http_error(r, "internal", "out of memory", NULL);
+    sv_reads_submit(&r->app->reads, &c->rd, job_run, get_result_done);
+    return sv_http_pending(r);
 }
 
-static enum MHD_Result get_events(sv_req *r, const char *id)
+/* After the job is known to exist (and be the tenant's): the stream. */
+static void open_stream(sv_req *r, const char *id)
 {
-    sv_app *app = r->app;
-    sv_live *L = sv_jobs_find(app, id);
-    if (L && strcmp(L->tenant, r->tenant) != 0)
-        return sv_http_error(r, "not_found", "no such job", NULL);
-    if (!L) {
-        sv_job j;
-        memset(&j, 0, sizeof j);
-        int rc = sv_store_get_job(app->rstore, id, r->tenant, &j);
-        sv_job_clear(&j);
-        if (rc == SV_STORE_ENOTFOUND)
-            return sv_http_error(r, "not_found", "no such job", NULL);
-        if (rc != SV_STORE_OK)
-            return sv_http_error(r, "unavailable", "the job store failed", NULL);
-    }
     /* Browsers resume with the Last-Event-ID header; pages that reload use ?after=. */
     const char *v = sv_http_header(r, "Last-Event-ID");
     const char *where = "Last-Event-ID";
@@ -182,24 +296,82 @@ static enum MHD_Result get_events(sv_req *r, const char *id)
         char *end;
         errno = 0;
         last = strtol(v, &end, 10);
-        if (errno || *end || last < 0)
-            return sv_http_error(r, "invalid", "the last event id must be a non-negative integer",
-                                 where);
+        if (errno || *end || last < 0) {
+            sv_http_error(r, "invalid", "the last event id must be a non-negative integer",
+                          where);
+            return;
+        }
     }
-    return sv_stream_open(app, r, id, L, last);
+    sv_stream_open(r->app, r, id, last);
+}
+
+static void events_job_done(sv_read *rd)
+{
+    job_read *c = (job_read *)rd;
+    sv_req *r = c->r;
+    if (c->rc == SV_STORE_ENOTFOUND)
+        sv_http_error(r, "not_found", "no such job", NULL);
+    else if (c->rc != SV_STORE_OK)
+        sv_http_error(r, "unavailable", "the job store failed", NULL);
+    else
+        open_stream(r, c->id);
+    job_read_free(c);
+}
+
+static enum MHD_Result get_events(sv_req *r, const char *id)
+{
+    sv_app *app = r->app;
+    sv_live *L = sv_jobs_find(&app->jobs, id);
+    if (L && strcmp(L->tenant, r->tenant) != 0)
+        return sv_http_error(r, "not_found", "no such job", NULL);
+    if (L) {
+        open_stream(r, id);
+        return sv_http_pending(r);
+    }
+    job_read *c = job_read_new(r, id, 0);
+    if (!c)
+        return sv_http_error(r, "internal", "out of memory", NULL);
+    sv_reads_submit(&app->reads, &c->rd, job_run, events_job_done);
+    return sv_http_pending(r);
+}
+
+typedef struct {
+    sv_read rd;
+    sv_req *r;
+    int rc;
+    long counts[SV_JOB_NSTATES];
+} health_read;
+
+static void health_run(sv_read *rd, sv_store *s)
+{
+    health_read *c = (health_read *)rd;
+    c->rc = sv_store_count_states(s, c->counts);
+}
+
+static void health_done(sv_read *rd)
+{
+    health_read *c = (health_read *)rd;
+    sv_req *r = c->r;
+    sv_app *app = r->app;
+    int ok = c->rc == SV_STORE_OK;
+    free(c);
+    json_t *o = json_pack("{s:s, s:s, s:i, s:i, s:I}", "status",
+                          !ok ? "degraded" : app->draining ? "draining" : "ok", "version",
+                          SOLVD_VERSION, "workers", app->pool.n, "busy_workers",
+                          sv_jobs_running(&app->jobs), "queued",
+                          (json_int_t)sv_jobs_queued(&app->jobs));
+    json_object_set_new(o, "store", json_string(ok ? "ok" : "failing"));
+    sv_http_json(r, ok && !app->draining ? 200 : 503, o);
 }
 
 static enum MHD_Result healthz(sv_req *r)
 {
-    sv_app *app = r->app;
-    long counts[SV_JOB_NSTATES];
-    int ok = sv_store_count_states(app->rstore, counts) == SV_STORE_OK;
-    json_t *o = json_pack("{s:s, s:s, s:i, s:i, s:I}", "status",
-                          !ok ? "degraded" : app->draining ? "draining" : "ok", "version",
-                          SOLVD_VERSION, "workers", app->pool.n, "busy_workers", app->pool.busy,
-                          "queued", (json_int_t)sv_jobs_queued(app));
-    json_object_set_new(o, "store", json_string(ok ? "ok" : "failing"));
-    return sv_http_json(r, ok && !app->draining ? 200 : 503, o);
+    health_read *c = calloc(1, sizeof *c);
+    if (!c)
+        return sv_http_error(r, "internal", "out of memory", NULL);
+    c->r = r;
+    sv_reads_submit(&r->app->reads, &c->rd, health_run, health_done);
+    return sv_http_pending(r);
 }
 
 static enum MHD_Result metrics(sv_req *r)
@@ -278,7 +450,7 @@ enum MHD_Result sv_handle(sv_req *r)
     case SV_R_JOBS_SUBMIT: return post_job(r);
     case SV_R_JOB: return get_job(r, route.arg);
     case SV_R_JOB_RESULT: return get_result(r, route.arg);
-    case SV_R_JOB_CANCEL: return sv_jobs_cancel(app, r, route.arg);
+    case SV_R_JOB_CANCEL: return cancel_job(r, route.arg);
     case SV_R_JOB_EVENTS: return get_events(r, route.arg);
     case SV_R_HEALTHZ: return healthz(r);
     case SV_R_METRICS: return metrics(r);

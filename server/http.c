@@ -2,6 +2,7 @@
  * watched with a uv_poll_t and its timeout with a uv_timer_t; every readiness runs MHD_run once
  * and re-arms the timer. Requests gather their body (bounded by --max-body-bytes), then go to the
  * handlers; a handler that waits for the store suspends its connection and replies later. */
+#include "server/http.h"
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -12,8 +13,8 @@
 #include <unistd.h>
 #include "api/errors.h"
 #include "core/solver.h"
+#include "server/app.h"
 #include "server/log.h"
-#include "server/server.h"
 
 static void arm_timer(sv_app *app);
 
@@ -55,6 +56,7 @@ void sv_http_kick(sv_app *app)
 enum MHD_Result sv_http_response(sv_req *r, unsigned status, struct MHD_Response *resp)
 {
     r->status_sent = status;
+    r->replied = 1;
     if (r->suspended) {
         /* Replying from outside MHD: keep it until MHD calls the handler again. */
         r->deferred = resp;
@@ -62,10 +64,12 @@ enum MHD_Result sv_http_response(sv_req *r, unsigned status, struct MHD_Response
         r->suspended = 0;
         MHD_resume_connection(r->conn);
         sv_http_kick(r->app);
+        r->reply_rc = MHD_YES;
         return MHD_YES;
     }
     enum MHD_Result ret = MHD_queue_response(r->conn, status, resp);
     MHD_destroy_response(resp);
+    r->reply_rc = ret;
     return ret;
 }
 
@@ -127,8 +131,12 @@ enum MHD_Result sv_http_error_header(sv_req *r, const char *code, const char *me
                       hname, hvalue);
 }
 
-enum MHD_Result sv_http_defer(sv_req *r)
+enum MHD_Result sv_http_pending(sv_req *r)
 {
+    if (r->replied)
+        return r->reply_rc;
+    if (r->suspended)
+        return MHD_YES;   /* already waiting (a read that leads to another) */
     r->suspended = 1;
     MHD_suspend_connection(r->conn);
     return MHD_YES;
@@ -217,7 +225,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
                  app->cfg.max_body_bytes);
         return sv_http_error(r, "payload_too_large", msg, NULL);
     }
-    return sv_handle(r);
+    return app->http_handler(r);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
@@ -319,8 +327,9 @@ static int bind_listen(const char *listen_addr, const struct sockaddr_storage *s
     return fd;
 }
 
-int sv_http_start(sv_app *app)
+int sv_http_start(sv_app *app, sv_http_handler handler)
 {
+    app->http_handler = handler;
     struct sockaddr_storage ss;
     int family = parse_listen(app->cfg.listen, &ss);
     if (family < 0) {

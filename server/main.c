@@ -1,15 +1,81 @@
-/* main.c - solvd: start-up (configuration, store, recovery, workers, HTTP), the libuv loop, and
- * the graceful shutdown on SIGTERM/SIGINT: stop taking jobs, let running ones finish for
- * --drain-seconds, interrupt the rest (they stay `running` in the store and are requeued at the
- * next start), flush the store, close. A second signal exits at once. */
+/* main.c - solvd: start-up (configuration, store, recovery, workers, HTTP), the wiring of the
+ * modules (the job service's hooks), the libuv loop, and the graceful shutdown on
+ * SIGTERM/SIGINT: stop taking jobs, let running ones finish for --drain-seconds, interrupt the
+ * rest (they stay `running` in the store and are requeued at the next start), flush the store,
+ * close. A second signal exits at once. */
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include "server/app.h"
+#include "server/auth.h"
+#include "server/handlers.h"
 #include "server/log.h"
-#include "server/server.h"
+#include "server/stream.h"
+
+/* The node name under which this process holds running jobs. A store of one node (SQLite) has
+ * one name for every start, so that recovery finds the jobs of the previous run. */
+#define SV_NODE_NAME "local"
+
+/* ---- the job service's hooks ---- */
+
+static void hook_write(void *data, sv_wop *op)
+{
+    sv_app *app = data;
+    sv_writer_submit(&app->writer, op);
+}
+
+static void hook_run(void *data, sv_task *t)
+{
+    sv_app *app = data;
+    sv_pool_submit(&app->pool, t);
+}
+
+typedef struct {
+    sv_read rd;
+    char id[512], tenant[64], key[256];   /* ids as the client wrote them (< 512) */
+    int has_tenant, by_key, rc;
+    sv_job row;
+    sv_jobs_found k;
+    void *kdata;
+} lookup_read;
+
+static void lookup_run(sv_read *rd, sv_store *s)
+{
+    lookup_read *c = (lookup_read *)rd;
+    if (c->by_key)
+        c->rc = sv_store_find_idem(s, c->tenant, c->key, &c->row);
+    else
+        c->rc = sv_store_get_job(s, c->id, c->has_tenant ? c->tenant : NULL, &c->row);
+}
+
+static void lookup_done(sv_read *rd)
+{
+    lookup_read *c = (lookup_read *)rd;
+    c->k(c->kdata, c->rc, &c->row);
+    sv_job_clear(&c->row);
+    free(c);
+}
+
+static void hook_lookup(void *data, const sv_jobs_lookup *q, sv_jobs_found k, void *kdata)
+{
+    sv_app *app = data;
+    lookup_read *c = calloc(1, sizeof *c);
+    if (!c) {
+        k(kdata, SV_STORE_ENOMEM, NULL);
+        return;
+    }
+    snprintf(c->id, sizeof c->id, "%s", q->id ? q->id : "");
+    snprintf(c->tenant, sizeof c->tenant, "%s", q->tenant ? q->tenant : "");
+    snprintf(c->key, sizeof c->key, "%s", q->idem_key ? q->idem_key : "");
+    c->has_tenant = q->tenant != NULL;
+    c->by_key = q->idem_key != NULL;
+    c->k = k;
+    c->kdata = kdata;
+    sv_reads_submit(&app->reads, &c->rd, lookup_run, lookup_done);
+}
 
 static void finish_shutdown(sv_app *app)
 {
@@ -27,7 +93,7 @@ static void finish_shutdown(sv_app *app)
     uv_close((uv_handle_t *)&app->drain_timer, NULL);
     uv_close((uv_handle_t *)&app->sigterm, NULL);
     uv_close((uv_handle_t *)&app->sigint, NULL);
-    uv_close((uv_handle_t *)&app->pool.async, NULL);
+    sv_pool_close(&app->pool);
     sv_writer_close(&app->writer);
     sv_notify_close(&app->notify);
 }
@@ -37,10 +103,10 @@ static void on_drain_tick(uv_timer_t *t)
     sv_app *app = t->data;
     /* Past the grace period, the jobs still running are asked to stop, once. */
     if (!app->interrupted && sv_now_s() - app->drain_started > app->cfg.drain_seconds) {
-        sv_jobs_interrupt_all(app);
+        sv_jobs_interrupt_all(&app->jobs);
         app->interrupted = 1;
     }
-    if (app->pool.busy == 0 && sv_writer_idle(&app->writer))
+    if (sv_jobs_running(&app->jobs) == 0 && sv_writer_idle(&app->writer))
         finish_shutdown(app);
 }
 
@@ -52,10 +118,11 @@ static void on_signal(uv_signal_t *h, int signum)
         _exit(1);
     }
     app->draining = 1;
+    sv_jobs_drain(&app->jobs);
     app->drain_started = sv_now_s();
     sv_notify_stopping(&app->notify);
     sv_log_info("shutting down: draining", "signal=%d running=%d drain_seconds=%g", signum,
-                app->pool.busy, app->cfg.drain_seconds);
+                sv_jobs_running(&app->jobs), app->cfg.drain_seconds);
     uv_timer_start(&app->drain_timer, on_drain_tick, 0, 50);
 }
 
@@ -91,14 +158,13 @@ int main(int argc, char **argv)
     app.env.max_dim = app.cfg.max_dim;
     app.env.max_entries = app.cfg.max_entries;
     app.env.data_dir = app.cfg.data_dir[0] ? app.cfg.data_dir : NULL;
-    app.id_random = random_seed();
     app.metrics.started_at = sv_now_s();
     app.loop = uv_default_loop();
 
     /* Listen first: a second solvd on a taken address stops here, before it opens (and
      * recovers) a store that the first one may be using. Requests wait in the backlog until
      * the loop runs. */
-    if (sv_http_start(&app) != 0) {
+    if (sv_http_start(&app, sv_handle) != 0) {
         sv_log_error("start-up failed", NULL);
         return 1;
     }
@@ -109,25 +175,53 @@ int main(int argc, char **argv)
         return 1;
     }
     int requeued = 0, failed = 0;
-    if (sv_store_recover(app.wstore, "local", app.cfg.max_attempts, sv_wall_now(), &requeued, &failed) !=
-        SV_STORE_OK) {
+    if (sv_store_recover(app.wstore, SV_NODE_NAME, app.cfg.max_attempts, sv_wall_now(), &requeued,
+                         &failed) != SV_STORE_OK) {
         sv_log_error("recovery failed", "err=\"%s\"", sv_store_errmsg(app.wstore));
         return 1;
     }
-    if (sv_auth_load(&app) != 0 || sv_jobs_init(&app) != 0 || sv_jobs_load(&app) != 0) {
+    /* SOLVD_READS_OFF_LOOP=1 reads on the pool even from a local store: how a remote backend
+     * is driven, so that the tests can run that path with SQLite. */
+    const char *off = getenv("SOLVD_READS_OFF_LOOP");
+    if (sv_reads_init(&app.reads, app.loop, app.rstore, app.cfg.db, off && strcmp(off, "1") == 0,
+                      err, sizeof err) != SV_STORE_OK) {
+        sv_log_error("cannot open the job store", "db=\"%s\" err=\"%s\"", app.cfg.db, err);
+        return 1;
+    }
+    sv_jobs_config jcfg = {
+        .workers = app.cfg.workers,
+        .max_job_seconds = app.cfg.max_job_seconds,
+        .progress_interval_s = app.cfg.progress_interval_ms / 1000.0,
+        .env = &app.env,
+        .node = SV_NODE_NAME,
+        .lease_s = 0,   /* one node: the hold lasts until this process stops */
+        .metrics = &app.metrics,
+        .id_seed = random_seed(),
+    };
+    sv_jobs_hooks hooks = {
+        .data = &app,
+        .write = hook_write,
+        .run = hook_run,
+        .event = sv_stream_on_event,
+        .closed = sv_stream_on_closed,
+        .lookup = hook_lookup,
+    };
+    if (sv_auth_load(&app) != 0 ||
+        sv_jobs_init(&app.jobs, &jcfg, &hooks, sv_queue_memory_new()) != 0 ||
+        sv_jobs_load(&app.jobs, app.rstore) != 0) {
         sv_log_error("start-up failed", NULL);
         return 1;
     }
-    sv_log_info("store ready", "db=\"%s\" schema=%d requeued=%d failed=%d queued=%zu",
+    sv_log_info("store ready",
+                "db=\"%s\" schema=%d requeued=%d failed=%d queued=%zu backend=%s reads=%s",
                 app.cfg.db, sv_store_schema_version(app.rstore), requeued, failed,
-                sv_jobs_queued(&app));
-    app.pool.async.data = &app;
+                sv_jobs_queued(&app.jobs), sv_store_backend(app.rstore),
+                sv_reads_off_loop(&app.reads) ? "pool" : "inline");
     app.drain_timer.data = &app;
     app.sigterm.data = &app;
     app.sigint.data = &app;
-    if (sv_writer_init(&app.writer, &app, app.wstore) != 0 ||
-        uv_async_init(app.loop, &app.pool.async, sv_jobs_on_async) != 0 ||
-        sv_pool_start(&app.pool, &app, app.cfg.workers) != 0 ||
+    if (sv_writer_init(&app.writer, app.loop, app.wstore, &app.metrics) != 0 ||
+        sv_pool_start(&app.pool, app.loop, app.cfg.workers, sv_jobs_deliver, &app.jobs) != 0 ||
         sv_stream_heartbeat_start(&app) != 0 || uv_timer_init(app.loop, &app.drain_timer) != 0 ||
         uv_signal_init(app.loop, &app.sigterm) != 0 ||
         uv_signal_init(app.loop, &app.sigint) != 0 ||
@@ -146,12 +240,13 @@ int main(int argc, char **argv)
         sv_log_error("cannot start the watchdog timer", NULL);
         return 1;
     }
-    sv_jobs_dispatch(&app);
+    sv_jobs_dispatch(&app.jobs);
     uv_run(app.loop, UV_RUN_DEFAULT);
 
     sv_pool_stop(&app.pool);
-    sv_jobs_free(&app);
+    sv_jobs_free(&app.jobs);
     sv_auth_free(&app);
+    sv_reads_close(&app.reads);
     sv_store_close(app.rstore);
     sv_store_close(app.wstore);
     uv_loop_close(app.loop);

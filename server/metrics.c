@@ -8,7 +8,6 @@
 #include "api/codec.h"
 #include "core/solver.h"
 #include "server/app.h"
-#include "server/server.h"
 
 typedef struct {
     char *buf;
@@ -75,18 +74,20 @@ static void header(out_t *o, const char *name, const char *type, const char *hel
 }
 
 /* Queued and running jobs of each solver, from the live table. */
+static void count_live(const sv_live *L, void *data)
+{
+    size_t(*counts)[2] = data;
+    if (L->state != SV_JOB_QUEUED && L->state != SV_JOB_RUNNING)
+        return;
+    int i = solver_index(L->codec);
+    if (i >= 0)
+        counts[i][L->state == SV_JOB_RUNNING]++;
+}
+
 static void live_by_solver(const sv_app *app, size_t counts[SV_METRICS_MAX_SOLVERS][2])
 {
     memset(counts, 0, sizeof(size_t) * SV_METRICS_MAX_SOLVERS * 2);
-    for (size_t b = 0; b < app->jobs.nbuckets; b++) {
-        for (const sv_live *L = app->jobs.buckets[b]; L; L = L->hnext) {
-            if (L->state != SV_JOB_QUEUED && L->state != SV_JOB_RUNNING)
-                continue;
-            int i = solver_index(L->codec);
-            if (i >= 0)
-                counts[i][L->state == SV_JOB_RUNNING]++;
-        }
-    }
+    sv_jobs_each(&app->jobs, count_live, counts);
 }
 
 char *sv_metrics_render(const sv_app *app, size_t *len)
@@ -123,9 +124,9 @@ char *sv_metrics_render(const sv_app *app, size_t *len)
             outf(&o, "solvd_jobs{solver=\"%s\",state=\"%s\"} %zu\n", codecs[i]->name,
                  s ? "running" : "queued", live[i][s]);
     header(&o, "solvd_jobs_queued", "gauge", "Jobs waiting for a worker.");
-    outf(&o, "solvd_jobs_queued %zu\n", sv_jobs_queued(app));
+    outf(&o, "solvd_jobs_queued %zu\n", sv_jobs_queued(&app->jobs));
     header(&o, "solvd_jobs_running", "gauge", "Jobs on a worker now.");
-    outf(&o, "solvd_jobs_running %d\n", app->pool.busy);
+    outf(&o, "solvd_jobs_running %d\n", sv_jobs_running(&app->jobs));
     header(&o, "solvd_workers", "gauge", "Solver worker threads.");
     outf(&o, "solvd_workers %d\n", app->pool.n);
     header(&o, "solvd_events_total", "counter", "Job events emitted (progress, status, result).");

@@ -4,13 +4,46 @@
  * neither times out nor notices a disconnect, so a stream that has been sent nothing for
  * --heartbeat-s seconds gets a comment; a write that fails then ends the stream and frees the
  * subscriber. The heartbeat is per stream, counted from its own last write: one timer ticks a
- * few times per period and picks the streams that are due. */
+ * few times per period and picks the streams that are due.
+ *
+ * Opening a stream attaches it to the live job first and then reads the stored events (through
+ * the reads module, perhaps on a pool thread); live events that arrive meanwhile are held and
+ * sent after the replay, duplicates skipped by sequence number, so none falls in between. */
+#include "server/stream.h"
+
 #include <stdlib.h>
 #include <string.h>
 #include "api/sse.h"
 #include "core/solver.h"
+#include "server/app.h"
 #include "server/log.h"
-#include "server/server.h"
+
+/* An event kept in memory: read from the store for a replay, or held while one runs. */
+typedef struct kept_event {
+    long seq;
+    char type[16];
+    char *data;
+    struct kept_event *next;
+} kept_event;
+
+struct sv_sub {
+    sv_app *app;
+    struct MHD_Connection *conn;
+    sv_live *live;             /* NULL once detached (job finished) */
+    char job_id[40];
+    char *buf;
+    size_t len, cap, off;
+    long last_seq;
+    double quiet_since;        /* when something was last queued on it (sv_now_s) */
+    int suspended;
+    int closing;               /* end the stream once buf is drained */
+    int failed;                /* too slow: end with an error */
+    int replaying;             /* the stored events are being read: live ones wait in held */
+    kept_event *held, *held_tail;
+    sv_sub *next;              /* in live->subs */
+    sv_sub *all_next, *all_prev; /* in app->subs_all, once the stream is open */
+    int listed;
+};
 
 /* A subscriber further behind than this is dropped rather than buffered without bound. */
 #define SV_STREAM_MAX_BUFFER (64u << 20)
@@ -33,8 +66,46 @@ static void check_backlog(sv_sub *s)
     }
 }
 
-void sv_stream_push(sv_sub *s, const char *type, long seq, const char *data)
+static kept_event *kept_new(long seq, const char *type, const char *data)
 {
+    kept_event *k = calloc(1, sizeof *k);
+    if (!k)
+        return NULL;
+    k->seq = seq;
+    snprintf(k->type, sizeof k->type, "%s", type);
+    k->data = data ? strdup(data) : NULL;
+    if (data && !k->data) {
+        free(k);
+        return NULL;
+    }
+    return k;
+}
+
+static void kept_free_all(kept_event *k)
+{
+    while (k) {
+        kept_event *next = k->next;
+        free(k->data);
+        free(k);
+        k = next;
+    }
+}
+
+static void push(sv_sub *s, const char *type, long seq, const char *data)
+{
+    if (s->replaying) {
+        kept_event *k = kept_new(seq, type, data);
+        if (!k) {
+            s->failed = 1;
+            return;
+        }
+        if (s->held_tail)
+            s->held_tail->next = k;
+        else
+            s->held = k;
+        s->held_tail = k;
+        return;
+    }
     if (seq <= s->last_seq || s->failed)
         return;
     if (sv_sse_append(&s->buf, &s->len, &s->cap, type, seq, data) != 0) {
@@ -47,7 +118,7 @@ void sv_stream_push(sv_sub *s, const char *type, long seq, const char *data)
     wake(s);
 }
 
-void sv_stream_end(sv_sub *s)
+static void stream_end(sv_sub *s)
 {
     s->closing = 1;
     wake(s);
@@ -82,6 +153,7 @@ static void release(void *cls)
 {
     sv_sub *s = cls;
     sv_app *app = s->app;
+    kept_free_all(s->held);
     if (s->live) {
         for (sv_sub **pp = &s->live->subs; *pp; pp = &(*pp)->next) {
             if (*pp == s) {
@@ -90,86 +162,181 @@ static void release(void *cls)
             }
         }
     }
-    if (s->all_prev)
-        s->all_prev->all_next = s->all_next;
-    else
-        app->subs_all = s->all_next;
-    if (s->all_next)
-        s->all_next->all_prev = s->all_prev;
+    if (s->listed) {
+        if (s->all_prev)
+            s->all_prev->all_next = s->all_next;
+        else
+            app->subs_all = s->all_next;
+        if (s->all_next)
+            s->all_next->all_prev = s->all_prev;
+    }
     app->n_subs--;
     free(s->buf);
     free(s);
 }
 
-typedef struct {
-    sv_app *app;
-    sv_sub *sub;
-    const char *tenant;
-} replay_ctx;
+/* ---- the job service's hooks ---- */
 
-static int replay_one(void *data, long seq, const char *type, double ts, const char *json)
+void sv_stream_on_event(void *data, sv_live *L, const char *type, long seq, const char *json)
 {
-    replay_ctx *c = data;
-    (void)ts;
-    if (strcmp(type, "result") == 0) {
-        char *full = NULL;
-        if (sv_store_get_result(c->app->rstore, c->sub->job_id, NULL, &full) == SV_STORE_OK &&
-            full) {
-            sv_stream_push(c->sub, type, seq, full);
-            free(full);
-            return 0;
-        }
+    (void)data;
+    for (sv_sub *s = L->subs; s; s = s->next)
+        push(s, type, seq, json);
+}
+
+/* The job's final status is durable: streams get what is buffered and end. */
+void sv_stream_on_closed(void *data, sv_live *L)
+{
+    (void)data;
+    sv_sub *s = L->subs;
+    L->subs = NULL;
+    while (s) {
+        sv_sub *next = s->next;
+        s->next = NULL;
+        s->live = NULL;
+        stream_end(s);
+        s = next;
     }
-    sv_stream_push(c->sub, type, seq, json);
+}
+
+/* ---- opening: replay, then live ---- */
+
+typedef struct {
+    sv_read rd;
+    sv_sub *sub;
+    sv_req *req;
+    char id[40];
+    long after;
+    int rc;
+    kept_event *events, *tail;
+} replay;
+
+/* Pool thread or inline: the stored events, results expanded from the job row. */
+static int collect(void *data, long seq, const char *type, double ts, const char *json)
+{
+    replay *c = data;
+    sv_store *store = c->rd.store;
+    (void)ts;
+    char *full = NULL;
+    if (strcmp(type, "result") == 0 &&
+        sv_store_get_result(store, c->id, NULL, &full) == SV_STORE_OK && full)
+        json = full;
+    kept_event *k = kept_new(seq, type, json);
+    free(full);
+    if (!k) {
+        c->rc = SV_STORE_ENOMEM;
+        return 1;
+    }
+    if (c->tail)
+        c->tail->next = k;
+    else
+        c->events = k;
+    c->tail = k;
     return 0;
 }
 
-enum MHD_Result sv_stream_open(sv_app *app, sv_req *r, const char *id, sv_live *live,
-                               long last_id)
+static void replay_run(sv_read *rd, sv_store *store)
 {
-    if (app->n_subs >= app->cfg.max_subscribers)
-        return sv_http_error(r, "unavailable", "too many event streams; try again later", NULL);
-    sv_sub *s = calloc(1, sizeof *s);
-    if (!s)
-        return sv_http_error(r, "internal", "out of memory", NULL);
-    s->app = app;
-    s->conn = r->conn;
-    s->last_seq = last_id;
-    snprintf(s->job_id, sizeof s->job_id, "%s", id);
+    replay *c = (replay *)rd;
+    int rc = sv_store_events(store, c->id, c->after, 0, collect, c);
+    if (c->rc == SV_STORE_OK)
+        c->rc = rc;
+}
+
+static void detach(sv_sub *s)
+{
+    if (!s->live)
+        return;
+    for (sv_sub **pp = &s->live->subs; *pp; pp = &(*pp)->next) {
+        if (*pp == s) {
+            *pp = s->next;
+            break;
+        }
+    }
+    s->live = NULL;
+}
+
+static void replay_done(sv_read *rd)
+{
+    replay *c = (replay *)rd;
+    sv_sub *s = c->sub;
+    sv_app *app = s->app;
+    sv_req *r = c->req;
+    if (c->rc != SV_STORE_OK) {
+        kept_free_all(c->events);
+        free(c);
+        detach(s);
+        release(s);
+        sv_http_error(r, "unavailable", "the job store failed", NULL);
+        return;
+    }
     /* Tell the client at once that the stream is open, even before the first event. */
     sv_sse_comment(&s->buf, &s->len, &s->cap, "solvd event stream");
     s->quiet_since = sv_now_s();
-    /* Replay what is durable, then go live. */
-    replay_ctx c = {app, s, r->tenant};
-    if (sv_store_events(app->rstore, id, last_id, 0, replay_one, &c) != SV_STORE_OK) {
-        free(s->buf);
-        free(s);
-        return sv_http_error(r, "unavailable", "the job store failed", NULL);
-    }
-    /* Events still on their way to the store reach this stream when they commit (duplicates of
-     * what the replay already read are skipped by sequence number). */
-    if (live && !live->closed) {
-        s->live = live;
-        s->next = live->subs;
-        live->subs = s;
-    } else {
+    s->replaying = 0;
+    for (kept_event *k = c->events; k; k = k->next)
+        push(s, k->type, k->seq, k->data);
+    kept_free_all(c->events);
+    free(c);
+    /* Then what arrived live meanwhile (what the replay already had is skipped by seq). */
+    kept_event *held = s->held;
+    s->held = s->held_tail = NULL;
+    for (kept_event *k = held; k; k = k->next)
+        push(s, k->type, k->seq, k->data);
+    kept_free_all(held);
+    /* Not attached, or the job ended during the replay: nothing more will come. */
+    if (!s->live)
         s->closing = 1;
-    }
     s->all_next = app->subs_all;
     if (app->subs_all)
         app->subs_all->all_prev = s;
     app->subs_all = s;
-    app->n_subs++;
+    s->listed = 1;
     struct MHD_Response *resp =
         MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 32 * 1024, reader, s, release);
     if (!resp) {
+        detach(s);
         release(s);
-        return sv_http_error(r, "internal", "out of memory", NULL);
+        sv_http_error(r, "internal", "out of memory", NULL);
+        return;
     }
     MHD_add_response_header(resp, "Content-Type", "text/event-stream");
     MHD_add_response_header(resp, "Cache-Control", "no-cache");
     MHD_add_response_header(resp, "X-Accel-Buffering", "no");
-    return sv_http_response(r, 200, resp);
+    sv_http_response(r, 200, resp);
+}
+
+enum MHD_Result sv_stream_open(sv_app *app, sv_req *r, const char *id, long last_id)
+{
+    if (app->n_subs >= app->cfg.max_subscribers)
+        return sv_http_error(r, "unavailable", "too many event streams; try again later", NULL);
+    sv_sub *s = calloc(1, sizeof *s);
+    replay *c = calloc(1, sizeof *c);
+    if (!s || !c) {
+        free(s);
+        free(c);
+        return sv_http_error(r, "internal", "out of memory", NULL);
+    }
+    s->app = app;
+    s->conn = r->conn;
+    s->last_seq = last_id;
+    snprintf(s->job_id, sizeof s->job_id, "%s", id);
+    app->n_subs++;
+    /* Attached before the replay reads, so that events committed meanwhile are held, not
+     * lost; a job whose streams have ended gets the replay alone. */
+    sv_live *live = sv_jobs_find(&app->jobs, id);
+    if (live && !live->closed) {
+        s->live = live;
+        s->next = live->subs;
+        live->subs = s;
+        s->replaying = 1;
+    }
+    c->sub = s;
+    c->req = r;
+    snprintf(c->id, sizeof c->id, "%s", id);
+    c->after = last_id;
+    sv_reads_submit(&app->reads, &c->rd, replay_run, replay_done);
+    return sv_http_pending(r);
 }
 
 /* Ticks of the heartbeat timer per period: a stream's keep-alive comes between heartbeat-s and

@@ -1,13 +1,12 @@
-/* workers.c - the solver threads. A task carries one job's body; the thread decodes it through
- * the codec, runs the solver with a monitor that enforces cancel and time limit and throttles
- * progress, encodes the result, and posts messages back to the loop through one uv_async_t. */
+/* workers.c - the solver threads (workers.h): messages go back to the loop through one
+ * uv_async_t, whose callback hands them to the pool's deliver function in order. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "core/linalg.h"
-#include "server/app.h"
 #include "server/log.h"
+#include "server/workers.h"
 
 static void post(sv_pool *p, sv_msg_kind kind, sv_task *t, char *data)
 {
@@ -204,10 +203,40 @@ static void thread_main(void *arg)
     }
 }
 
-int sv_pool_start(sv_pool *p, sv_app *app, int n)
+/* Loop thread: the messages posted since the last wake-up, oldest first. */
+static void on_async(uv_async_t *h)
 {
-    p->app = app;
+    sv_pool *p = h->data;
+    uv_mutex_lock(&p->out_mu);
+    sv_msg *m = p->out;
+    p->out = NULL;
+    uv_mutex_unlock(&p->out_mu);
+    /* The list is newest first: reverse it to deliver messages in the order they were sent. */
+    sv_msg *ordered = NULL;
+    while (m) {
+        sv_msg *next = m->next;
+        m->next = ordered;
+        ordered = m;
+        m = next;
+    }
+    while (ordered) {
+        sv_msg *next = ordered->next;
+        p->deliver(p->deliver_data, ordered->kind, ordered->task, ordered->data);
+        free(ordered->data);
+        free(ordered);
+        ordered = next;
+    }
+}
+
+int sv_pool_start(sv_pool *p, uv_loop_t *loop, int n, sv_pool_deliver deliver, void *data)
+{
     p->n = n;
+    p->deliver = deliver;
+    p->deliver_data = data;
+    p->async.data = p;
+    if (uv_async_init(loop, &p->async, on_async) != 0)
+        return -1;
+    p->async_open = 1;
     p->threads = calloc((size_t)n, sizeof *p->threads);
     if (!p->threads || uv_mutex_init(&p->mu) || uv_cond_init(&p->cv) || uv_mutex_init(&p->out_mu))
         return -1;
@@ -223,7 +252,6 @@ int sv_pool_start(sv_pool *p, sv_app *app, int n)
 void sv_pool_submit(sv_pool *p, sv_task *t)
 {
     t->next = NULL;
-    p->busy++;
     uv_mutex_lock(&p->mu);
     if (p->queue_tail)
         p->queue_tail->next = t;
@@ -232,6 +260,14 @@ void sv_pool_submit(sv_pool *p, sv_task *t)
     p->queue_tail = t;
     uv_cond_signal(&p->cv);
     uv_mutex_unlock(&p->mu);
+}
+
+void sv_pool_close(sv_pool *p)
+{
+    if (p->async_open) {
+        uv_close((uv_handle_t *)&p->async, NULL);
+        p->async_open = 0;
+    }
 }
 
 void sv_pool_stop(sv_pool *p)

@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include "core/solver.h"
-#include "server/app.h"
 #include "server/log.h"
+#include "server/writer.h"
 
 static void start_batch(sv_writer *w);
 
@@ -47,15 +47,16 @@ static void on_check(uv_check_t *h)
         uv_idle_stop(&w->idle);
 }
 
-int sv_writer_init(sv_writer *w, sv_app *app, sv_store *store)
+int sv_writer_init(sv_writer *w, uv_loop_t *loop, sv_store *store, sv_metrics *metrics)
 {
     memset(w, 0, sizeof *w);
-    w->app = app;
+    w->loop = loop;
+    w->metrics = metrics;
     w->store = store;
     w->work.data = w;
     w->check.data = w;
     w->idle.data = w;
-    if (uv_check_init(app->loop, &w->check) != 0 || uv_idle_init(app->loop, &w->idle) != 0)
+    if (uv_check_init(loop, &w->check) != 0 || uv_idle_init(loop, &w->idle) != 0)
         return -1;
     return uv_check_start(&w->check, on_check);
 }
@@ -74,7 +75,8 @@ static int apply(sv_store *s, sv_wop *op)
 {
     switch (op->kind) {
     case SV_W_INSERT: return sv_store_insert_job(s, &op->job);
-    case SV_W_RUNNING: return sv_store_claim_job(s, op->id, "local", op->t, 0, op->attempts);
+    case SV_W_CLAIM:
+        return sv_store_claim_job(s, op->id, op->node, op->t, op->lease_s, op->attempts);
     case SV_W_FINISH:
         return sv_store_finish_job(s, op->id, op->state, op->t, op->summary, op->result,
                                    op->error);
@@ -101,7 +103,7 @@ static void batch_work(uv_work_t *req)
 static void batch_done(uv_work_t *req, int status)
 {
     sv_writer *w = req->data;
-    sv_metrics *m = &w->app->metrics;
+    sv_metrics *m = w->metrics;
     m->store_batches++;
     m->store_commit_seconds_sum += sv_now_s() - w->batch_started;
     sv_wop *op = w->batch;
@@ -130,7 +132,7 @@ static void start_batch(sv_writer *w)
     w->n_pending = 0;
     w->busy = 1;
     w->batch_started = sv_now_s();
-    if (uv_queue_work(w->app->loop, &w->work, batch_work, batch_done) != 0) {
+    if (uv_queue_work(w->loop, &w->work, batch_work, batch_done) != 0) {
         /* Cannot happen with a valid loop; run inline rather than lose writes. */
         batch_work(&w->work);
         batch_done(&w->work, 0);

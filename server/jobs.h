@@ -1,0 +1,153 @@
+/* jobs.h - the job service: submission (with idempotency keys), cancellation, dispatch to
+ * workers through a queue (server/queue.h), and each job's lifecycle with the events its
+ * transitions emit. It runs on the loop thread and reaches the rest of the server only through
+ * the hooks it is given: durable writes, workers, live subscribers and store reads. So it knows
+ * nothing of HTTP and is unit-tested with fakes (tests/unit/test_jobs.c). Outcomes of submit
+ * and cancel go to a reply callback, at once or after the store answered. */
+#ifndef SV_JOBS_H
+#define SV_JOBS_H
+
+#include <jansson.h>
+#include <stdint.h>
+#include "api/codec.h"
+#include "server/jobtable.h"
+#include "server/metrics.h"
+#include "server/queue.h"
+#include "server/workers.h"
+#include "server/writer.h"
+#include "storage/store.h"
+
+typedef struct sv_jobs sv_jobs;
+typedef struct sv_sub sv_sub;   /* a live event stream (server/stream.h); opaque here */
+
+/* A live job: queued or running here, or finished with its last events not yet durable (or a
+ * stream still attached). */
+typedef struct sv_live {
+    sv_jobent ent;             /* first: id, priority, age, queue position, hash chain */
+    sv_jobs *svc;
+    char tenant[64];
+    const sv_codec *codec;
+    sv_job_state state;
+    double time_limit_s;
+    int attempts;
+    char *request;             /* while queued (handed to the task when it starts) */
+    long seq;                  /* last event sequence number given out */
+    sv_task *task;             /* while running */
+    sv_sub *subs;              /* live event streams: kept by their module, which the closed
+                                  hook tells to let go; the service only checks for any */
+    int pending_writes;        /* events queued for the store, not yet committed */
+    int closed;                /* the final status event is durable: streams have ended */
+} sv_live;
+
+/* A store read the service needs: a job by id (tenant NULL: any tenant's), or by tenant and
+ * idempotency key when idem_key is set. */
+typedef struct {
+    const char *id;
+    const char *tenant;
+    const char *idem_key;
+} sv_jobs_lookup;
+/* The answer: rc is SV_STORE_*, row the job when rc is SV_STORE_OK (valid during the call). */
+typedef void (*sv_jobs_found)(void *kdata, int rc, const sv_job *row);
+
+typedef struct {
+    void *data;   /* passed to every hook */
+    /* Durable write: takes op, calls op->done on the loop thread once it committed or failed. */
+    void (*write)(void *data, sv_wop *op);
+    /* Runs a task on a worker; its messages come back through sv_jobs_deliver. */
+    void (*run)(void *data, sv_task *t);
+    /* An event of L is durable: for L's live subscribers. */
+    void (*event)(void *data, sv_live *L, const char *type, long seq, const char *json);
+    /* L's last event is durable: its subscribers end, and L->subs must be NULL afterwards. */
+    void (*closed)(void *data, sv_live *L);
+    /* Reads one job row and answers through k, at once or later (a remote store). */
+    void (*lookup)(void *data, const sv_jobs_lookup *q, sv_jobs_found k, void *kdata);
+} sv_jobs_hooks;
+
+typedef struct {
+    int workers;                 /* jobs run at once */
+    double max_job_seconds;      /* the time limit of jobs that set none */
+    double progress_interval_s;
+    const sv_codec_env *env;
+    const char *node;            /* the name this node claims jobs under (copied) */
+    double lease_s;              /* lease of a claim; 0: no expiry (one node) */
+    sv_metrics *metrics;
+    uint64_t id_seed;            /* random bits for job ids */
+} sv_jobs_config;
+
+typedef enum {
+    SV_JOBS_CREATED,     /* submit: stored; job is the new row */
+    SV_JOBS_REPLAYED,    /* submit: the idempotency key's earlier job; job is its row */
+    SV_JOBS_CANCELLING,  /* cancel: the job runs and was asked to stop; id is set */
+    SV_JOBS_CANCELLED,   /* cancel: the queued job is cancelled; job is its row */
+    SV_JOBS_FAILED       /* code and message say why */
+} sv_jobs_outcome;
+
+typedef struct {
+    sv_jobs_outcome outcome;
+    const sv_job *job;
+    const char *id;
+    const char *code;      /* an API error code (api/errors.h): "conflict", "not_found", ... */
+    const char *message;
+} sv_jobs_reply;
+typedef void (*sv_jobs_reply_fn)(void *data, const sv_jobs_reply *r);
+
+typedef struct {
+    const char *tenant;
+    json_t *body;                /* the validated job body (borrowed) */
+    const sv_codec *codec;
+    int priority;
+    double time_limit_s;
+    const char *idem_key;        /* NULL: none */
+} sv_jobs_submission;
+
+typedef struct pending_submit pending_submit;
+
+struct sv_jobs {
+    sv_jobs_config cfg;
+    char node[64];
+    sv_jobs_hooks hooks;
+    sv_jobtable table;
+    sv_queue *queue;
+    int running;                 /* tasks handed to workers and not yet done */
+    int draining;                /* no dispatch */
+    pending_submit *pending;     /* idempotent submissions awaiting their commit */
+    unsigned id_counter;
+    uint64_t id_random;
+};
+
+/* queue is taken over (destroyed by sv_jobs_free, also when init fails). 0 or -1. */
+int sv_jobs_init(sv_jobs *J, const sv_jobs_config *cfg, const sv_jobs_hooks *hooks,
+                 sv_queue *queue);
+void sv_jobs_free(sv_jobs *J);
+/* Start-up: every queued job of the store (after recovery) into the table and the queue. */
+int sv_jobs_load(sv_jobs *J, sv_store *s);
+
+/* Stores a submission; replies CREATED once durable, REPLAYED, or FAILED. */
+void sv_jobs_submit(sv_jobs *J, const sv_jobs_submission *sub, sv_jobs_reply_fn cb, void *data);
+/* Cancels tenant's job id: CANCELLING (running), CANCELLED (queued, once durable), or FAILED
+ * (not_found, conflict when it already finished). */
+void sv_jobs_cancel(sv_jobs *J, const char *id, const char *tenant, sv_jobs_reply_fn cb,
+                    void *data);
+/* Starts queued jobs while workers are free (and not draining). */
+void sv_jobs_dispatch(sv_jobs *J);
+/* The workers' messages (an sv_pool_deliver; data is the sv_jobs). */
+void sv_jobs_deliver(void *data, sv_msg_kind kind, sv_task *t, const char *json);
+/* Stops dispatching (shutdown). */
+void sv_jobs_drain(sv_jobs *J);
+/* Asks running jobs to stop for shutdown (they are left running in the store, so the next
+ * start's recovery requeues them). */
+void sv_jobs_interrupt_all(sv_jobs *J);
+
+sv_live *sv_jobs_find(sv_jobs *J, const char *id);
+size_t sv_jobs_queued(const sv_jobs *J);
+int sv_jobs_running(const sv_jobs *J);
+/* Calls fn on every live job, in no particular order (fn must not change the table). */
+void sv_jobs_each(const sv_jobs *J, void (*fn)(const sv_live *L, void *data), void *data);
+/* 1 when job id runs here and was asked to stop. */
+int sv_jobs_cancel_requested(sv_jobs *J, const char *id);
+
+/* 12 hex digits of milliseconds since the epoch, then a counter and random bits. */
+void sv_new_job_id(sv_jobs *J, char *out, size_t n);
+double sv_wall_now(void);
+
+#endif

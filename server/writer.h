@@ -1,0 +1,60 @@
+/* writer.h - group commit: durable writes queued on the loop thread and run in batches, one
+ * transaction each, on a libuv pool thread; each op's done callback runs on the loop thread
+ * after its batch committed (or failed). */
+#ifndef SV_WRITER_H
+#define SV_WRITER_H
+
+#include <stddef.h>
+#include <uv.h>
+#include "server/metrics.h"
+#include "storage/store.h"
+
+typedef enum { SV_W_INSERT, SV_W_CLAIM, SV_W_FINISH, SV_W_EVENT } sv_wop_kind;
+
+typedef struct sv_wop {
+    sv_wop_kind kind;
+    struct sv_wop *next;
+    sv_job job;                /* INSERT: the row (owned strings) */
+    char id[40];
+    double t;                  /* CLAIM: started_at; FINISH: finished_at; EVENT: ts */
+    int attempts;              /* CLAIM */
+    char node[64];             /* CLAIM: the node taking the job */
+    double lease_s;            /* CLAIM: 0, no expiry */
+    sv_job_state state;        /* FINISH */
+    char *summary, *result, *error;  /* FINISH (owned) */
+    long seq;                  /* EVENT */
+    char type[16];             /* EVENT */
+    char *data;                /* EVENT: as stored (owned) */
+    char *live_data;           /* EVENT: as pushed to streams, when it differs (owned) */
+    int final;                 /* EVENT: the job's last status event */
+    int rc;                    /* set by the batch: SV_STORE_* */
+    /* Called on the loop thread once the batch holding this op has committed (or failed). */
+    void (*done)(struct sv_wop *op, void *data);
+    void *done_data;
+} sv_wop;
+
+sv_wop *sv_wop_new(sv_wop_kind kind, const char *id);
+void sv_wop_free(sv_wop *op);
+
+typedef struct {
+    uv_loop_t *loop;
+    sv_metrics *metrics;
+    sv_store *store;           /* used only by the batch running in the pool */
+    uv_work_t work;
+    sv_wop *pending, *pending_tail;  /* waiting for the next batch */
+    sv_wop *batch;                   /* being written */
+    uv_check_t check;                /* starts a batch at the end of a loop iteration */
+    uv_idle_t idle;                  /* while ops wait: keeps the poll phase from blocking */
+    int busy;
+    size_t n_pending;
+    double batch_started;
+} sv_writer;
+
+int sv_writer_init(sv_writer *w, uv_loop_t *loop, sv_store *store, sv_metrics *metrics);
+void sv_writer_close(sv_writer *w);
+/* Queues op (taking ownership); the batch starts at the end of this loop iteration if none is
+ * running, so the ops one callback queues share one transaction. */
+void sv_writer_submit(sv_writer *w, sv_wop *op);
+int sv_writer_idle(const sv_writer *w);
+
+#endif
