@@ -10,6 +10,7 @@
 
 #include "api/codec.h"
 #include "api/codec_util.h"
+#include "api/codecs/distributed/clients_json.h"
 #include "api/datasets.h"
 #include "api/forms.h"
 #include "api/glm_json.h"
@@ -27,7 +28,7 @@ typedef struct {
     int dim;
     sv_loss loss;
     double lambda;
-    const json_t *clients;            /* FORM_CLIENTS: the validated array */
+    sv_clients_desc explicit_clients; /* FORM_CLIENTS */
     sv_gen_glm_spec gen;              /* FORM_GENERATE */
     const sv_named_dataset *ds;       /* FORM_DATASET ... */
     int ds_clients, shuffle, positive_class;
@@ -77,7 +78,6 @@ static const sv_problem_form ef21_forms[] = {
 };
 
 static int read_problem(const json_t *problem, const sv_codec_env *env, ef21_desc *d, sv_err *e);
-static int read_clients(const json_t *problem, const sv_codec_env *env, ef21_desc *d, sv_err *e);
 static int read_generate(const json_t *problem, const sv_codec_env *env, ef21_desc *d,
                          sv_err *e);
 static int read_dataset(const json_t *ds, const sv_codec_env *env, ef21_desc *d, sv_err *e);
@@ -97,64 +97,19 @@ static int read_problem(const json_t *problem, const sv_codec_env *env, ef21_des
         return rc;
     d->form = (ef21_form)form;
     switch (d->form) {
-    case FORM_CLIENTS: rc = read_clients(problem, env, d, e); break;
+    case FORM_CLIENTS:
+        if ((rc = sv_clients_json_read(problem, env, &d->explicit_clients, e)) == SV_OK) {
+            d->dim = d->explicit_clients.dim;
+            d->loss = d->explicit_clients.loss;
+            d->lambda = d->explicit_clients.lambda;
+        }
+        break;
     case FORM_GENERATE: rc = read_generate(problem, env, d, e); break;
     default: rc = read_dataset(json_object_get(problem, "dataset"), env, d, e); break;
     }
     if (rc != SV_OK)
         return rc;
     return sv_glm_json_x0(problem, d->dim, env, &d->x0, e);
-}
-
-static int read_clients(const json_t *problem, const sv_codec_env *env, ef21_desc *d, sv_err *e)
-{
-    int rc;
-    if ((rc = sv_glm_json_loss(problem, "/problem", SV_LOSS_SQUARED, &d->loss, e)) != SV_OK ||
-        (rc = sv_glm_json_lambda(problem, "/problem", &d->lambda, e)) != SV_OK)
-        return rc;
-    const json_t *arr = json_object_get(problem, "clients");
-    if (!json_is_array(arr) || json_array_size(arr) == 0)
-        return sv_fail(e, "/problem/clients", "expected a non-empty array of clients, got %s",
-                       sv_json_kind(arr));
-    size_t n = json_array_size(arr);
-    long max_clients = env && env->max_dim > 0 ? env->max_dim : INT_MAX;
-    if (n > (size_t)max_clients)
-        return sv_fail(e, "/problem/clients", "too many clients: %zu, the limit is %ld", n,
-                       max_clients);
-    long max_entries = env && env->max_entries > 0 ? env->max_entries : INT_MAX;
-    long total = 0, dim = -1;
-    char path[96], sub[96];
-    for (size_t i = 0; i < n; i++) {
-        static const char *const allowed[] = {"A", "b", NULL};
-        const json_t *c = json_array_get(arr, i);
-        json_t *A, *b;
-        sv_json_path_index(path, sizeof path, "/problem/clients", (long)i);
-        if ((rc = sv_json_no_unknown(c, path, allowed, e)) != SV_OK ||
-            (rc = sv_json_require(c, path, "A", &A, e)) != SV_OK ||
-            (rc = sv_json_require(c, path, "b", &b, e)) != SV_OK)
-            return rc;
-        sv_json_path_key(sub, sizeof sub, path, "A");
-        if ((rc = sv_json_matrix(A, sub, -1, -1, env, NULL, e)) != SV_OK)
-            return rc;
-        long rows, cols, stored;
-        sv_glm_json_matrix_shape(A, &rows, &cols, &stored);
-        if (dim >= 0 && cols != dim)
-            return sv_fail(e, sub, "has %ld columns, client 0 has %ld: every client needs the "
-                           "same dimension", cols, dim);
-        dim = cols;
-        total += stored;
-        if (total > max_entries)
-            return sv_fail(e, sub, "the clients hold more than the limit of %ld matrix entries",
-                           max_entries);
-        sv_json_path_key(sub, sizeof sub, path, "b");
-        if ((rc = sv_json_vector(b, sub, rows, env, NULL, NULL, e)) != SV_OK)
-            return rc;
-        if (d->loss == SV_LOSS_LOGISTIC && (rc = sv_glm_json_labels(b, sub, e)) != SV_OK)
-            return rc;
-    }
-    d->clients = arr;
-    d->dim = (int)dim;
-    return SV_OK;
 }
 
 static int read_generate(const json_t *problem, const sv_codec_env *env, ef21_desc *d,
@@ -257,28 +212,7 @@ static int build_clients(const ef21_desc *d, const sv_codec_env *env, sv_glm_cli
         sv_dataset_free(&data);
         return rc;
     }
-    size_t n = json_array_size(d->clients);
-    if ((rc = sv_glm_clients_alloc(c, (int)n, d->dim)) != SV_OK)
-        return rc;
-    char path[96], sub[96];
-    for (size_t i = 0; i < n; i++) {
-        const json_t *ci = json_array_get(d->clients, i);
-        sv_json_path_index(path, sizeof path, "/problem/clients", (long)i);
-        sv_json_path_key(sub, sizeof sub, path, "A");
-        if ((rc = sv_json_matrix(json_object_get(ci, "A"), sub, -1, d->dim, env, &c->A[i], e)) !=
-            SV_OK)
-            break;
-        sv_json_path_key(sub, sizeof sub, path, "b");
-        if ((rc = sv_json_vector(json_object_get(ci, "b"), sub, c->A[i].rows, env, &c->b[i], NULL,
-                                 e)) != SV_OK)
-            break;
-    }
-    if (rc != SV_OK) {
-        sv_glm_clients_free(c);
-        return rc;
-    }
-    sv_glm_clients_bind(c, d->loss, d->lambda);
-    return SV_OK;
+    return sv_clients_json_build(&d->explicit_clients, env, c, e);
 }
 
 /* ============================================================================================
