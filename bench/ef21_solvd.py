@@ -85,7 +85,7 @@ def main():
         runs.append({"id": job_id, "load1": load1, "wall_s": t_end - t0, "submit_s": t_ack - t0,
                      "solve_time_s": res["solve_time_s"], "status": res["status"],
                      "iterations": res["iterations"], "grad_norm": res["grad_norm"],
-                     "objective": res["objective"], "gamma": res["gamma"],
+                     "objective": res["objective"], "gamma": res.get("gamma"),
                      "x_head": res["x"][:3]})
         if a.x_out:
             with open(a.x_out, "w") as f:
