@@ -43,6 +43,10 @@ typedef struct sv_store_ops {
                   void *data);
     int (*each_queued)(sv_store *s, sv_job_cb cb, void *data);
     int (*count_states)(sv_store *s, long *counts);
+
+    int (*delete_job)(sv_store *s, const char *id, const char *tenant);
+    int (*prune)(sv_store *s, double finished_before, long keep, long limit, long *deleted);
+    int (*checkpoint)(sv_store *s);
 } sv_store_ops;
 
 /* The first member of every backend's handle. */

@@ -117,6 +117,9 @@ enum {
     ST_BACK_TO_QUEUE,
     ST_INTERRUPT,
     ST_COUNT,
+    ST_DELETE,
+    ST_PRUNE_AGE,
+    ST_PRUNE_COUNT,
     ST_N
 };
 
@@ -176,6 +179,17 @@ static const char *const stmt_sql[ST_N] = {
     [ST_INTERRUPT] = "UPDATE jobs SET state = ?2, finished_at = ?3, error = ?4, node = NULL,"
                      " lease_until = 0 WHERE id = ?1 AND state = ?5",
     [ST_COUNT] = "SELECT state, COUNT(*) FROM jobs GROUP BY state",
+    /* Events go with their job (ON DELETE CASCADE). Final states only: a queued or running job
+     * is the service's to finish first. */
+    [ST_DELETE] = "DELETE FROM jobs WHERE id = ?1 AND (?2 IS NULL OR tenant = ?2)"
+                  " AND state IN ('succeeded', 'failed', 'cancelled', 'timed_out')",
+    /* Retention, at most ?2 jobs a call so that one transaction stays short. */
+    [ST_PRUNE_AGE] = "DELETE FROM jobs WHERE rowid IN (SELECT rowid FROM jobs"
+                     " WHERE state IN ('succeeded', 'failed', 'cancelled', 'timed_out')"
+                     " AND finished_at < ?1 LIMIT ?2)",
+    [ST_PRUNE_COUNT] = "DELETE FROM jobs WHERE rowid IN (SELECT rowid FROM (SELECT rowid FROM jobs"
+                       " WHERE state IN ('succeeded', 'failed', 'cancelled', 'timed_out')"
+                       " ORDER BY finished_at DESC, id DESC LIMIT -1 OFFSET ?1) LIMIT ?2)",
 };
 
 /* Listing filters; each combination gets its own statement so that every one of them can use
@@ -1366,6 +1380,80 @@ static int sq_count_states(sq_store *s, long *counts)
     return ret;
 }
 
+
+static int sq_delete_job(sq_store *s, const char *id, const char *tenant)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = tx_lost(s);
+    if (!rc)
+        rc = get_stmt(s, ST_DELETE, &st);
+    if (rc)
+        return rc;
+    BIND(bind_text(st, 1, id));
+    BIND(bind_text(st, 2, tenant));
+    if (rc != SQLITE_OK) {
+        int ret = fail(s, rc);
+        done(st);
+        return ret;
+    }
+    if ((rc = run(s, st)) != SV_STORE_OK)
+        return rc;
+    if (sqlite3_changes(s->db) == 1)
+        return SV_STORE_OK;
+    sv_job j;
+    memset(&j, 0, sizeof j);
+    rc = sq_get_job(s, id, tenant, &j);
+    sv_job_clear(&j);
+    if (rc != SV_STORE_OK)
+        return rc;  /* absent, or another tenant's */
+    return fail_msg(s, SV_STORE_ESTATE, "the job is not finished: cancel it first");
+}
+
+static int prune_step(sq_store *s, int which, double arg, long limit, long *deleted)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = get_stmt(s, which, &st);
+    if (rc)
+        return rc;
+    if (which == ST_PRUNE_AGE)
+        BIND(sqlite3_bind_double(st, 1, arg));
+    else
+        BIND(sqlite3_bind_int64(st, 1, (sqlite3_int64)arg));
+    BIND(sqlite3_bind_int64(st, 2, (sqlite3_int64)limit));
+    if (rc != SQLITE_OK) {
+        int ret = fail(s, rc);
+        done(st);
+        return ret;
+    }
+    if ((rc = run(s, st)) != SV_STORE_OK)
+        return rc;
+    *deleted += sqlite3_changes(s->db);
+    return SV_STORE_OK;
+}
+
+static int sq_prune(sq_store *s, double finished_before, long keep, long limit, long *deleted)
+{
+    long n = 0;
+    int rc = tx_lost(s);
+    if (!rc && finished_before > 0)
+        rc = prune_step(s, ST_PRUNE_AGE, finished_before, limit, &n);
+    if (!rc && keep > 0 && n < limit)
+        rc = prune_step(s, ST_PRUNE_COUNT, (double)keep, limit - n, &n);
+    if (deleted)
+        *deleted = n;
+    return rc;
+}
+
+/* Outside any transaction: copies the WAL into the database and truncates it (readers that
+ * still need old pages make it partial, which is fine: the next one finishes). */
+static int sq_checkpoint(sq_store *s)
+{
+    if (s->in_tx)
+        return fail_msg(s, SV_STORE_ESTATE, "checkpoint inside a transaction");
+    int rc = sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+    return rc == SQLITE_OK || rc == SQLITE_BUSY ? SV_STORE_OK : fail(s, rc);
+}
+
 /* ------------------------------------------------------------------------------------------ */
 /* The ops table                                                                               */
 /* ------------------------------------------------------------------------------------------ */
@@ -1459,6 +1547,18 @@ static int op_each_queued(sv_store *s, sv_job_cb cb, void *data)
 
 static int op_count_states(sv_store *s, long *counts) { return sq_count_states(SQ(s), counts); }
 
+static int op_delete_job(sv_store *s, const char *id, const char *tenant)
+{
+    return sq_delete_job(SQ(s), id, tenant);
+}
+
+static int op_prune(sv_store *s, double finished_before, long keep, long limit, long *deleted)
+{
+    return sq_prune(SQ(s), finished_before, keep, limit, deleted);
+}
+
+static int op_checkpoint(sv_store *s) { return sq_checkpoint(SQ(s)); }
+
 /* A local file: reads never wait on a network, and one node owns it. */
 static const sv_store_ops sqlite_ops = {
     .name = "sqlite",
@@ -1485,4 +1585,7 @@ static const sv_store_ops sqlite_ops = {
     .events = op_events,
     .each_queued = op_each_queued,
     .count_states = op_count_states,
+    .delete_job = op_delete_job,
+    .prune = op_prune,
+    .checkpoint = op_checkpoint,
 };

@@ -157,3 +157,15 @@ int sv_store_each_queued(sv_store *s, sv_job_cb cb, void *data)
 }
 
 int sv_store_count_states(sv_store *s, long *counts) { return s->ops->count_states(s, counts); }
+
+int sv_store_delete_job(sv_store *s, const char *id, const char *tenant)
+{
+    return s->ops->delete_job(s, id, tenant);
+}
+
+int sv_store_prune(sv_store *s, double finished_before, long keep, long limit, long *deleted)
+{
+    return s->ops->prune(s, finished_before, keep, limit, deleted);
+}
+
+int sv_store_checkpoint(sv_store *s) { return s->ops->checkpoint(s); }

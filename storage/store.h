@@ -183,4 +183,17 @@ int sv_store_each_queued(sv_store *s, sv_job_cb cb, void *data);
 /* Number of jobs per state, counts[SV_JOB_NSTATES]. */
 int sv_store_count_states(sv_store *s, long *counts);
 
+/* ---- deletion and retention (writes) ---- */
+/* Deletes tenant's finished job id with its events (tenant NULL: any tenant's). SV_STORE_OK,
+ * SV_STORE_ENOTFOUND (absent or another tenant's), SV_STORE_ESTATE (queued or running). */
+int sv_store_delete_job(sv_store *s, const char *id, const char *tenant);
+/* Retention: deletes finished jobs (with their events) that finished before finished_before
+ * (when > 0), then those beyond the keep most recently finished (when keep > 0); at most limit
+ * jobs a call. *deleted (may be NULL) gets the count. Queued and running jobs are never
+ * touched. */
+int sv_store_prune(sv_store *s, double finished_before, long keep, long limit, long *deleted);
+/* Maintenance outside a transaction: gives the space of deleted rows back to the log (SQLite:
+ * a WAL checkpoint that truncates the -wal file). */
+int sv_store_checkpoint(sv_store *s);
+
 #endif

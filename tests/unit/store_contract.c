@@ -1151,6 +1151,72 @@ static void test_recover_per_node(void **state)
     assert_int_equal(state_of(f->s, "y"), SV_JOB_QUEUED);
 }
 
+/* ------------------------------------------------------------------------------------------ */
+
+static int count_events(void *data, long seq, const char *type, double ts, const char *json)
+{
+    (void)seq, (void)type, (void)ts, (void)json;
+    (*(int *)data)++;
+    return 0;
+}
+
+/* A finished job can be deleted by its tenant, with its events; a queued or running one not. */
+static void test_delete(void **state)
+{
+    fixture *f = *state;
+    insert(f->s, "done", "t", "s", 0, 1.0, NULL, NULL);
+    insert(f->s, "live", "t", "s", 0, 2.0, NULL, NULL);
+    assert_int_equal(sv_store_add_event(f->s, "done", 1, "status", 1.5, "{}"), SV_STORE_OK);
+    assert_int_equal(sv_store_add_event(f->s, "done", 2, "progress", 1.6, "{}"), SV_STORE_OK);
+    assert_int_equal(sv_store_finish_job(f->s, "done", SV_JOB_SUCCEEDED, 3.0, "{}", "{\"x\":1}",
+                                         NULL), SV_STORE_OK);
+    assert_int_equal(sv_store_delete_job(f->s, "done", "other"), SV_STORE_ENOTFOUND);
+    assert_int_equal(sv_store_delete_job(f->s, "live", "t"), SV_STORE_ESTATE);
+    assert_int_equal(sv_store_claim_job(f->s, "live", "n1", 2.5, 0, 1), SV_STORE_OK);
+    assert_int_equal(sv_store_delete_job(f->s, "live", NULL), SV_STORE_ESTATE);
+    assert_int_equal(sv_store_delete_job(f->s, "done", "t"), SV_STORE_OK);
+    sv_job j;
+    assert_int_equal(sv_store_get_job(f->s, "done", NULL, &j), SV_STORE_ENOTFOUND);
+    int n = 0;
+    assert_int_equal(sv_store_events(f->s, "done", 0, 0, count_events, &n), SV_STORE_OK);
+    assert_int_equal(n, 0);
+    assert_int_equal(sv_store_delete_job(f->s, "done", "t"), SV_STORE_ENOTFOUND);
+    assert_int_equal(state_of(f->s, "live"), SV_JOB_RUNNING);
+}
+
+/* Retention by age, then by count, batch-limited; never a queued or running job. */
+static void test_prune(void **state)
+{
+    fixture *f = *state;
+    char id[8];
+    for (int k = 0; k < 6; k++) {  /* j0..j5 finished at 10, 20, ..., 60 */
+        snprintf(id, sizeof id, "j%d", k);
+        insert(f->s, id, "t", "s", 0, 1.0 + k, NULL, NULL);
+        assert_int_equal(sv_store_add_event(f->s, id, 1, "status", 2.0, "{}"), SV_STORE_OK);
+        assert_int_equal(sv_store_finish_job(f->s, id, SV_JOB_SUCCEEDED, 10.0 * (k + 1), NULL,
+                                             NULL, NULL), SV_STORE_OK);
+    }
+    insert(f->s, "q", "t", "s", 0, 0.5, NULL, NULL);  /* queued: kept whatever the rules */
+    long deleted = -1;
+    assert_int_equal(sv_store_prune(f->s, 25.0, 0, 100, &deleted), SV_STORE_OK);
+    assert_int_equal(deleted, 2);  /* j0, j1 */
+    assert_int_equal(sv_store_get_job(f->s, "j1", NULL, &(sv_job){0}), SV_STORE_ENOTFOUND);
+    int n = 0;
+    assert_int_equal(sv_store_events(f->s, "j0", 0, 0, count_events, &n), SV_STORE_OK);
+    assert_int_equal(n, 0);
+    assert_int_equal(sv_store_prune(f->s, 0, 3, 1, &deleted), SV_STORE_OK);
+    assert_int_equal(deleted, 1);  /* the limit */
+    assert_int_equal(sv_store_prune(f->s, 0, 3, 100, &deleted), SV_STORE_OK);
+    assert_int_equal(deleted, 0);  /* j3, j4, j5 are the three newest */
+    long counts[SV_JOB_NSTATES];
+    assert_int_equal(sv_store_count_states(f->s, counts), SV_STORE_OK);
+    assert_int_equal(counts[SV_JOB_SUCCEEDED], 3);
+    assert_int_equal(counts[SV_JOB_QUEUED], 1);
+    assert_int_equal(state_of(f->s, "j3"), SV_JOB_SUCCEEDED);
+    assert_int_equal(sv_store_checkpoint(f->s), SV_STORE_OK);
+    assert_int_equal(state_of(f->s, "j5"), SV_JOB_SUCCEEDED);
+}
+
 int sv_store_contract_run(const sv_store_harness *h)
 {
     H = h;
@@ -1172,6 +1238,8 @@ int sv_store_contract_run(const sv_store_harness *h)
         cmocka_unit_test_setup_teardown(test_leases, setup, teardown),
         cmocka_unit_test_setup_teardown(test_release, setup, teardown),
         cmocka_unit_test_setup_teardown(test_recover_per_node, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_delete, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_prune, setup, teardown),
     };
     return cmocka_run_group_tests_name(h->name, tests, NULL, NULL);
 }
