@@ -11,6 +11,7 @@ static const sv_route_def routes[] = {
     {"GET", "/v1/jobs", SV_R_JOBS_LIST},
     {"POST", "/v1/jobs", SV_R_JOBS_SUBMIT},
     {"GET", "/v1/jobs/{id}", SV_R_JOB},
+    {"DELETE", "/v1/jobs/{id}", SV_R_JOB_DELETE},
     {"GET", "/v1/jobs/{id}/result", SV_R_JOB_RESULT},
     {"POST", "/v1/jobs/{id}/cancel", SV_R_JOB_CANCEL},
     {"GET", "/v1/jobs/{id}/events", SV_R_JOB_EVENTS},

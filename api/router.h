@@ -13,6 +13,7 @@ typedef enum {
     SV_R_JOB_RESULT,   /* GET  /v1/jobs/{id}/result */
     SV_R_JOB_CANCEL,   /* POST /v1/jobs/{id}/cancel */
     SV_R_JOB_EVENTS,   /* GET  /v1/jobs/{id}/events */
+    SV_R_JOB_DELETE,   /* DELETE /v1/jobs/{id} */
     SV_R_HEALTHZ,      /* GET  /healthz */
     SV_R_METRICS,      /* GET  /metrics */
     SV_R_STATIC,       /* GET  / and /ui/... : the dashboard */

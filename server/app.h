@@ -38,6 +38,7 @@ struct sv_app {
     uv_timer_t mhd_timer;
     uv_timer_t heartbeat;
     uv_timer_t drain_timer;
+    uv_timer_t maintenance;   /* retention and the store's log checkpoint, every maintenance-s */
     uv_signal_t sigterm, sigint;
     sv_notify notify;
     struct sv_sub *subs_all;   /* every open event stream (server/stream.c) */

@@ -50,6 +50,12 @@ static const opt options[] = {
     {"max-connections", OPT_INT, O(max_connections), 1, 100000, "concurrent HTTP connections"},
     {"drain-seconds", OPT_DOUBLE, O(drain_seconds), 0, 1e6,
      "on SIGTERM, how long running jobs may finish before they are interrupted"},
+    {"retain-days", OPT_DOUBLE, O(retain_days), 0, 1e5,
+     "delete finished jobs this many days after they finished; 0 keeps them"},
+    {"retain-jobs", OPT_LONG, O(retain_jobs), 0, 1e9,
+     "keep at most this many finished jobs (the newest); 0: no limit"},
+    {"maintenance-s", OPT_DOUBLE, O(maintenance_s), 0.1, 86400,
+     "seconds between retention rounds and store log checkpoints"},
 };
 #define N_OPTIONS (sizeof options / sizeof options[0])
 
@@ -79,6 +85,7 @@ void sv_config_defaults(sv_config *c)
     c->max_subscribers = 1024;
     c->max_connections = 4096;
     c->drain_seconds = 10;
+    c->maintenance_s = 60;
 }
 
 static const opt *find_opt(const char *name, size_t len)

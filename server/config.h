@@ -26,6 +26,9 @@ typedef struct {
     int max_connections;
     double drain_seconds;      /* on SIGTERM, how long running jobs may go on before they are
                                   interrupted (and requeued at the next start) */
+    double retain_days;        /* finished jobs older than this are deleted; 0: kept */
+    long retain_jobs;          /* at most this many finished jobs are kept; 0: no limit */
+    double maintenance_s;      /* period of retention and the store's log checkpoint */
 } sv_config;
 
 void sv_config_defaults(sv_config *c);

@@ -46,8 +46,15 @@ static void jobs_replied(void *data, const sv_jobs_reply *o)
         sv_http_json(r, 202, json_pack("{s:s, s:s, s:b}", "id", o->id, "status", "running",
                                        "cancel_requested", 1));
         return;
+    case SV_JOBS_DELETED: sv_http_buffer(r, 204, "application/json", NULL, 0); return;
     case SV_JOBS_FAILED: sv_http_error(r, o->code, o->message, NULL); return;
     }
+}
+
+static enum MHD_Result delete_job(sv_req *r, const char *id)
+{
+    sv_jobs_delete(&r->app->jobs, id, r->tenant, jobs_replied, r);
+    return sv_http_pending(r);
 }
 
 static enum MHD_Result cancel_job(sv_req *r, const char *id)
@@ -451,6 +458,7 @@ enum MHD_Result sv_handle(sv_req *r)
     case SV_R_JOB: return get_job(r, route.arg);
     case SV_R_JOB_RESULT: return get_result(r, route.arg);
     case SV_R_JOB_CANCEL: return cancel_job(r, route.arg);
+    case SV_R_JOB_DELETE: return delete_job(r, route.arg);
     case SV_R_JOB_EVENTS: return get_events(r, route.arg);
     case SV_R_HEALTHZ: return healthz(r);
     case SV_R_METRICS: return metrics(r);

@@ -557,6 +557,78 @@ void sv_jobs_cancel(sv_jobs *J, const char *id, const char *tenant, sv_jobs_repl
     maybe_release(J, L);
 }
 
+/* ---- deletion and retention ---- */
+
+typedef struct {
+    sv_jobs_reply_fn cb;
+    void *data;
+} delete_ctx;
+
+static void delete_committed(sv_wop *op, void *data)
+{
+    delete_ctx *c = data;
+    if (op->rc == SV_STORE_OK) {
+        sv_log_info("job deleted", "job=%s", op->id);
+        sv_jobs_reply r = {.outcome = SV_JOBS_DELETED, .id = op->id};
+        c->cb(c->data, &r);
+    } else if (op->rc == SV_STORE_ENOTFOUND) {
+        reply_fail(c->cb, c->data, "not_found", "no such job");
+    } else if (op->rc == SV_STORE_ESTATE) {
+        reply_fail(c->cb, c->data, "conflict", "the job is not finished: cancel it first");
+    } else {
+        reply_fail(c->cb, c->data, "unavailable", "the job store failed");
+    }
+    free(c);
+}
+
+void sv_jobs_delete(sv_jobs *J, const char *id, const char *tenant, sv_jobs_reply_fn cb,
+                    void *data)
+{
+    sv_live *L = sv_jobs_find(J, id);
+    if (L && strcmp(L->tenant, tenant) == 0) {
+        char msg[128];
+        if (!sv_job_state_final(L->state))
+            snprintf(msg, sizeof msg, "the job is %s: cancel it first",
+                     sv_job_state_name(L->state));
+        else
+            snprintf(msg, sizeof msg, "the job is finishing; try again in a moment");
+        reply_fail(cb, data, "conflict", msg);
+        return;
+    }
+    delete_ctx *c = calloc(1, sizeof *c);
+    sv_wop *op = sv_wop_new(SV_W_DELETE, id);
+    if (!c || !op) {
+        free(c);
+        sv_wop_free(op);
+        reply_fail(cb, data, "internal", "out of memory");
+        return;
+    }
+    c->cb = cb;
+    c->data = data;
+    snprintf(op->tenant, sizeof op->tenant, "%s", tenant);
+    op->done = delete_committed;
+    op->done_data = c;
+    J->hooks.write(J->hooks.data, op);
+}
+
+static void maintained(sv_wop *op, void *data)
+{
+    (void)data;
+    if (op->rc == SV_STORE_OK && op->deleted > 0)
+        sv_log_info("retention", "deleted=%ld", op->deleted);
+}
+
+void sv_jobs_maintain(sv_jobs *J, double finished_before, long keep)
+{
+    sv_wop *op = sv_wop_new(SV_W_MAINTAIN, "");
+    if (!op)
+        return;
+    op->before = finished_before;
+    op->keep = keep;
+    op->done = maintained;
+    J->hooks.write(J->hooks.data, op);
+}
+
 /* ---- start-up and teardown ---- */
 
 static int load_one(void *data, const sv_job *j)

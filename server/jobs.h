@@ -79,6 +79,7 @@ typedef enum {
     SV_JOBS_REPLAYED,    /* submit: the idempotency key's earlier job; job is its row */
     SV_JOBS_CANCELLING,  /* cancel: the job runs and was asked to stop; id is set */
     SV_JOBS_CANCELLED,   /* cancel: the queued job is cancelled; job is its row */
+    SV_JOBS_DELETED,     /* delete: the job and its events are gone; id is set */
     SV_JOBS_FAILED       /* code and message say why */
 } sv_jobs_outcome;
 
@@ -128,6 +129,13 @@ void sv_jobs_submit(sv_jobs *J, const sv_jobs_submission *sub, sv_jobs_reply_fn 
  * (not_found, conflict when it already finished). */
 void sv_jobs_cancel(sv_jobs *J, const char *id, const char *tenant, sv_jobs_reply_fn cb,
                     void *data);
+/* Deletes tenant's finished job id with its events: DELETED once durable, or FAILED
+ * (not_found; conflict while it is queued or running, or still finishing). */
+void sv_jobs_delete(sv_jobs *J, const char *id, const char *tenant, sv_jobs_reply_fn cb,
+                    void *data);
+/* Store maintenance: deletes finished jobs that finished before finished_before (> 0) and those
+ * beyond the keep (> 0) most recent, then checkpoints the store's log. */
+void sv_jobs_maintain(sv_jobs *J, double finished_before, long keep);
 /* Starts queued jobs while workers are free (and not draining). */
 void sv_jobs_dispatch(sv_jobs *J);
 /* The workers' messages (an sv_pool_deliver; data is the sv_jobs). */

@@ -77,6 +77,14 @@ static void hook_lookup(void *data, const sv_jobs_lookup *q, sv_jobs_found k, vo
     sv_reads_submit(&app->reads, &c->rd, lookup_run, lookup_done);
 }
 
+/* Retention (retain-days, retain-jobs) and the store's log checkpoint, through the writer. */
+static void on_maintenance(uv_timer_t *t)
+{
+    sv_app *app = t->data;
+    double before = app->cfg.retain_days > 0 ? sv_wall_now() - app->cfg.retain_days * 86400.0 : 0;
+    sv_jobs_maintain(&app->jobs, before, app->cfg.retain_jobs);
+}
+
 static void finish_shutdown(sv_app *app)
 {
     if (app->stopping)
@@ -90,6 +98,8 @@ static void finish_shutdown(sv_app *app)
     sv_http_stop(app);
     uv_timer_stop(&app->heartbeat);
     uv_close((uv_handle_t *)&app->heartbeat, NULL);
+    uv_timer_stop(&app->maintenance);
+    uv_close((uv_handle_t *)&app->maintenance, NULL);
     uv_close((uv_handle_t *)&app->drain_timer, NULL);
     uv_close((uv_handle_t *)&app->sigterm, NULL);
     uv_close((uv_handle_t *)&app->sigint, NULL);
@@ -218,11 +228,15 @@ int main(int argc, char **argv)
                 sv_jobs_queued(&app.jobs), sv_store_backend(app.rstore),
                 sv_reads_off_loop(&app.reads) ? "pool" : "inline");
     app.drain_timer.data = &app;
+    app.maintenance.data = &app;
     app.sigterm.data = &app;
     app.sigint.data = &app;
     if (sv_writer_init(&app.writer, app.loop, app.wstore, &app.metrics) != 0 ||
         sv_pool_start(&app.pool, app.loop, app.cfg.workers, sv_jobs_deliver, &app.jobs) != 0 ||
         sv_stream_heartbeat_start(&app) != 0 || uv_timer_init(app.loop, &app.drain_timer) != 0 ||
+        uv_timer_init(app.loop, &app.maintenance) != 0 ||
+        uv_timer_start(&app.maintenance, on_maintenance, 0,
+                       (uint64_t)(app.cfg.maintenance_s * 1000.0)) != 0 ||
         uv_signal_init(app.loop, &app.sigterm) != 0 ||
         uv_signal_init(app.loop, &app.sigint) != 0 ||
         uv_signal_start(&app.sigterm, on_signal, SIGTERM) != 0 ||

@@ -81,6 +81,11 @@ static int apply(sv_store *s, sv_wop *op)
         return sv_store_finish_job(s, op->id, op->state, op->t, op->summary, op->result,
                                    op->error);
     case SV_W_EVENT: return sv_store_add_event(s, op->id, op->seq, op->type, op->t, op->data);
+    case SV_W_DELETE: return sv_store_delete_job(s, op->id, op->tenant);
+    case SV_W_MAINTAIN:
+        if (op->before <= 0 && op->keep <= 0)
+            return SV_STORE_OK;
+        return sv_store_prune(s, op->before, op->keep, SV_WRITER_PRUNE_BATCH, &op->deleted);
     }
     return SV_STORE_EIO;
 }
@@ -97,7 +102,14 @@ static void batch_work(uv_work_t *req)
         sv_store_rollback(w->store);
         for (sv_wop *op = w->batch; op; op = op->next)
             op->rc = SV_STORE_EIO;
+        return;
     }
+    /* Maintenance asked for: the log is checkpointed outside the transaction. */
+    for (sv_wop *op = w->batch; op; op = op->next)
+        if (op->kind == SV_W_MAINTAIN && op->rc == SV_STORE_OK) {
+            op->rc = sv_store_checkpoint(w->store);
+            break;
+        }
 }
 
 static void batch_done(uv_work_t *req, int status)
@@ -112,7 +124,11 @@ static void batch_done(uv_work_t *req, int status)
     while (op) {
         sv_wop *next = op->next;
         m->store_ops++;
-        if (op->rc != SV_STORE_OK && op->rc != SV_STORE_ECONFLICT) {
+        /* A refused delete (absent, or not finished) is an answer, not a store failure. */
+        int answer = op->rc == SV_STORE_ECONFLICT ||
+                     (op->kind == SV_W_DELETE &&
+                      (op->rc == SV_STORE_ENOTFOUND || op->rc == SV_STORE_ESTATE));
+        if (op->rc != SV_STORE_OK && !answer) {
             m->store_errors++;
             sv_log_error("store write failed", "job=%s op=%d rc=%d err=\"%s\"", op->id, op->kind,
                          op->rc, sv_store_errmsg(w->store));

@@ -9,7 +9,14 @@
 #include "server/metrics.h"
 #include "storage/store.h"
 
-typedef enum { SV_W_INSERT, SV_W_CLAIM, SV_W_FINISH, SV_W_EVENT } sv_wop_kind;
+typedef enum {
+    SV_W_INSERT,
+    SV_W_CLAIM,
+    SV_W_FINISH,
+    SV_W_EVENT,
+    SV_W_DELETE,    /* a finished job of tenant, with its events */
+    SV_W_MAINTAIN   /* retention (prune), then a checkpoint after the batch commits */
+} sv_wop_kind;
 
 typedef struct sv_wop {
     sv_wop_kind kind;
@@ -27,11 +34,18 @@ typedef struct sv_wop {
     char *data;                /* EVENT: as stored (owned) */
     char *live_data;           /* EVENT: as pushed to streams, when it differs (owned) */
     int final;                 /* EVENT: the job's last status event */
+    char tenant[64];           /* DELETE */
+    double before;             /* MAINTAIN: prune jobs finished before this (0: no age rule) */
+    long keep;                 /* MAINTAIN: keep this many finished jobs (0: no count rule) */
+    long deleted;              /* MAINTAIN: set by the batch */
     int rc;                    /* set by the batch: SV_STORE_* */
     /* Called on the loop thread once the batch holding this op has committed (or failed). */
     void (*done)(struct sv_wop *op, void *data);
     void *done_data;
 } sv_wop;
+
+/* Most jobs one maintenance batch deletes: the rest wait for the next round. */
+#define SV_WRITER_PRUNE_BATCH 1000
 
 sv_wop *sv_wop_new(sv_wop_kind kind, const char *id);
 void sv_wop_free(sv_wop *op);

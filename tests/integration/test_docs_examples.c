@@ -14,8 +14,8 @@
  * The pages were written against a daemon in some state (a job running, a key used before, a
  * server draining, tokens on). The state is rebuilt from what the example shows, not from its
  * prose: a job id in a command is replaced by the id of a real job in the state its answer
- * needs (finished; running for a cancel answered 202; queued for a cancel answered 200; left
- * unknown for a 404); a 409 submission with an Idempotency-Key runs after that key was used
+ * needs (finished, a fresh one for a DELETE; running for a cancel answered 202; queued for a
+ * cancel answered 200; left unknown for a 404); a 409 submission with an Idempotency-Key runs after that key was used
  * with another body; a 503 from /healthz runs on a draining daemon; examples with a bearer
  * token, or in a section about authentication, run on a daemon with those tokens. Commands with
  * "..." (a placeholder) are skipped and listed. Every curl gets a time limit.
@@ -660,6 +660,8 @@ static void run_transcript(example *e, env_daemon *main_d, env_daemon *ctl, env_
     env_daemon drain;
     memset(&drain, 0, sizeof drain);
     int is_cancel = strstr(e->cmd, "/cancel") != NULL;
+    int is_delete = strstr(e->cmd, "-X DELETE") != NULL;
+    char deleted[64] = "";
 
     if (want == 503 && strstr(e->cmd, "/healthz")) {
         /* A draining daemon: a job runs, SIGTERM came, the drain has not ended. */
@@ -719,6 +721,12 @@ static void run_transcript(example *e, env_daemon *main_d, env_daemon *ctl, env_
         id = queued_job(ctl, qid);
     } else if (want != 404) {
         id = finished_job(main_d);
+        if (is_delete) {
+            /* This job goes away: later examples get another finished one. */
+            snprintf(deleted, sizeof deleted, "%s", id);
+            main_d->finished[0] = 0;
+            id = deleted;
+        }
     }
     char key[300];
     if (want == 409 && strstr(e->cmd, "/v1/jobs") && !is_cancel &&
