@@ -525,6 +525,15 @@ void sv_jobs_cancel(sv_jobs *J, const char *id, const char *tenant, sv_jobs_repl
         J->hooks.lookup(J->hooks.data, &q, finished_found, c);
         return;
     }
+    if (L->state == SV_JOB_RUNNING && !L->task) {
+        /* Interrupted by shutdown: its worker is done, the store still says running, and the
+         * next start requeues it. Nothing here can stop it now. */
+        free(c);
+        reply_fail(cb, data, "unavailable",
+                   "the server is stopping; the job was interrupted and is requeued when it "
+                   "restarts");
+        return;
+    }
     if (L->state == SV_JOB_RUNNING) {
         free(c);
         atomic_store(&L->task->cancel, 1);

@@ -1113,6 +1113,50 @@ static void test_drain_stops_dispatch(void **state)
     assert_int_equal(sv_jobs_find(&f->J, b)->state, SV_JOB_QUEUED);
 }
 
+static void test_interrupt_all_leaves_running(void **state)
+{
+    fixture *f = *state;   /* two workers */
+    char a[40], b[40];
+    submit_created(f, "t1", BODY_B, 0, a);
+    submit_created(f, "t1", BODY_B, 0, b);
+    commit_all(f);
+    sv_jobs_drain(&f->J);
+    sv_jobs_interrupt_all(&f->J);
+    sv_task *ta = task_of(f, a), *tb = task_of(f, b);
+    assert_int_equal(atomic_load(&ta->shutdown), 1);
+    assert_int_equal(atomic_load(&tb->shutdown), 1);
+    int ops = f->nops;
+    finish_task(f, ta, SV_JOB_CANCELLED, NULL, NULL, NULL);
+    /* Left running in the store, for the next start's recovery: nothing written. */
+    assert_int_equal(count_ops(f, ops), 0);
+    assert_int_equal(sv_jobs_running(&f->J), 1);
+    assert_int_equal(f->rows[0].state, SV_JOB_RUNNING);
+    sv_live *L = sv_jobs_find(&f->J, a);
+    assert_non_null(L);
+    assert_null(L->task);
+    assert_int_equal(sv_jobs_cancel_requested(&f->J, a), 0);
+
+    /* A cancel of the interrupted job (the server is still answering while it drains): it
+     * no longer runs here and will be requeued at the next start, so the request cannot be
+     * honoured now. */
+    reply_rec rr;
+    cancel(f, a, "t1", &rr);
+    assert_int_equal(rr.calls, 1);
+    assert_int_equal(rr.outcome, SV_JOBS_FAILED);
+    assert_string_equal(rr.code, "unavailable");
+    assert_string_equal(rr.message, "the server is stopping; the job was interrupted and is "
+                                    "requeued when it restarts");
+    assert_int_equal(count_ops(f, ops), 0);
+    assert_non_null(sv_jobs_find(&f->J, a));   /* still running as far as the store knows */
+    /* The other one, still on its worker, is cancelled as ever. */
+    cancel(f, b, "t1", &rr);
+    assert_int_equal(rr.outcome, SV_JOBS_CANCELLING);
+    assert_int_equal(atomic_load(&tb->cancel), 1);
+    finish_task(f, tb, SV_JOB_CANCELLED, NULL, NULL, NULL);
+    assert_int_equal(sv_jobs_running(&f->J), 0);
+    assert_int_equal(count_ops(f, ops), 0);   /* shutdown wins: b is left running too */
+}
+
 int main(void)
 {
     sv_log_set_level(SV_LOG_WARN);   /* the service logs every transition at info */
@@ -1136,6 +1180,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_events_progress_and_done, setup1, teardown),
         cmocka_unit_test_setup_teardown(test_events_closed_with_final_event, setup1, teardown),
         cmocka_unit_test_setup_teardown(test_drain_stops_dispatch, setup1, teardown),
+        cmocka_unit_test_setup_teardown(test_interrupt_all_leaves_running, setup2, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
