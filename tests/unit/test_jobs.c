@@ -985,6 +985,41 @@ static void test_cancel_unknown_and_finished(void **state)
     assert_string_equal(rr.code, "unavailable");
 }
 
+/* A job that finished in memory but whose finish is not durable yet is still live: a cancel
+ * then must say how it ended, not what the store still says (running or queued). */
+static void test_cancel_finished_not_yet_durable(void **state)
+{
+    fixture *f = *state;   /* one worker */
+    char a[40], b[40];
+    submit_created(f, "t1", BODY_B, 0, a);
+    submit_created(f, "t1", BODY_B, 0, b);
+    commit_all(f);
+    finish_task(f, task_of(f, a), SV_JOB_FAILED, NULL, NULL,
+                "{\"code\":\"solver_error\",\"message\":\"x\"}");
+    assert_non_null(sv_jobs_find(&f->J, a));   /* its last events are not durable */
+    reply_rec rr;
+    cancel(f, a, "t1", &rr);
+    assert_int_equal(rr.calls, 1);
+    assert_int_equal(rr.outcome, SV_JOBS_FAILED);
+    assert_string_equal(rr.code, "conflict");
+    assert_string_equal(rr.message, "the job already finished (failed)");
+    commit_all(f);
+
+    /* A queued job cancelled twice before the first is durable. */
+    char c[40];
+    submit_created(f, "t1", BODY_B, 0, c);   /* queued behind b */
+    commit_all(f);
+    reply_rec r1, r2;
+    cancel(f, c, "t1", &r1);
+    cancel(f, c, "t1", &r2);
+    assert_int_equal(r2.calls, 1);
+    assert_int_equal(r2.outcome, SV_JOBS_FAILED);
+    assert_string_equal(r2.code, "conflict");
+    assert_string_equal(r2.message, "the job already finished (cancelled)");
+    commit_all(f);
+    assert_int_equal(r1.outcome, SV_JOBS_CANCELLED);
+}
+
 /* ---- events ---- */
 
 static void test_events_progress_and_done(void **state)
@@ -1177,6 +1212,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_cancel_queued_store_failure, setup1, teardown),
         cmocka_unit_test_setup_teardown(test_cancel_running, setup1, teardown),
         cmocka_unit_test_setup_teardown(test_cancel_unknown_and_finished, setup1, teardown),
+        cmocka_unit_test_setup_teardown(test_cancel_finished_not_yet_durable, setup1, teardown),
         cmocka_unit_test_setup_teardown(test_events_progress_and_done, setup1, teardown),
         cmocka_unit_test_setup_teardown(test_events_closed_with_final_event, setup1, teardown),
         cmocka_unit_test_setup_teardown(test_drain_stops_dispatch, setup1, teardown),
