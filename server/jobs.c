@@ -468,18 +468,22 @@ typedef struct {
     void *data;
 } cancel_ctx;
 
+static void reply_finished(sv_jobs_reply_fn cb, void *data, sv_job_state state)
+{
+    char msg[128];
+    snprintf(msg, sizeof msg, "the job already finished (%s)", sv_job_state_name(state));
+    reply_fail(cb, data, "conflict", msg);
+}
+
 static void finished_found(void *kdata, int rc, const sv_job *j)
 {
     cancel_ctx *c = kdata;
-    if (rc == SV_STORE_ENOTFOUND) {
+    if (rc == SV_STORE_ENOTFOUND)
         reply_fail(c->cb, c->data, "not_found", "no such job");
-    } else if (rc != SV_STORE_OK) {
+    else if (rc != SV_STORE_OK)
         reply_fail(c->cb, c->data, "unavailable", "the job store failed");
-    } else {
-        char msg[128];
-        snprintf(msg, sizeof msg, "the job already finished (%s)", sv_job_state_name(j->state));
-        reply_fail(c->cb, c->data, "conflict", msg);
-    }
+    else
+        reply_finished(c->cb, c->data, j->state);
     free(c);
 }
 
@@ -512,6 +516,12 @@ void sv_jobs_cancel(sv_jobs *J, const char *id, const char *tenant, sv_jobs_repl
     sv_live *L = sv_jobs_find(J, id);
     if (L && strcmp(L->tenant, tenant) != 0)
         L = NULL;
+    /* Finished here but its last writes not yet committed: the store would still say queued
+     * or running, so the live state answers. */
+    if (L && sv_job_state_final(L->state)) {
+        reply_finished(cb, data, L->state);
+        return;
+    }
     cancel_ctx *c = calloc(1, sizeof *c);
     if (!c) {
         reply_fail(cb, data, "internal", "out of memory");
@@ -520,9 +530,18 @@ void sv_jobs_cancel(sv_jobs *J, const char *id, const char *tenant, sv_jobs_repl
     c->J = J;
     c->cb = cb;
     c->data = data;
-    if (!L || sv_job_state_final(L->state)) {
+    if (!L) {
         sv_jobs_lookup q = {.id = id, .tenant = tenant};
         J->hooks.lookup(J->hooks.data, &q, finished_found, c);
+        return;
+    }
+    if (L->state == SV_JOB_RUNNING && !L->task) {
+        /* Interrupted by shutdown: its worker is done, the store still says running, and the
+         * next start requeues it. Nothing here can stop it now. */
+        free(c);
+        reply_fail(cb, data, "unavailable",
+                   "the server is stopping; the job was interrupted and is requeued when it "
+                   "restarts");
         return;
     }
     if (L->state == SV_JOB_RUNNING) {

@@ -126,7 +126,8 @@ int sv_jobs_load(sv_jobs *J, sv_store *s);
 /* Stores a submission; replies CREATED once durable, REPLAYED, or FAILED. */
 void sv_jobs_submit(sv_jobs *J, const sv_jobs_submission *sub, sv_jobs_reply_fn cb, void *data);
 /* Cancels tenant's job id: CANCELLING (running), CANCELLED (queued, once durable), or FAILED
- * (not_found, conflict when it already finished). */
+ * (not_found, conflict when it already finished, unavailable when it was interrupted by the
+ * shutdown in progress or the store failed). */
 void sv_jobs_cancel(sv_jobs *J, const char *id, const char *tenant, sv_jobs_reply_fn cb,
                     void *data);
 /* Deletes tenant's finished job id with its events: DELETED once durable, or FAILED

@@ -374,6 +374,16 @@ static int spawn(it_daemon *d)
         free(log);
         if (port > 0) {
             d->port = port;
+            /* The @reads-pool runs of ctest set SOLVD_READS_OFF_LOOP=1 for the daemon: make
+             * sure it took the pool path, or those runs would test the inline one twice. */
+            const char *off = getenv("SOLVD_READS_OFF_LOOP");
+            if (off && strcmp(off, "1") == 0 && !it_daemon_log_contains(d, "reads=pool")) {
+                fprintf(stderr, "[harness] SOLVD_READS_OFF_LOOP=1 but the daemon does not "
+                                "say reads=pool\n");
+                it_daemon_dump_log(d);
+                it_daemon_kill9(d);
+                return -1;
+            }
             return 0;
         }
         int st;
