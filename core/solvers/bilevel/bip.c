@@ -47,8 +47,10 @@ static void lower_hvp(const sv_glm *tr, const double *mask, double gamma, const 
                       const double *v, double *out, double *tmp, double *work);
 /* Who may stop a long inner loop (exact retraining, conjugate gradients): the solve's loop
  * (core/control.h) through sv_loop_poll while it runs; after it has decided how it ends (the
- * final retraining) only a stop request or the time limit, which then end the solve cancelled /
- * time_limit. NULL: nothing stops it (the public helpers). */
+ * final retraining) only a stop request from outside (the monitor's poll: cancel, the job's
+ * time limit), which then ends the solve cancelled: the solver's own time limit lets the
+ * returned model be finished, as before the platform. NULL: nothing stops it (the public
+ * helpers). */
 typedef struct {
     sv_loop *L;
     int after_loop;
@@ -275,12 +277,8 @@ static int poll_stop(bip_poll *P)
     sv_loop *L = P->L;
     if (!P->after_loop)
         return sv_loop_poll(L);
-    if (L->status == SV_CANCELLED || L->status == SV_TIME_LIMIT)
+    if (L->status == SV_CANCELLED)
         return 1;
-    if (L->ctl->time_limit_s > 0 && sv_loop_elapsed(L) >= L->ctl->time_limit_s) {
-        L->status = SV_TIME_LIMIT;
-        return 1;
-    }
     if (sv_monitor_poll(L->mon)) {
         L->status = SV_CANCELLED;
         return 1;
@@ -811,7 +809,7 @@ int bip_solve(const bip_problem *p, const bip_settings *s, const sv_monitor *mon
             for (int j = 0; j < d; j++)
                 theta[j] *= mask[j];
             if (s->select == BIP_SELECT_LAST && s->retrain) {
-                P.after_loop = 1;  /* only a stop request or the time limit cut it short */
+                P.after_loop = 1;  /* only a stop request from outside cuts it short */
                 retrain(p, mask, gamma, s->retrain_tol, theta, w.rt, &P);
             }
         }
