@@ -57,7 +57,9 @@ static const pin pins[] = {
     {&sv_codec_lion, &env_ok, LI_A "\"loss\": \"hinge\"}", "/problem/loss", LOSS_MSG},
     {&sv_codec_lion, &env_ok, LI_G "\"loss\": \"hinge\"}}", "/problem/generate/loss", LOSS_MSG},
     {&sv_codec_blockwise, &env_ok, BW_B "\"loss\": \"hinge\"}", "/problem/loss", LOSS_MSG},
-    {&sv_codec_blockwise, &env_ok, BW_G "\"loss\": []}}", "/problem/generate/loss", LOSS_MSG},
+    /* blockwise's generate object is decoded by its table (core/models/bl_multiblock.c) */
+    {&sv_codec_blockwise, &env_ok, BW_G "\"loss\": []}}", "/problem/generate/loss",
+     "expected a string, one of \"squared\", \"logistic\"; got an array"},
     {&sv_codec_bip, &env_ok, BP_A "\"loss\": \"hinge\"}", "/problem/loss", LOSS_MSG},
     /* bip's generate object is decoded by its table (core/solvers/bilevel/bip_gen.c) */
     {&sv_codec_bip, &env_ok, BP_G "\"loss\": \"hinge\"}}", "/problem/generate/loss",
@@ -96,7 +98,7 @@ static const pin pins[] = {
     {&sv_codec_lion, &env_ok, LI_G "\"seed\": -1}}", "/problem/generate/seed",
      "value -1 out of range [0, 9223372036854775807]"},
     {&sv_codec_blockwise, &env_ok, BW_G "\"seed\": -3}}", "/problem/generate/seed",
-     "value -3 out of range [0, 9223372036854775807]"},
+     "expected a non-negative integer, got -3"},
     {&sv_codec_bip, &env_ok, BP_G "\"seed\": -1}}", "/problem/generate/seed",
      "expected a non-negative integer, got -1"},
     {&sv_codec_bip, &env_ok, BP_D "\"seed\": \"1\"}}", "/problem/dataset/seed",
@@ -105,7 +107,7 @@ static const pin pins[] = {
     {&sv_codec_bip, &env_ok, "{\"generate\": {\"rows\": 3, \"dim\": 2}}",
      "/problem/generate/support", "required"},
     {&sv_codec_blockwise, &env_ok, "{\"generate\": {\"blocks\": 0, \"rows\": 3, \"dim\": 2}}",
-     "/problem/generate/blocks", "value 0 out of range [1, 100000]"},
+     "/problem/generate/blocks", "out of range: 0, must be in [1, 2147483647]"},
     {&sv_codec_mfac, &env_ok, MF_G "\"seed\": -1}}", "/problem/generate/seed",
      "value -1 out of range [0, 9223372036854775807]"},
     /* logistic labels */
