@@ -366,7 +366,16 @@ int blockwise_solve(const blockwise_problem *p, const blockwise_settings *s, con
     /* ---- parameters ---- */
     const int I = s->blocks == 0 ? m : (int)s->blocks;
     double Lg = 0.0, mug = INFINITY, Lv = 0.0;
+    /* The clock starts here: the constants take three power iterations a block, which for many
+     * blocks is long enough to poll between them (a stop there ends the solve at iteration 0
+     * with nothing computed). */
+    sv_loop L;
+    sv_loop_begin(&L, &s->ctl, mon, metrics, info);
     for (int j = 0; j < m; j++) {
+        if (sv_loop_poll(&L)) {
+            sv_loop_end(&L, &info->base, 0, NAN, NAN);
+            return SV_OK;
+        }
         Lg = fmax(Lg, sv_mb_lower_smoothness(p, j));
         mug = fmin(mug, sv_mb_lower_strong_convexity(p, j));
         Lv = fmax(Lv, sv_mb_upper_smoothness(p, j));
@@ -398,8 +407,6 @@ int blockwise_solve(const blockwise_problem *p, const blockwise_settings *s, con
     bw_ws w;
     if (ws_alloc(&w, p, variant, s->batch) != SV_OK)
         return SV_ENOMEM;
-    sv_loop L;
-    sv_loop_begin(&L, &s->ctl, mon, metrics, info);
     bw_poll P = {&L, 0};
     sv_rng rng;
     sv_rng_seed(&rng, s->seed);
