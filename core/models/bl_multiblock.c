@@ -3,6 +3,7 @@
  * products), the container and the seeded generator. */
 #include "core/models/bl_multiblock.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -323,15 +324,19 @@ double sv_mb_hypergrad(const sv_mb_problem *p, const double *x, const double *Y,
                        double *work)
 {
     const int d = p->dim, m = p->n_blocks;
-    double *gv = vec(p, work, 3), *sol = vec(p, work, 4);
     sv_mb_upper_grad_x(p, x, out);
-    for (int j = 0; j < m; j++) {
-        const double *y = Y + (size_t)j * d;
-        sv_mb_upper_grad_y(p, j, NULL, 0, y, gv, work);
-        cg_solve(p, j, y, gv, sol, work);
-        sv_axpy(d, p->mu / m, sol, out);  /* - grad^2_xy g_j sol = mu sol */
-    }
+    for (int j = 0; j < m; j++)
+        sv_mb_hypergrad_add(p, j, Y + (size_t)j * d, out, work);
     return sv_nrm2(d, out);
+}
+
+void sv_mb_hypergrad_add(const sv_mb_problem *p, int j, const double *y, double *out,
+                         double *work)
+{
+    double *gv = vec(p, work, 3), *sol = vec(p, work, 4);
+    sv_mb_upper_grad_y(p, j, NULL, 0, y, gv, work);
+    cg_solve(p, j, y, gv, sol, work);
+    sv_axpy(p->dim, p->mu / p->n_blocks, sol, out);  /* - grad^2_xy g_j sol = mu sol */
 }
 
 double sv_mb_lower_residual(const sv_mb_problem *p, const double *x, const double *Y,
@@ -421,32 +426,42 @@ static void fill_rows(sv_rng *rng, const sv_mb_gen_spec *s, const double *w, sv_
     }
 }
 
+static const char *const loss_choices[] = {"squared", "logistic", NULL};
+
+const sv_param_spec sv_mb_gen_params[] = {
+    SV_P_INT32_REQ(sv_mb_gen_spec, blocks, 1, INT_MAX, "m: number of blocks (related tasks)"),
+    SV_P_INT32_REQ(sv_mb_gen_spec, rows, 1, INT_MAX, "training rows per block"),
+    SV_P_INT32(sv_mb_gen_spec, val_rows, 0, INT_MAX, 0,
+               "validation rows per block; 0: as many as rows"),
+    SV_P_INT32_REQ(sv_mb_gen_spec, dim, 1, INT_MAX, "dimension of x and of every y_j"),
+    SV_P_ENUM(sv_mb_gen_spec, loss, loss_choices, SV_LOSS_SQUARED,
+              "squared (least squares) or logistic (labels -1/+1)"),
+    SV_P_NUMBER(sv_mb_gen_spec, spread, 0, INFINITY, SV_MB_GEN_DEFAULT_SPREAD,
+                "how far the task vectors w_j = w + spread delta_j lie from their mean"),
+    SV_P_NUMBER(sv_mb_gen_spec, noise, 0, INFINITY, SV_MB_GEN_DEFAULT_NOISE,
+                "standard deviation of the target noise (squared loss)"),
+    SV_P_NUMBER_GT(sv_mb_gen_spec, mu, 0, INFINITY, SV_MB_GEN_DEFAULT_MU,
+                   "weight of the proximity term (mu/2)|y_j - x|^2 coupling every block to x"),
+    SV_P_NUMBER(sv_mb_gen_spec, lambda, 0, INFINITY, 0, "ridge on x in the upper level"),
+    SV_P_NUMBER(sv_mb_gen_spec, ridge, 0, INFINITY, 0, "ridge on y_j in every lower level"),
+    SV_P_SEED(sv_mb_gen_spec, seed, 0, "seed of the generator (xoshiro256**)"),
+    SV_PARAMS_END,
+};
+
+int sv_mb_gen_val_rows(const sv_mb_gen_spec *s)
+{
+    return s->val_rows > 0 ? s->val_rows : s->rows;
+}
+
 int sv_mb_generate(const sv_mb_gen_spec *s, sv_mb_data *out, sv_err *e)
 {
     if (out)
         memset(out, 0, sizeof *out);
     if (!s || !out)
         return sv_fail(e, "/problem/generate", "spec or output missing");
-    if (s->blocks < 1)
-        return sv_fail(e, "/problem/generate/blocks", "must be at least 1");
-    if (s->rows < 1)
-        return sv_fail(e, "/problem/generate/rows", "must be at least 1");
-    if (s->val_rows < 1)
-        return sv_fail(e, "/problem/generate/val_rows", "must be at least 1");
-    if (s->dim < 1)
-        return sv_fail(e, "/problem/generate/dim", "must be at least 1");
-    if (s->loss != SV_LOSS_SQUARED && s->loss != SV_LOSS_LOGISTIC)
-        return sv_fail(e, "/problem/generate/loss", "must be \"squared\" or \"logistic\"");
-    if (!(isfinite(s->spread) && s->spread >= 0))
-        return sv_fail(e, "/problem/generate/spread", "must be a finite number >= 0");
-    if (!(isfinite(s->noise) && s->noise >= 0))
-        return sv_fail(e, "/problem/generate/noise", "must be a finite number >= 0");
-    if (!(isfinite(s->mu) && s->mu > 0))
-        return sv_fail(e, "/problem/generate/mu", "must be a finite number > 0");
-    if (!(isfinite(s->lambda) && s->lambda >= 0))
-        return sv_fail(e, "/problem/generate/lambda", "must be a finite number >= 0");
-    if (!(isfinite(s->ridge) && s->ridge >= 0))
-        return sv_fail(e, "/problem/generate/ridge", "must be a finite number >= 0");
+    int rc = sv_params_validate(sv_mb_gen_params, s, "/problem/generate", e);
+    if (rc != SV_OK)
+        return rc;
 
     const int m = s->blocks, d = s->dim;
     double *wbar = malloc(2 * (size_t)d * sizeof *wbar);
@@ -462,9 +477,9 @@ int sv_mb_generate(const sv_mb_gen_spec *s, sv_mb_data *out, sv_err *e)
         wbar[i] = sd * sv_rng_normal(&rng);
     for (int j = 0; j < m; j++) {
         if (sv_mat_dense(&out->A[j], s->rows, d) != SV_OK ||
-            sv_mat_dense(&out->A_val[j], s->val_rows, d) != SV_OK ||
+            sv_mat_dense(&out->A_val[j], sv_mb_gen_val_rows(s), d) != SV_OK ||
             !(out->b[j] = calloc((size_t)s->rows, sizeof(double))) ||
-            !(out->b_val[j] = calloc((size_t)s->val_rows, sizeof(double)))) {
+            !(out->b_val[j] = calloc((size_t)sv_mb_gen_val_rows(s), sizeof(double)))) {
             free(wbar);
             sv_mb_data_free(out);
             return SV_ENOMEM;

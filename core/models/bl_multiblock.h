@@ -20,6 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "core/models/glm.h"
+#include "core/params.h"
 
 typedef struct {
     int n_blocks;          /* m >= 1 */
@@ -84,6 +85,11 @@ double sv_mb_solve_lower(const sv_mb_problem *p, int j, const double *x, double 
  * conjugate gradients to relative residual 1e-12. Returns |out|. */
 double sv_mb_hypergrad(const sv_mb_problem *p, const double *x, const double *Y, double *out,
                        double *work);
+/* Block j's term of that formula: out += (mu/m) [grad^2_yy g_j(y)]^{-1} grad V_j(y).
+ * sv_mb_hypergrad is sv_mb_upper_grad_x followed by this for j = 0, ..., m - 1, so a caller
+ * that must poll between blocks gets the same result. */
+void sv_mb_hypergrad_add(const sv_mb_problem *p, int j, const double *y, double *out,
+                         double *work);
 /* sqrt((1/m) sum_j |grad_y g_j(x, y_j)|^2): how far Y is from the lower-level solutions. */
 double sv_mb_lower_residual(const sv_mb_problem *p, const double *x, const double *Y,
                             double *work);
@@ -115,7 +121,7 @@ void sv_mb_data_free(sv_mb_data *d);
 typedef struct {
     int blocks;        /* m >= 1 */
     int rows;          /* training rows per block >= 1 */
-    int val_rows;      /* validation rows per block >= 1 */
+    int val_rows;      /* validation rows per block >= 1; 0: as many as rows */
     int dim;           /* d >= 1 */
     sv_loss loss;
     double spread;     /* >= 0 */
@@ -126,8 +132,20 @@ typedef struct {
     uint64_t seed;
 } sv_mb_gen_spec;
 
-/* Validates spec (errors name "/problem/generate/<field>"), then fills out. Returns SV_OK,
- * SV_EINVAL or SV_ENOMEM (out is then empty; sv_mb_data_free is still safe). */
+#define SV_MB_GEN_DEFAULT_SPREAD 0.5
+#define SV_MB_GEN_DEFAULT_NOISE 0.1
+#define SV_MB_GEN_DEFAULT_MU 1.0
+
+/* The parameter table of sv_mb_gen_spec, the "generate" form of bilevel.blockwise
+ * ("/problem/generate"): blocks, rows and dim required, the rest with defaults (core/params.h). */
+extern const sv_param_spec sv_mb_gen_params[];
+
+/* The validation rows per block val_rows stands for (val_rows, or rows when it is 0). */
+int sv_mb_gen_val_rows(const sv_mb_gen_spec *spec);
+
+/* Validates spec against sv_mb_gen_params (errors name "/problem/generate/<field>"), then fills
+ * out. Returns SV_OK, SV_EINVAL or SV_ENOMEM (out is then empty; sv_mb_data_free is still
+ * safe). */
 int sv_mb_generate(const sv_mb_gen_spec *spec, sv_mb_data *out, sv_err *e);
 
 #endif

@@ -12,67 +12,15 @@
 #include "api/codec.h"
 #include "api/codec_util.h"
 #include "api/datasets.h"
+#include "api/forms.h"
 #include "api/glm_json.h"
 #include "api/jsonval.h"
 #include "api/params.h"
 #include "core/solvers/bilevel/bip.h"
+#include "core/solvers/bilevel/bip_gen.h"
 
-/* Problem defaults of the generated and data-set forms. */
-#define BIP_GEN_DEFAULT_CORRELATION 0.5
-#define BIP_GEN_DEFAULT_SCALE_SPREAD 2.0
-#define BIP_GEN_DEFAULT_NOISE 0.5
+/* The data-set form's default validation share. */
 #define BIP_DS_DEFAULT_VAL_FRACTION 0.3
-
-/* ---- parameters ---- */
-
-static const char *const mask_choices[] = {"topk", "relaxed", NULL};
-static const char *const ig_choices[] = {"hessian_free", "exact", "none", NULL};
-static const char *const upper_choices[] = {"train", "validation", NULL};
-static const char *const init_choices[] = {"magnitude", "random", NULL};
-static const char *const select_choices[] = {"best", "last", NULL};
-
-static const sv_param_spec bip_params[] = {
-    {"mask", SV_PARAM_ENUM, offsetof(bip_settings, mask), 0, 0, 0, mask_choices,
-     "topk: scores with the top-k mask in every step (the authors' code); relaxed: projected "
-     "gradient on {m in [0,1]^d, sum m <= k}, rounded to the top k at the end", 0, 0, NULL},
-    {"implicit", SV_PARAM_ENUM, offsetof(bip_settings, implicit), 0, 0, 0, ig_choices,
-     "implicit gradient: hessian_free (the paper), exact (conjugate gradients with the "
-     "Hessian), none (first-order only)", 0, 0, NULL},
-    {"upper", SV_PARAM_ENUM, offsetof(bip_settings, upper), 0, 0, 0, upper_choices,
-     "rows of the upper loss: train (the paper) or validation", 0, 0, NULL},
-    {"init", SV_PARAM_ENUM, offsetof(bip_settings, init), 0, 0, 0, init_choices,
-     "initial scores: magnitude of the dense model's weights, or seeded uniform", 0, 0, NULL},
-    {"select", SV_PARAM_ENUM, offsetof(bip_settings, select), 0, 0, 0, select_choices,
-     "returned mask: best visited by the upper objective (each new mask retrained exactly), "
-     "or the last one", 0, 0, NULL},
-    {"gamma", SV_PARAM_NUMBER, offsetof(bip_settings, gamma), 0, INFINITY, 1, NULL,
-     "ridge (gamma/2)|theta|^2 of the lower level; 1/gamma weighs the implicit term", 0, 0, NULL},
-    {"lr", SV_PARAM_NUMBER, offsetof(bip_settings, lr), 0, INFINITY, 1, NULL,
-     "lower SGD step; null: 1 / (L + gamma), L the smoothness of the training loss", 0, 0, NULL},
-    {"mask_lr", SV_PARAM_NUMBER, offsetof(bip_settings, mask_lr), 0, INFINITY, 1, NULL,
-     "upper step on the scores (topk) or the relaxed mask", 0, 0, NULL},
-    {"lower_steps", SV_PARAM_INT, offsetof(bip_settings, lower_steps), 1, 1e6, 0, NULL,
-     "SGD steps on the weights per iteration (the paper: 1)", 0, 0, NULL},
-    {"batch", SV_PARAM_INT, offsetof(bip_settings, batch), 0, INT_MAX, 0, NULL,
-     "rows per stochastic gradient; 0: all rows", 0, 0, NULL},
-    {"retrain", SV_PARAM_BOOL, offsetof(bip_settings, retrain), 0, 0, 0, NULL,
-     "select = last: return the exactly retrained weights theta*(m) (true) or the last SGD "
-     "iterate (false)", 0, 0, NULL},
-    {"retrain_tol", SV_PARAM_NUMBER, offsetof(bip_settings, retrain_tol), 0, INFINITY, 1, NULL,
-     "gradient tolerance of the exact (re)trainings", 0, 0, NULL},
-    {"patience", SV_PARAM_INT, offsetof(bip_settings, patience), 0, 1e9, 0, NULL,
-     "stop (solved) once the mask is unchanged for this many iterations; 0: never", 0, 0, NULL},
-    {"max_iter", SV_PARAM_INT, offsetof(bip_settings, max_iter), 0, 1e9, 0, NULL,
-     "iterations (each: lower_steps SGD steps on the weights and one step on the mask)",
-     0, 0, NULL},
-    {"time_limit_s", SV_PARAM_NUMBER, offsetof(bip_settings, time_limit_s), 0, INFINITY, 0, NULL,
-     "wall-clock limit of the solve in seconds; 0: none", 0, 0, NULL},
-    {"report_every", SV_PARAM_INT, offsetof(bip_settings, report_every), 1, 1e9, 0, NULL,
-     "progress report every this many iterations", 0, 0, NULL},
-    {"seed", SV_PARAM_SEED, offsetof(bip_settings, seed), 0, 0, 0, NULL,
-     "seed of the mini-batches (and of the random initial scores)", 0, 0, NULL},
-    SV_PARAMS_END,
-};
 
 /* ---- the problem, read but not yet built ---- */
 
@@ -90,9 +38,51 @@ typedef struct {
     uint64_t seed;
 } bip_desc;
 
+/* The forms of "problem", in the order of bip_form. */
+static const char *const explicit_members[] = {"A", "b", "A_val", "b_val", "loss", "k", NULL};
+static const char *const generate_members[] = {"generate", "k", NULL};
+static const char *const dataset_members[] = {"dataset", "k", NULL};
+static const sv_problem_form bip_forms[] = {
+    {.key = "A", .members = explicit_members,
+     .summary = "explicit training rows A, b and validation rows A_val, b_val",
+     .properties =
+         "{\"A\": {\"description\": \"training rows (nested arrays, {rows,cols,data}, CSR or"
+         " COO)\"},"
+         " \"b\": {\"type\": \"array\", \"items\": {\"type\": \"number\"}},"
+         " \"A_val\": {\"description\": \"validation rows, the same columns as A\"},"
+         " \"b_val\": {\"type\": \"array\", \"items\": {\"type\": \"number\"}},"
+         " \"loss\": {\"type\": \"string\", \"enum\": [\"squared\", \"logistic\"],"
+         " \"default\": \"squared\", \"description\": \"logistic labels are -1 or 1\"},"
+         " \"k\": {\"type\": \"integer\", \"minimum\": 1, \"description\": \"weights to"
+         " keep (required), at most the columns\"}}"},
+    {.key = "generate", .members = generate_members,
+     .summary = "a seeded sparse ground truth whose features mislead magnitude pruning "
+                "(core/solvers/bilevel/bip_gen.h)",
+     .fields = bip_gen_params, .fields_size = sizeof(bip_gen_spec),
+     .properties = "{\"k\": {\"type\": \"integer\", \"minimum\": 1, \"description\":"
+                   " \"weights to keep, at most dim (default: support)\"}}"},
+    {.key = "dataset", .members = dataset_members,
+     .summary = "a named data set, shuffled and split into training and validation rows",
+     .properties =
+         "{\"dataset\": {\"type\": \"object\", \"required\": [\"name\"],"
+         " \"additionalProperties\": false, \"properties\": {"
+         "\"name\": {\"type\": \"string\", \"enum\": [\"breast_cancer\", \"digits\"]},"
+         " \"val_fraction\": {\"type\": \"number\", \"exclusiveMinimum\": 0,"
+         " \"exclusiveMaximum\": 1, \"default\": 0.3},"
+         " \"seed\": {\"type\": \"integer\", \"minimum\": 0, \"default\": 0},"
+         " \"binary_class\": {\"type\": \"integer\", \"minimum\": 0, \"description\":"
+         " \"the class told apart from the rest (default 1 on two-class data)\"},"
+         " \"standardize\": {\"type\": \"boolean\", \"default\": true},"
+         " \"loss\": {\"type\": \"string\", \"enum\": [\"squared\", \"logistic\"],"
+         " \"default\": \"logistic\"}}},"
+         " \"k\": {\"type\": \"integer\", \"minimum\": 1, \"description\": \"weights to"
+         " keep (required), at most the features\"}}"},
+    SV_FORMS_END,
+};
+
 static int read_problem(const json_t *problem, const sv_codec_env *env, bip_desc *d, sv_err *e);
 static int read_explicit(const json_t *problem, const sv_codec_env *env, bip_desc *d, sv_err *e);
-static int read_generate(const json_t *gen, const sv_codec_env *env, bip_desc *d, sv_err *e);
+static int read_generate(const json_t *problem, const sv_codec_env *env, bip_desc *d, sv_err *e);
 static int read_dataset(const json_t *ds, const sv_codec_env *env, bip_desc *d, sv_err *e);
 static int read_k(const json_t *obj, const char *path, int required, int dflt, int dim, int *out,
                   sv_err *e);
@@ -107,28 +97,14 @@ static int build(const bip_desc *d, const sv_codec_env *env, bip_data *D, sv_err
 static int read_problem(const json_t *problem, const sv_codec_env *env, bip_desc *d, sv_err *e)
 {
     memset(d, 0, sizeof *d);
-    if (sv_json_object(problem, "/problem", e) != SV_OK)
-        return SV_EINVAL;
-    json_t *A = json_object_get(problem, "A");
-    json_t *gen = json_object_get(problem, "generate");
-    json_t *ds = json_object_get(problem, "dataset");
-    int forms = !!A + !!gen + !!ds;
-    if (forms != 1)
-        return sv_fail(e, "/problem", forms ? "give only one of A (with b, A_val, b_val), "
-                                              "generate and dataset"
-                                            : "needs A (with b, A_val, b_val), generate or "
-                                              "dataset");
-    int rc;
-    if (A) {
-        static const char *const allowed[] = {"A", "b", "A_val", "b_val", "loss", "k", NULL};
-        if ((rc = sv_json_no_unknown(problem, "/problem", allowed, e)) != SV_OK)
-            return rc;
-        return read_explicit(problem, env, d, e);
-    }
-    static const char *const allowed[] = {"generate", "dataset", "k", NULL};
-    if ((rc = sv_json_no_unknown(problem, "/problem", allowed, e)) != SV_OK)
+    int form, rc;
+    if ((rc = sv_forms_pick(bip_forms, problem, &form, e)) != SV_OK)
         return rc;
-    return gen ? read_generate(gen, env, d, e) : read_dataset(ds, env, d, e);
+    switch (form) {
+    case FORM_EXPLICIT: return read_explicit(problem, env, d, e);
+    case FORM_GENERATE: return read_generate(problem, env, d, e);
+    default: return read_dataset(json_object_get(problem, "dataset"), env, d, e);
+    }
 }
 
 static int read_explicit(const json_t *problem, const sv_codec_env *env, bip_desc *d, sv_err *e)
@@ -168,46 +144,35 @@ static int read_explicit(const json_t *problem, const sv_codec_env *env, bip_des
     return read_k(problem, "/problem", 1, 0, d->dim, &d->k, e);
 }
 
-static int read_generate(const json_t *gen, const sv_codec_env *env, bip_desc *d, sv_err *e)
+static int read_generate(const json_t *problem, const sv_codec_env *env, bip_desc *d, sv_err *e)
 {
-    static const char *const allowed[] = {"rows", "val_rows", "dim", "support", "loss",
-                                          "correlation", "scale_spread", "noise", "seed", NULL};
     const char *path = "/problem/generate";
-    int rc;
-    if ((rc = sv_json_object(gen, path, e)) != SV_OK ||
-        (rc = sv_json_no_unknown(gen, path, allowed, e)) != SV_OK)
+    bip_gen_spec *g = &d->gen;
+    sv_params_defaults(bip_gen_params, g);
+    int rc = sv_forms_decode_key(&bip_forms[FORM_GENERATE], problem, g, e);
+    if (rc == SV_OK)
+        rc = bip_gen_check(g, e);
+    if (rc != SV_OK)
         return rc;
     long lim = env && env->max_dim > 0 && env->max_dim < INT_MAX ? env->max_dim : INT_MAX;
-    long rows, val_rows, dim, support, seed;
-    bip_gen_spec *g = &d->gen;
-    if ((rc = sv_glm_json_int(gen, path, "rows", 1, 1, lim, 0, &rows, e)) != SV_OK ||
-        (rc = sv_glm_json_int(gen, path, "val_rows", 0, 1, lim, rows, &val_rows, e)) !=
-            SV_OK ||
-        (rc = sv_glm_json_int(gen, path, "dim", 1, 1, lim, 0, &dim, e)) != SV_OK ||
-        (rc = sv_glm_json_int(gen, path, "support", 1, 1, dim, 0, &support, e)) != SV_OK ||
-        (rc = sv_glm_json_seed(gen, path, &seed, e)) != SV_OK ||
-        (rc = sv_glm_json_loss(gen, path, SV_LOSS_SQUARED, &d->loss, e)) != SV_OK ||
-        (rc = read_number(gen, path, "correlation", BIP_GEN_DEFAULT_CORRELATION, 0, 1,
-                          &g->correlation, e)) != SV_OK ||
-        (rc = read_number(gen, path, "scale_spread", BIP_GEN_DEFAULT_SCALE_SPREAD, 0,
-                          BIP_GEN_MAX_SCALE_SPREAD, &g->scale_spread, e)) != SV_OK ||
-        (rc = read_number(gen, path, "noise", BIP_GEN_DEFAULT_NOISE, 0, INFINITY, &g->noise,
-                          e)) != SV_OK)
-        return rc;
-    if (g->correlation >= 1)
-        return sv_fail(e, "/problem/generate/correlation", "must be below 1");
+    const int nv = bip_gen_val_rows(g);
+    if (g->rows > lim)
+        return sv_fail(e, "/problem/generate/rows", "%d rows exceed the limit of %ld", g->rows,
+                       lim);
+    if (nv > lim)
+        return sv_fail(e, "/problem/generate/val_rows", "%d rows exceed the limit of %ld", nv,
+                       lim);
+    if (g->dim > lim)
+        return sv_fail(e, "/problem/generate/dim", "dimension %d exceeds the limit of %ld", g->dim,
+                       lim);
     long max_entries = env && env->max_entries > 0 ? env->max_entries : INT_MAX;
-    if ((double)(rows + val_rows) * (double)dim > (double)max_entries)
+    double entries = ((double)g->rows + nv) * (double)g->dim;
+    if (entries > (double)max_entries)
         return sv_fail(e, path, "(rows + val_rows) * dim = %.0f exceeds the limit of %ld matrix "
-                       "entries", (double)(rows + val_rows) * dim, max_entries);
+                       "entries", entries, max_entries);
     d->form = FORM_GENERATE;
-    d->dim = (int)dim;
-    g->rows = (int)rows;
-    g->val_rows = (int)val_rows;
-    g->dim = (int)dim;
-    g->support = (int)support;
-    g->loss = d->loss;
-    g->seed = (uint64_t)seed;
+    d->dim = g->dim;
+    d->loss = g->loss;
     d->k = g->support;  /* "k" beside "generate" overrides it (read_all) */
     return SV_OK;
 }
@@ -354,6 +319,11 @@ static int read_all(const json_t *problem, const json_t *params, const sv_codec_
     return bip_check_settings(s, e);
 }
 
+static void bip_defaults(void *s)
+{
+    bip_settings_default(s);
+}
+
 static json_t *bip_params_schema(void)
 {
     bip_settings s;
@@ -363,38 +333,22 @@ static json_t *bip_params_schema(void)
 
 static json_t *bip_problem_schema(void)
 {
-    json_t *props = json_pack(
-        "{s:{s:s, s:s}, s:{s:s}, s:{s:s, s:s}, s:{s:s}, s:{s:s, s:[s,s]}, s:{s:s, s:i, s:s},"
-        " s:{s:s, s:s}, s:{s:s, s:s}}",
-        "A", "type", "array", "description",
-        "training rows (nested arrays, {rows,cols,data}, CSR or COO); with b, A_val, b_val",
-        "b", "type", "array",
-        "A_val", "type", "array", "description", "validation rows, the same columns as A",
-        "b_val", "type", "array",
-        "loss", "type", "string", "enum", "squared", "logistic",
-        "k", "type", "integer", "minimum", 1, "description",
-        "weights to keep (required beside A and dataset; generate: default the support)",
-        "generate", "type", "object", "description",
-        "{rows, val_rows? (rows), dim, support, loss? (squared), correlation? (0.5), "
-        "scale_spread? (2), noise? (0.5), seed? (0)}: sparse planted weights, features with "
-        "spread scales",
-        "dataset", "type", "object", "description",
-        "{name: breast_cancer | digits, val_fraction? (0.3), seed? (0), binary_class?, "
-        "standardize? (true), loss? (logistic)}, with k beside it");
-    return json_pack("{s:s, s:s, s:[{s:[s,s,s,s,s]}, {s:[s]}, {s:[s,s]}], s:o}", "type",
-                     "object", "description",
-                     "prune a linear or logistic model to k weights: min over masks m of "
-                     "l_up(m .* theta*(m)), theta*(m) = argmin l_tr(m .* theta) + "
-                     "(gamma/2)|theta|^2",
-                     "oneOf", "required", "A", "b", "A_val", "b_val", "k", "required",
-                     "generate", "required", "dataset", "k", "properties", props);
+    json_t *schema = sv_forms_schema(bip_forms);
+    if (schema)
+        json_object_set_new(schema, "description",
+                            json_string("prune a linear or logistic model to k weights: min over "
+                                        "masks m of l_up(m .* theta*(m)), theta*(m) = argmin "
+                                        "l_tr(m .* theta) + (gamma/2)|theta|^2; exactly one of "
+                                        "A (with b, A_val, b_val), generate, dataset"));
+    return schema;
 }
 
 static json_t *bip_example(void)
 {
-    return json_pack("{s:{s:{s:i, s:i, s:i, s:s, s:i}}, s:{s:i}}", "problem", "generate",
-                     "rows", 200, "dim", 50, "support", 10, "loss", "squared", "seed", 1,
-                     "params", "max_iter", 2000);
+    /* solved once the mask has held 800 iterations (at 1837), 38 reports */
+    return json_pack("{s:{s:{s:i, s:i, s:i, s:s, s:i}}, s:{s:i, s:i, s:i}}", "problem",
+                     "generate", "rows", 200, "dim", 50, "support", 10, "loss", "squared", "seed",
+                     1, "params", "max_iter", 20000, "patience", 800, "report_every", 50);
 }
 
 static int bip_validate(const json_t *problem, const json_t *params, const sv_codec_env *env,
@@ -491,6 +445,9 @@ const sv_codec sv_codec_bip = {
     .paper = "Zhang, Yao, Ram, Zhao, Chen, Hong, Wang, Liu: Advancing Model Pruning via Bi-level "
              "Optimization, NeurIPS 2022",
     .doc = "docs/solvers/bilevel/bip.md",
+    .params = bip_params,
+    .settings_size = sizeof(bip_settings),
+    .settings_default = bip_defaults,
     .params_schema = bip_params_schema,
     .problem_schema = bip_problem_schema,
     .example = bip_example,

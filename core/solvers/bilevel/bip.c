@@ -16,7 +16,9 @@
  * The exact variant keeps grad^2 l and applies the inverse by conjugate gradients. */
 #include "core/solvers/bilevel/bip.h"
 
+#include <limits.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,9 +45,21 @@ static void lower_grad(const sv_glm *tr, const double *mask, double gamma, const
                        double *z, double *gz, double *out, double *work);
 static void lower_hvp(const sv_glm *tr, const double *mask, double gamma, const double *z,
                       const double *v, double *out, double *tmp, double *work);
+/* Who may stop a long inner loop (exact retraining, conjugate gradients): the solve's loop
+ * (core/control.h) through sv_loop_poll while it runs; after it has decided how it ends (the
+ * final retraining) only a stop request from outside (the monitor's poll: cancel, the job's
+ * time limit), which then ends the solve cancelled: the solver's own time limit lets the
+ * returned model be finished, as before the platform. NULL: nothing stops it (the public
+ * helpers). */
+typedef struct {
+    sv_loop *L;
+    int after_loop;
+} bip_poll;
+
+static int poll_stop(bip_poll *P);
 static int cg_lower(const sv_glm *tr, const double *mask, double gamma, const double *z,
                     const double *rhs, double *sol, double *r, double *dir, double *Hd,
-                    double *tmp, double *work);
+                    double *tmp, double *work, bip_poll *P);
 
 /* ================================ problem ================================ */
 
@@ -228,7 +242,7 @@ static void lower_hvp(const sv_glm *tr, const double *mask, double gamma, const 
 /* sol = (diag(mask) H_z diag(mask) + gamma I)^{-1} rhs by conjugate gradients from zero. */
 static int cg_lower(const sv_glm *tr, const double *mask, double gamma, const double *z,
                     const double *rhs, double *sol, double *r, double *dir, double *Hd,
-                    double *tmp, double *work)
+                    double *tmp, double *work, bip_poll *P)
 {
     const int d = tr->A->cols;
     sv_zero(d, sol);
@@ -237,7 +251,7 @@ static int cg_lower(const sv_glm *tr, const double *mask, double gamma, const do
     double rs = sv_dot(d, r, r);
     const double target = BIP_CG_TOL * BIP_CG_TOL * rs;
     int it = 0;
-    while (rs > target && rs > 0 && it < 10 * d + BIP_CG_EXTRA_ITER) {
+    while (rs > target && rs > 0 && it < 10 * d + BIP_CG_EXTRA_ITER && !poll_stop(P)) {
         lower_hvp(tr, mask, gamma, z, dir, Hd, tmp, work);
         double curv = sv_dot(d, dir, Hd);
         if (!(curv > 0))
@@ -255,14 +269,37 @@ static int cg_lower(const sv_glm *tr, const double *mask, double gamma, const do
     return it;
 }
 
-double bip_retrain(const bip_problem *p, const double *mask, double gamma, double tol,
-                   double *theta)
+/* The stop test of an inner loop (see bip_poll). */
+static int poll_stop(bip_poll *P)
+{
+    if (!P || !P->L)
+        return 0;
+    sv_loop *L = P->L;
+    if (!P->after_loop)
+        return sv_loop_poll(L);
+    if (L->status == SV_CANCELLED)
+        return 1;
+    if (sv_monitor_poll(L->mon)) {
+        L->status = SV_CANCELLED;
+        return 1;
+    }
+    return 0;
+}
+
+/* Doubles of the scratch of retrain: 9 vectors of d and 2 n for glm. */
+static size_t retrain_scratch_size(int d, int n)
+{
+    return 9 * (size_t)d + 2 * (size_t)n;
+}
+
+/* bip_retrain with its scratch given (retrain_scratch_size doubles) and an inner stop test:
+ * when P says stop, theta is left at the last Newton iterate and the gradient norm there is
+ * returned (the caller asks sv_loop_stopped). */
+static double retrain(const bip_problem *p, const double *mask, double gamma, double tol,
+                      double *theta, double *v, bip_poll *P)
 {
     const sv_glm tr = glm_of(p, 0);
-    const int d = p->A->cols, n = p->A->rows;
-    double *v = calloc(9 * (size_t)d + 2 * (size_t)n, sizeof *v);
-    if (!v)
-        return NAN;
+    const int d = p->A->cols;
     double *z = v, *gz = z + d, *g = gz + d, *step = g + d, *trial = step + d;
     double *r = trial + d, *dir = r + d, *Hd = dir + d, *tmp = Hd + d, *work = tmp + d;
     for (int j = 0; j < d; j++)
@@ -271,7 +308,9 @@ double bip_retrain(const bip_problem *p, const double *mask, double gamma, doubl
     lower_grad(&tr, mask, gamma, theta, z, gz, g, work);
     double gn = sv_nrm2(d, g);
     for (int it = 0; it < BIP_NEWTON_MAX_ITER && gn > tol && isfinite(gn); it++) {
-        cg_lower(&tr, mask, gamma, z, g, step, r, dir, Hd, tmp, work);
+        cg_lower(&tr, mask, gamma, z, g, step, r, dir, Hd, tmp, work, P);
+        if (poll_stop(P))
+            break;  /* step is a partial solve: leave theta where it is */
         double f0 = lower_objective(&tr, mask, gamma, theta, z);
         double slope = sv_dot(d, g, step);
         double t = 1.0;
@@ -294,222 +333,86 @@ double bip_retrain(const bip_problem *p, const double *mask, double gamma, doubl
         lower_grad(&tr, mask, gamma, theta, z, gz, g, work);
         gn = sv_nrm2(d, g);
     }
+    return gn;
+}
+
+double bip_retrain(const bip_problem *p, const double *mask, double gamma, double tol,
+                   double *theta)
+{
+    double *v = calloc(retrain_scratch_size(p->A->cols, p->A->rows), sizeof *v);
+    if (!v)
+        return NAN;
+    double gn = retrain(p, mask, gamma, tol, theta, v, NULL);
     free(v);
     return gn;
 }
 
-/* ================================ generator ================================ */
-
-void bip_data_free(bip_data *d)
-{
-    if (!d)
-        return;
-    sv_mat_free(&d->A);
-    sv_mat_free(&d->A_val);
-    free(d->b);
-    free(d->b_val);
-    free(d->w_true);
-    memset(d, 0, sizeof *d);
-}
-
-static void gen_rows(sv_rng *rng, const bip_gen_spec *s, const double *scale, const double *w,
-                     sv_mat *A, double *b)
-{
-    const int d = s->dim;
-    const double a = sqrt(1.0 - s->correlation), c = sqrt(s->correlation);
-    for (int r = 0; r < A->rows; r++) {
-        double *row = A->dense.data + (size_t)r * d;
-        double f = sv_rng_normal(rng);
-        for (int j = 0; j < d; j++)
-            row[j] = scale[j] * (a * sv_rng_normal(rng) + c * f);
-        double z = sv_dot(d, row, w);
-        if (s->loss == SV_LOSS_SQUARED)
-            b[r] = z + s->noise * sv_rng_normal(rng);
-        else
-            b[r] = sv_rng_uniform(rng) < 1.0 / (1.0 + exp(-z)) ? 1.0 : -1.0;
-    }
-}
-
-int bip_generate(const bip_gen_spec *s, bip_data *out, sv_err *e)
-{
-    if (out)
-        memset(out, 0, sizeof *out);
-    if (!s || !out)
-        return sv_fail(e, "/problem/generate", "spec or output missing");
-    if (s->rows < 1)
-        return sv_fail(e, "/problem/generate/rows", "must be at least 1");
-    if (s->val_rows < 1)
-        return sv_fail(e, "/problem/generate/val_rows", "must be at least 1");
-    if (s->dim < 1)
-        return sv_fail(e, "/problem/generate/dim", "must be at least 1");
-    if (s->support < 1 || s->support > s->dim)
-        return sv_fail(e, "/problem/generate/support", "must be between 1 and dim = %d", s->dim);
-    if (s->loss != SV_LOSS_SQUARED && s->loss != SV_LOSS_LOGISTIC)
-        return sv_fail(e, "/problem/generate/loss", "must be \"squared\" or \"logistic\"");
-    if (!(s->correlation >= 0 && s->correlation < 1))
-        return sv_fail(e, "/problem/generate/correlation", "must be in [0, 1)");
-    if (!(s->scale_spread >= 0 && s->scale_spread <= BIP_GEN_MAX_SCALE_SPREAD))
-        return sv_fail(e, "/problem/generate/scale_spread", "must be in [0, %g]",
-                       BIP_GEN_MAX_SCALE_SPREAD);
-    if (!(isfinite(s->noise) && s->noise >= 0))
-        return sv_fail(e, "/problem/generate/noise", "must be a finite number >= 0");
-
-    const int d = s->dim;
-    double *scale = malloc((size_t)d * sizeof *scale);
-    int *perm = malloc((size_t)d * sizeof *perm);
-    out->w_true = calloc((size_t)d, sizeof *out->w_true);
-    out->b = malloc((size_t)s->rows * sizeof *out->b);
-    out->b_val = malloc((size_t)s->val_rows * sizeof *out->b_val);
-    if (!scale || !perm || !out->w_true || !out->b || !out->b_val ||
-        sv_mat_dense(&out->A, s->rows, d) != SV_OK ||
-        sv_mat_dense(&out->A_val, s->val_rows, d) != SV_OK) {
-        free(scale);
-        free(perm);
-        bip_data_free(out);
-        return SV_ENOMEM;
-    }
-    sv_rng rng;
-    sv_rng_seed(&rng, s->seed);
-    for (int j = 0; j < d; j++)
-        scale[j] = pow(10.0, s->scale_spread * (sv_rng_uniform(&rng) - 0.5));
-    for (int j = 0; j < d; j++)
-        perm[j] = j;
-    for (int i = 0; i < s->support; i++) {  /* partial Fisher-Yates */
-        int r = i + (int)sv_rng_below(&rng, (uint64_t)(d - i));
-        int t = perm[i];
-        perm[i] = perm[r];
-        perm[r] = t;
-    }
-    for (int i = 0; i < s->support; i++) {
-        int j = perm[i];
-        double sign = sv_rng_uniform(&rng) < 0.5 ? -1.0 : 1.0;
-        out->w_true[j] = sign * (1.0 + sv_rng_uniform(&rng)) / scale[j];
-    }
-    gen_rows(&rng, s, scale, out->w_true, &out->A, out->b);
-    gen_rows(&rng, s, scale, out->w_true, &out->A_val, out->b_val);
-    free(scale);
-    free(perm);
-    out->prob = (bip_problem){s->loss, &out->A, out->b, &out->A_val, out->b_val, s->support};
-    return SV_OK;
-}
-
-int bip_from_dataset(const sv_dataset *ds, double val_fraction, uint64_t seed,
-                     int positive_class, sv_loss loss, int k, bip_data *out, sv_err *e)
-{
-    if (out)
-        memset(out, 0, sizeof *out);
-    if (!ds || !out || !ds->X || !ds->y || ds->rows < 2 || ds->cols < 1)
-        return sv_fail(e, "/problem/dataset", "the data set needs at least two rows");
-    if (!(val_fraction > 0 && val_fraction < 1))
-        return sv_fail(e, "/problem/dataset/val_fraction", "must be in (0, 1)");
-    const int rows = ds->rows, d = ds->cols;
-    int nv = (int)lround(val_fraction * rows);
-    if (nv < 1 || nv > rows - 1)
-        return sv_fail(e, "/problem/dataset/val_fraction", "leaves %d validation and %d "
-                       "training rows; both need at least one", nv, rows - nv);
-    if (positive_class >= ds->n_classes)
-        return sv_fail(e, "/problem/dataset/binary_class", "must be below the %d classes",
-                       ds->n_classes);
-    if (loss == SV_LOSS_LOGISTIC && positive_class < 0)
-        return sv_fail(e, "/problem/dataset/binary_class", "the logistic loss needs the class "
-                       "to tell apart from the rest");
-    if (loss != SV_LOSS_SQUARED && loss != SV_LOSS_LOGISTIC)
-        return sv_fail(e, "/problem/dataset/loss", "must be \"squared\" or \"logistic\"");
-    if (k < 1 || k > d)
-        return sv_fail(e, "/problem/k", "must be between 1 and the %d features, got %d", d, k);
-    const int n = rows - nv;
-    int *order = malloc((size_t)rows * sizeof *order);
-    out->b = malloc((size_t)n * sizeof *out->b);
-    out->b_val = malloc((size_t)nv * sizeof *out->b_val);
-    if (!order || !out->b || !out->b_val || sv_mat_dense(&out->A, n, d) != SV_OK ||
-        sv_mat_dense(&out->A_val, nv, d) != SV_OK) {
-        free(order);
-        bip_data_free(out);
-        return SV_ENOMEM;
-    }
-    for (int r = 0; r < rows; r++)
-        order[r] = r;
-    sv_rng rng;
-    sv_rng_seed(&rng, seed);
-    sv_rng_shuffle(&rng, order, rows);
-    for (int r = 0; r < rows; r++) {
-        int src = order[r];
-        double y = ds->y[src];
-        double t = positive_class < 0 ? y : (y == positive_class ? 1.0 : -1.0);
-        if (r < nv) {
-            sv_copy(d, ds->X + (size_t)src * d, out->A_val.dense.data + (size_t)r * d);
-            out->b_val[r] = t;
-        } else {
-            sv_copy(d, ds->X + (size_t)src * d, out->A.dense.data + (size_t)(r - nv) * d);
-            out->b[r - nv] = t;
-        }
-    }
-    free(order);
-    out->prob = (bip_problem){loss, &out->A, out->b, &out->A_val, out->b_val, k};
-    return SV_OK;
-}
-
 /* ================================ settings ================================ */
+
+static const char *const mask_choices[] = {"topk", "relaxed", NULL};
+static const char *const ig_choices[] = {"hessian_free", "exact", "none", NULL};
+static const char *const upper_choices[] = {"train", "validation", NULL};
+static const char *const init_choices[] = {"magnitude", "random", NULL};
+static const char *const select_choices[] = {"best", "last", NULL};
+
+/* BiP has no tolerance (it stops at max_iter or by patience), so the control block's three
+ * other entries are spelled here as SV_CONTROL_PARAMS spells them. */
+const sv_param_spec bip_params[] = {
+    SV_P_ENUM(bip_settings, mask, mask_choices, BIP_DEFAULT_MASK,
+              "topk: scores with the top-k mask in every step (the authors' code); relaxed: "
+              "projected gradient on {m in [0,1]^d, sum m <= k}, rounded to the top k at the end"),
+    SV_P_ENUM(bip_settings, implicit, ig_choices, BIP_DEFAULT_IG,
+              "implicit gradient: hessian_free (the paper), exact (conjugate gradients with the "
+              "Hessian), none (first-order only)"),
+    SV_P_ENUM(bip_settings, upper, upper_choices, BIP_DEFAULT_UPPER,
+              "rows of the upper loss: train (the paper) or validation"),
+    SV_P_ENUM(bip_settings, init, init_choices, BIP_DEFAULT_INIT,
+              "initial scores: magnitude of the dense model's weights, or seeded uniform"),
+    SV_P_ENUM(bip_settings, select, select_choices, BIP_DEFAULT_SELECT,
+              "returned mask: best visited by the upper objective (each new mask retrained "
+              "exactly), or the last one"),
+    SV_P_NUMBER_GT(bip_settings, gamma, 0, INFINITY, BIP_DEFAULT_GAMMA,
+                   "ridge (gamma/2)|theta|^2 of the lower level; 1/gamma weighs the implicit term"),
+    SV_P_NUMBER_GT(bip_settings, lr, 0, INFINITY, NAN,
+                   "lower SGD step; null: 1 / (L + gamma), L the smoothness of the training loss"),
+    SV_P_NUMBER_GT(bip_settings, mask_lr, 0, INFINITY, BIP_DEFAULT_MASK_LR,
+                   "upper step on the scores (topk) or the relaxed mask"),
+    SV_P_INT(bip_settings, lower_steps, 1, 1e6, BIP_DEFAULT_LOWER_STEPS,
+             "SGD steps on the weights per iteration (the paper: 1)"),
+    SV_P_INT(bip_settings, batch, 0, INT_MAX, BIP_DEFAULT_BATCH,
+             "rows per stochastic gradient; 0: all rows"),
+    SV_P_BOOL(bip_settings, retrain, BIP_DEFAULT_RETRAIN,
+              "select = last: return the exactly retrained weights theta*(m) (true) or the last "
+              "SGD iterate (false)"),
+    SV_P_NUMBER_GT(bip_settings, retrain_tol, 0, INFINITY, BIP_DEFAULT_RETRAIN_TOL,
+                   "gradient tolerance of the exact (re)trainings"),
+    SV_P_INT(bip_settings, patience, 0, 1e9, BIP_DEFAULT_PATIENCE,
+             "stop (solved) once the mask is unchanged for this many iterations; 0: never"),
+    {.name = "max_iter", .type = SV_PARAM_INT, .offset = offsetof(bip_settings, ctl.max_iter),
+     .min = 0, .max = 1e9, .def = BIP_DEFAULT_MAX_ITER,
+     .help = "iterations (each: lower_steps SGD steps on the weights and one step on the mask)"},
+    {.name = "time_limit_s", .type = SV_PARAM_NUMBER,
+     .offset = offsetof(bip_settings, ctl.time_limit_s), .min = 0, .max = INFINITY, .def = 0,
+     .help = "wall-clock limit of the solve in seconds; 0: none"},
+    {.name = "report_every", .type = SV_PARAM_INT,
+     .offset = offsetof(bip_settings, ctl.report_every), .min = 1, .max = 1e9,
+     .def = BIP_DEFAULT_REPORT_EVERY, .help = "progress report every this many iterations"},
+    SV_P_SEED(bip_settings, seed, BIP_DEFAULT_SEED,
+              "seed of the mini-batches (and of the random initial scores)"),
+    SV_PARAMS_END,
+};
 
 void bip_settings_default(bip_settings *s)
 {
-    s->mask = BIP_DEFAULT_MASK;
-    s->implicit = BIP_DEFAULT_IG;
-    s->upper = BIP_DEFAULT_UPPER;
-    s->init = BIP_DEFAULT_INIT;
-    s->select = BIP_DEFAULT_SELECT;
-    s->gamma = BIP_DEFAULT_GAMMA;
-    s->lr = NAN;
-    s->mask_lr = BIP_DEFAULT_MASK_LR;
-    s->lower_steps = BIP_DEFAULT_LOWER_STEPS;
-    s->batch = BIP_DEFAULT_BATCH;
-    s->retrain = BIP_DEFAULT_RETRAIN;
-    s->retrain_tol = BIP_DEFAULT_RETRAIN_TOL;
-    s->patience = BIP_DEFAULT_PATIENCE;
-    s->max_iter = BIP_DEFAULT_MAX_ITER;
-    s->time_limit_s = BIP_DEFAULT_TIME_LIMIT_S;
-    s->report_every = BIP_DEFAULT_REPORT_EVERY;
-    s->seed = BIP_DEFAULT_SEED;
+    sv_params_defaults(bip_params, s);
+    s->ctl.tol = 0.0;  /* not a parameter */
 }
 
 int bip_check_settings(const bip_settings *s, sv_err *e)
 {
     if (!s)
         return sv_fail(e, "/params", "settings missing");
-    if (s->mask != BIP_MASK_TOPK && s->mask != BIP_MASK_RELAXED)
-        return sv_fail(e, "/params/mask", "must be \"topk\" or \"relaxed\"");
-    if (s->implicit != BIP_IG_HESSIAN_FREE && s->implicit != BIP_IG_EXACT &&
-        s->implicit != BIP_IG_NONE)
-        return sv_fail(e, "/params/implicit", "must be \"hessian_free\", \"exact\" or \"none\"");
-    if (s->upper != BIP_UPPER_TRAIN && s->upper != BIP_UPPER_VALIDATION)
-        return sv_fail(e, "/params/upper", "must be \"train\" or \"validation\"");
-    if (s->init != BIP_INIT_MAGNITUDE && s->init != BIP_INIT_RANDOM)
-        return sv_fail(e, "/params/init", "must be \"magnitude\" or \"random\"");
-    if (s->select != BIP_SELECT_BEST && s->select != BIP_SELECT_LAST)
-        return sv_fail(e, "/params/select", "must be \"best\" or \"last\"");
-    if (!(isfinite(s->gamma) && s->gamma > 0))
-        return sv_fail(e, "/params/gamma", "must be a positive finite number");
-    if (!isnan(s->lr) && !(isfinite(s->lr) && s->lr > 0))
-        return sv_fail(e, "/params/lr", "must be a positive finite number or null");
-    if (!(isfinite(s->mask_lr) && s->mask_lr > 0))
-        return sv_fail(e, "/params/mask_lr", "must be a positive finite number");
-    if (s->lower_steps < 1)
-        return sv_fail(e, "/params/lower_steps", "must be at least 1, got %ld", s->lower_steps);
-    if (s->batch < 0)
-        return sv_fail(e, "/params/batch", "must be >= 0 (0: all rows), got %ld", s->batch);
-    if (s->retrain != 0 && s->retrain != 1)
-        return sv_fail(e, "/params/retrain", "must be true or false");
-    if (!(isfinite(s->retrain_tol) && s->retrain_tol > 0))
-        return sv_fail(e, "/params/retrain_tol", "must be a positive finite number");
-    if (s->patience < 0)
-        return sv_fail(e, "/params/patience", "must be >= 0 (0: off), got %ld", s->patience);
-    if (s->max_iter < 0)
-        return sv_fail(e, "/params/max_iter", "must be >= 0, got %ld", s->max_iter);
-    if (!(isfinite(s->time_limit_s) && s->time_limit_s >= 0))
-        return sv_fail(e, "/params/time_limit_s", "must be a finite number >= 0 (0: no limit)");
-    if (s->report_every < 1)
-        return sv_fail(e, "/params/report_every", "must be at least 1, got %ld", s->report_every);
-    return SV_OK;
+    return sv_params_validate(bip_params, s, "/params", e);
 }
 
 /* ================================ implicit gradient ================================ */
@@ -529,7 +432,7 @@ typedef struct {
  *   none:          out = grad_m f. */
 static void ig_combine(const sv_glm *tr, int implicit, double gamma, const double *m,
                        const double *theta, const double *z, const double *g_tr,
-                       const double *g_up, double *out, ig_scratch *sc)
+                       const double *g_up, double *out, ig_scratch *sc, bip_poll *P)
 {
     const int d = tr->A->cols;
     for (int j = 0; j < d; j++)
@@ -540,7 +443,7 @@ static void ig_combine(const sv_glm *tr, int implicit, double gamma, const doubl
     } else if (implicit == BIP_IG_EXACT) {
         for (int j = 0; j < d; j++)
             sc->hz[j] = m[j] * g_up[j];
-        cg_lower(tr, m, gamma, z, sc->hz, sc->w, sc->r, sc->dir, sc->Hd, sc->tmp, sc->work);
+        cg_lower(tr, m, gamma, z, sc->hz, sc->w, sc->r, sc->dir, sc->Hd, sc->tmp, sc->work, P);
         for (int j = 0; j < d; j++)
             sc->tmp[j] = m[j] * sc->w[j];
         sv_glm_hvp(tr, z, sc->tmp, sc->hz, sc->work);
@@ -564,7 +467,7 @@ int bip_implicit_gradient(const bip_problem *p, int implicit, int upper, double 
         z[j] = m[j] * theta[j];
     (void)sv_glm_value(&tr, z, g_tr, sc.work);
     (void)sv_glm_value(upper == BIP_UPPER_VALIDATION ? &va : &tr, z, g_up, sc.work);
-    ig_combine(&tr, implicit, gamma, m, theta, z, g_tr, g_up, out, &sc);
+    ig_combine(&tr, implicit, gamma, m, theta, z, g_tr, g_up, out, &sc, NULL);
     free(v);
     return SV_OK;
 }
@@ -577,7 +480,9 @@ typedef struct {
     double *z, *g_tr, *g_up, *ig;  /* d */
     double *best_m, *best_theta;   /* d: the incumbent (select = best) */
     double *cand;                  /* d: weights of a mask being scored */
+    double *zr;                    /* d: the model of a report */
     ig_scratch sc;                 /* 6 d + 2 R */
+    double *rt;                    /* retrain_scratch_size(d, n) */
     int *idx, *idx_tmp;            /* d: orderings */
     int *batch_tr, *batch_up;      /* rows, R */
 } bip_ws;
@@ -595,7 +500,7 @@ static int bip_ws_alloc(bip_ws *w, int d, int n, int nv)
 {
     memset(w, 0, sizeof *w);
     int R = n > nv ? n : nv;
-    double *q = calloc(17 * (size_t)d + 2 * (size_t)R, sizeof *q);
+    double *q = calloc(18 * (size_t)d + 2 * (size_t)R + retrain_scratch_size(d, n), sizeof *q);
     w->idx = malloc(2 * (size_t)d * sizeof *w->idx);
     w->batch_tr = malloc((size_t)n * sizeof *w->batch_tr);
     w->batch_up = malloc((size_t)R * sizeof *w->batch_up);
@@ -605,11 +510,12 @@ static int bip_ws_alloc(bip_ws *w, int d, int n, int nv)
         return SV_ENOMEM;
     }
     double **slots[] = {&w->s, &w->m, &w->bm, &w->bm_prev, &w->z, &w->g_tr, &w->g_up, &w->ig,
-                        &w->best_m, &w->best_theta, &w->cand, &w->sc.w, &w->sc.r, &w->sc.dir,
-                        &w->sc.Hd, &w->sc.tmp, &w->sc.hz};
+                        &w->best_m, &w->best_theta, &w->cand, &w->zr, &w->sc.w, &w->sc.r,
+                        &w->sc.dir, &w->sc.Hd, &w->sc.tmp, &w->sc.hz};
     for (size_t i = 0; i < sizeof slots / sizeof slots[0]; i++, q += d)
         *slots[i] = q;
     w->sc.work = q;
+    w->rt = q + 2 * (size_t)R;
     w->idx_tmp = w->idx + d;
     return SV_OK;
 }
@@ -636,33 +542,78 @@ static void grad_z(const sv_glm *g, const int *idx, int k, const double *z, doub
 }
 
 /* The upper objective of a binary mask after exact retraining from the warm start in theta
- * (overwritten with theta*(mask)). NaN when out of memory. */
+ * (overwritten with theta*(mask)); meaningless when P stopped the retraining (the caller asks
+ * sv_loop_stopped). rt: retrain scratch. */
 static double score_mask(const bip_problem *p, const bip_settings *s, const double *mask,
-                         double *theta, double *z)
+                         double *theta, double *z, double *rt, bip_poll *P)
 {
     const int d = p->A->cols;
     for (int j = 0; j < d; j++)
         theta[j] *= mask[j];
-    if (isnan(bip_retrain(p, mask, s->gamma, s->retrain_tol, theta)))
-        return NAN;
+    retrain(p, mask, s->gamma, s->retrain_tol, theta, rt, P);
     for (int j = 0; j < d; j++)
         z[j] = mask[j] * theta[j];
     return bip_loss(p, s->upper == BIP_UPPER_VALIDATION, z);
 }
 
-static int bip_report(const sv_monitor *mon, long iter, double elapsed, double obj, double val,
-                      double train, double ig, double best, const bip_info *info)
+/* What a progress report shows besides the objective: the current binary mask with the current
+ * (SGD) weights, and counters. */
+typedef struct {
+    const bip_problem *p;
+    const double *bm, *theta;  /* the current binary mask and weights */
+    double *z;                 /* d scratch */
+    const double *ig_norm, *best;
+    const bip_info *info;
+    int frozen;                /* the losses below are the last iterate's: theta now holds the
+                                * returned model */
+    double it_val, it_train;
+} bip_report_ctx;
+
+static void iterate_losses(bip_report_ctx *c)
 {
-    sv_metric mt[6] = {
-        {"val_loss", val},
-        {"train_loss", train},
-        {"ig_norm", ig},
-        {"best_upper", best},
-        {"mask_changes", (double)info->mask_changes},
-        {"mask_stable_iters", (double)info->mask_stable_iters},
-    };
-    sv_progress pr = {iter, elapsed, obj, mt, 6};
-    return sv_monitor_report(mon, &pr);
+    if (c->frozen)
+        return;
+    const int d = c->p->A->cols;
+    for (int j = 0; j < d; j++)
+        c->z[j] = c->bm[j] * c->theta[j];
+    c->it_val = bip_loss(c->p, 1, c->z);
+    c->it_train = bip_loss(c->p, 0, c->z);
+}
+
+/* The metrics of a report (core/control.h): two passes over the rows, no inner loop. */
+static int metrics(void *ctx, sv_metric *m, int cap)
+{
+    bip_report_ctx *c = ctx;
+    if (cap < 6)
+        return 0;
+    iterate_losses(c);
+    m[0] = (sv_metric){"iterate_val_loss", c->it_val};
+    m[1] = (sv_metric){"iterate_train_loss", c->it_train};
+    m[2] = (sv_metric){"ig_norm", *c->ig_norm};
+    m[3] = (sv_metric){"best_upper", *c->best};
+    m[4] = (sv_metric){"mask_changes", (double)c->info->mask_changes};
+    m[5] = (sv_metric){"mask_stable_iters", (double)c->info->mask_stable_iters};
+    return 6;
+}
+
+/* The objective of a report at the current state: the upper loss of the model the solve would
+ * return if it stopped here, computed as the end of bip_solve computes it, so that the last
+ * report and the result agree. select = best: the best scored mask's, retrained (best);
+ * select = last: the current binary mask with the current weights, retrained exactly into
+ * cand (retrain) or as they are. */
+static double incumbent_objective(const bip_problem *p, const bip_settings *s, bip_ws *w,
+                                  const double *theta, double best, int have_best, bip_poll *P)
+{
+    const int d = p->A->cols;
+    if (s->select == BIP_SELECT_BEST && have_best)
+        return best;
+    for (int j = 0; j < d; j++)
+        w->cand[j] = theta[j] * w->bm[j];
+    if (s->select == BIP_SELECT_LAST && s->retrain)
+        retrain(p, w->bm, s->gamma, s->retrain_tol, w->cand, w->rt, P);
+    for (int j = 0; j < d; j++)
+        w->zr[j] = w->bm[j] * w->cand[j];
+    return bip_loss(p, s->upper == BIP_UPPER_VALIDATION, w->zr);
 }
 
 int bip_solve(const bip_problem *p, const bip_settings *s, const sv_monitor *mon, double *mask,
@@ -671,8 +622,8 @@ int bip_solve(const bip_problem *p, const bip_settings *s, const sv_monitor *mon
     if (!info)
         return sv_fail(e, "/info", "info struct missing");
     memset(info, 0, sizeof *info);
-    info->base.status = SV_UNSOLVED;
-    info->base.obj = info->base.res = info->val_loss = info->train_loss = NAN;
+    sv_info_init(&info->base);
+    info->val_loss = info->train_loss = NAN;
     info->dense_val_loss = info->magnitude_val_loss = info->lr = info->mask_lr = NAN;
     info->gamma = NAN;
     int rc = bip_check_problem(p, e);
@@ -694,100 +645,87 @@ int bip_solve(const bip_problem *p, const bip_settings *s, const sv_monitor *mon
     if (!(isfinite(info->lr) && info->lr > 0))
         return sv_fail(e, "/params/lr", "the automatic step came out as %g", info->lr);
 
-    double t0 = sv_now_s();
     bip_ws w;
     if (bip_ws_alloc(&w, d, n, nv) != SV_OK)
         return SV_ENOMEM;
+    long t = 0;
+    double ig_norm = 0.0, best = NAN;
+    int have_best = 0, setup_done = 0;
+    bip_report_ctx rep = {p, w.bm, theta, w.zr, &ig_norm, &best, info, 0, NAN, NAN};
+    sv_loop L;
+    sv_loop_begin(&L, &s->ctl, mon, metrics, &rep);
+    bip_poll P = {&L, 0};
     sv_rng rng;
     sv_rng_seed(&rng, s->seed);
-    rc = SV_OK;
 
-    /* ---- the dense model theta*(1) and magnitude pruning of it, retrained ---- */
+    /* ---- set-up: the dense model theta*(1) and magnitude pruning of it, retrained; a stop
+     * request or the time limit may cut it short (then the loop below ends at once) ---- */
     sv_fill(d, 1.0, w.m);
     sv_zero(d, theta);
-    if (isnan(bip_retrain(p, w.m, gamma, s->retrain_tol, theta))) {
-        bip_ws_free(&w);
-        return SV_ENOMEM;
+    retrain(p, w.m, gamma, s->retrain_tol, theta, w.rt, &P);
+    if (!sv_loop_stopped(&L)) {
+        info->dense_val_loss = bip_loss(p, 1, theta);
+        for (int j = 0; j < d; j++)
+            w.z[j] = fabs(theta[j]);
+        topk_binary(d, k, w.z, w.bm, w.idx, w.idx_tmp);
+        sv_copy(d, theta, w.cand);
+        best = score_mask(p, s, w.bm, w.cand, w.z, w.rt, &P);
+        if (!sv_loop_stopped(&L)) {
+            for (int j = 0; j < d; j++)
+                w.z[j] = w.bm[j] * w.cand[j];
+            info->magnitude_val_loss = bip_loss(p, 1, w.z);
+        } else {
+            best = NAN;
+        }
     }
-    info->dense_val_loss = bip_loss(p, 1, theta);
-    for (int j = 0; j < d; j++)
-        w.z[j] = fabs(theta[j]);
-    topk_binary(d, k, w.z, w.bm, w.idx, w.idx_tmp);
-    sv_copy(d, theta, w.cand);
-    double best = score_mask(p, s, w.bm, w.cand, w.z);
-    if (isnan(best)) {
-        bip_ws_free(&w);
-        return SV_ENOMEM;
-    }
-    for (int j = 0; j < d; j++)
-        w.z[j] = w.bm[j] * w.cand[j];
-    info->magnitude_val_loss = bip_loss(p, 1, w.z);
 
     /* ---- scores: |theta_dense| (the authors' initialisation from the dense model) or seeded
      * uniform; the weights start from the dense model ---- */
-    if (s->init == BIP_INIT_MAGNITUDE)
-        for (int j = 0; j < d; j++)
-            w.s[j] = fabs(theta[j]);
-    else
-        for (int j = 0; j < d; j++)
-            w.s[j] = sv_rng_uniform(&rng);
-    if (s->mask == BIP_MASK_RELAXED) {
-        double mx = sv_nrminf(d, w.s);
-        if (mx > 0)
-            sv_scal(d, 1.0 / mx, w.s);
-        bip_project_relaxed(d, (double)k, w.s);
-    }
-    topk_binary(d, k, w.s, w.bm, w.idx, w.idx_tmp);
-    sv_copy(d, w.bm, w.bm_prev);
-    if (s->select == BIP_SELECT_BEST) {
-        if (s->init != BIP_INIT_MAGNITUDE) {  /* the first mask is not magnitude pruning's */
-            sv_copy(d, theta, w.cand);
-            best = score_mask(p, s, w.bm, w.cand, w.z);
-            info->masks_scored++;
+    if (!sv_loop_stopped(&L)) {
+        if (s->init == BIP_INIT_MAGNITUDE)
+            for (int j = 0; j < d; j++)
+                w.s[j] = fabs(theta[j]);
+        else
+            for (int j = 0; j < d; j++)
+                w.s[j] = sv_rng_uniform(&rng);
+        if (s->mask == BIP_MASK_RELAXED) {
+            double mx = sv_nrminf(d, w.s);
+            if (mx > 0)
+                sv_scal(d, 1.0 / mx, w.s);
+            bip_project_relaxed(d, (double)k, w.s);
         }
-        sv_copy(d, w.bm, w.best_m);
-        sv_copy(d, w.cand, w.best_theta);
-    }
-    info->masks_scored++;
-    if (isnan(best)) {
-        bip_ws_free(&w);
-        return SV_ENOMEM;
+        topk_binary(d, k, w.s, w.bm, w.idx, w.idx_tmp);
+        sv_copy(d, w.bm, w.bm_prev);
+        if (s->select == BIP_SELECT_BEST) {
+            double f = best;
+            if (s->init != BIP_INIT_MAGNITUDE) {  /* the first mask is not magnitude pruning's */
+                sv_copy(d, theta, w.cand);
+                f = score_mask(p, s, w.bm, w.cand, w.z, w.rt, &P);
+                info->masks_scored++;
+            }
+            if (!sv_loop_stopped(&L)) {
+                best = f;
+                sv_copy(d, w.bm, w.best_m);
+                sv_copy(d, w.cand, w.best_theta);
+                have_best = 1;
+            }
+        }
+        info->masks_scored++;
+        setup_done = !sv_loop_stopped(&L);
     }
 
     /* ---- iterations ---- */
-    long t = 0, last_report = -1;
-    double ig_norm = 0.0;
-    sv_status status = SV_UNSOLVED;
     for (;;) {
-        if (!sv_all_finite(d, theta) || !sv_all_finite(d, w.s) ||
-            sv_nrm2(d, theta) > BIP_DIVERGENCE_NORM) {
-            status = SV_DIVERGED;
+        int diverged = !sv_all_finite(d, theta) || !sv_all_finite(d, w.s) ||
+                       sv_nrm2(d, theta) > BIP_DIVERGENCE_NORM;
+        int solved = s->patience > 0 && info->mask_stable_iters >= s->patience;
+        /* The objective only goes into a report (every report_every iterations): computed
+         * then, as select = last may retrain for it. */
+        double obj = NAN;
+        if (!diverged && !solved && !sv_loop_stopped(&L) && t % s->ctl.report_every == 0)
+            obj = incumbent_objective(p, s, &w, theta, best, have_best, &P);
+        if (sv_loop_check(&L, t, obj, diverged, solved))
             break;
-        }
-        if (s->patience > 0 && info->mask_stable_iters >= s->patience) {
-            status = SV_SOLVED;
-            break;
-        }
-        double now = sv_now_s();
-        if (t % s->report_every == 0) {
-            for (int j = 0; j < d; j++)
-                w.z[j] = w.bm[j] * theta[j];
-            double val = bip_loss(p, 1, w.z), trn = bip_loss(p, 0, w.z);
-            double obj = s->upper == BIP_UPPER_VALIDATION ? val : trn;
-            last_report = t;
-            if (bip_report(mon, t, now - t0, obj, val, trn, ig_norm, best, info)) {
-                status = SV_CANCELLED;
-                break;
-            }
-        }
-        if (t >= s->max_iter) {
-            status = SV_MAX_ITER;
-            break;
-        }
-        if (s->time_limit_s > 0 && now - t0 >= s->time_limit_s) {
-            status = SV_TIME_LIMIT;
-            break;
-        }
 
         /* the mask of this iteration: the binary top-k of the scores, or the relaxed mask */
         sv_copy(d, s->mask == BIP_MASK_TOPK ? w.bm : w.s, w.m);
@@ -817,7 +755,9 @@ int bip_solve(const bip_problem *p, const bip_settings *s, const sv_monitor *mon
         grad_z(&tr, itr, ktr, w.z, w.g_tr, w.sc.work);
         const int *iup = draw(&rng, n_up, s->batch, w.batch_up, &kup);
         grad_z(up, iup, kup, w.z, w.g_up, w.sc.work);
-        ig_combine(&tr, s->implicit, gamma, w.m, theta, w.z, w.g_tr, w.g_up, w.ig, &w.sc);
+        ig_combine(&tr, s->implicit, gamma, w.m, theta, w.z, w.g_tr, w.g_up, w.ig, &w.sc, &P);
+        if (sv_loop_stopped(&L))
+            break;  /* the exact IG's conjugate gradients were cut short: no m-step */
         ig_norm = sv_nrm2(d, w.ig);
         sv_axpy(d, -s->mask_lr, w.ig, w.s);
         if (s->mask == BIP_MASK_RELAXED)
@@ -837,12 +777,10 @@ int bip_solve(const bip_problem *p, const bip_settings *s, const sv_monitor *mon
         sv_copy(d, w.bm, w.bm_prev);
         if (s->select == BIP_SELECT_BEST) {
             sv_copy(d, theta, w.cand);
-            double f = score_mask(p, s, w.bm, w.cand, w.z);
+            double f = score_mask(p, s, w.bm, w.cand, w.z, w.rt, &P);
+            if (sv_loop_stopped(&L))
+                break;  /* cut short: not a score */
             info->masks_scored++;
-            if (isnan(f)) {
-                rc = SV_ENOMEM;
-                break;
-            }
             if (f < best) {
                 best = f;
                 info->best_iter = t;
@@ -851,24 +789,28 @@ int bip_solve(const bip_problem *p, const bip_settings *s, const sv_monitor *mon
             }
         }
     }
-    if (rc != SV_OK) {
-        bip_ws_free(&w);
-        return rc;
-    }
 
     /* ---- the returned model ---- */
-    if (s->select == BIP_SELECT_BEST && status != SV_DIVERGED) {
+    iterate_losses(&rep);  /* for the final report: theta becomes the returned model */
+    rep.frozen = 1;
+    const int diverged = L.status == SV_DIVERGED;
+    if (s->select == BIP_SELECT_BEST && have_best && !diverged) {
         sv_copy(d, w.best_m, mask);
         sv_copy(d, w.best_theta, theta);
     } else {
+        if (!setup_done) {  /* cut short in the set-up: magnitude pruning of where it got */
+            for (int j = 0; j < d; j++)
+                w.z[j] = fabs(theta[j]);
+            topk_binary(d, k, w.z, w.bm, w.idx, w.idx_tmp);
+        }
         sv_copy(d, w.bm, mask);
         info->best_iter = t;
-        if (status != SV_DIVERGED) {
+        if (!diverged) {
             for (int j = 0; j < d; j++)
                 theta[j] *= mask[j];
-            if (s->retrain && isnan(bip_retrain(p, mask, gamma, s->retrain_tol, theta))) {
-                bip_ws_free(&w);
-                return SV_ENOMEM;
+            if (s->select == BIP_SELECT_LAST && s->retrain) {
+                P.after_loop = 1;  /* only a stop request from outside cuts it short */
+                retrain(p, mask, gamma, s->retrain_tol, theta, w.rt, &P);
             }
         }
     }
@@ -879,14 +821,8 @@ int bip_solve(const bip_problem *p, const bip_settings *s, const sv_monitor *mon
         info->kept += mask[j] != 0.0;
     info->val_loss = bip_loss(p, 1, w.z);
     info->train_loss = bip_loss(p, 0, w.z);
-    info->base.obj = s->upper == BIP_UPPER_VALIDATION ? info->val_loss : info->train_loss;
-    info->base.res = ig_norm;
-    info->base.status = status;
-    info->base.iter = t;
-    info->base.solve_time_s = sv_now_s() - t0;
-    if (last_report != t || status == SV_SOLVED)
-        bip_report(mon, t, info->base.solve_time_s, info->base.obj, info->val_loss,
-                   info->train_loss, ig_norm, best, info);
+    sv_loop_end(&L, &info->base, t,
+                s->upper == BIP_UPPER_VALIDATION ? info->val_loss : info->train_loss, ig_norm);
     bip_ws_free(&w);
     return SV_OK;
 }

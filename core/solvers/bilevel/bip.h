@@ -1,8 +1,8 @@
 /* bip.h - BiP, bi-level optimisation-oriented pruning of a linear or logistic model: the pruning
  * mask m (upper level) and the weights theta (lower level, ridge-regularised retraining) are
  * found together, the implicit gradient taking the simple form that the bi-linear model
- * z = m .* theta allows. Also the pruning problem itself (a seeded sparse-ground-truth generator,
- * exact masked retraining) and magnitude pruning as the baseline. Paper: Zhang, Yao, Ram, Zhao,
+ * z = m .* theta allows. Also the pruning problem itself (checks, exact masked retraining; its
+ * generated and data-set instances are bip_gen.h's) and magnitude pruning as the baseline. Paper: Zhang, Yao, Ram, Zhao,
  * Chen, Hong, Wang, Liu, "Advancing Model Pruning via Bi-level Optimization", NeurIPS 2022.
  *
  *   min_{m in S}  f(m) = l_up(m .* theta*(m))
@@ -15,8 +15,9 @@
 #define SV_BIP_H
 
 #include <stdint.h>
-#include "core/dataset.h"
+#include "core/control.h"
 #include "core/models/glm.h"
+#include "core/params.h"
 
 /* ---- the pruning problem ---- */
 
@@ -47,52 +48,6 @@ double bip_retrain(const bip_problem *p, const double *mask, double gamma, doubl
 /* Magnitude pruning of theta: mask (d, out) = 1 on the k entries of largest |theta_j| (ties: lower
  * index first), 0 elsewhere. SV_OK or SV_ENOMEM. */
 int bip_magnitude_mask(int d, int k, const double *theta, double *mask);
-
-/* ---- the generated instance ---- */
-
-/* Sparse ground truth with features that mislead magnitude pruning. Column j has scale
- * c_j = 10^(scale_spread (u_j - 1/2)), u_j ~ U[0, 1); a row is a_j = c_j (sqrt(1 - rho) e_j +
- * sqrt(rho) f) with e_j, f ~ N(0, 1) (f shared by the row: equicorrelated features). The true
- * weights are w_j = s_j (1 + U[0, 1)) / c_j on `support` random coordinates (random signs s_j),
- * 0 elsewhere, so every true feature moves a'w by a comparable amount while |w_j| follows 1/c_j.
- * Squared loss: b = a'w + noise eps; logistic: b = +1 with probability sigmoid(a'w). One
- * xoshiro256** stream seeded with seed draws, in order: the scales, the support (a partial
- * Fisher-Yates), the weights, the training rows with their targets, the validation rows. */
-typedef struct {
-    int rows;             /* training rows >= 1 */
-    int val_rows;         /* validation rows >= 1 */
-    int dim;              /* d >= 1 */
-    int support;          /* 1 <= support <= d */
-    sv_loss loss;
-    double correlation;   /* rho in [0, 1) */
-    double scale_spread;  /* in [0, BIP_GEN_MAX_SCALE_SPREAD] (decades) */
-    double noise;         /* >= 0, squared loss only */
-    uint64_t seed;
-} bip_gen_spec;
-
-#define BIP_GEN_MAX_SCALE_SPREAD 6.0
-
-/* Owns a generated (or decoded) instance; prob points into it. */
-typedef struct {
-    bip_problem prob;
-    sv_mat A, A_val;
-    double *b, *b_val;
-    double *w_true;       /* d: the planted weights (generator only; NULL otherwise) */
-} bip_data;
-
-/* Validates spec (errors "/problem/generate/<field>"), fills out with prob.k = support.
- * SV_OK, SV_EINVAL or SV_ENOMEM (out then empty; bip_data_free is still safe). */
-int bip_generate(const bip_gen_spec *spec, bip_data *out, sv_err *e);
-
-/* A pruning problem from a loaded data set (core/dataset.h): the rows are shuffled with seed
- * (Fisher-Yates), the first round(val_fraction * rows) become the validation rows and the rest
- * the training rows, in that order. Targets: +1 for label positive_class and -1 for the others
- * (logistic), or the labels as numbers (squared loss with positive_class < 0). The features are
- * copied as they are (standardise ds first if wanted). Errors name
- * "/problem/dataset/<field>". SV_OK, SV_EINVAL or SV_ENOMEM (out then empty). */
-int bip_from_dataset(const sv_dataset *ds, double val_fraction, uint64_t seed,
-                     int positive_class, sv_loss loss, int k, bip_data *out, sv_err *e);
-void bip_data_free(bip_data *d);
 
 /* ---- the solver ---- */
 
@@ -138,7 +93,6 @@ typedef enum {
 #define BIP_DEFAULT_RETRAIN_TOL 1e-9
 #define BIP_DEFAULT_PATIENCE 0L
 #define BIP_DEFAULT_MAX_ITER 2000L
-#define BIP_DEFAULT_TIME_LIMIT_S 0.0
 #define BIP_DEFAULT_REPORT_EVERY 100L
 #define BIP_DEFAULT_SEED 0
 /* Bisection of the relaxed projection: relative tolerance on 1'm and a step cap. */
@@ -161,15 +115,19 @@ typedef struct {
                            * returns theta*(m) */
     double retrain_tol;   /* gradient tolerance of the exact (re)trainings */
     long patience;        /* > 0: stop (solved) once the binary mask is unchanged this long */
-    long max_iter;
-    double time_limit_s;  /* 0: none */
-    long report_every;
     uint64_t seed;
+    sv_control ctl;       /* max_iter: iterations; time_limit_s, report_every. tol is not a
+                           * parameter (0): BiP stops at max_iter or by patience */
 } bip_settings;
 
+/* The parameter table of bip_settings: names, ranges, defaults, help (core/params.h). */
+extern const sv_param_spec bip_params[];
+
 typedef struct {
-    sv_info base;              /* obj = upper loss at the returned mask and weights; res = |IG| of
-                                * the last iteration; iter = iterations */
+    sv_info base;              /* obj = the upper loss l_up(mask .* theta) of the returned model
+                                * (in progress reports: of the model returned had the solve
+                                * stopped there); res = |IG| of the last iteration; iter =
+                                * iterations */
     double val_loss;           /* validation loss of mask .* theta (returned) */
     double train_loss;         /* training loss of mask .* theta (no ridge) */
     double dense_val_loss;     /* the dense model theta*(1) */
@@ -191,8 +149,9 @@ int bip_implicit_gradient(const bip_problem *p, int implicit, int upper, double 
 /* m <- its Euclidean projection onto {m in [0,1]^d : 1'm <= k} (bisection on the shift). */
 void bip_project_relaxed(int d, double k, double *m);
 
+/* Fills s with the defaults of bip_params. */
 void bip_settings_default(bip_settings *s);
-/* Checks the settings alone. SV_OK or SV_EINVAL with e->field "/params/<name>". */
+/* Checks the settings against bip_params. SV_OK or SV_EINVAL with e->field "/params/<name>". */
 int bip_check_settings(const bip_settings *s, sv_err *e);
 
 /* Runs BiP. mask (d, out): the final binary mask, exactly k ones; theta (d, out): the weights

@@ -17,7 +17,9 @@
  * is what the authors' code does (v1 updates every block, v2 applies the missed steps lazily). */
 #include "core/solvers/bilevel/blockwise.h"
 
+#include <limits.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,77 +49,76 @@ static void msvr(int n, double alpha, double gamma, const double *a_new, const d
                  double *est);
 static int project_floor(int d, double h_min, double *H, double *scratch, double *eig);
 static int apply_inverse(int d, const double *H, const double *rhs, double *out, double *scratch);
-static int report(const sv_monitor *mon, long iter, double elapsed, const blockwise_info *info);
-static void full_metrics(const blockwise_problem *p, const double *x, const double *Y, bw_ws *w,
-                         blockwise_info *info);
+/* Who may stop the full-data metrics: the solve's loop through sv_loop_poll while it runs;
+ * after it has decided how it ends (the result's metrics) only a stop request from outside (the
+ * monitor's poll: cancel, the job's time limit), so that a solve ended by its own time_limit_s
+ * still returns them. */
+typedef struct {
+    sv_loop *L;
+    int after_loop;
+} bw_poll;
+
+static int poll_stop(bw_poll *P);
+static int metrics(void *ctx, sv_metric *m, int cap);
+static int full_metrics(const blockwise_problem *p, const double *x, const double *Y, bw_ws *w,
+                        blockwise_info *info, bw_poll *P);
 
 /* ================================ settings ================================ */
 
+static const char *const variant_choices[] = {"v1", "v2", "auto", NULL};
+
+const sv_param_spec blockwise_params[] = {
+    SV_P_ENUM(blockwise_settings, variant, variant_choices, BLOCKWISE_DEFAULT_VARIANT,
+              "v1: track each block's Hessian (low dimension); v2: track Hessian-inverse-vector "
+              "products (high dimension); auto: v1 up to dimension 64"),
+    SV_P_INT(blockwise_settings, blocks, 0, INT_MAX, BLOCKWISE_DEFAULT_BLOCKS,
+             "I: blocks sampled per iteration, at most the number of blocks; 0: all"),
+    SV_P_INT(blockwise_settings, batch, 1, INT_MAX, BLOCKWISE_DEFAULT_BATCH,
+             "B: rows sampled per sampled block and level; at least a block's rows: all of them"),
+    SV_P_NUMBER_GT(blockwise_settings, eta, 0, INFINITY, NAN,
+                   "upper step; null: tau mu_g / (lambda + max_j L(V_j))"),
+    SV_P_NUMBER_GT(blockwise_settings, tau, 0, INFINITY, NAN,
+                   "lower step; null: 1 / ((1 + msvr_gamma) max_j L(g_j))"),
+    SV_P_NUMBER_GT(blockwise_settings, tau_v, 0, INFINITY, NAN,
+                   "v2: step of the Hessian-inverse-vector iterates; null: tau"),
+    SV_P_NUMBER_GT(blockwise_settings, alpha, 0, 1, BLOCKWISE_DEFAULT_ALPHA,
+                   "MSVR averaging weight in (0, 1]"),
+    SV_P_NUMBER(blockwise_settings, msvr_gamma, 0, INFINITY, NAN,
+                "MSVR correction weight; null: (m - I)/(I (1 - alpha)) + 1 - alpha"),
+    SV_P_NUMBER_GT(blockwise_settings, beta, 0, 1, BLOCKWISE_DEFAULT_BETA,
+                   "STORM weight in (0, 1] of the hypergradient estimator"),
+    SV_P_NUMBER_GT(blockwise_settings, h_min, 0, INFINITY, NAN,
+                   "v1: eigenvalue floor of the tracked Hessians; null: the lower levels' strong "
+                   "convexity"),
+    SV_P_NUMBER(blockwise_settings, v_radius, 0, INFINITY, BLOCKWISE_DEFAULT_V_RADIUS,
+                "v2: project each v_j onto the ball of this radius; 0: no projection"),
+    SV_CONTROL_PARAMS(blockwise_settings, ctl, BLOCKWISE_DEFAULT_TOL,
+                      "stop when the full-data hypergradient and lower residual are both at most "
+                      "tol (tested at the report iterations)",
+                      BLOCKWISE_DEFAULT_MAX_ITER, BLOCKWISE_DEFAULT_REPORT_EVERY),
+    SV_P_SEED(blockwise_settings, seed, BLOCKWISE_DEFAULT_SEED,
+              "seed of the block and row sampling"),
+    SV_PARAMS_END,
+};
+
 void blockwise_settings_default(blockwise_settings *s)
 {
-    s->variant = BLOCKWISE_DEFAULT_VARIANT;
-    s->blocks = BLOCKWISE_DEFAULT_BLOCKS;
-    s->batch = BLOCKWISE_DEFAULT_BATCH;
-    s->eta = NAN;
-    s->tau = NAN;
-    s->tau_v = NAN;
-    s->alpha = BLOCKWISE_DEFAULT_ALPHA;
-    s->msvr_gamma = NAN;
-    s->beta = BLOCKWISE_DEFAULT_BETA;
-    s->h_min = NAN;
-    s->v_radius = BLOCKWISE_DEFAULT_V_RADIUS;
-    s->tol = BLOCKWISE_DEFAULT_TOL;
-    s->max_iter = BLOCKWISE_DEFAULT_MAX_ITER;
-    s->time_limit_s = BLOCKWISE_DEFAULT_TIME_LIMIT_S;
-    s->report_every = BLOCKWISE_DEFAULT_REPORT_EVERY;
-    s->seed = BLOCKWISE_DEFAULT_SEED;
-}
-
-static int positive_or_auto(double v)
-{
-    return isnan(v) || (isfinite(v) && v > 0);
+    sv_params_defaults(blockwise_params, s);
 }
 
 int blockwise_check_settings(const blockwise_settings *s, int n_blocks, sv_err *e)
 {
     if (!s)
         return sv_fail(e, "/params", "settings missing");
-    if (s->variant != BLOCKWISE_V1 && s->variant != BLOCKWISE_V2 && s->variant != BLOCKWISE_AUTO)
-        return sv_fail(e, "/params/variant", "must be \"v1\", \"v2\" or \"auto\"");
-    if (s->blocks < 0)
-        return sv_fail(e, "/params/blocks", "must be >= 0 (0: all blocks), got %ld", s->blocks);
+    int rc = sv_params_validate(blockwise_params, s, "/params", e);
+    if (rc != SV_OK)
+        return rc;
     if (n_blocks > 0 && s->blocks > n_blocks)
         return sv_fail(e, "/params/blocks", "must be at most the %d blocks, got %ld", n_blocks,
                        s->blocks);
-    if (s->batch < 1)
-        return sv_fail(e, "/params/batch", "must be at least 1, got %ld", s->batch);
-    if (!positive_or_auto(s->eta))
-        return sv_fail(e, "/params/eta", "must be a positive finite number or null");
-    if (!positive_or_auto(s->tau))
-        return sv_fail(e, "/params/tau", "must be a positive finite number or null");
-    if (!positive_or_auto(s->tau_v))
-        return sv_fail(e, "/params/tau_v", "must be a positive finite number or null");
-    if (!(isfinite(s->alpha) && s->alpha > 0 && s->alpha <= 1))
-        return sv_fail(e, "/params/alpha", "must be in (0, 1]");
-    if (!isnan(s->msvr_gamma) && !(isfinite(s->msvr_gamma) && s->msvr_gamma >= 0))
-        return sv_fail(e, "/params/msvr_gamma", "must be a finite number >= 0 or null");
     if (isnan(s->msvr_gamma) && s->alpha == 1 && s->blocks != 0 && s->blocks != n_blocks)
         return sv_fail(e, "/params/alpha", "the automatic msvr_gamma divides by 1 - alpha: with "
                        "alpha = 1 and fewer blocks than m give msvr_gamma");
-    if (!(isfinite(s->beta) && s->beta > 0 && s->beta <= 1))
-        return sv_fail(e, "/params/beta", "must be in (0, 1]");
-    if (!positive_or_auto(s->h_min))
-        return sv_fail(e, "/params/h_min", "must be a positive finite number or null");
-    if (!(isfinite(s->v_radius) && s->v_radius >= 0))
-        return sv_fail(e, "/params/v_radius", "must be a finite number >= 0 (0: no projection)");
-    if (!(isfinite(s->tol) && s->tol >= 0))
-        return sv_fail(e, "/params/tol", "must be a finite number >= 0");
-    if (s->max_iter < 0)
-        return sv_fail(e, "/params/max_iter", "must be >= 0, got %ld", s->max_iter);
-    if (!(isfinite(s->time_limit_s) && s->time_limit_s >= 0))
-        return sv_fail(e, "/params/time_limit_s", "must be a finite number >= 0 (0: no limit)");
-    if (s->report_every < 1)
-        return sv_fail(e, "/params/report_every", "must be at least 1, got %ld", s->report_every);
     return SV_OK;
 }
 
@@ -266,28 +267,70 @@ static int apply_inverse(int d, const double *H, const double *rhs, double *out,
     return sv_solve_spd(d, scratch, out, 1);
 }
 
-static int report(const sv_monitor *mon, long iter, double elapsed, const blockwise_info *info)
+static int poll_stop(bw_poll *P)
 {
-    sv_metric m[5] = {
-        {"hypergrad_norm", info->hypergrad_norm},
-        {"lower_residual", info->lower_residual},
-        {"estimator_norm", info->estimator_norm},
-        {"block_visits", (double)info->block_visits},
-        {"sample_evals", (double)info->sample_evals},
-    };
-    sv_progress pr = {iter, elapsed, info->base.obj, m, 5};
-    return sv_monitor_report(mon, &pr);
+    sv_loop *L = P->L;
+    if (!P->after_loop)
+        return sv_loop_poll(L);
+    if (L->status == SV_CANCELLED)
+        return 1;
+    if (sv_monitor_poll(L->mon)) {
+        L->status = SV_CANCELLED;
+        return 1;
+    }
+    return 0;
 }
 
-/* Full-data objective, hypergradient formula and lower residual at (x, Y). */
-static void full_metrics(const blockwise_problem *p, const double *x, const double *Y, bw_ws *w,
-                         blockwise_info *info)
+/* The metrics of a report (core/control.h): those full_metrics left in the info struct. */
+static int metrics(void *ctx, sv_metric *m, int cap)
 {
-    info->base.obj = sv_mb_objective(p, x, Y, w->mbwork);
-    info->hypergrad_norm = sv_mb_hypergrad(p, x, Y, w->hv, w->mbwork);
-    info->lower_residual = sv_mb_lower_residual(p, x, Y, w->mbwork);
-    info->estimator_norm = sv_nrm2(p->dim, w->z);
+    const blockwise_info *info = ctx;
+    if (cap < 5)
+        return 0;
+    m[0] = (sv_metric){"hypergrad_norm", info->hypergrad_norm};
+    m[1] = (sv_metric){"lower_residual", info->lower_residual};
+    m[2] = (sv_metric){"estimator_norm", info->estimator_norm};
+    m[3] = (sv_metric){"block_visits", (double)info->block_visits};
+    m[4] = (sv_metric){"sample_evals", (double)info->sample_evals};
+    return 5;
+}
+
+/* Full-data objective, hypergradient formula and lower residual at (x, Y): the sums of
+ * sv_mb_objective, sv_mb_hypergrad and sv_mb_lower_residual taken block by block (the same
+ * operations in the same order) with a poll before each block, as each term is a pass over the
+ * block's rows and the hypergradient's a conjugate-gradient solve. Returns 0, or 1 when a poll
+ * said stop (the three metrics are then NaN). */
+static int full_metrics(const blockwise_problem *p, const double *x, const double *Y, bw_ws *w,
+                        blockwise_info *info, bw_poll *P)
+{
+    const int m = p->n_blocks, d = p->dim;
+    double f = 0.0, r2 = 0.0;
+    info->base.obj = info->hypergrad_norm = info->lower_residual = info->base.res = NAN;
+    for (int j = 0; j < m; j++) {
+        if (poll_stop(P))
+            return 1;
+        f += sv_mb_upper_value(p, j, Y + (size_t)j * d, w->mbwork);
+    }
+    const double obj = f / m + 0.5 * p->lambda * sv_dot(d, x, x);
+    sv_mb_upper_grad_x(p, x, w->hv);
+    for (int j = 0; j < m; j++) {
+        if (poll_stop(P))
+            return 1;
+        sv_mb_hypergrad_add(p, j, Y + (size_t)j * d, w->hv, w->mbwork);
+    }
+    const double hg = sv_nrm2(d, w->hv);
+    for (int j = 0; j < m; j++) {
+        if (poll_stop(P))
+            return 1;
+        sv_mb_lower_grad(p, j, NULL, 0, x, Y + (size_t)j * d, w->a_new, w->mbwork);
+        r2 += sv_dot(d, w->a_new, w->a_new);
+    }
+    info->base.obj = obj;
+    info->hypergrad_norm = hg;
+    info->lower_residual = sqrt(r2 / m);
+    info->estimator_norm = sv_nrm2(d, w->z);
     info->base.res = info->hypergrad_norm;
+    return 0;
 }
 
 /* ================================ solve ================================ */
@@ -298,8 +341,8 @@ int blockwise_solve(const blockwise_problem *p, const blockwise_settings *s, con
     if (!info)
         return sv_fail(e, "/info", "info struct missing");
     memset(info, 0, sizeof *info);
-    info->base.status = SV_UNSOLVED;
-    info->base.obj = info->base.res = info->hypergrad_norm = info->lower_residual = NAN;
+    sv_info_init(&info->base);
+    info->hypergrad_norm = info->lower_residual = NAN;
     info->estimator_norm = NAN;
     info->eta = info->tau = info->tau_v = info->alpha = info->msvr_gamma = info->beta = NAN;
     info->h_min = NAN;
@@ -323,7 +366,16 @@ int blockwise_solve(const blockwise_problem *p, const blockwise_settings *s, con
     /* ---- parameters ---- */
     const int I = s->blocks == 0 ? m : (int)s->blocks;
     double Lg = 0.0, mug = INFINITY, Lv = 0.0;
+    /* The clock starts here: the constants take three power iterations a block, which for many
+     * blocks is long enough to poll between them (a stop there ends the solve at iteration 0
+     * with nothing computed). */
+    sv_loop L;
+    sv_loop_begin(&L, &s->ctl, mon, metrics, info);
     for (int j = 0; j < m; j++) {
+        if (sv_loop_poll(&L)) {
+            sv_loop_end(&L, &info->base, 0, NAN, NAN);
+            return SV_OK;
+        }
         Lg = fmax(Lg, sv_mb_lower_smoothness(p, j));
         mug = fmin(mug, sv_mb_lower_strong_convexity(p, j));
         Lv = fmax(Lv, sv_mb_upper_smoothness(p, j));
@@ -352,10 +404,10 @@ int blockwise_solve(const blockwise_problem *p, const blockwise_settings *s, con
     if (!(isfinite(info->tau) && info->tau > 0) || !(isfinite(info->h_min) && info->h_min > 0))
         return sv_fail(e, "/params/tau", "the automatic step came out as %g", info->tau);
 
-    double t0 = sv_now_s();
     bw_ws w;
     if (ws_alloc(&w, p, variant, s->batch) != SV_OK)
         return SV_ENOMEM;
+    bw_poll P = {&L, 0};
     sv_rng rng;
     sv_rng_seed(&rng, s->seed);
     const double alpha = s->alpha, gam = info->msvr_gamma;
@@ -365,7 +417,7 @@ int blockwise_solve(const blockwise_problem *p, const blockwise_settings *s, con
      * the previous point is the current one ---- */
     sv_copy(d, x, w.xprev);
     sv_copy(m * d, Y, w.Y_prev);
-    for (int j = 0; j < m; j++) {
+    for (int j = 0; j < m && !sv_loop_poll(&L); j++) {
         const double *y = Y + (size_t)j * d;
         int ktr, kval;
         const int *itr = draw_rows(&rng, p->train[j].A->rows, s->batch, w.idx_tr, &ktr);
@@ -390,51 +442,41 @@ int blockwise_solve(const blockwise_problem *p, const blockwise_settings *s, con
     }
     if (rc != SV_OK) {
         ws_free(&w);
-        return rc == SV_ENOMEM ? SV_ENOMEM : SV_ENUMERIC;
+        if (rc != SV_ENOMEM) {
+            sv_fail(e, "/problem", "a tracked Hessian could not be factorised");
+            rc = SV_ENUMERIC;
+        }
+        return sv_loop_fail(&L, &info->base, 0, rc);
     }
     if (variant == BLOCKWISE_V2)
         sv_copy(m * d, w.V, w.V_prev);
 
     /* ---- iterations ---- */
-    long t = 0, last_report = -1;
-    sv_status status = SV_UNSOLVED;
+    long t = 0, metrics_at = -1;
     for (;;) {
-        if (!sv_all_finite(d, x) || !sv_all_finite(d, w.z) ||
-            sv_nrm2(d, x) > BLOCKWISE_DIVERGENCE_NORM) {
-            status = SV_DIVERGED;
+        int diverged = !sv_all_finite(d, x) || !sv_all_finite(d, w.z) ||
+                       sv_nrm2(d, x) > BLOCKWISE_DIVERGENCE_NORM;
+        int solved = 0;
+        /* The tol test needs the full-data metrics: a pass over every row of every block and m
+         * conjugate-gradient solves, many times the work of an iteration (I blocks of B rows),
+         * so it is made at the report iterations only, where they are computed anyway (as
+         * before the platform: the iterates and the iteration that ends solved are the same). */
+        if (!diverged && t % s->ctl.report_every == 0 && !sv_loop_stopped(&L) &&
+            full_metrics(p, x, Y, &w, info, &P) == 0) {
+            metrics_at = t;
+            diverged = !isfinite(info->base.obj) || !isfinite(info->hypergrad_norm);
+            solved = info->hypergrad_norm <= s->ctl.tol && info->lower_residual <= s->ctl.tol;
+        }
+        if (sv_loop_check(&L, t, info->base.obj, diverged, solved))
             break;
-        }
-        double now = sv_now_s();
-        if (t % s->report_every == 0) {
-            full_metrics(p, x, Y, &w, info);
-            last_report = t;
-            if (!isfinite(info->base.obj) || !isfinite(info->hypergrad_norm)) {
-                status = SV_DIVERGED;
-                break;
-            }
-            if (info->hypergrad_norm <= s->tol && info->lower_residual <= s->tol) {
-                status = SV_SOLVED;
-                break;
-            }
-            if (report(mon, t, now - t0, info)) {
-                status = SV_CANCELLED;
-                break;
-            }
-        }
-        if (t >= s->max_iter) {
-            status = SV_MAX_ITER;
-            break;
-        }
-        if (s->time_limit_s > 0 && now - t0 >= s->time_limit_s) {
-            status = SV_TIME_LIMIT;
-            break;
-        }
 
         /* -- sampled blocks -- */
         sv_rng_sample(&rng, m, I, w.blk);
         sv_zero(d, w.gnew);
         sv_zero(d, w.gold);
         for (int b = 0; b < I && rc == SV_OK; b++) {
+            if (b > 0 && sv_loop_poll(&L))
+                break;  /* many blocks: the iteration is left unfinished, x and Y unmoved */
             const int j = w.blk[b];
             const double *y = Y + (size_t)j * d, *yp = w.Y_prev + (size_t)j * d;
             double *sj = w.S + (size_t)j * d;
@@ -486,7 +528,7 @@ int blockwise_solve(const blockwise_problem *p, const blockwise_settings *s, con
             sv_axpy(d, -1.0, w.hv, w.gold);
             info->block_visits++;
         }
-        if (rc != SV_OK)
+        if (rc != SV_OK || sv_loop_stopped(&L))
             break;
 
         /* -- every block moves along its estimator -- */
@@ -518,19 +560,17 @@ int blockwise_solve(const blockwise_problem *p, const blockwise_settings *s, con
 
     if (rc != SV_OK) {
         ws_free(&w);
-        info->base.status = SV_UNSOLVED;
-        if (rc == SV_ENOMEM)
-            return SV_ENOMEM;
-        sv_fail(e, "/problem", "a tracked Hessian could not be factorised");
-        return SV_ENUMERIC;
+        if (rc != SV_ENOMEM) {
+            sv_fail(e, "/problem", "a tracked Hessian could not be factorised");
+            rc = SV_ENUMERIC;
+        }
+        return sv_loop_fail(&L, &info->base, t, rc);
     }
-    if (last_report != t && status != SV_DIVERGED)
-        full_metrics(p, x, Y, &w, info);
-    info->base.status = status;
-    info->base.iter = t;
-    info->base.solve_time_s = sv_now_s() - t0;
-    if (last_report != t || status == SV_SOLVED || status == SV_DIVERGED)
-        report(mon, t, info->base.solve_time_s, info);  /* the solve has ended either way */
+    if (metrics_at != t && L.status != SV_DIVERGED) {
+        P.after_loop = 1;
+        full_metrics(p, x, Y, &w, info, &P);
+    }
+    sv_loop_end(&L, &info->base, t, info->base.obj, info->hypergrad_norm);
     ws_free(&w);
     return SV_OK;
 }

@@ -9,7 +9,9 @@
 #define SV_BLOCKWISE_H
 
 #include <stdint.h>
+#include "core/control.h"
 #include "core/models/bl_multiblock.h"
+#include "core/params.h"
 
 typedef enum {
     BLOCKWISE_V1 = 0,   /* BSVRB^v1: tracks each block's Hessian, inverts the d x d estimate */
@@ -27,7 +29,6 @@ typedef enum {
 #define BLOCKWISE_DEFAULT_V_RADIUS 0.0     /* v2 projection radius; 0: no projection */
 #define BLOCKWISE_DEFAULT_TOL 1e-5
 #define BLOCKWISE_DEFAULT_MAX_ITER 20000L
-#define BLOCKWISE_DEFAULT_TIME_LIMIT_S 0.0 /* 0: no limit */
 #define BLOCKWISE_DEFAULT_REPORT_EVERY 100L
 #define BLOCKWISE_DEFAULT_SEED 0
 /* v1 keeps two d x d matrices per block; past this many doubles it refuses (use v2). */
@@ -47,12 +48,14 @@ typedef struct {
     double beta;          /* STORM weight in (0, 1] of the hypergradient estimator */
     double h_min;         /* v1: eigenvalue floor of the tracked Hessians; NaN: min_j mu(g_j) */
     double v_radius;      /* v2: project v_j onto |v| <= v_radius; 0: no projection */
-    double tol;           /* stop when the hypergradient and the lower residual are <= tol */
-    long max_iter;
-    double time_limit_s;  /* seconds; 0: none */
-    long report_every;    /* monitor report (with full-data metrics) every this many iterations */
     uint64_t seed;
+    sv_control ctl;       /* tol: stop when the full-data hypergradient and lower residual are
+                           * both <= tol, tested at the report iterations (every report_every,
+                           * where the full-data metrics are computed) */
 } blockwise_settings;
+
+/* The parameter table of blockwise_settings: names, ranges, defaults, help (core/params.h). */
+extern const sv_param_spec blockwise_params[];
 
 typedef sv_mb_problem blockwise_problem;
 
@@ -69,11 +72,12 @@ typedef struct {
     double eta, tau, tau_v, alpha, msvr_gamma, beta, h_min;  /* parameters used */
 } blockwise_info;
 
-/* Fills s with the defaults above. */
+/* Fills s with the defaults of blockwise_params. */
 void blockwise_settings_default(blockwise_settings *s);
 
-/* Checks the settings alone; n_blocks > 0 also checks blocks <= n_blocks. Returns SV_OK or
- * SV_EINVAL with e->field "/params/<name>". Allocates nothing. */
+/* Checks the settings against blockwise_params and the cross-field rules; n_blocks > 0 also
+ * checks blocks <= n_blocks. Returns SV_OK or SV_EINVAL with e->field "/params/<name>".
+ * Allocates nothing. */
 int blockwise_check_settings(const blockwise_settings *s, int n_blocks, sv_err *e);
 
 /* Runs BSVRB from x (in: x^0, out: the last iterate; length d) and Y (in: y_j^0, out: the last

@@ -17,6 +17,7 @@
 #include "api/codec.h"
 #include "core/rng.h"
 #include "core/solvers/bilevel/bip.h"
+#include "core/solvers/bilevel/bip_gen.h"
 #include "support/codec.h"
 #include "support/json.h"
 #include "support/numeric.h"
@@ -304,6 +305,10 @@ static void test_generator(void **state)
     assert_int_equal(bip_generate(&bad, &A, &e), SV_EINVAL);
     assert_string_equal(e.field, "/problem/generate/support");
     bad.support = 2;
+    bad.val_rows = 0;  /* as many as rows */
+    assert_int_equal(bip_generate(&bad, &A, &e), SV_OK);
+    assert_int_equal(A.A_val.rows, 10);
+    bip_data_free(&A);
     bad.correlation = 1;
     assert_int_equal(bip_generate(&bad, &A, &e), SV_EINVAL);
     assert_string_equal(e.field, "/problem/generate/correlation");
@@ -411,7 +416,7 @@ static void test_modes(void **state)
             s.mask = mode;
             s.implicit = ig;
             s.upper = BIP_UPPER_VALIDATION;
-            s.max_iter = 600;
+            s.ctl.max_iter = 600;
             bip_info info = solve(p, &s, mask, theta);
             double v = val_loss(p, mask, theta);
             printf("  mask %s, implicit %s: validation loss %.4f (magnitude %.4f)\n",
@@ -427,7 +432,7 @@ static void test_modes(void **state)
     bip_settings_default(&s);
     s.select = BIP_SELECT_LAST;
     s.retrain = 0;
-    s.max_iter = 300;
+    s.ctl.max_iter = 300;
     bip_info info = solve(p, &s, mask, theta);
     assert_int_equal(count_ones(50, mask), 10);
     for (int j = 0; j < 50; j++)
@@ -437,7 +442,7 @@ static void test_modes(void **state)
     /* patience: a mask stable for 50 iterations ends the run as solved */
     bip_settings_default(&s);
     s.patience = 50;
-    s.max_iter = 100000;
+    s.ctl.max_iter = 100000;
     info = solve(p, &s, mask, theta);
     assert_int_equal(info.base.status, SV_SOLVED);
     assert_true(info.mask_stable_iters == 50 && info.base.iter < 100000);
@@ -452,7 +457,7 @@ static void test_reproducible(void **state)
     gen(&D, 100, 30, 5, SV_LOSS_LOGISTIC, 2);
     bip_settings s;
     bip_settings_default(&s);
-    s.max_iter = 300;
+    s.ctl.max_iter = 300;
     s.seed = 9;
     s.select = BIP_SELECT_LAST;
     s.retrain = 0;
@@ -471,8 +476,8 @@ typedef struct {
 static int monitor(const sv_progress *pr, void *data)
 {
     mon_state *ms = data;
-    const char *want[] = {"val_loss", "train_loss", "ig_norm", "best_upper", "mask_changes",
-                          "mask_stable_iters"};
+    const char *want[] = {"iterate_val_loss", "iterate_train_loss", "ig_norm", "best_upper",
+                          "mask_changes", "mask_stable_iters"};
     ms->names_ok = pr->n_metrics == 6;
     for (int i = 0; i < pr->n_metrics && i < 6; i++)
         ms->names_ok &= strcmp(pr->metrics[i].name, want[i]) == 0;
@@ -487,7 +492,7 @@ static void test_cancel_and_invalid(void **state)
     double mask[8], theta[8];
     bip_settings s;
     bip_settings_default(&s);
-    s.report_every = 10;
+    s.ctl.report_every = 10;
     mon_state ms = {0, 2, 0};
     sv_monitor mon = {monitor, &ms, NULL};
     bip_info info;
@@ -519,15 +524,131 @@ static void test_cancel_and_invalid(void **state)
     EXPECT(s.retrain = 2, "/params/retrain");
     EXPECT(s.retrain_tol = 0, "/params/retrain_tol");
     EXPECT(s.patience = -1, "/params/patience");
-    EXPECT(s.max_iter = -1, "/params/max_iter");
-    EXPECT(s.time_limit_s = NAN, "/params/time_limit_s");
-    EXPECT(s.report_every = 0, "/params/report_every");
+    EXPECT(s.ctl.max_iter = -1, "/params/max_iter");
+    EXPECT(s.ctl.time_limit_s = NAN, "/params/time_limit_s");
+    EXPECT(s.ctl.report_every = 0, "/params/report_every");
     D.prob.k = 9;
     EXPECT((void)0, "/problem/k");
     D.prob.k = 3;
     D.b[4] = NAN;
     EXPECT((void)0, "/problem/b/4");
 #undef EXPECT
+    bip_data_free(&D);
+}
+
+
+/* "objective" is one quantity: the upper loss of the model the solve returns (in a report: of
+ * the model it would return had it stopped there). The last report is at the final iteration
+ * and carries the result's objective exactly, for each way of choosing the returned model; the
+ * current iterate's losses travel as iterate_val_loss / iterate_train_loss. */
+typedef struct {
+    long iter;
+    double obj, it_val, it_train, best_upper;
+    int calls;
+} last_report;
+
+static int keep_last(const sv_progress *pr, void *data)
+{
+    last_report *r = data;
+    r->calls++;
+    r->iter = pr->iter;
+    r->obj = pr->obj;
+    for (int i = 0; i < pr->n_metrics; i++) {
+        if (strcmp(pr->metrics[i].name, "iterate_val_loss") == 0)
+            r->it_val = pr->metrics[i].value;
+        if (strcmp(pr->metrics[i].name, "iterate_train_loss") == 0)
+            r->it_train = pr->metrics[i].value;
+        if (strcmp(pr->metrics[i].name, "best_upper") == 0)
+            r->best_upper = pr->metrics[i].value;
+    }
+    return 0;
+}
+
+static void test_objective_one_meaning(void **state)
+{
+    (void)state;
+    bip_data D;
+    gen(&D, 120, 20, 4, SV_LOSS_SQUARED, 3);
+    double mask[20], theta[20];
+    for (int c = 0; c < 6; c++) {
+        bip_settings s;
+        bip_settings_default(&s);
+        s.select = c % 3 == 0 ? BIP_SELECT_BEST : BIP_SELECT_LAST;
+        s.retrain = c % 3 != 2;
+        s.upper = c < 3 ? BIP_UPPER_TRAIN : BIP_UPPER_VALIDATION;
+        s.ctl.max_iter = 300;
+        s.ctl.report_every = c % 2 ? 100 : 7;  /* the last iteration reported by the loop, or
+                                                * only by the final report */
+        last_report r = {-1, NAN, NAN, NAN, NAN, 0};
+        sv_monitor mon = {keep_last, &r, NULL};
+        bip_info info;
+        assert_int_equal(bip_solve(&D.prob, &s, &mon, mask, theta, &info, NULL), SV_OK);
+        assert_int_equal(info.base.status, SV_MAX_ITER);
+        assert_int_equal(r.iter, 300);
+        /* the same double, not merely close */
+        assert_true(r.obj == info.base.obj);
+        assert_true(info.base.obj ==
+                    (s.upper == BIP_UPPER_VALIDATION ? info.val_loss : info.train_loss));
+        assert_true(bip_loss(&D.prob, s.upper == BIP_UPPER_VALIDATION,
+                             (double[20]){0}) > info.base.obj);
+        if (s.select == BIP_SELECT_BEST)
+            assert_true(r.best_upper == info.base.obj);
+        assert_true(isfinite(r.it_val) && isfinite(r.it_train));
+    }
+    bip_data_free(&D);
+}
+
+/* A stop request is honoured inside the long inner loops (the exact retraining's Newton and CG
+ * steps), not only at reports: a poll that says stop at its 3rd call ends the solve cancelled
+ * in the set-up (iteration 0, before any report of the loop), still with a mask of exactly k
+ * ones; the same at the 40th poll (well inside the iterations with report_every 1e9) ends it
+ * cancelled at an iteration below max_iter. */
+typedef struct {
+    int polls, stop_at;
+} poll_state;
+
+static int poll_count(void *data)
+{
+    poll_state *ps = data;
+    return ++ps->polls >= ps->stop_at;
+}
+
+static int no_report(const sv_progress *pr, void *data)
+{
+    (void)pr;
+    (void)data;
+    return 0;
+}
+
+static void test_stop_inside_inner_loops(void **state)
+{
+    (void)state;
+    bip_data D;
+    gen(&D, 80, 12, 3, SV_LOSS_LOGISTIC, 4);
+    double mask[12], theta[12];
+    bip_settings s;
+    bip_settings_default(&s);
+    s.ctl.max_iter = 100000000;
+    s.ctl.report_every = 1000000000;
+    s.implicit = BIP_IG_EXACT;
+    bip_info info;
+    poll_state ps = {0, 3};
+    sv_monitor mon = {no_report, NULL, poll_count};
+    mon.data = &ps;
+    assert_int_equal(bip_solve(&D.prob, &s, &mon, mask, theta, &info, NULL), SV_OK);
+    assert_int_equal(info.base.status, SV_CANCELLED);
+    assert_int_equal(info.base.iter, 0);
+    assert_int_equal(ps.polls, 3);
+    assert_int_equal(count_ones(12, mask), 3);
+    assert_true(isnan(info.magnitude_val_loss));  /* the set-up did not get that far */
+
+    ps = (poll_state){0, 400};
+    assert_int_equal(bip_solve(&D.prob, &s, &mon, mask, theta, &info, NULL), SV_OK);
+    assert_int_equal(info.base.status, SV_CANCELLED);
+    assert_int_equal(ps.polls, 400);
+    assert_true(info.base.iter > 0 && info.base.iter < 400);
+    assert_int_equal(count_ones(12, mask), 3);
+    assert_true(isfinite(info.base.obj));
     bip_data_free(&D);
 }
 
@@ -575,6 +696,16 @@ static void test_codec_validate(void **state)
                        NULL, "/problem/k");
     expect_codec_error("{\"generate\": {\"rows\": 10, \"dim\": 5, \"support\": 2, "
                        "\"correlation\": 1}}", NULL, "/problem/generate/correlation");
+    /* the generate object is read by bip_gen_params: unknown members, the table's ranges, and
+     * val_rows 0 standing for rows */
+    expect_codec_error("{\"generate\": {\"rows\": 10, \"dim\": 5, \"support\": 2, "
+                       "\"spread\": 1}}", NULL, "/problem/generate/spread");
+    expect_codec_error("{\"generate\": {\"rows\": 10, \"dim\": 5, \"support\": 2, "
+                       "\"scale_spread\": 7}}", NULL, "/problem/generate/scale_spread");
+    expect_codec_error("{\"generate\": {\"rows\": 10, \"dim\": 5, \"support\": 2, "
+                       "\"val_rows\": -1}}", NULL, "/problem/generate/val_rows");
+    sv_test_codec_ok(&sv_codec_bip, "{\"generate\": {\"rows\": 10, \"dim\": 5, \"support\": 2, "
+                     "\"val_rows\": 0}}", NULL);
     expect_codec_error("{\"dataset\": {\"name\": \"breast_cancer\"}}", NULL, "/problem/k");
     expect_codec_error("{\"dataset\": {\"name\": \"iris\"}, \"k\": 3}", NULL,
                        "/problem/dataset/name");
@@ -686,6 +817,8 @@ int main(void)
         cmocka_unit_test(test_modes),
         cmocka_unit_test(test_reproducible),
         cmocka_unit_test(test_cancel_and_invalid),
+        cmocka_unit_test(test_objective_one_meaning),
+        cmocka_unit_test(test_stop_inside_inner_loops),
         cmocka_unit_test(test_codec_validate),
         cmocka_unit_test(test_codec_run_small),
         cmocka_unit_test(test_codec_example),

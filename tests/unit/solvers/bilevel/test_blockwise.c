@@ -294,9 +294,12 @@ static void test_generator(void **state)
     assert_int_equal(sv_mb_generate(&bad, &A, &e), SV_EINVAL);
     assert_string_equal(e.field, "/problem/generate/mu");
     bad.mu = 1.0;
-    bad.val_rows = 0;
+    bad.val_rows = -1;
     assert_int_equal(sv_mb_generate(&bad, &A, &e), SV_EINVAL);
     assert_string_equal(e.field, "/problem/generate/val_rows");
+    bad.val_rows = 0;  /* as many as rows (the table's default) */
+    assert_int_equal(sv_mb_generate(&bad, &A, &e), SV_OK);
+    assert_int_equal(A.A_val[1].rows, 3);
     sv_mb_data_free(&A);
 }
 
@@ -333,9 +336,9 @@ static void test_deterministic_reaches_closed_form(void **state)
         blockwise_settings_default(&s);
         s.variant = variant;
         s.batch = 1000;
-        s.tol = 1e-10;
-        s.max_iter = 100000;
-        s.report_every = 10;
+        s.ctl.tol = 1e-10;
+        s.ctl.max_iter = 100000;
+        s.ctl.report_every = 10;
         blockwise_info info = run(&D.prob, &s, x, Y);
         assert_int_equal(info.base.status, SV_SOLVED);
         assert_int_equal(info.variant, variant);
@@ -361,8 +364,8 @@ static void test_deterministic_logistic_stationary(void **state)
     blockwise_settings_default(&s);
     s.variant = BLOCKWISE_V2;
     s.batch = 1000;
-    s.tol = 1e-9;
-    s.max_iter = 200000;
+    s.ctl.tol = 1e-9;
+    s.ctl.max_iter = 200000;
     blockwise_info info = run(&D.prob, &s, x, Y);
     assert_int_equal(info.base.status, SV_SOLVED);
     assert_true(info.hypergrad_norm <= 1e-9);
@@ -397,9 +400,9 @@ static void test_sampled_blocks_converge(void **state)
         s.variant = variant;
         s.blocks = I;
         s.batch = 16;
-        s.tol = 0;
-        s.max_iter = 6000;
-        s.report_every = 1000;
+        s.ctl.tol = 0;
+        s.ctl.max_iter = 6000;
+        s.ctl.report_every = 1000;
         s.seed = 11;
         blockwise_info info = run(&D.prob, &s, x, Y);
         double err = sv_test_max_abs_diff(d, x, xs);
@@ -415,7 +418,7 @@ static void test_sampled_blocks_converge(void **state)
 
         s.batch = 1000;
         s.beta = 0.01;
-        s.max_iter = 8000;
+        s.ctl.max_iter = 8000;
         info = run(&D.prob, &s, x, Y);
         err = sv_test_max_abs_diff(d, x, xs);
         printf("  v%d, I = %d of %d, all rows, beta = 0.01: |x - x*|_inf = %.4f\n", variant + 1,
@@ -438,7 +441,7 @@ static void test_reproducible(void **state)
     blockwise_settings_default(&s);
     s.blocks = 3;
     s.batch = 5;
-    s.max_iter = 300;
+    s.ctl.max_iter = 300;
     s.seed = 5;
     run(&D.prob, &s, x1, Y);
     run(&D.prob, &s, x2, Y);
@@ -479,8 +482,8 @@ static void test_cancel(void **state)
     double x[3] = {0}, Y[12] = {0};
     blockwise_settings s;
     blockwise_settings_default(&s);
-    s.report_every = 7;
-    s.tol = 0;
+    s.ctl.report_every = 7;
+    s.ctl.tol = 0;
     mon_state ms = {0, 3, 0};
     sv_monitor mon = {monitor, &ms, NULL};
     blockwise_info info;
@@ -489,6 +492,72 @@ static void test_cancel(void **state)
     assert_int_equal(info.base.iter, 14);
     assert_int_equal(ms.calls, 3);
     assert_true(ms.saw_metrics);
+    sv_mb_data_free(&D);
+}
+
+/* A stop request is honoured inside the work between reports, whatever report_every: the
+ * full-data metrics poll before each block (with 4 blocks the step constants poll 4 times, the
+ * set-up 4 times, then the metrics of iteration 0 start: a stop at the 11th poll falls in their
+ * objective pass, before any report), and the iterations poll between sampled blocks. A stop
+ * from outside leaves the result's full-data metrics unknown (NaN). */
+typedef struct {
+    int polls, stop_at, reports;
+} poll_state;
+
+static int poll_count(void *data)
+{
+    poll_state *ps = data;
+    return ++ps->polls >= ps->stop_at;
+}
+
+static int count_report(const sv_progress *pr, void *data)
+{
+    (void)pr;
+    ((poll_state *)data)->reports++;
+    return 0;
+}
+
+static void test_stop_between_reports(void **state)
+{
+    (void)state;
+    sv_mb_data D;
+    gen(&D, 4, 10, 10, 3, SV_LOSS_SQUARED, 1.0, 0.0, 0.0, 2);
+    double x[3] = {0}, Y[12] = {0};
+    blockwise_settings s;
+    blockwise_settings_default(&s);
+    s.ctl.report_every = 1000000000;
+    s.ctl.max_iter = 1000000000;
+    s.ctl.tol = 0;
+    blockwise_info info;
+    poll_state ps = {0, 11, 0};
+    sv_monitor mon = {count_report, &ps, poll_count};
+    assert_int_equal(blockwise_solve(&D.prob, &s, &mon, x, Y, &info, NULL), SV_OK);
+    assert_int_equal(info.base.status, SV_CANCELLED);
+    assert_int_equal(info.base.iter, 0);
+    assert_int_equal(ps.polls, 11);
+    assert_int_equal(ps.reports, 1);  /* the final one */
+    assert_true(isnan(info.base.obj) && isnan(info.hypergrad_norm));
+
+    /* inside the iterations: 8 polls before, 12 of the metrics at 0, then one per check and one
+     * between sampled blocks (blocks 2: one each) */
+    s.blocks = 2;
+    ps = (poll_state){0, 1000, 0};
+    memset(x, 0, sizeof x);
+    memset(Y, 0, sizeof Y);
+    assert_int_equal(blockwise_solve(&D.prob, &s, &mon, x, Y, &info, NULL), SV_OK);
+    assert_int_equal(info.base.status, SV_CANCELLED);
+    assert_int_equal(ps.polls, 1000);
+    assert_true(info.base.iter > 100 && info.base.iter < 1000);
+    assert_int_equal(ps.reports, 2);  /* iteration 0 and the final one */
+    assert_true(sv_all_finite(3, x));
+
+    /* a stop in the step constants: nothing computed, iteration 0 */
+    ps = (poll_state){0, 2, 0};
+    assert_int_equal(blockwise_solve(&D.prob, &s, &mon, x, Y, &info, NULL), SV_OK);
+    assert_int_equal(info.base.status, SV_CANCELLED);
+    assert_int_equal(info.base.iter, 0);
+    assert_int_equal(ps.polls, 2);
+    assert_true(isnan(info.base.obj) && isnan(info.eta));
     sv_mb_data_free(&D);
 }
 
@@ -524,10 +593,10 @@ static void test_invalid(void **state)
     EXPECT(s.beta = 0, "/params/beta");
     EXPECT(s.h_min = -2, "/params/h_min");
     EXPECT(s.v_radius = -1, "/params/v_radius");
-    EXPECT(s.tol = NAN, "/params/tol");
-    EXPECT(s.max_iter = -1, "/params/max_iter");
-    EXPECT(s.time_limit_s = -1, "/params/time_limit_s");
-    EXPECT(s.report_every = 0, "/params/report_every");
+    EXPECT(s.ctl.tol = NAN, "/params/tol");
+    EXPECT(s.ctl.max_iter = -1, "/params/max_iter");
+    EXPECT(s.ctl.time_limit_s = -1, "/params/time_limit_s");
+    EXPECT(s.ctl.report_every = 0, "/params/report_every");
     x[1] = NAN;
     EXPECT((void)0, "/problem/x0");
     x[1] = 0;
@@ -645,7 +714,10 @@ static void test_codec_example(void **state)
     assert_int_equal(sv_codec_blockwise.validate(pb, pa, &sv_test_codec_env, &e), SV_OK);
     json_t *res = NULL;
     assert_int_equal(sv_codec_blockwise.run(pb, pa, &sv_test_codec_env, NULL, &res, &e), SV_OK);
-    assert_string_equal(json_string_value(json_object_get(res, "status")), "max_iter");
+    /* solved: the full-data hypergradient and lower residual at most its tol */
+    assert_string_equal(json_string_value(json_object_get(res, "status")), "solved");
+    assert_true(json_real_value(json_object_get(res, "hypergrad_norm")) <= 1e-2);
+    assert_true(json_real_value(json_object_get(res, "lower_residual")) <= 1e-2);
     /* the same instance through the generator */
     const json_t *g = json_object_get(pb, "generate");
     sv_mb_data D;
@@ -704,6 +776,7 @@ int main(void)
         cmocka_unit_test(test_sampled_blocks_converge),
         cmocka_unit_test(test_reproducible),
         cmocka_unit_test(test_cancel),
+        cmocka_unit_test(test_stop_between_reports),
         cmocka_unit_test(test_invalid),
         cmocka_unit_test(test_codec_validate),
         cmocka_unit_test(test_codec_run_blocks),
