@@ -14,46 +14,6 @@
 #include "api/params.h"
 #include "core/solvers/bilevel/lvhba.h"
 
-static const sv_param_spec lvhba_params[] = {
-    {"alpha", SV_PARAM_NUMBER, offsetof(lvhba_settings, alpha), 0, INFINITY, 1, NULL,
-     "step of (x, y); null: step_factor / (L_f / c0 + 2 L_g + 2 / gamma1) from smoothness "
-     "estimates at the start", 0, 0, NULL},
-    {"beta", SV_PARAM_NUMBER, offsetof(lvhba_settings, beta), 0, INFINITY, 1, NULL,
-     "step of the multiplier variable z; null: step_factor * gamma2", 0, 0, NULL},
-    {"eta", SV_PARAM_NUMBER, offsetof(lvhba_settings, eta), 0, INFINITY, 1, NULL,
-     "step of the inner pair (theta, lambda); null: step_factor / (L_gy + 1/gamma1 + 1/gamma2 "
-     "+ |B|)", 0, 0, NULL},
-    {"step_factor", SV_PARAM_NUMBER, offsetof(lvhba_settings, step_factor), 0, 1, 1, NULL,
-     "scales the automatic steps, in (0, 1]", 0, 0, NULL},
-    {"gamma1", SV_PARAM_NUMBER, offsetof(lvhba_settings, gamma1), 0, INFINITY, 1, NULL,
-     "proximal parameter of theta in the proximal Lagrangian value function", 0, 0, NULL},
-    {"gamma2", SV_PARAM_NUMBER, offsetof(lvhba_settings, gamma2), 0, INFINITY, 1, NULL,
-     "proximal parameter of the multiplier lambda", 0, 0, NULL},
-    {"c0", SV_PARAM_NUMBER, offsetof(lvhba_settings, c0), 0, INFINITY, 1, NULL,
-     "penalty c_k = c0 (k + 1)^p; the upper objective is weighted 1 / c_k", 0, 0, NULL},
-    {"p", SV_PARAM_NUMBER, offsetof(lvhba_settings, p), 0, 0.5, 0, NULL,
-     "growth exponent of c_k, in [0, 1/2) (the paper's condition)", 0, 0, NULL},
-    {"z_max", SV_PARAM_NUMBER, offsetof(lvhba_settings, z_max), 0, INFINITY, 1, NULL,
-     "bound of the multiplier set Z = [0, z_max]^m", 0, 0, NULL},
-    {"tol", SV_PARAM_NUMBER, offsetof(lvhba_settings, tol), 0, INFINITY, 0, NULL,
-     "stop when the step residual (all variables, scaled by their steps) is <= tol", 0, 0, NULL},
-    {"max_iter", SV_PARAM_INT, offsetof(lvhba_settings, max_iter), 0, 1e9, 0, NULL,
-     "largest number of iterations", 0, 0, NULL},
-    {"time_limit_s", SV_PARAM_NUMBER, offsetof(lvhba_settings, time_limit_s), 0, INFINITY, 0,
-     NULL, "wall-clock limit of the solve in seconds; 0: none", 0, 0, NULL},
-    {"report_every", SV_PARAM_INT, offsetof(lvhba_settings, report_every), 1, 1e9, 0, NULL,
-     "progress report every this many iterations", 0, 0, NULL},
-    {"proj_tol", SV_PARAM_NUMBER, offsetof(lvhba_settings, proj_tol), 0, INFINITY, 1, NULL,
-     "projection onto {x in X, y in Y, A x + B y <= b}: largest violation left", 0, 0, NULL},
-    {"proj_max_sweeps", SV_PARAM_INT, offsetof(lvhba_settings, proj_max_sweeps), 1, 1e9, 0, NULL,
-     "sweeps of the projection's dual coordinate ascent (Hildreth)", 0, 0, NULL},
-    {"final_tol", SV_PARAM_NUMBER, offsetof(lvhba_settings, final_tol), 0, INFINITY, 1, NULL,
-     "lower residual of the exact solve behind the reported true objective", 0, 0, NULL},
-    {"seed", SV_PARAM_SEED, offsetof(lvhba_settings, seed), 0, 0, 0, NULL,
-     "seed of the power iterations' start vectors", 0, 0, NULL},
-    SV_PARAMS_END,
-};
-
 static int read_all(const json_t *problem, const json_t *params, const sv_codec_env *env,
                     sv_blp *d, lvhba_settings *s, sv_err *e)
 {
@@ -66,6 +26,11 @@ static int read_all(const json_t *problem, const json_t *params, const sv_codec_
     return lvhba_check_settings(s, e);
 }
 
+static void lvhba_defaults(void *s)
+{
+    lvhba_settings_default(s);
+}
+
 static json_t *lvhba_params_schema(void)
 {
     lvhba_settings s;
@@ -75,8 +40,10 @@ static json_t *lvhba_params_schema(void)
 
 static json_t *lvhba_example(void)
 {
-    return json_pack("{s:o, s:{s:f, s:i, s:i}}", "problem", sv_blp_example(SV_BL_CONSTRAINED),
-                     "params", "c0", 10.0, "max_iter", 20000, "report_every", 1000);
+    /* solved (step residual <= 1e-4) after about 140000 iterations, 0.2 s, 30 reports */
+    return json_pack("{s:o, s:{s:f, s:f, s:i, s:i}}", "problem",
+                     sv_blp_example(SV_BL_CONSTRAINED), "params", "c0", 10.0, "tol", 1e-4,
+                     "max_iter", 200000, "report_every", 5000);
 }
 
 static int lvhba_validate(const json_t *problem, const json_t *params, const sv_codec_env *env,
@@ -113,8 +80,9 @@ static int lvhba_run(const json_t *problem, const json_t *params, const sv_codec
     if (rc == SV_OK)
         rc = lvhba_solve(&d.prob, &s, mon, x, y, z, &info, e);
     if (rc == SV_OK) {
-        double obj = isfinite(info.F_exact) ? info.F_exact : info.base.obj;
-        json_t *r = sv_codec_result_new(&info.base, obj);
+        /* "objective" is f(x, y) at the returned iterate, as in the progress events; the exact
+         * F(x) is the shared "upper_objective" (sv_blp_encode) */
+        json_t *r = sv_codec_result_new(&info.base, info.base.obj);
         if (!r) {
             rc = SV_ENOMEM;
         } else {
@@ -158,6 +126,9 @@ const sv_codec sv_codec_lvhba = {
     .paper = "Yao, Yu, Zeng, Zhang: Constrained Bi-Level Optimization: Proximal Lagrangian "
              "Value Function Approach and Hessian-free Algorithm, ICLR 2024",
     .doc = "docs/solvers/bilevel/lvhba.md",
+    .params = lvhba_params,
+    .settings_size = sizeof(lvhba_settings),
+    .settings_default = lvhba_defaults,
     .params_schema = lvhba_params_schema,
     .problem_schema = sv_blp_schema,
     .example = lvhba_example,

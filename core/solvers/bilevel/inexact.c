@@ -48,10 +48,11 @@ static int check_problem(const sv_bl_problem *p, sv_err *e);
 static int ws_alloc(mi_ws *w, const sv_bl_problem *p);
 static void ws_free(mi_ws *w);
 static double lower_solve(const sv_bl_problem *p, const inexact_settings *s, const double *x,
-                          double *y, double eps, double mu, mi_ws *w, inexact_info *info);
+                          double *y, double eps, double mu, mi_ws *w, inexact_info *info,
+                          sv_loop *loop);
 static double cg_solve(const sv_bl_problem *p, const double *x, const double *y,
                        const double *rhs, double *q, double target, long max_iter, mi_ws *w,
-                       inexact_info *info);
+                       inexact_info *info, sv_loop *L);
 static double estimate_upper_L(const sv_bl_problem *p, const double *x, const double *y,
                                mi_ws *w);
 static double power_step_b(const sv_bl_problem *p, const double *x, const double *y, mi_ws *w);
@@ -61,101 +62,92 @@ static double error_bound(const mi_consts *c, double eps, double delta, double g
 static double proj_step_norm(const sv_bl_problem *p, const double *x, const double *z,
                              double scale, double *out);
 static void random_unit(int n, sv_rng *rng, double *v);
-static int report(const sv_monitor *mon, long iter, double elapsed, double obj,
-                  const double *m);
+static int metrics(void *ctx, sv_metric *mt, int cap);
 
 /* ================================ settings ================================ */
 
+static const char *const lower_choices[] = {"agd", "newton", NULL};
+
+/* The largest double below 1: the open upper end of (0, 1) ranges. */
+#define BELOW_ONE 0x1.fffffffffffffp-1
+
+const sv_param_spec inexact_params[] = {
+    SV_P_NUMBER_GT(inexact_settings, eps0, 0, INFINITY, INEXACT_DEFAULT_EPS0,
+                   "starting lower-level accuracy epsilon_0: |y - y*(x)| certified by "
+                   "|grad_y g| / mu"),
+    SV_P_NUMBER_GT(inexact_settings, delta0, 0, INFINITY, INEXACT_DEFAULT_DELTA0,
+                   "starting accuracy delta_0 of the linear solve inside the hypergradient"),
+    SV_P_NUMBER_GT(inexact_settings, alpha0, 0, INFINITY, NAN,
+                   "first trial step; null: 1 / |z_0| (a first step of length 1)"),
+    SV_P_NUMBER_GT(inexact_settings, rho, 0, BELOW_ONE, INEXACT_DEFAULT_RHO,
+                   "backtracking factor in (0, 1)"),
+    SV_P_NUMBER(inexact_settings, rho_bar, 1, 100, INEXACT_DEFAULT_RHO_BAR,
+                "step increase after an accepted step (>= 1)"),
+    SV_P_NUMBER_GT(inexact_settings, nu, 0, BELOW_ONE, INEXACT_DEFAULT_NU,
+                   "accuracy tightening factor in (0, 1) when the descent test or the line "
+                   "search fails"),
+    SV_P_NUMBER(inexact_settings, nu_bar, 1, 100, INEXACT_DEFAULT_NU_BAR,
+                "accuracy loosening factor after an accepted step (>= 1)"),
+    SV_P_NUMBER_GT(inexact_settings, eta, 0, BELOW_ONE, INEXACT_DEFAULT_ETA,
+                   "descent test of Algorithm 3.2: the error bound omega must be <= "
+                   "(1 - eta)|z|"),
+    SV_P_NUMBER_GT(inexact_settings, armijo, 0, BELOW_ONE, INEXACT_DEFAULT_ARMIJO,
+                   "certified sufficient decrease armijo * alpha * |z|^2, below eta"),
+    SV_P_INT(inexact_settings, max_bt, 1, 1000, INEXACT_DEFAULT_MAX_BT,
+             "line-search trials at first; one more after each failure in the same iteration"),
+    SV_P_INT(inexact_settings, max_refine, 1, 10000, INEXACT_DEFAULT_MAX_REFINE,
+             "accuracy tightenings allowed in one iteration"),
+    SV_P_NUMBER_GT(inexact_settings, eps_min, 0, INFINITY, INEXACT_DEFAULT_EPS_MIN,
+                   "floor of epsilon and delta; the solve stops when no step can be certified "
+                   "there"),
+    SV_P_BOOL(inexact_settings, descent_check, 1,
+              "run Algorithm 3.2's test with the a-posteriori error bound (constants estimated "
+              "by finite differences unless given)"),
+    SV_P_BOOL(inexact_settings, upper_convex, 0,
+              "f(x, .) is convex in y: the tighter lower bound of the paper's remark"),
+    SV_P_ENUM(inexact_settings, lower_solver, lower_choices, INEXACT_DEFAULT_LOWER,
+              "agd: accelerated gradient descent with the class's mu and L; newton: the class's "
+              "own solver or Newton-CG"),
+    SV_P_INT(inexact_settings, lower_max_iter, 1, 1e9, INEXACT_DEFAULT_LOWER_MAX_ITER,
+             "iterations of one lower-level solve"),
+    SV_P_INT(inexact_settings, cg_max_iter, 1, 1e9, INEXACT_DEFAULT_CG_MAX_ITER,
+             "iterations of one conjugate-gradient solve"),
+    SV_P_NUMBER(inexact_settings, upper_L, 0, INFINITY, NAN,
+                "smoothness of f(x, .) in y; null: estimated at the start"),
+    SV_P_NUMBER(inexact_settings, lip_hyy, 0, INFINITY, NAN,
+                "Lipschitz constant in y of the lower Hessian grad^2_yy g; null: estimated"),
+    SV_P_NUMBER(inexact_settings, lip_hxy, 0, INFINITY, NAN,
+                "Lipschitz constant in y of the cross Hessian grad^2_xy g; null: estimated"),
+    SV_CONTROL_PARAMS(inexact_settings, ctl, INEXACT_DEFAULT_TOL,
+                      "stop when the inexact hypergradient's norm (projected step with a box) "
+                      "is <= tol",
+                      INEXACT_DEFAULT_MAX_ITER, INEXACT_DEFAULT_REPORT_EVERY),
+    SV_P_NUMBER_GT(inexact_settings, final_tol, 0, INFINITY, INEXACT_DEFAULT_FINAL_TOL,
+                   "lower residual of the closing exact solve behind lower_error (and the core's "
+                   "F_exact, hypergrad_norm)"),
+    SV_P_SEED(inexact_settings, seed, INEXACT_DEFAULT_SEED,
+              "seed of the random directions of the constant estimates"),
+    SV_PARAMS_END,
+};
+
 void inexact_settings_default(inexact_settings *s)
 {
-    s->eps0 = INEXACT_DEFAULT_EPS0;
-    s->delta0 = INEXACT_DEFAULT_DELTA0;
-    s->alpha0 = NAN;
-    s->rho = INEXACT_DEFAULT_RHO;
-    s->rho_bar = INEXACT_DEFAULT_RHO_BAR;
-    s->nu = INEXACT_DEFAULT_NU;
-    s->nu_bar = INEXACT_DEFAULT_NU_BAR;
-    s->eta = INEXACT_DEFAULT_ETA;
-    s->armijo = INEXACT_DEFAULT_ARMIJO;
-    s->max_bt = INEXACT_DEFAULT_MAX_BT;
-    s->max_refine = INEXACT_DEFAULT_MAX_REFINE;
-    s->eps_min = INEXACT_DEFAULT_EPS_MIN;
-    s->descent_check = 1;
-    s->upper_convex = 0;
-    s->lower_solver = INEXACT_DEFAULT_LOWER;
-    s->lower_max_iter = INEXACT_DEFAULT_LOWER_MAX_ITER;
-    s->cg_max_iter = INEXACT_DEFAULT_CG_MAX_ITER;
-    s->upper_L = NAN;
-    s->lip_hyy = NAN;
-    s->lip_hxy = NAN;
-    s->tol = INEXACT_DEFAULT_TOL;
-    s->max_iter = INEXACT_DEFAULT_MAX_ITER;
-    s->time_limit_s = INEXACT_DEFAULT_TIME_LIMIT_S;
-    s->report_every = INEXACT_DEFAULT_REPORT_EVERY;
-    s->final_tol = INEXACT_DEFAULT_FINAL_TOL;
-    s->seed = INEXACT_DEFAULT_SEED;
-}
-
-static int pos_finite(double v)
-{
-    return isfinite(v) && v > 0;
+    sv_params_defaults(inexact_params, s);
 }
 
 int inexact_check_settings(const inexact_settings *s, sv_err *e)
 {
     if (!s)
         return sv_fail(e, "/params", "settings missing");
-    if (!pos_finite(s->eps0))
-        return sv_fail(e, "/params/eps0", "must be a positive finite number");
-    if (!pos_finite(s->delta0))
-        return sv_fail(e, "/params/delta0", "must be a positive finite number");
-    if (!isnan(s->alpha0) && !pos_finite(s->alpha0))
-        return sv_fail(e, "/params/alpha0", "must be a positive finite number or null");
-    if (!(s->rho > 0 && s->rho < 1))
-        return sv_fail(e, "/params/rho", "must be in (0, 1)");
-    if (!(isfinite(s->rho_bar) && s->rho_bar >= 1))
-        return sv_fail(e, "/params/rho_bar", "must be a finite number >= 1");
-    if (!(s->nu > 0 && s->nu < 1))
-        return sv_fail(e, "/params/nu", "must be in (0, 1)");
-    if (!(isfinite(s->nu_bar) && s->nu_bar >= 1))
-        return sv_fail(e, "/params/nu_bar", "must be a finite number >= 1");
-    if (!(s->eta > 0 && s->eta < 1))
-        return sv_fail(e, "/params/eta", "must be in (0, 1)");
-    if (!(s->armijo > 0 && s->armijo < s->eta))
-        return sv_fail(e, "/params/armijo", "must be in (0, eta) (the paper's 0 < lambda < eta)");
-    if (s->max_bt < 1)
-        return sv_fail(e, "/params/max_bt", "must be at least 1, got %ld", s->max_bt);
-    if (s->max_refine < 1)
-        return sv_fail(e, "/params/max_refine", "must be at least 1, got %ld", s->max_refine);
-    if (!pos_finite(s->eps_min) || s->eps_min > s->eps0 || s->eps_min > s->delta0)
-        return sv_fail(e, "/params/eps_min", "must be positive and at most eps0 and delta0");
-    if (s->descent_check != 0 && s->descent_check != 1)
-        return sv_fail(e, "/params/descent_check", "must be true or false");
-    if (s->upper_convex != 0 && s->upper_convex != 1)
-        return sv_fail(e, "/params/upper_convex", "must be true or false");
-    if (s->lower_solver != INEXACT_LOWER_AGD && s->lower_solver != INEXACT_LOWER_NEWTON)
-        return sv_fail(e, "/params/lower_solver", "must be \"agd\" or \"newton\"");
-    if (s->lower_max_iter < 1 || s->lower_max_iter > 1000000000L)
-        return sv_fail(e, "/params/lower_max_iter", "must be in [1, 1e9], got %ld",
-                       s->lower_max_iter);
-    if (s->cg_max_iter < 1)
-        return sv_fail(e, "/params/cg_max_iter", "must be at least 1, got %ld", s->cg_max_iter);
-    if (!isnan(s->upper_L) && !(isfinite(s->upper_L) && s->upper_L >= 0))
-        return sv_fail(e, "/params/upper_L", "must be a finite number >= 0 or null");
-    if (!isnan(s->lip_hyy) && !(isfinite(s->lip_hyy) && s->lip_hyy >= 0))
-        return sv_fail(e, "/params/lip_hyy", "must be a finite number >= 0 or null");
-    if (!isnan(s->lip_hxy) && !(isfinite(s->lip_hxy) && s->lip_hxy >= 0))
-        return sv_fail(e, "/params/lip_hxy", "must be a finite number >= 0 or null");
-    if (!(isfinite(s->tol) && s->tol >= 0))
-        return sv_fail(e, "/params/tol", "must be a finite number >= 0");
-    if (s->max_iter < 0)
-        return sv_fail(e, "/params/max_iter", "must be >= 0, got %ld", s->max_iter);
-    if (!(isfinite(s->time_limit_s) && s->time_limit_s >= 0))
-        return sv_fail(e, "/params/time_limit_s", "must be a finite number >= 0 (0: no limit)");
-    if (s->report_every < 1)
-        return sv_fail(e, "/params/report_every", "must be at least 1, got %ld", s->report_every);
-    if (!pos_finite(s->final_tol))
-        return sv_fail(e, "/params/final_tol", "must be a positive finite number");
+    int rc = sv_params_validate(inexact_params, s, "/params", e);
+    if (rc != SV_OK)
+        return rc;
+    if (!(s->armijo < s->eta))
+        return sv_fail(e, "/params/armijo", "must be below eta (%g): the paper's 0 < lambda < "
+                       "eta", s->eta);
+    if (s->eps_min > s->eps0 || s->eps_min > s->delta0)
+        return sv_fail(e, "/params/eps_min", "must be at most eps0 (%g) and delta0 (%g)",
+                       s->eps0, s->delta0);
     return SV_OK;
 }
 
@@ -237,15 +229,17 @@ static double lower_L_power(const sv_bl_problem *p, const double *x, const doubl
  * |grad_y g| <= mu eps, and returns the certified accuracy |grad_y g(x, y)| / mu. AGD is
  * Nesterov's method for mu-strongly convex, L-smooth functions (momentum (sqrt(kappa) - 1) /
  * (sqrt(kappa) + 1)), stopped at the first gradient point that meets the target; if the budget
- * runs out, the point with the smallest gradient seen is returned. */
+ * runs out, the point with the smallest gradient seen is returned. It polls the loop at every
+ * step and returns early (the best point so far, its honest accuracy) when the solve must stop. */
 static double lower_solve(const sv_bl_problem *p, const inexact_settings *s, const double *x,
-                          double *y, double eps, double mu, mi_ws *w, inexact_info *info)
+                          double *y, double eps, double mu, mi_ws *w, inexact_info *info,
+                          sv_loop *loop)
 {
     const int n = w->dy;
     const double target = mu * eps;
     if (s->lower_solver == INEXACT_LOWER_NEWTON) {
         int it = s->lower_max_iter > 1000000 ? 1000000 : (int)s->lower_max_iter;
-        double res = sv_bl_solve_lower(p, x, y, target, it, w->work, NULL);
+        double res = sv_bl_solve_lower(p, x, y, target, it, w->work, loop);
         info->lower_grads++;
         return res / mu;
     }
@@ -259,7 +253,7 @@ static double lower_solve(const sv_bl_problem *p, const inexact_settings *s, con
     sv_copy(n, y, w->ag_prev);
     sv_copy(n, y, w->ag_w);
     double best = INFINITY;
-    for (long it = 0; it < s->lower_max_iter; it++) {
+    for (long it = 0; it < s->lower_max_iter && !sv_loop_poll(loop); it++) {
         sv_bl_lower(p, x, w->ag_w, NULL, NULL, w->ag_g, w->work);
         info->lower_grads++;
         double gn = sv_nrm2(n, w->ag_g);
@@ -285,11 +279,12 @@ static double lower_solve(const sv_bl_problem *p, const inexact_settings *s, con
     return best / mu;
 }
 
-/* Conjugate gradients on grad^2_yy g(x, y) q = rhs from the warm start q until |r| <= target.
- * Returns |r| (recomputed from the operator at the end, not the recursion). */
+/* Conjugate gradients on grad^2_yy g(x, y) q = rhs from the warm start q until |r| <= target,
+ * polling L at every step (a stop leaves q where it is). Returns |r| (recomputed from the
+ * operator at the end, not the recursion). */
 static double cg_solve(const sv_bl_problem *p, const double *x, const double *y,
                        const double *rhs, double *q, double target, long max_iter, mi_ws *w,
-                       inexact_info *info)
+                       inexact_info *info, sv_loop *L)
 {
     const int n = w->dy;
     if (!sv_all_finite(n, q))
@@ -300,7 +295,7 @@ static double cg_solve(const sv_bl_problem *p, const double *x, const double *y,
         w->r[j] = rhs[j] - w->Hd[j];
     double rr = sv_dot(n, w->r, w->r);
     sv_copy(n, w->r, w->d);
-    for (long it = 0; it < max_iter && sqrt(rr) > target; it++) {
+    for (long it = 0; it < max_iter && sqrt(rr) > target && !sv_loop_poll(L); it++) {
         sv_bl_hvp_yy(p, x, y, w->d, NULL, w->Hd, w->work);
         info->hvps++;
         double dHd = sv_dot(n, w->d, w->Hd);
@@ -456,17 +451,28 @@ static double proj_step_norm(const sv_bl_problem *p, const double *x, const doub
 
 enum { M_EPS, M_DELTA, M_ALPHA, M_ZNORM, M_OMEGA, M_BT, M_REF, M_LOWER, M_HVP, M_COUNT };
 
-static int report(const sv_monitor *mon, long iter, double elapsed, double obj, const double *m)
+static const char *const metric_names[M_COUNT] = {
+    "eps", "delta", "alpha", "z_norm", "omega", "backtracks", "refinements", "lower_grads", "hvps",
+};
+
+/* The metrics of a report (core/control.h): the snapshot m[M_COUNT] the solve keeps, set when a
+ * step is accepted, so that a report describes the step that produced the reported iterate. */
+static int metrics(void *ctx, sv_metric *mt, int cap)
 {
-    sv_metric mt[M_COUNT] = {
-        {"eps", m[M_EPS]},           {"delta", m[M_DELTA]},
-        {"alpha", m[M_ALPHA]},       {"z_norm", m[M_ZNORM]},
-        {"omega", m[M_OMEGA]},       {"backtracks", m[M_BT]},
-        {"refinements", m[M_REF]},   {"lower_grads", m[M_LOWER]},
-        {"hvps", m[M_HVP]},
-    };
-    sv_progress pr = {iter, elapsed, obj, mt, M_COUNT};
-    return sv_monitor_report(mon, &pr);
+    const double *m = ctx;
+    if (cap < M_COUNT)
+        return 0;
+    for (int i = 0; i < M_COUNT; i++)
+        mt[i] = (sv_metric){metric_names[i], m[i]};
+    return M_COUNT;
+}
+
+/* Ends the loop with an outcome MAID finds itself between checks (divergence or |z| <= tol after
+ * a tightening, the accuracy floor, an exhausted refinement budget); the first decision stands. */
+static void loop_stop(sv_loop *L, sv_status status)
+{
+    if (L->status == SV_UNSOLVED)
+        L->status = status;
 }
 
 /* ================================ solve ================================ */
@@ -477,8 +483,8 @@ int inexact_solve(const sv_bl_problem *p, const inexact_settings *s, const sv_mo
     if (!info)
         return sv_fail(e, "/info", "info struct missing");
     memset(info, 0, sizeof *info);
-    info->base.status = SV_UNSOLVED;
-    info->base.obj = info->base.res = info->z_norm = info->omega = NAN;
+    sv_info_init(&info->base);
+    info->z_norm = info->omega = NAN;
     info->eps = info->delta = info->eps_min_seen = info->alpha = NAN;
     info->upper_L = info->lip_hyy = info->lip_hxy = info->lip_fx = info->b_norm = NAN;
     info->F_exact = info->hypergrad_norm = info->lower_error = NAN;
@@ -500,7 +506,11 @@ int inexact_solve(const sv_bl_problem *p, const inexact_settings *s, const sv_mo
         return sv_fail(e, "/problem", "the lower level's strong-convexity constant is unknown "
                        "(%g) at x0: MAID certifies its accuracies with it", mu0);
 
-    double t0 = sv_now_s();
+    double m[M_COUNT];
+    for (int i = 0; i < M_COUNT; i++)
+        m[i] = 0.0;
+    sv_loop L;
+    sv_loop_begin(&L, &s->ctl, mon, metrics, m);
     mi_ws w;
     if (ws_alloc(&w, p) != SV_OK)
         return SV_ENOMEM;
@@ -517,37 +527,43 @@ int inexact_solve(const sv_bl_problem *p, const inexact_settings *s, const sv_mo
     c.LB = c.est_LB ? 0.0 : s->lip_hxy;
 
     double eps = s->eps0, delta = s->delta0, alpha = s->alpha0;
-    double m[M_COUNT];
-    for (int i = 0; i < M_COUNT; i++)
-        m[i] = 0.0;
 
     /* ---- the lower level at x0, and the constants that do not change ---- */
-    double eps_hat = lower_solve(p, s, x, y, eps, c.mu, &w, info);
+    double eps_hat = lower_solve(p, s, x, y, eps, c.mu, &w, info, &L);
     c.Lf = c.est_Lf ? INEXACT_EST_SAFETY * estimate_upper_L(p, x, y, &w) : s->upper_L;
     if (s->descent_check)
         for (int it = 0; it < INEXACT_POWER_ITER; it++)
             c.Bn = fmax(c.Bn, power_step_b(p, x, y, &w));
 
-    long t = 0, last_report = -1;
-    sv_status status = SV_UNSOLVED;
+    /* The objective of iteration t, in its report and in the result: f(x_t, y~) with the lower
+     * solution x_t was accepted with (at x_0: the first hypergradient's). Tightenings at x_t
+     * after its report refine y but do not change it, so that the last report and the result
+     * agree; f at the returned y is the codec's upper_at_y. */
+    double obj_t = NAN;
+    long t = 0;
     double fval = NAN, zn = NAN, znr = NAN, omega = NAN, delta_hat = NAN;
     double eps_used = eps, delta_used = delta;
     info->eps_min_seen = eps;
     int first = 1;
-    for (;;) {
+    while (!sv_loop_stopped(&L)) {
         long bt_step = 0, ref_step = 0;
-        int accepted = 0, stop = 0;
+        int accepted = 0;
         double alpha_start = alpha;
-        for (long r = 0; r < s->max_refine && !accepted && !stop; r++) {
+        for (long r = 0; r < s->max_refine && !accepted; r++) {
             /* ---- Algorithm 3.2: inexact hypergradient accurate enough to descend ---- */
             for (;;) {
                 c.mu = sv_bl_lower_mu(p, x);
                 if (eps_hat > eps)
-                    eps_hat = lower_solve(p, s, x, y, eps, c.mu, &w, info);
+                    eps_hat = lower_solve(p, s, x, y, eps, c.mu, &w, info, &L);
+                if (sv_loop_stopped(&L))
+                    break;
                 fval = sv_bl_upper(p, x, y, NULL, w.fx, w.fy, w.work);
                 info->upper_evals++;
-                delta_hat = cg_solve(p, x, y, w.fy, w.q, c.mu * delta, s->cg_max_iter, &w, info) /
+                delta_hat = cg_solve(p, x, y, w.fy, w.q, c.mu * delta, s->cg_max_iter, &w, info,
+                                     &L) /
                             c.mu;
+                if (sv_loop_stopped(&L))
+                    break;
                 sv_bl_hvp_xy(p, x, y, w.q, NULL, w.hb, w.work);
                 for (int j = 0; j < dx; j++)
                     w.z[j] = w.fx[j] - w.hb[j];
@@ -565,47 +581,38 @@ int inexact_solve(const sv_bl_problem *p, const inexact_settings *s, const sv_mo
                 info->check_refinements++;
                 ref_step++;
             }
+            if (sv_loop_stopped(&L))
+                break;  /* stopped inside the iteration: x, y stay the last accepted pair */
             eps_used = eps;
             delta_used = delta;
             info->eps_min_seen = fmin(info->eps_min_seen, eps);
-            if (!isfinite(fval) || !isfinite(znr) || !sv_all_finite(dx, x)) {
-                status = SV_DIVERGED;
-                stop = 1;
-                break;
-            }
-            if (first) {
-                first = 0;
-                if (isnan(alpha))
-                    alpha = znr > 0 ? 1.0 / znr : 1.0;
-                alpha_start = alpha;
-                m[M_EPS] = eps;
-                m[M_DELTA] = delta;
-                m[M_ALPHA] = alpha;
-                m[M_ZNORM] = zn;
-                m[M_OMEGA] = s->descent_check ? omega : 0.0;
-                m[M_LOWER] = (double)info->lower_grads;
-                m[M_HVP] = (double)info->hvps;
-                last_report = 0;
-                if (report(mon, 0, sv_now_s() - t0, fval, m)) {
-                    status = SV_CANCELLED;
-                    stop = 1;
-                    break;
+            int diverged = !isfinite(fval) || !isfinite(znr) || !sv_all_finite(dx, x);
+            if (r == 0) {
+                if (first && !diverged) {
+                    first = 0;
+                    if (isnan(alpha))
+                        alpha = znr > 0 ? 1.0 / znr : 1.0;
+                    alpha_start = alpha;
+                    m[M_EPS] = eps;
+                    m[M_DELTA] = delta;
+                    m[M_ALPHA] = alpha;
+                    m[M_ZNORM] = zn;
+                    m[M_OMEGA] = s->descent_check ? omega : 0.0;
+                    m[M_LOWER] = (double)info->lower_grads;
+                    m[M_HVP] = (double)info->hvps;
+                    obj_t = fval;
                 }
-            }
-            if (zn <= s->tol) {
-                status = SV_SOLVED;
-                stop = 1;
-                break;
-            }
-            if (t >= s->max_iter) {
-                status = SV_MAX_ITER;
-                stop = 1;
-                break;
-            }
-            if (s->time_limit_s > 0 && sv_now_s() - t0 >= s->time_limit_s) {
-                status = SV_TIME_LIMIT;
-                stop = 1;
-                break;
+                /* diverged, solved, report, max_iter, time limit, cancel (core/control.h) */
+                if (sv_loop_check(&L, t, obj_t, diverged, zn <= s->ctl.tol))
+                    break;
+            } else {
+                /* after a tightening at the same x_t: no new report, the same stop tests */
+                if (diverged)
+                    loop_stop(&L, SV_DIVERGED);
+                else if (zn <= s->ctl.tol)
+                    loop_stop(&L, SV_SOLVED);
+                if (sv_loop_poll(&L))
+                    break;
             }
 
             /* ---- Algorithm 3.1: backtracking on certified bounds ---- */
@@ -620,7 +627,9 @@ int inexact_solve(const sv_bl_problem *p, const inexact_settings *s, const sv_mo
                 double mut = sv_bl_lower_mu(p, w.xt);
                 if (!(isfinite(mut) && mut > 0))
                     mut = c.mu;
-                double eps_t = lower_solve(p, s, w.xt, w.yt, eps, mut, &w, info);
+                double eps_t = lower_solve(p, s, w.xt, w.yt, eps, mut, &w, info, &L);
+                if (sv_loop_stopped(&L))
+                    break;  /* the trial is abandoned, not judged */
                 double ft = sv_bl_upper(p, w.xt, w.yt, NULL, NULL, w.fyt, w.work);
                 info->upper_evals++;
                 double upper_bound = ft + sv_nrm2(dy, w.fyt) * eps_t + 0.5 * c.Lf * eps_t * eps_t;
@@ -642,14 +651,13 @@ int inexact_solve(const sv_bl_problem *p, const inexact_settings *s, const sv_mo
                 info->backtracks++;
                 a *= s->rho;
             }
-            if (accepted)
+            if (accepted || sv_loop_stopped(&L))
                 break;
             /* the line search failed: tighten the accuracies (Algorithm 3.1) or give up at the
              * floor, where no step can be certified any more */
             if (eps <= s->eps_min && delta <= s->eps_min) {
                 info->floor_reached = 1;
-                status = SV_SOLVED;
-                stop = 1;
+                loop_stop(&L, SV_SOLVED);
                 break;
             }
             eps = fmax(s->nu * eps, s->eps_min);
@@ -657,13 +665,14 @@ int inexact_solve(const sv_bl_problem *p, const inexact_settings *s, const sv_mo
             info->refinements++;
             ref_step++;
         }
-        if (stop)
+        if (sv_loop_stopped(&L))
             break;
         if (!accepted) {
-            status = SV_MAX_ITER;  /* max_refine tightenings did not find a certified step */
+            loop_stop(&L, SV_MAX_ITER);  /* max_refine tightenings found no certified step */
             break;
         }
         t++;
+        obj_t = fval;
         m[M_EPS] = eps_used;
         m[M_DELTA] = delta_used;
         m[M_ALPHA] = info->alpha;
@@ -675,19 +684,8 @@ int inexact_solve(const sv_bl_problem *p, const inexact_settings *s, const sv_mo
         m[M_HVP] = (double)info->hvps;
         eps = s->nu_bar * eps;
         delta = s->nu_bar * delta;
-        if (t % s->report_every == 0) {
-            last_report = t;
-            if (report(mon, t, sv_now_s() - t0, fval, m)) {
-                status = SV_CANCELLED;
-                break;
-            }
-        }
     }
 
-    info->base.status = status;
-    info->base.iter = t;
-    info->base.obj = fval;
-    info->base.res = zn;
     info->z_norm = zn;
     info->omega = s->descent_check ? omega : NAN;
     info->eps = eps_used;
@@ -697,7 +695,12 @@ int inexact_solve(const sv_bl_problem *p, const inexact_settings *s, const sv_mo
     info->lip_hxy = c.LB;
     info->lip_fx = c.Lfx;
     info->b_norm = s->descent_check ? c.Bn : NAN;
-    if (status != SV_DIVERGED) {
+    /* The closing exact evaluation runs after a cancel or a time limit too, without the loop
+     * (which has said stop): bounded by sv_bl_evaluate's limits, it gives a stopped run its
+     * F_exact, hypergradient and lower error. */
+    if (L.status != SV_DIVERGED) {
+        if (isnan(obj_t))  /* stopped before the first hypergradient */
+            obj_t = sv_bl_upper(p, x, y, NULL, NULL, NULL, w.work);
         double F = NAN;
         sv_copy(dy, y, w.ys);
         if (sv_bl_evaluate(p, x, w.ys, s->final_tol, &F, w.hb, w.work, NULL) == SV_OK) {
@@ -709,13 +712,14 @@ int inexact_solve(const sv_bl_problem *p, const inexact_settings *s, const sv_mo
             info->lower_error = sqrt(sq);
         }
     }
-    info->base.solve_time_s = sv_now_s() - t0;
-    if (last_report != t) {
+    /* A report of iteration t on the report_every rhythm describes the step to x_t, wherever
+     * the loop ended; a final report off the rhythm shows the returned state's |z| and work. */
+    if (t % s->ctl.report_every != 0) {
         m[M_ZNORM] = zn;
         m[M_LOWER] = (double)info->lower_grads;
         m[M_HVP] = (double)info->hvps;
-        report(mon, t, info->base.solve_time_s, fval, m);
     }
+    sv_loop_end(&L, &info->base, t, obj_t, zn);
     ws_free(&w);
     return SV_OK;
 }

@@ -15,14 +15,16 @@
 #define SV_BL_INEXACT_H
 
 #include <stdint.h>
+#include "core/control.h"
 #include "core/models/bilevel.h"
+#include "core/params.h"
 
 typedef enum {
     INEXACT_LOWER_AGD = 0,    /* accelerated gradient descent with the class's mu and L */
     INEXACT_LOWER_NEWTON = 1  /* sv_bl_solve_lower (the class's solver, or Newton-CG) */
 } inexact_lower;
 
-/* Defaults (inexact_settings_default): the paper's parameter names, its experiments' values
+/* Defaults (the table inexact_params): the paper's parameter names, its experiments' values
  * where it gives them. */
 #define INEXACT_DEFAULT_EPS0 1e-1       /* epsilon_0: lower-level accuracy */
 #define INEXACT_DEFAULT_DELTA0 1e-1     /* delta_0: linear-solve accuracy */
@@ -40,7 +42,6 @@ typedef enum {
 #define INEXACT_DEFAULT_CG_MAX_ITER 10000L
 #define INEXACT_DEFAULT_TOL 1e-6
 #define INEXACT_DEFAULT_MAX_ITER 500L
-#define INEXACT_DEFAULT_TIME_LIMIT_S 0.0   /* 0: no limit */
 #define INEXACT_DEFAULT_REPORT_EVERY 1L
 #define INEXACT_DEFAULT_SEED 0
 #define INEXACT_DEFAULT_FINAL_TOL 1e-10    /* the closing exact lower solve, |grad_y g| */
@@ -70,16 +71,18 @@ typedef struct {
     double upper_L;       /* smoothness of f(x, .) in y; NaN: estimated */
     double lip_hyy;       /* Lipschitz constant in y of grad^2_yy g; NaN: estimated */
     double lip_hxy;       /* Lipschitz constant in y of grad^2_xy g; NaN: estimated */
-    double tol;           /* stop when |z| (|x - P_X(x - z)| with a box) <= tol */
-    long max_iter;        /* accepted upper steps */
-    double time_limit_s;  /* wall-clock limit, seconds; 0: none */
-    long report_every;    /* monitor report every this many accepted steps (and first, last) */
     double final_tol;     /* > 0: residual of the exact lower solve at the end (reporting) */
     uint64_t seed;        /* random directions of the estimates */
+    sv_control ctl;       /* tol: stop when |z| (|x - P_X(x - z)| with a box) <= tol;
+                           * max_iter: accepted upper steps; report_every: accepted steps */
 } inexact_settings;
 
+/* The parameter table of inexact_settings: names, ranges, defaults, help (core/params.h). */
+extern const sv_param_spec inexact_params[];
+
 typedef struct {
-    sv_info base;          /* base.obj = f(x, y~) at the returned x (inexact), base.res = |z| */
+    sv_info base;          /* base.obj = f(x, y~) at the returned x with the solver's own y~ (the
+                            * progress events' objective), base.res = |z| */
     double z_norm;         /* |z| (projected step with a box) at the returned x */
     double omega;          /* the a-posteriori bound on |z - grad F| there (NaN: not computed) */
     double eps, delta;     /* the accuracies reached (last iteration's) */
@@ -98,18 +101,24 @@ typedef struct {
     double lower_error;    /* |y - y*(x)| of the returned y */
 } inexact_info;
 
-/* Fills s with the defaults above. */
+/* Fills s with the defaults of inexact_params. */
 void inexact_settings_default(inexact_settings *s);
 
-/* Checks the settings alone. Returns SV_OK or SV_EINVAL with e->field "/params/<name>". */
+/* Checks the settings against inexact_params, then armijo < eta and eps_min <= eps0, delta0.
+ * Returns SV_OK or SV_EINVAL with e->field "/params/<name>". */
 int inexact_check_settings(const inexact_settings *s, sv_err *e);
 
 /* Runs MAID from x (in: start, projected onto the box of x; out: the last iterate, length
  * p->dx) with y (in: warm start of the lower level; out: the last lower solution, length p->dy).
  * The problem must be unconstrained in y (p->n_con == 0) with a known lower_mu. mon and e may be
- * NULL. Returns SV_OK (info->base.status says how the solve ended; SV_SOLVED also when the
- * accuracy floor stopped it, with info->floor_reached = 1), SV_EINVAL (e names the field; info
- * left UNSOLVED) or SV_ENOMEM. */
+ * NULL. Cancel and time limits are polled inside every inner loop (lower solves, conjugate
+ * gradients, the descent test's tightenings, the line search); a stop there abandons the
+ * iteration under way, x and y stay the last accepted pair. The closing exact evaluation
+ * (F_exact, hypergrad_norm, lower_error) runs whatever the status (not after divergence) without
+ * polling, bounded by sv_bl_evaluate's own limits (100 Newton steps), so a stopped run still
+ * returns them. Returns SV_OK (info->base.status says how the solve ended; SV_SOLVED also when
+ * the accuracy floor stopped it, with info->floor_reached = 1), SV_EINVAL (e names the field;
+ * info left UNSOLVED) or SV_ENOMEM. */
 int inexact_solve(const sv_bl_problem *p, const inexact_settings *s, const sv_monitor *mon,
                      double *x, double *y, inexact_info *info, sv_err *e);
 

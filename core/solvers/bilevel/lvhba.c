@@ -43,7 +43,7 @@ static int check_problem(const sv_bl_problem *p, sv_err *e);
 static int ws_alloc(lvhba_ws *w, const sv_bl_problem *p);
 static void ws_free(lvhba_ws *w);
 static double project_c(const sv_bl_problem *p, lvhba_ws *w, double *x, double *y, double tol,
-                        long max_sweeps, long *sweeps);
+                        long max_sweeps, long *sweeps, sv_loop *L);
 static double box_violation(int n, const double *v, const double *lo, const double *hi);
 static double max_violation(const sv_bl_problem *p, lvhba_ws *w, const double *x,
                             const double *y);
@@ -55,76 +55,57 @@ static double smoothness_gyy(const sv_bl_problem *p, const double *x, const doub
                              sv_rng *rng, lvhba_ws *w);
 static double jy_norm(const lvhba_ws *w, sv_rng *rng);
 static void random_unit(int n, sv_rng *rng, double *v);
-static int report(const sv_monitor *mon, long iter, double elapsed, double obj,
-                  const lvhba_info *info);
+static int metrics(void *ctx, sv_metric *m, int cap);
 
 /* ================================ settings ================================ */
 
+const sv_param_spec lvhba_params[] = {
+    SV_P_NUMBER_GT(lvhba_settings, alpha, 0, INFINITY, NAN,
+                   "step of (x, y); null: step_factor / (L_f / c0 + 2 L_g + 2 / gamma1) from "
+                   "smoothness estimates at the start"),
+    SV_P_NUMBER_GT(lvhba_settings, beta, 0, INFINITY, NAN,
+                   "step of the multiplier variable z; null: step_factor * gamma2"),
+    SV_P_NUMBER_GT(lvhba_settings, eta, 0, INFINITY, NAN,
+                   "step of the inner pair (theta, lambda); null: step_factor / (L_gy + 1/gamma1 "
+                   "+ 1/gamma2 + |B|)"),
+    SV_P_NUMBER_GT(lvhba_settings, step_factor, 0, 1, LVHBA_DEFAULT_STEP_FACTOR,
+                   "scales the automatic steps, in (0, 1]"),
+    SV_P_NUMBER_GT(lvhba_settings, gamma1, 0, INFINITY, LVHBA_DEFAULT_GAMMA1,
+                   "proximal parameter of theta in the proximal Lagrangian value function"),
+    SV_P_NUMBER_GT(lvhba_settings, gamma2, 0, INFINITY, LVHBA_DEFAULT_GAMMA2,
+                   "proximal parameter of the multiplier lambda"),
+    SV_P_NUMBER_GT(lvhba_settings, c0, 0, INFINITY, LVHBA_DEFAULT_C0,
+                   "penalty c_k = c0 (k + 1)^p; the upper objective is weighted 1 / c_k"),
+    /* [0, 1/2): the largest double below 1/2 closes the range */
+    SV_P_NUMBER(lvhba_settings, p, 0, 0x1.fffffffffffffp-2, LVHBA_DEFAULT_P,
+                "growth exponent of c_k, in [0, 1/2) (the paper's condition)"),
+    SV_P_NUMBER_GT(lvhba_settings, z_max, 0, INFINITY, LVHBA_DEFAULT_Z_MAX,
+                   "bound of the multiplier set Z = [0, z_max]^m"),
+    SV_CONTROL_PARAMS(lvhba_settings, ctl, LVHBA_DEFAULT_TOL,
+                      "stop when the step residual (all variables, scaled by their steps) is "
+                      "<= tol",
+                      LVHBA_DEFAULT_MAX_ITER, LVHBA_DEFAULT_REPORT_EVERY),
+    SV_P_NUMBER_GT(lvhba_settings, proj_tol, 0, INFINITY, LVHBA_DEFAULT_PROJ_TOL,
+                   "projection onto {x in X, y in Y, A x + B y <= b}: largest violation left"),
+    SV_P_INT(lvhba_settings, proj_max_sweeps, 1, 1e9, LVHBA_DEFAULT_PROJ_MAX_SWEEPS,
+             "sweeps of the projection's dual coordinate ascent (Hildreth)"),
+    SV_P_NUMBER_GT(lvhba_settings, final_tol, 0, INFINITY, LVHBA_DEFAULT_FINAL_TOL,
+                   "lower residual of the closing exact solve behind lower_error"),
+    SV_P_SEED(lvhba_settings, seed, LVHBA_DEFAULT_SEED,
+              "seed of the power iterations' start vectors"),
+    SV_PARAMS_END,
+};
+
 void lvhba_settings_default(lvhba_settings *s)
 {
-    s->alpha = NAN;
-    s->beta = NAN;
-    s->eta = NAN;
-    s->step_factor = LVHBA_DEFAULT_STEP_FACTOR;
-    s->gamma1 = LVHBA_DEFAULT_GAMMA1;
-    s->gamma2 = LVHBA_DEFAULT_GAMMA2;
-    s->c0 = LVHBA_DEFAULT_C0;
-    s->p = LVHBA_DEFAULT_P;
-    s->z_max = LVHBA_DEFAULT_Z_MAX;
-    s->tol = LVHBA_DEFAULT_TOL;
-    s->max_iter = LVHBA_DEFAULT_MAX_ITER;
-    s->time_limit_s = LVHBA_DEFAULT_TIME_LIMIT_S;
-    s->report_every = LVHBA_DEFAULT_REPORT_EVERY;
-    s->proj_tol = LVHBA_DEFAULT_PROJ_TOL;
-    s->proj_max_sweeps = LVHBA_DEFAULT_PROJ_MAX_SWEEPS;
-    s->final_tol = LVHBA_DEFAULT_FINAL_TOL;
-    s->seed = LVHBA_DEFAULT_SEED;
-}
-
-static int positive_or_nan(double v)
-{
-    return isnan(v) || (isfinite(v) && v > 0);
+    sv_params_defaults(lvhba_params, s);
 }
 
 int lvhba_check_settings(const lvhba_settings *s, sv_err *e)
 {
     if (!s)
         return sv_fail(e, "/params", "settings missing");
-    if (!positive_or_nan(s->alpha))
-        return sv_fail(e, "/params/alpha", "must be a positive finite number or null");
-    if (!positive_or_nan(s->beta))
-        return sv_fail(e, "/params/beta", "must be a positive finite number or null");
-    if (!positive_or_nan(s->eta))
-        return sv_fail(e, "/params/eta", "must be a positive finite number or null");
-    if (!(isfinite(s->step_factor) && s->step_factor > 0 && s->step_factor <= 1))
-        return sv_fail(e, "/params/step_factor", "must be in (0, 1]");
-    if (!(isfinite(s->gamma1) && s->gamma1 > 0))
-        return sv_fail(e, "/params/gamma1", "must be a positive finite number");
-    if (!(isfinite(s->gamma2) && s->gamma2 > 0))
-        return sv_fail(e, "/params/gamma2", "must be a positive finite number");
-    if (!(isfinite(s->c0) && s->c0 > 0))
-        return sv_fail(e, "/params/c0", "must be a positive finite number");
-    if (!(isfinite(s->p) && s->p >= 0 && s->p < 0.5))
-        return sv_fail(e, "/params/p", "must be in [0, 0.5) (the paper's c_k = c0 (k+1)^p, "
-                       "p < 1/2)");
-    if (!(isfinite(s->z_max) && s->z_max > 0))
-        return sv_fail(e, "/params/z_max", "must be a positive finite number");
-    if (!(isfinite(s->tol) && s->tol >= 0))
-        return sv_fail(e, "/params/tol", "must be a finite number >= 0");
-    if (s->max_iter < 0)
-        return sv_fail(e, "/params/max_iter", "must be >= 0, got %ld", s->max_iter);
-    if (!(isfinite(s->time_limit_s) && s->time_limit_s >= 0))
-        return sv_fail(e, "/params/time_limit_s", "must be a finite number >= 0 (0: no limit)");
-    if (s->report_every < 1)
-        return sv_fail(e, "/params/report_every", "must be at least 1, got %ld", s->report_every);
-    if (!(isfinite(s->proj_tol) && s->proj_tol > 0))
-        return sv_fail(e, "/params/proj_tol", "must be a positive finite number");
-    if (s->proj_max_sweeps < 1)
-        return sv_fail(e, "/params/proj_max_sweeps", "must be at least 1, got %ld",
-                       s->proj_max_sweeps);
-    if (!(isfinite(s->final_tol) && s->final_tol > 0))
-        return sv_fail(e, "/params/final_tol", "must be a positive finite number");
-    return SV_OK;
+    return sv_params_validate(lvhba_params, s, "/params", e);
 }
 
 /* ================================ validation ================================ */
@@ -220,9 +201,10 @@ static void ws_free(lvhba_ws *w)
  * constraints [A_i B_i] (x, y) <= b_i and the bounds of the boxes of x and y (a_r = +-e_j).
  * u = v - sum_r mu_r a_r holds throughout, so a warm start from the previous multipliers only
  * has to apply them to the new v. Stops when, after a sweep, no row is violated by more than
- * tol and no multiplier moved u by more than tol. Returns the largest violation left. */
+ * tol and no multiplier moved u by more than tol. It polls L before every sweep and leaves the
+ * projection unfinished when the solve must stop. Returns the largest violation left. */
 static double project_c(const sv_bl_problem *p, lvhba_ws *w, double *x, double *y, double tol,
-                        long max_sweeps, long *sweeps)
+                        long max_sweeps, long *sweeps, sv_loop *L)
 {
     const int dx = w->dx, dy = w->dy, m = w->m;
     double *mub = w->mu + m;  /* box multipliers: [upper x | upper y | lower x | lower y] */
@@ -242,7 +224,7 @@ static double project_c(const sv_bl_problem *p, lvhba_ws *w, double *x, double *
     }
     long s = 0;
     double viol = 0.0;
-    for (; s < max_sweeps; s++) {
+    for (; s < max_sweeps && !sv_loop_poll(L); s++) {
         double moved = 0.0;
         viol = 0.0;
         for (int i = 0; i < m; i++) {
@@ -433,18 +415,18 @@ static double jy_norm(const lvhba_ws *w, sv_rng *rng)
 
 /* ================================ progress ================================ */
 
-static int report(const sv_monitor *mon, long iter, double elapsed, double obj,
-                  const lvhba_info *info)
+/* The metrics of a report (core/control.h), read from the info struct the iteration fills. */
+static int metrics(void *ctx, sv_metric *m, int cap)
 {
-    sv_metric mt[5] = {
-        {"residual", info->residual},
-        {"value_gap", info->value_gap},
-        {"max_violation", info->max_violation},
-        {"ck", info->ck},
-        {"grad_evals", (double)info->grad_evals},
-    };
-    sv_progress pr = {iter, elapsed, obj, mt, 5};
-    return sv_monitor_report(mon, &pr);
+    const lvhba_info *info = ctx;
+    if (cap < 5)
+        return 0;
+    m[0] = (sv_metric){"residual", info->residual};
+    m[1] = (sv_metric){"value_gap", info->value_gap};
+    m[2] = (sv_metric){"max_violation", info->max_violation};
+    m[3] = (sv_metric){"ck", info->ck};
+    m[4] = (sv_metric){"grad_evals", (double)info->grad_evals};
+    return 5;
 }
 
 /* ================================ solve ================================ */
@@ -455,8 +437,8 @@ int lvhba_solve(const sv_bl_problem *p, const lvhba_settings *s, const sv_monito
     if (!info)
         return sv_fail(e, "/info", "info struct missing");
     memset(info, 0, sizeof *info);
-    info->base.status = SV_UNSOLVED;
-    info->base.obj = info->base.res = info->residual = info->value_gap = NAN;
+    sv_info_init(&info->base);
+    info->residual = info->value_gap = NAN;
     info->max_violation = info->ck = info->alpha = info->beta = info->eta = NAN;
     info->L_f = info->L_g = info->L_gy = NAN;
     info->F_exact = info->hypergrad_norm = info->lower_error = NAN;
@@ -475,7 +457,8 @@ int lvhba_solve(const sv_bl_problem *p, const lvhba_settings *s, const sv_monito
     if (z && p->n_con > 0 && !sv_all_finite(p->n_con, z))
         return sv_fail(e, "/problem/z0", "must be finite");
 
-    double t0 = sv_now_s();
+    sv_loop L;
+    sv_loop_begin(&L, &s->ctl, mon, metrics, info);
     lvhba_ws w;
     if (ws_alloc(&w, p) != SV_OK)
         return SV_ENOMEM;
@@ -500,15 +483,17 @@ int lvhba_solve(const sv_bl_problem *p, const lvhba_settings *s, const sv_monito
 
     /* ---- a feasible start ---- */
     long sweeps = 0;
-    double viol = project_c(p, &w, x, y, s->proj_tol, s->proj_max_sweeps, &sweeps);
+    /* unpolled (set-up, bounded by proj_max_sweeps), so that every returned point is feasible */
+    double viol = project_c(p, &w, x, y, s->proj_tol, s->proj_max_sweeps, &sweeps, NULL);
     info->proj_sweeps += sweeps;
     double bscale = 1.0;
     for (int i = 0; i < m; i++)
         bscale = fmax(bscale, fabs(w.rhs[i]));
     if (!(viol <= 1e-6 * bscale)) {
+        /* an outcome, not a failure, found before the first iteration: no report, as before */
         info->max_violation = viol;
         info->base.status = SV_INFEASIBLE;
-        info->base.solve_time_s = sv_now_s() - t0;
+        info->base.solve_time_s = sv_loop_elapsed(&L);
         ws_free(&w);
         return SV_OK;
     }
@@ -540,12 +525,11 @@ int lvhba_solve(const sv_bl_problem *p, const lvhba_settings *s, const sv_monito
         ws_free(&w);
         sv_fail(e, isfinite(alpha) && alpha > 0 ? "/params/eta" : "/params/alpha",
                 "the automatic step came out as %g; give the step", isfinite(alpha) ? eta : alpha);
-        return SV_ENUMERIC;
+        return sv_loop_fail(&L, &info->base, 0, SV_ENUMERIC);
     }
 
     /* ---- iterations ---- */
-    long k = 0, last_report = -1;
-    sv_status status = SV_UNSOLVED;
+    long k = 0;
     double fval = NAN;
     for (;;) {
         const double ck = s->c0 * pow((double)(k + 1), s->p);
@@ -597,8 +581,10 @@ int lvhba_solve(const sv_bl_problem *p, const lvhba_settings *s, const sv_monito
             sv_axpy(dx, alpha * w.lam_new[i], w.M + (size_t)i * n, w.xn);
         for (int j = 0; j < dy; j++)
             w.yn[j] = y[j] - alpha * (w.fy[j] / ck + w.gy[j] - (y[j] - w.theta_new[j]) / g1);
-        viol = project_c(p, &w, w.xn, w.yn, s->proj_tol, s->proj_max_sweeps, &sweeps);
+        viol = project_c(p, &w, w.xn, w.yn, s->proj_tol, s->proj_max_sweeps, &sweeps, &L);
         info->proj_sweeps += sweeps;
+        if (sv_loop_stopped(&L))
+            break;  /* stopped inside the projection: the step is abandoned, (x, y) stays */
 
         /* residual of the whole step, before moving */
         double rxy = 0.0, rz = 0.0, rin = 0.0;
@@ -616,36 +602,15 @@ int lvhba_solve(const sv_bl_problem *p, const lvhba_settings *s, const sv_monito
         }
         double res = sqrt(rxy) / alpha + (m > 0 ? sqrt(rz) / beta : 0.0) + sqrt(rin) / eta;
         info->residual = res;
-        info->base.obj = fval;
         info->max_violation = max_violation(p, &w, x, y);
 
-        /* the iteration's tests, at the point (x, y) the step started from */
-        if (!isfinite(fval) || !isfinite(res) || !sv_all_finite(dx, w.xn) ||
-            !sv_all_finite(dy, w.yn) || sv_nrm2(dx, w.xn) > LVHBA_DIVERGENCE_NORM ||
-            sv_nrm2(dy, w.yn) > LVHBA_DIVERGENCE_NORM) {
-            status = SV_DIVERGED;
+        /* the iteration's tests, at the point (x, y) the step started from: diverged, solved,
+         * report, max_iter, time limit, cancel (core/control.h) */
+        int diverged = !isfinite(fval) || !isfinite(res) || !sv_all_finite(dx, w.xn) ||
+                       !sv_all_finite(dy, w.yn) || sv_nrm2(dx, w.xn) > LVHBA_DIVERGENCE_NORM ||
+                       sv_nrm2(dy, w.yn) > LVHBA_DIVERGENCE_NORM;
+        if (sv_loop_check(&L, k, fval, diverged, res <= s->ctl.tol))
             break;
-        }
-        if (res <= s->tol) {
-            status = SV_SOLVED;
-            break;
-        }
-        double now = sv_now_s();
-        if (k % s->report_every == 0) {
-            last_report = k;
-            if (report(mon, k, now - t0, fval, info)) {
-                status = SV_CANCELLED;
-                break;
-            }
-        }
-        if (k >= s->max_iter) {
-            status = SV_MAX_ITER;
-            break;
-        }
-        if (s->time_limit_s > 0 && now - t0 >= s->time_limit_s) {
-            status = SV_TIME_LIMIT;
-            break;
-        }
         /* move */
         sv_copy(dx, w.xn, x);
         sv_copy(dy, w.yn, y);
@@ -657,13 +622,14 @@ int lvhba_solve(const sv_bl_problem *p, const lvhba_settings *s, const sv_monito
 
     if (z && m > 0)
         sv_copy(m, w.z, z);
-    info->base.status = status;
-    info->base.iter = k;
-    info->base.res = info->residual;
     info->max_violation = max_violation(p, &w, x, y);
+    /* "objective" (reports and result) is fval: f(x, y) at the returned iterate, computed by
+     * the iteration that started there (also when a stop abandoned its step) */
 
-    /* ---- the true upper objective at the returned x, for the result ---- */
-    if (status != SV_DIVERGED) {
+    /* ---- the true upper objective at the returned x, for F_exact, hypergrad_norm and
+     * lower_error: after a cancel or a time limit too, without the loop (which has said stop),
+     * bounded by sv_bl_evaluate's own limits ---- */
+    if (L.status != SV_DIVERGED) {
         double *ys = w.yn, *hg = w.xn, F = NAN;
         sv_copy(dy, y, ys);
         if (sv_bl_evaluate(p, x, ys, s->final_tol, &F, hg, w.work, NULL) == SV_OK) {
@@ -682,9 +648,7 @@ int lvhba_solve(const sv_bl_problem *p, const lvhba_settings *s, const sv_monito
             info->lower_error = sqrt(le);
         }
     }
-    info->base.solve_time_s = sv_now_s() - t0;
-    if (last_report != k)
-        report(mon, k, info->base.solve_time_s, info->base.obj, info);
+    sv_loop_end(&L, &info->base, k, fval, info->residual);
     ws_free(&w);
     return SV_OK;
 }

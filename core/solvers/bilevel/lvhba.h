@@ -16,9 +16,11 @@
 #define SV_LVHBA_H
 
 #include <stdint.h>
+#include "core/control.h"
 #include "core/models/bilevel.h"
+#include "core/params.h"
 
-/* Defaults (lvhba_settings_default). NaN steps are set from smoothness estimates at the start:
+/* Defaults (the table lvhba_params). NaN steps are set from smoothness estimates at the start:
  *   eta   = step_factor / (L_gy + 1/gamma1 + 1/gamma2 + |B|)
  *   alpha = step_factor / (L_f / c0 + 2 L_g + 2/gamma1)
  *   beta  = step_factor * gamma2
@@ -32,7 +34,6 @@
 #define LVHBA_DEFAULT_Z_MAX 1e6
 #define LVHBA_DEFAULT_TOL 1e-8
 #define LVHBA_DEFAULT_MAX_ITER 20000L
-#define LVHBA_DEFAULT_TIME_LIMIT_S 0.0  /* 0: no limit */
 #define LVHBA_DEFAULT_REPORT_EVERY 200L
 #define LVHBA_DEFAULT_PROJ_TOL 1e-12    /* projection onto C: largest violation left */
 #define LVHBA_DEFAULT_PROJ_MAX_SWEEPS 20000L
@@ -55,18 +56,19 @@ typedef struct {
     double c0;            /* > 0: penalty c_k = c0 (k + 1)^p */
     double p;             /* in [0, 1/2) */
     double z_max;         /* > 0: Z = [0, z_max]^m, also the box of lambda */
-    double tol;           /* stop when the step residual (see lvhba_info.residual) <= tol */
-    long max_iter;
-    double time_limit_s;  /* wall-clock limit, seconds; 0: none */
-    long report_every;    /* monitor report every this many iterations (and first and last) */
     double proj_tol;      /* > 0: the projection onto C stops at this largest violation */
     long proj_max_sweeps; /* >= 1: sweeps of the projection's dual coordinate ascent */
     double final_tol;     /* > 0: residual of the exact lower solve at the end (for reporting) */
     uint64_t seed;        /* start vectors of the power iterations */
+    sv_control ctl;       /* tol: stop when the step residual (lvhba_info.residual) <= tol */
 } lvhba_settings;
 
+/* The parameter table of lvhba_settings: names, ranges, defaults, help (core/params.h). */
+extern const sv_param_spec lvhba_params[];
+
 typedef struct {
-    sv_info base;          /* base.obj = f(x, y) at the last iterate, base.res = residual */
+    sv_info base;          /* base.obj = f(x, y) at the returned iterate (the progress events'
+                            * objective), base.res = residual */
     double residual;       /* |(x,y)-(x+,y+)|/alpha + |z-z+|/beta + |(theta,lambda) step|/eta */
     double value_gap;      /* g(x, y) - v, v evaluated at the current (theta, lambda): the
                             * reformulation's constraint g - v <= 0, ~0 at a solution */
@@ -81,18 +83,23 @@ typedef struct {
     long grad_evals;       /* oracle calls of f and g (gradients), all iterations */
 } lvhba_info;
 
-/* Fills s with the defaults above. */
+/* Fills s with the defaults of lvhba_params. */
 void lvhba_settings_default(lvhba_settings *s);
 
-/* Checks the settings alone. Returns SV_OK or SV_EINVAL with e->field "/params/<name>". */
+/* Checks the settings against lvhba_params. Returns SV_OK or SV_EINVAL with e->field "/params/<name>". */
 int lvhba_check_settings(const lvhba_settings *s, sv_err *e);
 
 /* Runs LV-HBA from (x, y) (in: start, projected onto C first; out: the last iterate; lengths
  * p->dx and p->dy). z (length p->n_con, may be NULL: start at 0 and not returned) is the
  * paper's multiplier variable: in: start (clipped to Z), out: the last iterate, an estimate of
  * the lower level's KKT multipliers; the inner multiplier lambda starts at z, theta at y. mon
- * and e may be NULL. Returns SV_OK (info->base.status says how the solve ended), SV_EINVAL (e
- * names the field; info left UNSOLVED) or SV_ENOMEM. */
+ * and e may be NULL. Cancel and time limits are also polled at every sweep of an iteration's
+ * projection onto C; a stop there abandons the step under way ((x, y) stays the last iterate;
+ * the projection of the start is not polled, so the point returned is feasible). The closing
+ * exact evaluation (F_exact, hypergrad_norm, lower_error) runs whatever the status (not after
+ * divergence), unpolled and bounded by sv_bl_evaluate's limits. Returns SV_OK
+ * (info->base.status says how the solve ended), SV_EINVAL (e names the field; info left
+ * UNSOLVED) or SV_ENOMEM. */
 int lvhba_solve(const sv_bl_problem *p, const lvhba_settings *s, const sv_monitor *mon,
                 double *x, double *y, double *z, lvhba_info *info, sv_err *e);
 

@@ -118,7 +118,7 @@ static void test_certified_monotone_decrease(void **state)
     inexact_settings_default(&s);
     s.armijo = 0.1;
     const int K = 15;
-    s.max_iter = K;
+    s.ctl.max_iter = K;
     mon_log *log = calloc(1, sizeof *log);
     assert_non_null(log);
     log->stop_at = -1;
@@ -133,7 +133,7 @@ static void test_certified_monotone_decrease(void **state)
     for (int k = 0; k <= K; k++) {
         double xk[5] = {0}, yk[8] = {0};
         inexact_settings sk = s;
-        sk.max_iter = k;
+        sk.ctl.max_iter = k;
         assert_int_equal(inexact_solve(&p, &sk, NULL, xk, yk, &info, NULL), SV_OK);
         double ys[8] = {0};
         double F = sv_test_bl_true_F(&p, xk, ys);
@@ -336,7 +336,7 @@ static void test_hyperclean(void **state)
     double F0 = sv_test_bl_true_F(&p, x, y0);
     inexact_settings s;
     inexact_settings_default(&s);
-    s.max_iter = 60;
+    s.ctl.max_iter = 60;
     inexact_info info;
     assert_int_equal(inexact_solve(&p, &s, NULL, x, y, &info, &e), SV_OK);
     assert_int_equal(info.base.status, SV_MAX_ITER);
@@ -387,6 +387,94 @@ static void test_cancel(void **state)
     sv_bl_quadratic_free(&q);
 }
 
+/* A poll that says stop at its n-th call (core/solver.h), counting its calls. */
+typedef struct {
+    long calls, stop_at;
+} poll_count;
+
+static int poll_at(void *data)
+{
+    poll_count *c = data;
+    c->calls++;
+    return c->stop_at > 0 && c->calls >= c->stop_at;
+}
+
+typedef struct {
+    mon_log *log;
+    poll_count pc;
+} mon_poll;
+
+static int log_monitor_poll(const sv_progress *p, void *data)
+{
+    return log_monitor(p, ((mon_poll *)data)->log);
+}
+
+static int poll_cb(void *data)
+{
+    return poll_at(&((mon_poll *)data)->pc);
+}
+
+/* The monitor's poll is read inside the inner loops (lower solves, conjugate gradients, the
+ * line search), not only at reports: with report_every = 1000 a stop at the poll's middle call
+ * of a full run ends the solve cancelled mid-run, at an iteration t with x the accepted iterate
+ * x_t (the rerun with max_iter = t gives it bit for bit), the closing exact evaluation done, and
+ * the result's objective that of the last progress event. A stop at the very first poll (inside
+ * the first lower solve) still returns a finite objective and F_exact at iteration 0. */
+static void test_poll_stops_inner_loops(void **state)
+{
+    (void)state;
+    sv_bl_quadratic q;
+    sv_bl_problem p;
+    gen_quadratic(&q, &p, 5, 8, 10.0, 0.1, 0.0, 3);
+    inexact_settings s;
+    inexact_settings_default(&s);
+    s.ctl.report_every = 1000;
+    mon_log *log = calloc(1, sizeof *log);
+    assert_non_null(log);
+    log->stop_at = -1;
+    mon_poll mp = {log, {0, 0}};
+    sv_monitor mon = {log_monitor_poll, &mp, poll_cb};
+    double x[5] = {0}, y[8] = {0};
+    inexact_info info;
+    assert_int_equal(inexact_solve(&p, &s, &mon, x, y, &info, NULL), SV_OK);
+    assert_int_equal(info.base.status, SV_SOLVED);
+    const long full_iter = info.base.iter, full_polls = mp.pc.calls;
+    assert_int_equal(log->n, 2);  /* iteration 0 and the end */
+    assert_true(full_polls > 100 * log->n);
+
+    memset(log, 0, sizeof *log);
+    log->stop_at = -1;
+    mp.pc = (poll_count){0, full_polls / 2};
+    double xc[5] = {0}, yc[8] = {0};
+    assert_int_equal(inexact_solve(&p, &s, &mon, xc, yc, &info, NULL), SV_OK);
+    assert_int_equal(info.base.status, SV_CANCELLED);
+    assert_int_equal(mp.pc.calls, full_polls / 2);  /* nothing polled after the stop */
+    const long t = info.base.iter;
+    assert_true(t > 0 && t < full_iter);
+    assert_true(isfinite(info.F_exact) && isfinite(info.lower_error));
+    assert_int_equal(log->iter[log->n - 1], t);
+    assert_true(log->obj[log->n - 1] == info.base.obj);
+    inexact_settings sk = s;
+    sk.ctl.max_iter = t;
+    double xk[5] = {0}, yk[8] = {0};
+    assert_int_equal(inexact_solve(&p, &sk, NULL, xk, yk, &info, NULL), SV_OK);
+    assert_int_equal(info.base.iter, t);
+    assert_true(sv_test_max_abs_diff(5, xc, xk) == 0.0);
+
+    memset(log, 0, sizeof *log);
+    log->stop_at = -1;
+    mp.pc = (poll_count){0, 1};
+    double x0[5] = {0}, y0[8] = {0};
+    assert_int_equal(inexact_solve(&p, &s, &mon, x0, y0, &info, NULL), SV_OK);
+    assert_int_equal(info.base.status, SV_CANCELLED);
+    assert_int_equal(info.base.iter, 0);
+    assert_int_equal(log->n, 1);
+    assert_true(isfinite(info.base.obj) && log->obj[0] == info.base.obj);
+    assert_true(isfinite(info.F_exact));
+    free(log);
+    sv_bl_quadratic_free(&q);
+}
+
 static void expect_bad_setting(const sv_bl_problem *p, inexact_settings s, const char *field)
 {
     double x[8] = {0}, y[8] = {0};
@@ -425,10 +513,10 @@ static void test_invalid(void **state)
     s = d; s.upper_L = -1;          expect_bad_setting(&p, s, "/params/upper_L");
     s = d; s.lip_hyy = INFINITY;    expect_bad_setting(&p, s, "/params/lip_hyy");
     s = d; s.lip_hxy = -2;          expect_bad_setting(&p, s, "/params/lip_hxy");
-    s = d; s.tol = -1;              expect_bad_setting(&p, s, "/params/tol");
-    s = d; s.max_iter = -1;         expect_bad_setting(&p, s, "/params/max_iter");
-    s = d; s.time_limit_s = NAN;    expect_bad_setting(&p, s, "/params/time_limit_s");
-    s = d; s.report_every = 0;      expect_bad_setting(&p, s, "/params/report_every");
+    s = d; s.ctl.tol = -1;              expect_bad_setting(&p, s, "/params/tol");
+    s = d; s.ctl.max_iter = -1;         expect_bad_setting(&p, s, "/params/max_iter");
+    s = d; s.ctl.time_limit_s = NAN;    expect_bad_setting(&p, s, "/params/time_limit_s");
+    s = d; s.ctl.report_every = 0;      expect_bad_setting(&p, s, "/params/report_every");
     s = d; s.final_tol = 0;         expect_bad_setting(&p, s, "/params/final_tol");
     sv_bl_quadratic_free(&q);
 
@@ -510,6 +598,35 @@ static void test_codec_breast_cancer(void **state)
     json_decref(res);
 }
 
+/* "objective" means one thing (the issue): f(x, y~) at the iterate with the solver's own lower
+ * solution, in every progress event and in the result, which equals the last event's at the
+ * same iteration and the shared upper_at_y; the exact F(x) is upper_objective, within the
+ * certified band of it here. inexact_objective (the old second name) is gone. */
+static void test_codec_objective_one_meaning(void **state)
+{
+    (void)state;
+    json_t *ex = sv_codec_inexact.example();
+    mon_log *log = calloc(1, sizeof *log);
+    assert_non_null(log);
+    log->stop_at = -1;
+    sv_monitor mon = {log_monitor, log, NULL};
+    json_t *res = sv_test_codec_run_json(&sv_codec_inexact, json_object_get(ex, "problem"),
+                                         json_object_get(ex, "params"), &mon);
+    assert_string_equal(json_string_value(json_object_get(res, "status")), "solved");
+    assert_true(log->n >= 20);
+    double obj = json_number_value(json_object_get(res, "objective"));
+    assert_int_equal(log->iter[log->n - 1], json_integer_value(json_object_get(res, "iterations")));
+    assert_true(obj == log->obj[log->n - 1]);
+    assert_true(obj == json_number_value(json_object_get(res, "upper_at_y")));
+    double F = json_number_value(json_object_get(res, "upper_objective"));
+    assert_true(fabs(F - obj) <= 1e-6);
+    assert_null(json_object_get(res, "inexact_objective"));
+    assert_true(json_number_value(json_object_get(res, "lower_error")) <= 1e-6);
+    json_decref(res);
+    json_decref(ex);
+    free(log);
+}
+
 /* The catalog example validates, runs and reports the documented fields. */
 static void test_codec_example(void **state)
 {
@@ -553,10 +670,12 @@ int main(void)
         cmocka_unit_test(test_hyperparam_global_ridge),
         cmocka_unit_test(test_hyperclean),
         cmocka_unit_test(test_cancel),
+        cmocka_unit_test(test_poll_stops_inner_loops),
         cmocka_unit_test(test_invalid),
         cmocka_unit_test(test_codec_validate),
         cmocka_unit_test(test_codec_quadratic),
         cmocka_unit_test(test_codec_breast_cancer),
+        cmocka_unit_test(test_codec_objective_one_meaning),
         cmocka_unit_test(test_codec_example),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

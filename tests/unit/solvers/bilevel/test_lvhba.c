@@ -70,7 +70,7 @@ static void test_toy_problem(void **state)
     sv_monitor mon = {log_monitor, &log, NULL};
     assert_int_equal(lvhba_solve(&p, &s, &mon, x, y, z, &info, &e), SV_OK);
     assert_int_equal(info.base.status, SV_SOLVED);
-    assert_true(info.residual <= s.tol);
+    assert_true(info.residual <= s.ctl.tol);
     if (!(fabs(x[0] - 0.5) <= 1e-6 && fabs(y[0] - 0.5) <= 1e-6))
         fail_msg("x %.9f y %.9f", x[0], y[0]);
     assert_true(fabs(info.F_exact - 0.25) <= 1e-10);
@@ -96,7 +96,7 @@ static void test_start_projected(void **state)
     sv_bl_constrained_bind(&c, &p);
     lvhba_settings s;
     lvhba_settings_default(&s);
-    s.max_iter = 0;
+    s.ctl.max_iter = 0;
     double x[1] = {-1.0}, y[1] = {2.0};
     lvhba_info info;
     assert_int_equal(lvhba_solve(&p, &s, NULL, x, y, NULL, &info, NULL), SV_OK);
@@ -148,7 +148,7 @@ static void test_quadratic_closed_form(void **state)
     lvhba_settings s;
     lvhba_settings_default(&s);
     s.c0 = 10.0;
-    s.max_iter = 20000;
+    s.ctl.max_iter = 20000;
     double x[5] = {0}, y[8] = {0};
     lvhba_info info;
     assert_int_equal(lvhba_solve(&p, &s, NULL, x, y, NULL, &info, &e), SV_OK);
@@ -211,8 +211,8 @@ static void test_constrained_grid_reference(void **state)
     lvhba_settings s;
     lvhba_settings_default(&s);
     s.c0 = 10.0;
-    s.max_iter = 20000;
-    s.report_every = 50;
+    s.ctl.max_iter = 20000;
+    s.ctl.report_every = 50;
     double x[1] = {0}, y[4] = {0};
     lvhba_info info;
     mon_log log = {.stop_at = -1};
@@ -254,7 +254,7 @@ static void test_hyperclean_improves(void **state)
     double F0 = sv_test_bl_true_F(&p, x, y0);
     lvhba_settings s;
     lvhba_settings_default(&s);
-    s.max_iter = 4000;
+    s.ctl.max_iter = 4000;
     lvhba_info info;
     assert_int_equal(lvhba_solve(&p, &s, NULL, x, y, NULL, &info, &e), SV_OK);
     assert_int_equal(info.base.status, SV_MAX_ITER);
@@ -278,7 +278,7 @@ static void test_cancel(void **state)
     sv_bl_constrained_bind(&c, &p);
     lvhba_settings s;
     lvhba_settings_default(&s);
-    s.report_every = 10;
+    s.ctl.report_every = 10;
     double x[1] = {3.0}, y[1] = {-1.0};
     lvhba_info info;
     mon_log log = {.stop_at = 2};
@@ -287,6 +287,78 @@ static void test_cancel(void **state)
     assert_int_equal(info.base.status, SV_CANCELLED);
     assert_int_equal(info.base.iter, 20);
     assert_int_equal(log.reports, 3);
+    sv_bl_constrained_free(&c);
+}
+
+/* A poll that says stop at its stop_at-th call, counting its calls (core/solver.h). */
+typedef struct {
+    mon_log log;
+    long calls, stop_at;
+} mon_poll;
+
+static int log_monitor_poll(const sv_progress *p, void *data)
+{
+    return log_monitor(p, &((mon_poll *)data)->log);
+}
+
+static int poll_at(void *data)
+{
+    mon_poll *m = data;
+    m->calls++;
+    return m->stop_at > 0 && m->calls >= m->stop_at;
+}
+
+/* The monitor's poll is read at every sweep of the projection onto C and every iteration, not
+ * only at reports: with report_every = 1000 a stop at the middle poll of the toy problem's full
+ * run ends it cancelled at an iteration t whose (x, y) is the iterate the rerun with
+ * max_iter = t returns, bit for bit (a step under way is abandoned), feasible, with the closing
+ * exact evaluation done and the result's objective the last progress event's. */
+static void test_poll_stops_projection(void **state)
+{
+    (void)state;
+    sv_bl_constrained c;
+    assert_int_equal(sv_bl_constrained_toy(&c), SV_OK);
+    sv_bl_problem p;
+    sv_bl_constrained_bind(&c, &p);
+    lvhba_settings s;
+    lvhba_settings_default(&s);
+    s.ctl.report_every = 1000;
+    mon_poll mp = {.log = {.stop_at = -1}};
+    sv_monitor mon = {log_monitor_poll, &mp, poll_at};
+    double x[1] = {3.0}, y[1] = {-1.0};
+    lvhba_info info;
+    assert_int_equal(lvhba_solve(&p, &s, &mon, x, y, NULL, &info, NULL), SV_OK);
+    assert_int_equal(info.base.status, SV_SOLVED);
+    const long full_iter = info.base.iter, full_polls = mp.calls;
+    assert_int_equal(mp.log.reports, 2);
+    assert_true(full_polls > full_iter);  /* the projection polls too */
+
+    mp = (mon_poll){.log = {.stop_at = -1}, .stop_at = full_polls / 2};
+    double xc[1] = {3.0}, yc[1] = {-1.0};
+    assert_int_equal(lvhba_solve(&p, &s, &mon, xc, yc, NULL, &info, NULL), SV_OK);
+    assert_int_equal(info.base.status, SV_CANCELLED);
+    assert_int_equal(mp.calls, full_polls / 2);
+    const long t = info.base.iter;
+    assert_true(t > 0 && t < full_iter);
+    assert_int_equal(mp.log.last_iter, t);
+    assert_true(mp.log.last_obj == info.base.obj);
+    assert_true(isfinite(info.F_exact) && info.max_violation <= 1e-10);
+    lvhba_settings sk = s;
+    sk.ctl.max_iter = t;
+    double xk[1] = {3.0}, yk[1] = {-1.0};
+    assert_int_equal(lvhba_solve(&p, &sk, NULL, xk, yk, NULL, &info, NULL), SV_OK);
+    assert_int_equal(info.base.iter, t);
+    assert_true(xc[0] == xk[0] && yc[0] == yk[0]);
+
+    /* a stop at the first poll (the first iteration's projection): the projected start */
+    mp = (mon_poll){.log = {.stop_at = -1}, .stop_at = 1};
+    double x0[1] = {3.0}, y0[1] = {-1.0};
+    assert_int_equal(lvhba_solve(&p, &s, &mon, x0, y0, NULL, &info, NULL), SV_OK);
+    assert_int_equal(info.base.status, SV_CANCELLED);
+    assert_int_equal(info.base.iter, 0);
+    assert_int_equal(mp.log.reports, 1);
+    assert_true(y0[0] <= x0[0] + 1e-12);
+    assert_true(isfinite(info.base.obj) && mp.log.last_obj == info.base.obj);
     sv_bl_constrained_free(&c);
 }
 
@@ -340,10 +412,10 @@ static void test_invalid_settings(void **state)
     s = d; s.c0 = -2;              expect_bad_setting(&p, s, "/params/c0");
     s = d; s.p = 0.5;              expect_bad_setting(&p, s, "/params/p");
     s = d; s.z_max = 0;            expect_bad_setting(&p, s, "/params/z_max");
-    s = d; s.tol = -1;             expect_bad_setting(&p, s, "/params/tol");
-    s = d; s.max_iter = -1;        expect_bad_setting(&p, s, "/params/max_iter");
-    s = d; s.time_limit_s = -1;    expect_bad_setting(&p, s, "/params/time_limit_s");
-    s = d; s.report_every = 0;     expect_bad_setting(&p, s, "/params/report_every");
+    s = d; s.ctl.tol = -1;             expect_bad_setting(&p, s, "/params/tol");
+    s = d; s.ctl.max_iter = -1;        expect_bad_setting(&p, s, "/params/max_iter");
+    s = d; s.ctl.time_limit_s = -1;    expect_bad_setting(&p, s, "/params/time_limit_s");
+    s = d; s.ctl.report_every = 0;     expect_bad_setting(&p, s, "/params/report_every");
     s = d; s.proj_tol = 0;         expect_bad_setting(&p, s, "/params/proj_tol");
     s = d; s.proj_max_sweeps = 0;  expect_bad_setting(&p, s, "/params/proj_max_sweeps");
     s = d; s.final_tol = 0;        expect_bad_setting(&p, s, "/params/final_tol");
@@ -422,6 +494,31 @@ static void test_codec_toy(void **state)
     json_decref(pr);
 }
 
+/* "objective" means one thing (the issue): f(x, y) at the iterate, in every progress event and
+ * in the result, which equals the last event's at the same iteration and the shared
+ * upper_at_y; the exact F(x) = f(x, y*(x)) is upper_objective. The catalog example ends solved
+ * with at least 20 reports. */
+static void test_codec_objective_one_meaning(void **state)
+{
+    (void)state;
+    json_t *ex = sv_codec_lvhba.example();
+    mon_log log = {.stop_at = -1};
+    sv_monitor mon = {log_monitor, &log, NULL};
+    json_t *res = sv_test_codec_run_json(&sv_codec_lvhba, json_object_get(ex, "problem"),
+                                         json_object_get(ex, "params"), &mon);
+    assert_string_equal(json_string_value(json_object_get(res, "status")), "solved");
+    assert_true(log.reports >= 20);
+    assert_int_equal(log.last_iter, json_integer_value(json_object_get(res, "iterations")));
+    double obj = json_number_value(json_object_get(res, "objective"));
+    assert_true(obj == log.last_obj);
+    assert_true(obj == json_number_value(json_object_get(res, "upper_at_y")));
+    /* the penalty's bias: f at the iterate and the exact F differ, but not by much */
+    double F = json_number_value(json_object_get(res, "upper_objective"));
+    assert_true(isfinite(F) && fabs(F - obj) <= 1e-2 * fabs(F));
+    json_decref(res);
+    json_decref(ex);
+}
+
 /* The catalog example finishes, feasibly, and its result carries the fields the docs list. */
 static void test_codec_example(void **state)
 {
@@ -462,10 +559,12 @@ int main(void)
         cmocka_unit_test(test_constrained_grid_reference),
         cmocka_unit_test(test_hyperclean_improves),
         cmocka_unit_test(test_cancel),
+        cmocka_unit_test(test_poll_stops_projection),
         cmocka_unit_test(test_divergence),
         cmocka_unit_test(test_invalid_settings),
         cmocka_unit_test(test_codec_validate),
         cmocka_unit_test(test_codec_toy),
+        cmocka_unit_test(test_codec_objective_one_meaning),
         cmocka_unit_test(test_codec_example),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
