@@ -589,9 +589,8 @@ static double select_desc(double *a, int n, int k)
     return a[lo];
 }
 
-int sv_topk(int n, int k, double *x, int *scratch)
+int sv_topk(int n, int k, double *x, double *scratch)
 {
-    (void)scratch;
     if (k >= n)
         return SV_OK;
     if (k <= 0) {
@@ -600,13 +599,14 @@ int sv_topk(int n, int k, double *x, int *scratch)
     }
     /* The threshold is the k-th largest key; entries above it stay, and among the entries equal
      * to it the lowest indices fill the remaining places (NaN before infinity at the top). */
-    double *key = malloc((size_t)n * sizeof *key);
+    double *key = scratch ? scratch : malloc((size_t)n * sizeof *key);
     if (!key)
         return SV_ENOMEM;
     for (int i = 0; i < n; i++)
         key[i] = topk_key(x[i]);
     double t = select_desc(key, n, k - 1);
-    free(key);
+    if (!scratch)
+        free(key);
     int above = 0, nan_at_t = 0;
     for (int i = 0; i < n; i++) {
         double v = topk_key(x[i]);

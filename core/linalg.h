@@ -91,9 +91,10 @@ void sv_zero(int n, double *x);
 void sv_fill(int n, double v, double *x);
 int sv_all_finite(int n, const double *x);                        /* 1 if no NaN/Inf */
 /* Keeps the k entries of largest magnitude of x (ties: lower index first; NaN counts as the
- * largest) and zeroes the rest, in place, in O(n) expected time (quickselect). scratch is unused
- * and may be NULL (kept for source compatibility). Returns SV_OK/SV_ENOMEM. */
-int sv_topk(int n, int k, double *x, int *scratch);
+ * largest) and zeroes the rest, in place, in O(n) expected time (quickselect). scratch: n
+ * doubles of workspace, so that a solver's iterations allocate nothing; NULL: allocated here.
+ * Returns SV_OK, or SV_ENOMEM (only when scratch is NULL). */
+int sv_topk(int n, int k, double *x, double *scratch);
 /* Euclidean projection of x onto the box [lo, hi] (either may be NULL: unbounded). */
 void sv_project_box(int n, const double *lo, const double *hi, double *x);
 

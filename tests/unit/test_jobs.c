@@ -178,6 +178,16 @@ static int store_apply(fixture *f, const sv_wop *op)
         if (op->seq > r->last_seq)
             r->last_seq = op->seq;
         return SV_STORE_OK;
+    case SV_W_DELETE:
+        if (!r || strcmp(r->tenant, op->tenant) != 0)
+            return SV_STORE_ENOTFOUND;
+        if (!sv_job_state_final(r->state))
+            return SV_STORE_ESTATE;
+        sv_job_clear(r);
+        *r = f->rows[--f->nrows];
+        return SV_STORE_OK;
+    case SV_W_MAINTAIN:
+        return SV_STORE_OK;
     }
     return SV_STORE_EIO;
 }
@@ -448,6 +458,12 @@ static void cancel(fixture *f, const char *id, const char *tenant, reply_rec *rr
 {
     memset(rr, 0, sizeof *rr);
     sv_jobs_cancel(&f->J, id, tenant, on_reply, rr);
+}
+
+static void delete_job(fixture *f, const char *id, const char *tenant, reply_rec *rr)
+{
+    memset(rr, 0, sizeof *rr);
+    sv_jobs_delete(&f->J, id, tenant, on_reply, rr);
 }
 
 static sv_task *task_of(fixture *f, const char *id)
@@ -1132,6 +1148,43 @@ static void test_events_closed_with_final_event(void **state)
 
 /* ---- drain and shutdown ---- */
 
+/* Delete: a live job is refused at once (conflict) without a write; a finished one is DELETED
+ * only once the delete committed; another tenant's and an unknown id are not_found. */
+static void test_delete(void **state)
+{
+    fixture *f = *state;   /* one worker */
+    reply_rec rr;
+    char a[40], b[40];
+    submit_created(f, "t1", BODY_B, 0, a);
+    submit_created(f, "t1", BODY_B, 0, b);
+    commit_all(f);
+    delete_job(f, a, "t1", &rr);   /* running */
+    assert_int_equal(rr.outcome, SV_JOBS_FAILED);
+    assert_string_equal(rr.code, "conflict");
+    assert_string_equal(rr.message, "the job is running: cancel it first");
+    delete_job(f, b, "t1", &rr);   /* queued */
+    assert_string_equal(rr.message, "the job is queued: cancel it first");
+    assert_int_equal(f->npending, 0);
+    finish_task(f, task_of(f, a), SV_JOB_SUCCEEDED, "{\"x\":[1]}", "{\"obj\":0}", NULL);
+    commit_all(f);
+    assert_null(sv_jobs_find(&f->J, a));
+    delete_job(f, a, "t2", &rr);
+    assert_int_equal(f->npending, 1);
+    commit_all(f);
+    assert_int_equal(rr.outcome, SV_JOBS_FAILED);
+    assert_string_equal(rr.code, "not_found");
+    delete_job(f, a, "t1", &rr);
+    assert_int_equal(rr.calls, 0);   /* not before the store answered */
+    commit_all(f);
+    assert_int_equal(rr.calls, 1);
+    assert_int_equal(rr.outcome, SV_JOBS_DELETED);
+    assert_string_equal(rr.id, a);
+    assert_null(row_find(f, a));
+    delete_job(f, a, "t1", &rr);
+    commit_all(f);
+    assert_string_equal(rr.code, "not_found");
+}
+
 static void test_drain_stops_dispatch(void **state)
 {
     fixture *f = *state;   /* one worker */
@@ -1221,6 +1274,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_cancel_finished_not_yet_durable, setup1, teardown),
         cmocka_unit_test_setup_teardown(test_events_progress_and_done, setup1, teardown),
         cmocka_unit_test_setup_teardown(test_events_closed_with_final_event, setup1, teardown),
+        cmocka_unit_test_setup_teardown(test_delete, setup1, teardown),
         cmocka_unit_test_setup_teardown(test_drain_stops_dispatch, setup1, teardown),
         cmocka_unit_test_setup_teardown(test_interrupt_all_leaves_running, setup2, teardown),
     };

@@ -457,7 +457,7 @@ static void test_topk(void **state)
 
     /* All equal: the first k survive. */
     double e[5] = {2, -2, 2, -2, 2};
-    int scratch[5];
+    double scratch[5];
     assert_int_equal(sv_topk(5, 2, e, scratch), SV_OK);
     const double want_e[5] = {2, -2, 0, 0, 0};
     assert_memory_equal(e, want_e, sizeof e);
@@ -476,7 +476,7 @@ static void test_topk(void **state)
     sv_rng_seed(&r, 8);
     enum { N = 200 };
     double v[N], ref[N];
-    int scr[N];
+    double scr[N];
     for (int trial = 0; trial < 50; trial++) {
         int k = (int)sv_rng_below(&r, N + 1);
         for (int i = 0; i < N; i++)

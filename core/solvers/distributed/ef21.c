@@ -27,7 +27,7 @@ typedef struct {
     double *Li;     /* n: the clients' smoothness constants */
     double *scale;  /* n: s_i */
     double *weight; /* n: w_i */
-    int *idx;       /* d: TopK scratch */
+    double *idx;    /* d: TopK scratch */
 } ef21_ws;
 
 static int check_problem(const ef21_problem *p, sv_err *e);

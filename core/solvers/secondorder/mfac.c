@@ -429,7 +429,7 @@ static double magnitude_baseline(mfac_run *r, const double *x, long keep)
 {
     double *xc = r->w.xcopy;
     sv_copy(r->d, x, xc);
-    sv_topk(r->d, (int)keep, xc, r->w.active);  /* active is free scratch here */
+    sv_topk(r->d, (int)keep, xc, NULL);
     return sv_glm_value(r->glm, xc, NULL, r->w.work);
 }
 

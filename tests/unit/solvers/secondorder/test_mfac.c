@@ -617,7 +617,7 @@ static void test_prune_beats_magnitude(void **state)
         optimum(&inst, x);
         memcpy(xmag, x, sizeof x);
         const double fdense = value(&inst, x);
-        int idx[40];
+        double idx[40];
         assert_int_equal(sv_topk(d, d / 2, xmag, idx), SV_OK);
         const double fmag = value(&inst, xmag);
 
