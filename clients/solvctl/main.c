@@ -41,8 +41,9 @@ static int cmd_help(sc_ctx *c, int argc, char **argv);
 
 static const sc_command commands[] = {
     {"solvers", "[NAME]", "the catalog, or one solver's parameters and example",
-     "Without NAME: a table of every solver (name, family, summary). With NAME: the solver's\n"
-     "document from GET /v1/solvers/NAME (parameter schema, problem schema, example job).\n",
+     "Without NAME: a table of every solver (name, family, summary; --field picks the\n"
+     "columns). With NAME: the solver's document from GET /v1/solvers/NAME (parameter\n"
+     "schema, problem schema, example job).\n",
      cmd_solvers},
     {"submit", "SOLVER FILE|--example [options]", "submit a job (and --wait for it)",
      "FILE holds the problem, or a whole job body {\"problem\":...,\"params\":...}; '-' reads\n"
@@ -220,6 +221,41 @@ static int one_id(const char *cmd, int argc, char **argv)
     return 0;
 }
 
+/* --field on a list (jobs, solvers): each row reduced to the picked members (absent: null);
+ * prints them as columns (a header unless -o fields), or the list document with -o json. */
+static void print_picked_rows(const sc_ctx *c, json_t *doc, const char *member)
+{
+    json_t *picked = json_array();
+    size_t i;
+    json_t *row;
+    json_array_foreach(json_object_get(doc, member), i, row) {
+        json_t *o = json_object();
+        for (int f = 0; f < c->nfields; f++) {
+            json_t *v = sc_json_path(row, c->fields[f]);
+            json_object_set(o, c->fields[f], v ? v : json_null());
+        }
+        json_array_append_new(picked, o);
+    }
+    json_object_set_new(doc, member, picked);
+    if (c->out == SC_OUT_JSON) {
+        sc_json_write(stdout, doc, 0);
+        return;
+    }
+    if (c->out != SC_OUT_FIELDS) {
+        for (int f = 0; f < c->nfields; f++)
+            printf("%s%s", f ? "\t" : "", c->fields[f]);
+        putchar('\n');
+    }
+    json_array_foreach(picked, i, row) {
+        for (int f = 0; f < c->nfields; f++) {
+            char *t = sc_value_text(json_object_get(row, c->fields[f]));
+            printf("%s%s", f ? "\t" : "", t);
+            free(t);
+        }
+        putchar('\n');
+    }
+}
+
 /* ---- solvers ---- */
 
 static int cmd_solvers(sc_ctx *c, int argc, char **argv)
@@ -232,7 +268,9 @@ static int cmd_solvers(sc_ctx *c, int argc, char **argv)
     int rc = get_json(c, path, &doc);
     if (rc)
         return rc;
-    if (argc > 0 || (c->out == SC_OUT_JSON && !c->nfields)) {
+    if (argc == 0 && c->nfields) {
+        print_picked_rows(c, doc, "solvers");
+    } else if (argc > 0 || c->out == SC_OUT_JSON) {
         rc = c->out == SC_OUT_JSON && !c->nfields ? (sc_json_write(stdout, doc, 0), SC_OK)
                                                   : print_document(c, doc);
     } else {
@@ -774,60 +812,36 @@ static int cmd_list(sc_ctx *c, int argc, char **argv)
     int rc = get_json(c, path, &doc);
     if (rc)
         return rc;
-    json_t *jobs = json_object_get(doc, "jobs");
-    size_t i;
-    json_t *j;
     if (c->nfields) {
-        /* Each job reduced to the picked members (absent ones are null). */
-        json_t *picked = json_array();
-        json_array_foreach(jobs, i, j) {
-            json_t *o = json_object();
-            for (int f = 0; f < c->nfields; f++) {
-                json_t *v = sc_json_path(j, c->fields[f]);
-                json_object_set(o, c->fields[f], v ? v : json_null());
-            }
-            json_array_append_new(picked, o);
-        }
-        json_object_set_new(doc, "jobs", picked);
-        jobs = picked;
+        print_picked_rows(c, doc, "jobs");
+        json_decref(doc);
+        return SC_OK;
     }
     if (c->out == SC_OUT_JSON) {
         sc_json_write(stdout, doc, 0);
         json_decref(doc);
         return SC_OK;
     }
+    json_t *jobs = json_object_get(doc, "jobs");
+    size_t i;
+    json_t *j;
     int fields = c->out == SC_OUT_FIELDS;
-    if (c->nfields) {
-        for (int f = 0; !fields && f < c->nfields; f++)
-            printf("%s%s", f ? "\t" : "", c->fields[f]);
-        if (!fields)
-            putchar('\n');
-        json_array_foreach(jobs, i, j) {
-            for (int f = 0; f < c->nfields; f++) {
-                char *t = sc_value_text(json_object_get(j, c->fields[f]));
-                printf("%s%s", f ? "\t" : "", t);
-                free(t);
-            }
-            putchar('\n');
-        }
-    } else {
-        const char *fmt = fields ? "%s\t%s\t%s\t%s\t%s\t%s\n" : "%-24s %-22s %-10s %-9s %-22s %s\n";
-        if (!fields)
-            printf(fmt, "ID", "SOLVER", "STATUS", "DURATION", "OBJECTIVE", "CREATED");
-        json_array_foreach(jobs, i, j) {
-            char dur[32], num[40] = "-";
-            sc_fmt_duration(json_is_number(sc_json_path(j, "timings.run_s"))
-                                ? json_number_value(sc_json_path(j, "timings.run_s"))
-                                : -1,
-                            dur, sizeof dur);
-            json_t *obj = sc_json_path(j, "result.objective");
-            if (json_is_number(obj))
-                sc_fmt_double(json_number_value(obj), 0, num, sizeof num);
-            printf(fmt, json_string_value(json_object_get(j, "id")),
-                   json_string_value(json_object_get(j, "solver")),
-                   json_string_value(json_object_get(j, "status")), dur, num,
-                   json_string_value(json_object_get(j, "created_at")));
-        }
+    const char *fmt = fields ? "%s\t%s\t%s\t%s\t%s\t%s\n" : "%-24s %-22s %-10s %-9s %-22s %s\n";
+    if (!fields)
+        printf(fmt, "ID", "SOLVER", "STATUS", "DURATION", "OBJECTIVE", "CREATED");
+    json_array_foreach(jobs, i, j) {
+        char dur[32], num[40] = "-";
+        sc_fmt_duration(json_is_number(sc_json_path(j, "timings.run_s"))
+                            ? json_number_value(sc_json_path(j, "timings.run_s"))
+                            : -1,
+                        dur, sizeof dur);
+        json_t *obj = sc_json_path(j, "result.objective");
+        if (json_is_number(obj))
+            sc_fmt_double(json_number_value(obj), 0, num, sizeof num);
+        printf(fmt, json_string_value(json_object_get(j, "id")),
+               json_string_value(json_object_get(j, "solver")),
+               json_string_value(json_object_get(j, "status")), dur, num,
+               json_string_value(json_object_get(j, "created_at")));
     }
     const char *next = json_string_value(json_object_get(doc, "next_cursor"));
     if (next && !fields)

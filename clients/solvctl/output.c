@@ -52,6 +52,13 @@ char *sc_fmt_double(double d, int json_real, char *buf, size_t n)
     return buf;
 }
 
+char *sc_fmt_short(double d, int prec, char *buf, size_t n)
+{
+    snprintf(buf, n, "%.*g", prec, d);
+    drop_exponent_zeros(buf);
+    return buf;
+}
+
 static void newline_indent(FILE *f, int indent, int depth)
 {
     if (!indent)

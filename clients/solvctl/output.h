@@ -22,6 +22,10 @@ int sc_output_parse(const char *s, sc_output *out);
  * '.' or exponent gets ".0", so that a JSON reader still sees a real. Returns buf. */
 char *sc_fmt_double(double d, int json_real, char *buf, size_t n);
 
+/* d in %.*g with prec significant digits, exponent without leading zeros (for short displays
+ * such as the progress line). Returns buf. */
+char *sc_fmt_short(double d, int prec, char *buf, size_t n);
+
 /* Writes v as JSON to f: indent 0 = compact on one line, else that many spaces a level. */
 void sc_json_write(FILE *f, const json_t *v, int indent);
 

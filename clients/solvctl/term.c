@@ -79,7 +79,8 @@ size_t sc_progress_line(const json_t *p, long max_iter, int width, char *buf, si
         snprintf(piece, sizeof piece, "objective %s",
                  sc_fmt_double(json_number_value(obj), 0, num, sizeof num));
         if (narrow || !append(line, &len, avail, piece)) {
-            snprintf(piece, sizeof piece, "obj %.6g", json_number_value(obj));
+            snprintf(piece, sizeof piece, "obj %s",
+                     sc_fmt_short(json_number_value(obj), 6, num, sizeof num));
             append(line, &len, avail, piece);
         }
     }
@@ -109,7 +110,8 @@ size_t sc_progress_line(const json_t *p, long max_iter, int width, char *buf, si
             if (!json_is_number(v) || strcmp(k, "iteration") == 0 ||
                 strcmp(k, "elapsed_s") == 0 || strcmp(k, "objective") == 0)
                 continue;
-            snprintf(piece, sizeof piece, "%s %.4g", k, json_number_value(v));
+            snprintf(piece, sizeof piece, "%s %s", k,
+                     sc_fmt_short(json_number_value(v), 4, num, sizeof num));
             if (!append(line, &len, avail, piece))
                 break;
         }

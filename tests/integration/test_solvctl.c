@@ -228,6 +228,17 @@ static void test_solvers(void **state)
             fail_msg("solvctl solvers does not list %s", it_str(s, "name"));
     it_proc_free(&p);
 
+    /* -o fields --field name: exactly the catalog's names, one a line, in its order. */
+    expect(&p, SC(&p, "solvers", "-o", "fields", "--field", "name"), 0);
+    {
+        char names[8192] = "";
+        json_array_foreach(json_object_get(cat, "solvers"), i, s)
+            snprintf(names + strlen(names), sizeof names - strlen(names), "%s\n",
+                     it_str(s, "name"));
+        assert_string_equal(p.out, names);
+    }
+    it_proc_free(&p);
+
     expect(&p, SC(&p, "--json", "solvers"), 0);
     json_t *last;
     assert_int_equal(json_lines(p.out, &last), 1);
@@ -1054,6 +1065,7 @@ static void test_progress_line(void **state)
     int rc;
     /* Wide: a bar, the iteration of max_iter, the objective in full. */
     char *out = run_on_pty(120, NULL, args, &rc);
+    assert_null(strstr(out, "Sanitizer"));
     assert_int_equal(rc, 0);
     assert_true(check_progress_lines(out, 120, last, sizeof last) >= 1);
     assert_non_null(strstr(last, "iter "));
