@@ -5,6 +5,22 @@
 #include <curl/curl.h>
 #include "solvctl.h"
 
+volatile sig_atomic_t sc_interrupted;
+
+/* Called by libcurl about once a second even on a silent connection: how Ctrl-C reaches a
+ * transfer that waits in poll(). */
+static int xferinfo(void *p, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
+{
+    (void)p, (void)dt, (void)dn, (void)ut, (void)un;
+    return sc_interrupted ? 1 : 0;
+}
+
+static void interruptible(CURL *curl)
+{
+    curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, xferinfo);
+    curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
+}
+
 typedef struct {
     char *buf;
     size_t len, cap;
@@ -72,6 +88,7 @@ int sc_request(const sc_ctx *c, const char *method, const char *path, const char
     curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, 10L);
     curl_easy_setopt(curl, CURLOPT_TIMEOUT, 300L);
     curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+    interruptible(curl);
     CURLcode rc = curl_easy_perform(curl);
     if (rc == CURLE_OK) {
         curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &out->status);
@@ -95,7 +112,7 @@ int sc_report_error(const sc_resp *r)
 {
     if (r->status == 0) {
         fprintf(stderr, "solvctl: %s\n", r->error);
-        return SC_CONNECT;
+        return SC_ERROR;
     }
     json_t *doc = json_loads(r->body, 0, NULL);
     json_t *e = json_object_get(doc, "error");
@@ -108,7 +125,7 @@ int sc_report_error(const sc_resp *r)
     else
         fprintf(stderr, "solvctl: HTTP %ld: %.200s\n", r->status, r->body);
     json_decref(doc);
-    return SC_API;
+    return SC_ERROR;
 }
 
 /* ---- event streams ---- */
@@ -209,6 +226,7 @@ long sc_stream(const sc_ctx *c, const char *path, sc_event_fn fn, void *data, ch
     curl_easy_setopt(curl, CURLOPT_WRITEDATA, &s);
     curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, 10L);
     curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+    interruptible(curl);
     CURLcode rc = curl_easy_perform(curl);
     long status = s.status;
     if (!status)

@@ -3,23 +3,33 @@
 #ifndef SOLVCTL_H
 #define SOLVCTL_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <jansson.h>
+#include "output.h"
 
-/* Exit codes: what happened, for scripts. */
+/* Exit statuses, for scripts (as gh and kubectl: one status for every kind of error). */
 enum {
-    SC_OK = 0,          /* the command worked (and a waited-for job succeeded) */
-    SC_JOB_FAILED = 1,  /* a waited-for job ended failed, cancelled or timed_out */
-    SC_USAGE = 2,       /* bad command line */
-    SC_API = 3,         /* the server answered with an error (4xx/5xx) */
-    SC_CONNECT = 4      /* no answer: connection refused, timeout */
+    SC_OK = 0,            /* the command worked (and a waited-for job succeeded) */
+    SC_ERROR = 1,         /* the server answered with an error, no answer (network), or a
+                           * waited-for job ended failed, cancelled or timed_out */
+    SC_USAGE = 2,         /* bad command line */
+    SC_INTERRUPTED = 130  /* Ctrl-C while waiting (the job goes on on the server) */
 };
+
+#define SC_MAX_FIELDS 32
 
 typedef struct {
     const char *url;     /* base, e.g. http://127.0.0.1:8080 */
     const char *token;   /* bearer token or NULL */
-    int json;            /* --json: print raw JSON */
+    sc_output out;       /* -o (--json is -o json) */
+    char *fields[SC_MAX_FIELDS];   /* --field, in the order given */
+    int nfields;
 } sc_ctx;
+
+/* Set by the SIGINT handler of `wait`: requests and streams in flight give up within about a
+ * second (libcurl's progress callback polls it). */
+extern volatile sig_atomic_t sc_interrupted;
 
 typedef struct {
     long status;         /* HTTP status, 0 when no answer */
@@ -28,7 +38,7 @@ typedef struct {
     char error[256];     /* curl's message when status == 0 */
 } sc_resp;
 
-/* method "GET"/"POST"; body may be NULL; extra_header may be NULL ("Name: value"). */
+/* method "GET"/"POST"/"DELETE"; body may be NULL; extra_header may be NULL ("Name: value"). */
 int sc_request(const sc_ctx *c, const char *method, const char *path, const char *body,
                const char *extra_header, sc_resp *out);
 void sc_resp_free(sc_resp *r);
