@@ -25,7 +25,7 @@ static const sv_codec_env env = {100000, 10000000, SOLVD_REPO_DATA};
  * The list must end empty (then this mechanism goes). */
 static const char *const legacy[] = {"bilevel.bip", "bilevel.blockwise", "bilevel.borep",
                                      "bilevel.inexact", "bilevel.lvhba", "bilevel.penalty",
-                                     "constrained.eal_sketch", NULL};
+                                     NULL};
 
 static int is_legacy(const char *name)
 {
