@@ -328,12 +328,10 @@ static int read_strings(const json_t *problem, const char *key, long limit, cons
 static int read_desc(const json_t *problem, const sv_codec_env *env,
                      const sv_expr_problem_opts *o, expr_desc *d, sv_err *e)
 {
-    static const char *const base_keys[] = {"variables", "x0", "objective", "equalities",
-                                            "inequalities"};
     const char *allowed[5 + 16 + 1];
     size_t na = 0;
     for (size_t i = 0; i < 5; i++)
-        allowed[na++] = base_keys[i];
+        allowed[na++] = sv_expr_problem_members[i];
     for (const char *const *k = o->extra_keys; k && *k && na < 5 + 16; k++)
         allowed[na++] = *k;
     allowed[na] = NULL;
@@ -509,27 +507,33 @@ int sv_expr_problem_check(const json_t *problem, const sv_codec_env *env,
     return rc;
 }
 
+const char *const sv_expr_problem_members[] = {"variables", "x0", "objective", "equalities",
+                                               "inequalities", NULL};
+
+const char sv_expr_problem_properties[] =
+    "{\"variables\": {\"type\": [\"object\", \"array\"], \"description\": "
+    "\"{\\\"<name>\\\": {\\\"size\\\": 1, \\\"lower\\\": number | [numbers or nulls] | null, "
+    "\\\"upper\\\": ..., \\\"start\\\": number | [numbers]}} in the order of the flat x; or "
+    "[\\\"x1\\\", \\\"x2\\\", ...] for unbounded scalars\"},"
+    " \"x0\": {\"type\": \"array\", \"description\": "
+    "\"the whole start as one flat array of n numbers (overrides the per-variable start)\"},"
+    " \"objective\": {\"type\": [\"string\", \"null\"], \"description\": "
+    "\"the expression to minimise, e.g. \\\"sum((x - 1)^2) + log(1 + t^2)\\\"\"},"
+    " \"equalities\": {\"type\": \"array\", \"items\": {\"type\": \"string\"}, \"description\": "
+    "\"c_i(x) = 0, each \\\"g\\\" or \\\"a = b\\\"\"},"
+    " \"inequalities\": {\"type\": \"array\", \"items\": {\"type\": \"string\"}, \"description\": "
+    "\"h_j(x) <= 0, each \\\"g\\\", \\\"a <= b\\\" or \\\"a >= b\\\"\"}}";
+
 json_t *sv_expr_problem_schema(void)
 {
-    return json_pack(
-        "{s:s, s:s, s:[s], s:{s:{s:[s,s], s:s}, s:{s:s, s:s}, s:{s:[s,s], s:s},"
-        " s:{s:s, s:{s:s}, s:s}, s:{s:s, s:{s:s}, s:s}}}",
-        "type", "object", "description",
-        "an `expr` problem (docs/expr.md): named scalar and vector variables, an objective and "
-        "constraints written as expression strings",
-        "required", "variables", "properties",
-        "variables", "type", "object", "array", "description",
-        "{\"<name>\": {\"size\": 1, \"lower\": number | [numbers or nulls] | null, \"upper\": ..., "
-        "\"start\": number | [numbers]}} in the order of the flat x; or [\"x1\", \"x2\", ...] "
-        "for unbounded scalars",
-        "x0", "type", "array", "description",
-        "the whole start as one flat array of n numbers (overrides the per-variable start)",
-        "objective", "type", "string", "null", "description",
-        "the expression to minimise, e.g. \"sum((x - 1)^2) + log(1 + t^2)\"",
-        "equalities", "type", "array", "items", "type", "string", "description",
-        "c_i(x) = 0, each \"g\" or \"a = b\"",
-        "inequalities", "type", "array", "items", "type", "string", "description",
-        "h_j(x) <= 0, each \"g\", \"a <= b\" or \"a >= b\"");
+    json_error_t jerr;
+    json_t *props = json_loads(sv_expr_problem_properties, 0, &jerr);
+    if (!props)
+        return NULL;
+    return json_pack("{s:s, s:s, s:[s], s:o}", "type", "object", "description",
+                     "an `expr` problem (docs/expr.md): named scalar and vector variables, an "
+                     "objective and constraints written as expression strings",
+                     "required", "variables", "properties", props);
 }
 
 json_t *sv_expr_problem_values_json(const sv_expr_problem *p, const double *x)

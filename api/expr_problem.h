@@ -46,6 +46,14 @@ int sv_expr_problem_check(const json_t *problem, const sv_codec_env *env,
 /* JSON Schema of the problem shape (loose: the decoder is authoritative). New reference. */
 json_t *sv_expr_problem_schema(void);
 
+/* The top-level members the decoder reads ("variables", "x0", "objective", "equalities",
+ * "inequalities"), NULL-terminated, and the JSON Schema text of their "properties": for a codec's
+ * problem forms table (api/forms.h), whose expr form then accepts and documents exactly what
+ * the decoder does (a solver that cannot take inequalities still lists them, so that the decoder
+ * names why it refuses them). */
+extern const char *const sv_expr_problem_members[];
+extern const char sv_expr_problem_properties[];
+
 /* The flat x as {"<name>": number (size 1) or array (size > 1), ...} in declaration order;
  * non-finite entries become null. New reference, NULL when out of memory. */
 json_t *sv_expr_problem_values_json(const sv_expr_problem *p, const double *x);

@@ -61,8 +61,14 @@ static json_t *num_json(double x)
 
 static json_t *spec_schema(const sv_param_spec *s, const void *defaults)
 {
-    if (s->type == SV_PARAM_SCHEDULE)
-        return sv_schedule_schema();
+    if (s->type == SV_PARAM_SCHEDULE) {
+        /* The shared schedule schema, with this table's default kind. */
+        json_t *o = sv_schedule_schema();
+        const char *kind = sv_schedule_kind_name(CFIELD(sv_schedule, defaults, s)->kind);
+        if (o && kind)
+            json_object_set_new(o, "default", json_string(kind));
+        return o;
+    }
     if (s->type == SV_PARAM_OBJECT) {
         json_t *o = table_schema(s->fields, CFIELD(char, defaults, s));
         if (o && s->help)

@@ -83,7 +83,10 @@ void sv_params_defaults(const sv_param_spec *specs, void *settings)
         case SV_PARAM_ENUM: *FIELD(int, settings, s) = (int)s->def; break;
         case SV_PARAM_SEED: *FIELD(uint64_t, settings, s) = (uint64_t)s->def; break;
         case SV_PARAM_OBJECT: sv_params_defaults(s->fields, FIELD(char, settings, s)); break;
-        case SV_PARAM_SCHEDULE: sv_schedule_default(FIELD(sv_schedule, settings, s)); break;
+        case SV_PARAM_SCHEDULE:
+            sv_schedule_default(FIELD(sv_schedule, settings, s));
+            FIELD(sv_schedule, settings, s)->kind = (int)s->def;
+            break;
         }
     }
 }

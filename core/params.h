@@ -35,9 +35,10 @@ typedef struct sv_param_spec {
     int min_exclusive;            /* 1: value must be > min */
     const char *const *choices;   /* ENUM: NULL-terminated names */
     const char *help;             /* one line for the schema's "description" */
-    double def;                   /* the default (ENUM: index of the choice; BOOL: 0/1);
-                                   * unused for OBJECT (its fields have theirs), SCHEDULE
-                                   * (sv_schedule_default) and REQUIRED members */
+    double def;                   /* the default (ENUM: index of the choice; BOOL: 0/1;
+                                   * SCHEDULE: the default kind, an sv_schedule_kind, the other
+                                   * members from sv_schedule_default; 0 = constant); unused
+                                   * for OBJECT (its fields have theirs) and REQUIRED members */
     unsigned flags;               /* SV_PARAM_REQUIRED */
     const struct sv_param_spec *fields; /* OBJECT: the nested table */
 } sv_param_spec;
@@ -74,6 +75,10 @@ typedef struct sv_param_spec {
      .help = (help_)}
 #define SV_PN_SCHEDULE(T, f, name_, help_) \
     {.name = (name_), .type = SV_PARAM_SCHEDULE, .offset = offsetof(T, f), .help = (help_)}
+/* A schedule whose default kind is not constant (core/schedule.h: SV_SCHEDULE_COSINE, ...). */
+#define SV_PN_SCHEDULE_KIND(T, f, name_, kind_, help_) \
+    {.name = (name_), .type = SV_PARAM_SCHEDULE, .offset = offsetof(T, f), .def = (kind_), \
+     .help = (help_)}
 #define SV_PN_OBJECT(T, f, name_, table, help_) \
     {.name = (name_), .type = SV_PARAM_OBJECT, .offset = offsetof(T, f), .fields = (table), \
      .help = (help_)}
@@ -87,10 +92,12 @@ typedef struct sv_param_spec {
 #define SV_P_ENUM(T, f, choices_, dflt, help_) SV_PN_ENUM(T, f, #f, choices_, dflt, help_)
 #define SV_P_SEED(T, f, dflt, help_) SV_PN_SEED(T, f, #f, dflt, help_)
 #define SV_P_SCHEDULE(T, f, help_) SV_PN_SCHEDULE(T, f, #f, help_)
+#define SV_P_SCHEDULE_KIND(T, f, kind_, help_) SV_PN_SCHEDULE_KIND(T, f, #f, kind_, help_)
 #define SV_P_OBJECT(T, f, table, help_) SV_PN_OBJECT(T, f, #f, table, help_)
 
 /* Fills every field the table describes with its default (OBJECT recursively, SCHEDULE with
- * sv_schedule_default); other members of the struct are left alone. */
+ * sv_schedule_default and the entry's default kind); other members of the struct are left
+ * alone. */
 void sv_params_defaults(const sv_param_spec *specs, void *settings);
 
 /* Checks that the values in *settings satisfy the table: ranges, enum indices, BOOL 0/1, seeds

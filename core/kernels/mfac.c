@@ -89,11 +89,19 @@ int sv_mfac_static_init(sv_mfac_static *s, int d, int m, double lambda)
 
 int sv_mfac_static_build(sv_mfac_static *s, const double *G)
 {
+    return sv_mfac_static_build_until(s, G, NULL, NULL);
+}
+
+int sv_mfac_static_build_until(sv_mfac_static *s, const double *G, int (*stop)(void *data),
+                               void *data)
+{
     const int d = s->d, m = s->m;
     const double inv_lambda = 1.0 / s->lambda;
     double *V = s->V, *C = s->work;
     s->built = 0;
     for (int b0 = 0; b0 < m; b0 += SV_MFAC_BLOCK) {
+        if (stop && stop(data))
+            return SV_MFAC_STOPPED;
         const int nb = m - b0 < SV_MFAC_BLOCK ? m - b0 : SV_MFAC_BLOCK;
         const double *Gb = G + (size_t)b0 * d;
         double *Vb = V + (size_t)b0 * d;

@@ -45,6 +45,13 @@ int sv_mfac_static_init(sv_mfac_static *s, int d, int m, double lambda);
  * with new gradients. Returns SV_OK or SV_ENUMERIC (a non-finite or non-positive denominator,
  * which finite data and lambda > 0 rule out unless the numbers overflow). */
 int sv_mfac_static_build(sv_mfac_static *s, const double *G);
+/* What sv_mfac_static_build_until returns when stop asked it to. */
+#define SV_MFAC_STOPPED 1
+/* The same, asking stop(data) before each block of SV_MFAC_BLOCK gradients (the whole build can
+ * take minutes at the largest sizes): a non-zero answer abandons it and returns SV_MFAC_STOPPED
+ * (s->built stays 0). stop may be NULL (never). */
+int sv_mfac_static_build_until(sv_mfac_static *s, const double *G, int (*stop)(void *data),
+                               void *data);
 /* y = F^{-1} x, O(d m). x and y (length d) may be the same array. Uses the engine's scratch: one
  * call at a time per engine (the same holds for sv_mfac_window_ihvp). */
 void sv_mfac_static_ihvp(const sv_mfac_static *s, const double *x, double *y);

@@ -92,6 +92,24 @@ const sv_param_spec sv_gen_glm_params[] = {
     SV_PARAMS_END,
 };
 
+const sv_param_spec sv_gen_glm_one_params[] = {
+    SV_PN_INT32_REQ(sv_gen_glm_spec, rows_per_client, "rows", 1, INT_MAX, "number of rows"),
+    SV_P_INT32_REQ(sv_gen_glm_spec, dim, 1, INT_MAX, "number of columns (the dimension)"),
+    SV_P_ENUM(sv_gen_glm_spec, loss, loss_choices, SV_LOSS_SQUARED,
+              "squared (least squares) or logistic (labels -1/+1)"),
+    SV_P_NUMBER(sv_gen_glm_spec, lambda, 0, INFINITY, 0, "ridge weight"),
+    SV_P_SEED(sv_gen_glm_spec, seed, 0, "seed of the generator (xoshiro256**)"),
+    SV_PARAMS_END,
+};
+
+void sv_gen_glm_one_default(sv_gen_glm_spec *spec)
+{
+    memset(spec, 0, sizeof *spec);
+    sv_params_defaults(sv_gen_glm_one_params, spec);
+    spec->n_clients = 1;
+    spec->heterogeneity = 0.0;
+}
+
 int sv_gen_glm_clients(const sv_gen_glm_spec *spec, sv_glm_clients *out, sv_err *e)
 {
     if (out)

@@ -42,6 +42,14 @@ typedef struct {
  * bounds the sizes by its limits. */
 extern const sv_param_spec sv_gen_glm_params[];
 
+/* The table of a "generate" object for one model (constrained.lion): rows (rows_per_client) and
+ * dim required; loss (squared), lambda (0), seed (0). It leaves n_clients and heterogeneity
+ * alone: the caller sets them to 1 and 0 (sv_gen_glm_one_default), so the instance is client 0
+ * of sv_gen_glm_clients, scale 1. */
+extern const sv_param_spec sv_gen_glm_one_params[];
+/* The defaults of sv_gen_glm_one_params with n_clients = 1 and heterogeneity 0. */
+void sv_gen_glm_one_default(sv_gen_glm_spec *spec);
+
 /* Validates spec (errors name "/problem/generate/<field>"), then fills out. Returns SV_OK,
  * SV_EINVAL or SV_ENOMEM (out is then empty; sv_glm_clients_free is still safe). */
 int sv_gen_glm_clients(const sv_gen_glm_spec *spec, sv_glm_clients *out, sv_err *e);

@@ -2,24 +2,36 @@
  * constraints. The loss itself is core/models/glm.c's (overflow-free for any finite margin). */
 #include "core/models/logistic_eq.h"
 
+#include <limits.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/rng.h"
 
+static const char *const kind_choices[] = {"logistic_eq", NULL};
+
+const sv_param_spec sv_logistic_eq_params[] = {
+    {.name = "kind", .type = SV_PARAM_ENUM, .offset = offsetof(sv_logistic_eq_spec, kind),
+     .choices = kind_choices, .flags = SV_PARAM_REQUIRED,
+     .help = "the generated problem: logistic_eq, logistic regression under equalities"},
+    SV_P_INT32_REQ(sv_logistic_eq_spec, n, 1, INT_MAX, "samples"),
+    SV_P_INT32_REQ(sv_logistic_eq_spec, d, 1, INT_MAX, "features (the dimension)"),
+    SV_P_INT32_REQ(sv_logistic_eq_spec, m, 0, INT_MAX, "linear equalities A x = b"),
+    SV_P_SEED(sv_logistic_eq_spec, seed, 0, "seed of the generator (xoshiro256**)"),
+    SV_P_NUMBER(sv_logistic_eq_spec, lambda, 0, INFINITY, 0, "ridge weight"),
+    SV_P_BOOL(sv_logistic_eq_spec, unit_norm, 0, "add the nonlinear constraint |x|^2 = 1"),
+    SV_PARAMS_END,
+};
+
 int sv_logistic_eq_check(const sv_logistic_eq_spec *s, sv_err *e)
 {
     if (!s)
         return sv_fail(e, "/problem/generate", "no generator specification");
-    if (s->n < 1)
-        return sv_fail(e, "/problem/generate/n", "must be at least 1, got %d", s->n);
-    if (s->d < 1)
-        return sv_fail(e, "/problem/generate/d", "must be at least 1, got %d", s->d);
-    if (s->m < 0)
-        return sv_fail(e, "/problem/generate/m", "must be >= 0, got %d", s->m);
-    if (s->unit_norm != 0 && s->unit_norm != 1)
-        return sv_fail(e, "/problem/generate/unit_norm", "must be true or false");
+    int rc = sv_params_validate(sv_logistic_eq_params, s, "/problem/generate", e);
+    if (rc != SV_OK)
+        return rc;
     if ((long)s->m + s->unit_norm > s->d)
         return sv_fail(e, "/problem/generate/m", "%d constraints%s on %d features cannot have a "
                        "Jacobian of full row rank: need m%s <= d", s->m + s->unit_norm,
@@ -28,8 +40,6 @@ int sv_logistic_eq_check(const sv_logistic_eq_spec *s, sv_err *e)
     if ((double)s->n * s->d > (double)SV_LOGISTIC_EQ_MAX_ENTRIES)
         return sv_fail(e, "/problem/generate/n", "n * d = %.0f exceeds the limit of %ld entries",
                        (double)s->n * s->d, SV_LOGISTIC_EQ_MAX_ENTRIES);
-    if (!(isfinite(s->lambda) && s->lambda >= 0))
-        return sv_fail(e, "/problem/generate/lambda", "must be a finite number >= 0");
     return SV_OK;
 }
 

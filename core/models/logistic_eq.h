@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "core/models/glm.h"
+#include "core/params.h"
 
 /* The generated instance. One xoshiro256** stream seeded with seed draws, in this order: a unit
  * vector u (normalised N(0, I_d)); the n samples, each z_i ~ N(0, I_d) followed by its label
@@ -26,7 +27,13 @@ typedef struct {
     int unit_norm;    /* 0 or 1: add |x|^2 = 1 as the last constraint */
     double lambda;    /* ridge weight >= 0 */
     uint64_t seed;
+    int kind;         /* the "generate" object's "kind": 0 = "logistic_eq", the only one */
 } sv_logistic_eq_spec;
+
+/* The table of the "generate" object that fills an sv_logistic_eq_spec: kind ("logistic_eq"),
+ * n, d and m required; seed (0), lambda (0), unit_norm (false). sv_logistic_eq_check adds the
+ * checks that relate members. */
+extern const sv_param_spec sv_logistic_eq_params[];
 
 /* Largest n * d and m * d the generator accepts (the dense data must fit in memory). */
 #define SV_LOGISTIC_EQ_MAX_ENTRIES 50000000L
@@ -44,7 +51,8 @@ typedef struct {
     double *work;     /* n (d + 1) doubles of scratch */
 } sv_logistic_eq;
 
-/* Checks spec (errors name "/problem/generate/<field>"). Allocates nothing. */
+/* Checks spec against sv_logistic_eq_params, then m + unit_norm <= d and n * d within
+ * SV_LOGISTIC_EQ_MAX_ENTRIES (errors name "/problem/generate/<field>"). Allocates nothing. */
 int sv_logistic_eq_check(const sv_logistic_eq_spec *spec, sv_err *e);
 
 /* Validates spec, then fills *out (free with sv_logistic_eq_free). SV_OK, SV_EINVAL or SV_ENOMEM;

@@ -23,9 +23,7 @@ static const sv_codec_env env = {100000, 10000000, SOLVD_REPO_DATA};
 
 /* Codecs that have not moved onto the declarative tables yet; each migration removes its name.
  * The list must end empty (then this mechanism goes). */
-static const char *const legacy[] = {"bilevel.borep", "bilevel.penalty",
-                                     "constrained.eal_sketch", "constrained.lion",
-                                     "secondorder.mfac", NULL};
+static const char *const legacy[] = {"bilevel.borep", "bilevel.penalty", NULL};
 
 static int is_legacy(const char *name)
 {

@@ -115,7 +115,7 @@ static void test_lion(void **state)
     make_cases();
     lion_settings s;
     lion_settings_default(&s);
-    s.max_iter = 1;
+    s.ctl.max_iter = 1;
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         sv_glm g = {SV_LOSS_SQUARED, &cases[i].m, b2, NULL, 0.0, NULL};
         lion_problem p;

@@ -1,6 +1,7 @@
 /* eal_sketch.c - the constrained.eal_sketch codec: an `expr` problem (equality constraints only,
- * no bounds) or a generated constrained logistic regression, and the params, into eal_sketch_solve;
- * its outcome back into JSON. The doc page is docs/solvers/constrained/eal_sketch.md. */
+ * no bounds) or a generated constrained logistic regression (core/models/logistic_eq.h), and the
+ * params (core's eal_sketch_params), into eal_sketch_solve; its outcome back into JSON. The doc
+ * page is docs/solvers/constrained/eal_sketch.md. */
 #include <limits.h>
 #include <math.h>
 #include <stddef.h>
@@ -11,69 +12,13 @@
 #include "api/codec.h"
 #include "api/codec_util.h"
 #include "api/expr_problem.h"
+#include "api/forms.h"
 #include "api/jsonval.h"
 #include "api/params.h"
 #include "core/models/logistic_eq.h"
 #include "core/solvers/constrained/eal_sketch.h"
 
 #define EAL_SKETCH_CODEC_NAME "constrained.eal_sketch"
-
-/* ---- parameters ---- */
-
-static const char *const sketch_choices[] = {"kaczmarz", "block", "gaussian", NULL};
-static const char *const mult_choices[] = {"zero", "least_squares", NULL};
-
-static const sv_param_spec eal_sketch_params[] = {
-    {"tol", SV_PARAM_NUMBER, offsetof(eal_sketch_settings, tol), 0, INFINITY, 0, NULL,
-     "stop when the KKT residual |(grad_x L, c)| is at most tol", 0, 0, NULL},
-    {"max_iter", SV_PARAM_INT, offsetof(eal_sketch_settings, max_iter), 0, 1e9, 0, NULL,
-     "largest number of Newton iterations", 0, 0, NULL},
-    {"time_limit_s", SV_PARAM_NUMBER, offsetof(eal_sketch_settings, time_limit_s), 0, INFINITY, 0, NULL,
-     "wall-clock limit of the solve in seconds; 0: none", 0, 0, NULL},
-    {"report_every", SV_PARAM_INT, offsetof(eal_sketch_settings, report_every), 1, 1e9, 0, NULL,
-     "progress report every this many Newton iterations", 0, 0, NULL},
-    {"seed", SV_PARAM_SEED, offsetof(eal_sketch_settings, seed), 0, 0, 0, NULL,
-     "seed of the random sketches", 0, 0, NULL},
-    {"sketch", SV_PARAM_ENUM, offsetof(eal_sketch_settings, sketch), 0, 0, 0, sketch_choices,
-     "sketching solver of the Newton system: kaczmarz = randomized Kaczmarz (rows drawn by "
-     "squared norm), block = block Kaczmarz (sketch_size uniform rows), gaussian = Gaussian "
-     "sketch-and-project (sketch_size columns)", 0, 0, NULL},
-    {"sketch_size", SV_PARAM_INT, offsetof(eal_sketch_settings, sketch_size), 1, EAL_SKETCH_MAX_KKT_DIM, 0,
-     NULL, "columns of the sketch for block and gaussian (kaczmarz uses 1)", 0, 0, NULL},
-    {"max_sketch_iter", SV_PARAM_INT, offsetof(eal_sketch_settings, max_sketch_iter), 1, 1e12, 0, NULL,
-     "sketch steps at most per solve of the Newton system", 0, 0, NULL},
-    {"mu", SV_PARAM_NUMBER, offsetof(eal_sketch_settings, mu), 0, 1e12, 1, NULL,
-     "initial penalty mu on |c|^2 in the exact augmented Lagrangian (raised adaptively)",
-     0, 0, NULL},
-    {"nu", SV_PARAM_NUMBER, offsetof(eal_sketch_settings, nu), 0, 1e12, 1, NULL,
-     "initial penalty nu on |grad_x L|^2 in the exact augmented Lagrangian (lowered adaptively)",
-     0, 0, NULL},
-    {"delta", SV_PARAM_NUMBER, offsetof(eal_sketch_settings, delta), 0, 1, 1, NULL,
-     "initial accuracy parameter delta of the adaptive accuracy condition, < 1", 0, 0, NULL},
-    {"delta_min", SV_PARAM_NUMBER, offsetof(eal_sketch_settings, delta_min), 0, 1, 1, NULL,
-     "floor of delta, < 1", 0, 0, NULL},
-    {"xi_b", SV_PARAM_NUMBER, offsetof(eal_sketch_settings, xi_b), 0, 1e12, 1, NULL,
-     "least eigenvalue the reduced Hessian is shifted to when it is not positive definite",
-     0, 0, NULL},
-    {"beta", SV_PARAM_NUMBER, offsetof(eal_sketch_settings, beta), 0, 0.5, 1, NULL,
-     "Armijo constant, < 1/2", 0, 0, NULL},
-    {"rho", SV_PARAM_NUMBER, offsetof(eal_sketch_settings, rho), 1, 1e6, 1, NULL,
-     "penalty update factor: mu <- rho^2 mu, nu <- nu / rho, delta <- delta / rho^4", 0, 0, NULL},
-    {"backtrack", SV_PARAM_NUMBER, offsetof(eal_sketch_settings, backtrack), 0, 1, 1, NULL,
-     "step shrink factor of the line search, < 1", 0, 0, NULL},
-    {"superlinear", SV_PARAM_BOOL, offsetof(eal_sketch_settings, superlinear), 0, 0, 0, NULL,
-     "sharpen the accuracy condition with theta_k = min(1, KKT residual) (local superlinear "
-     "convergence) instead of theta_k = 1", 0, 0, NULL},
-    {"modify_hessian", SV_PARAM_BOOL, offsetof(eal_sketch_settings, modify_hessian), 0, 0, 0, NULL,
-     "check the reduced Hessian (dense eigendecomposition) and shift it when it is not positive "
-     "definite; false trusts it", 0, 0, NULL},
-    {"multipliers", SV_PARAM_ENUM, offsetof(eal_sketch_settings, multipliers), 0, 0, 0, mult_choices,
-     "initial multipliers: zero, or the least-squares estimate at x0", 0, 0, NULL},
-    {"exact_fallback", SV_PARAM_BOOL, offsetof(eal_sketch_settings, exact_fallback), 0, 0, 0, NULL,
-     "when the sketch runs out of max_sketch_iter steps short of the accuracy and its direction "
-     "is not a descent direction, solve the Newton system exactly (LU) instead", 0, 0, NULL},
-    SV_PARAMS_END,
-};
 
 /* ---- the problem, read ---- */
 
@@ -83,6 +28,23 @@ typedef struct {
     const json_t *x0;        /* generated: optional start */
 } eal_sketch_desc;
 
+/* The forms of "problem": an expr problem, or a generated instance. */
+enum { FORM_EXPR, FORM_GENERATE };
+static const char *const generate_members[] = {"generate", "x0", NULL};
+static const sv_problem_form eal_sketch_forms[] = {
+    {.key = "variables", .members = sv_expr_problem_members,
+     .summary = "an `expr` problem (docs/expr.md) with equality constraints only and no bounds",
+     .properties = sv_expr_problem_properties},
+    {.key = "generate", .members = generate_members,
+     .summary = "a generated constrained logistic regression (core/models/logistic_eq.h): min "
+                "(1/n) sum log(1 + exp(-y_i z_i'x)) + (lambda/2)|x|^2 s.t. A x = b (and |x|^2 = "
+                "1 with unit_norm)",
+     .fields = sv_logistic_eq_params, .fields_size = sizeof(sv_logistic_eq_spec),
+     .properties = "{\"x0\": {\"type\": \"array\", \"items\": {\"type\": \"number\"},"
+                   " \"description\": \"starting point (default: all entries 1/sqrt(d))\"}}"},
+    SV_FORMS_END,
+};
+
 static void expr_opts(sv_expr_problem_opts *o)
 {
     sv_expr_problem_opts_default(o);
@@ -91,63 +53,38 @@ static void expr_opts(sv_expr_problem_opts *o)
     o->solver = EAL_SKETCH_CODEC_NAME;
 }
 
-static int read_int_opt(const json_t *obj, const char *path, const char *key, long min, long max,
-                        long dflt, long *out, sv_err *e)
+static int read_generate(const json_t *problem, const sv_codec_env *env, eal_sketch_desc *d,
+                         sv_err *e)
 {
-    json_t *v;
-    char field[96];
-    sv_json_optional(obj, path, key, &v, e);
-    *out = dflt;
-    if (!v)
-        return SV_OK;
-    return sv_json_int(v, sv_json_path_key(field, sizeof field, path, key), min, max, out, e);
-}
-
-static int read_generate(const json_t *problem, const sv_codec_env *env, eal_sketch_desc *d, sv_err *e)
-{
-    static const char *const top[] = {"generate", "x0", NULL};
-    static const char *const allowed[] = {"kind", "n", "d", "m", "seed", "lambda", "unit_norm",
-                                          NULL};
-    const char *path = "/problem/generate";
-    json_t *gen = json_object_get(problem, "generate"), *v;
-    int rc;
-    if ((rc = sv_json_no_unknown(problem, "/problem", top, e)) != SV_OK ||
-        (rc = sv_json_no_unknown(gen, path, allowed, e)) != SV_OK ||
-        (rc = sv_json_require(gen, path, "kind", &v, e)) != SV_OK)
+    sv_logistic_eq_spec *g = &d->gen;
+    memset(g, 0, sizeof *g);
+    sv_params_defaults(sv_logistic_eq_params, g);
+    int rc = sv_forms_decode_key(&eal_sketch_forms[FORM_GENERATE], problem, g, e);
+    if (rc != SV_OK)
         return rc;
-    if (!json_is_string(v) || strcmp(json_string_value(v), "logistic_eq") != 0)
-        return sv_fail(e, "/problem/generate/kind", "must be \"logistic_eq\"");
     long lim = env && env->max_dim > 0 && env->max_dim < INT_MAX ? env->max_dim : INT_MAX;
-    long n, dim, m, seed;
-    if ((rc = sv_json_require(gen, path, "n", &v, e)) != SV_OK ||
-        (rc = sv_json_int(v, "/problem/generate/n", 1, lim, &n, e)) != SV_OK ||
-        (rc = sv_json_require(gen, path, "d", &v, e)) != SV_OK ||
-        (rc = sv_json_int(v, "/problem/generate/d", 1, lim, &dim, e)) != SV_OK ||
-        (rc = sv_json_require(gen, path, "m", &v, e)) != SV_OK ||
-        (rc = sv_json_int(v, "/problem/generate/m", 0, lim, &m, e)) != SV_OK ||
-        (rc = read_int_opt(gen, path, "seed", 0, LONG_MAX, 0, &seed, e)) != SV_OK)
-        return rc;
-    double lambda = 0.0;
-    int unit = 0;
-    sv_json_optional(gen, path, "lambda", &v, e);
-    if (v && (rc = sv_json_number(v, "/problem/generate/lambda", &lambda, e)) != SV_OK)
-        return rc;
-    sv_json_optional(gen, path, "unit_norm", &v, e);
-    if (v && (rc = sv_json_bool(v, "/problem/generate/unit_norm", &unit, e)) != SV_OK)
-        return rc;
+    if (g->n > lim)
+        return sv_fail(e, "/problem/generate/n", "%d samples exceed the limit of %ld", g->n, lim);
+    if (g->d > lim)
+        return sv_fail(e, "/problem/generate/d", "dimension %d exceeds the limit of %ld", g->d,
+                       lim);
+    if (g->m > lim)
+        return sv_fail(e, "/problem/generate/m", "%d constraints exceed the limit of %ld", g->m,
+                       lim);
     d->generated = 1;
-    d->gen = (sv_logistic_eq_spec){(int)n, (int)dim, (int)m, unit, lambda, (uint64_t)seed};
-    if ((rc = sv_logistic_eq_check(&d->gen, e)) != SV_OK)
+    if ((rc = sv_logistic_eq_check(g, e)) != SV_OK)
         return rc;
     long max_entries = env && env->max_entries > 0 ? env->max_entries : LONG_MAX;
-    if ((double)n * (double)dim > (double)max_entries)
+    if ((double)g->n * (double)g->d > (double)max_entries)
         return sv_fail(e, "/problem/generate/n", "n * d = %.0f exceeds the limit of %ld entries",
-                       (double)n * dim, max_entries);
-    if (dim + m + unit > EAL_SKETCH_MAX_KKT_DIM)
+                       (double)g->n * g->d, max_entries);
+    if ((long)g->d + g->m + g->unit_norm > EAL_SKETCH_MAX_KKT_DIM)
         return sv_fail(e, "/problem/generate/d", "d + constraints = %ld exceeds %d: the dense "
-                       "Newton (KKT) matrix would be too large", dim + m + unit, EAL_SKETCH_MAX_KKT_DIM);
+                       "Newton (KKT) matrix would be too large",
+                       (long)g->d + g->m + g->unit_norm, EAL_SKETCH_MAX_KKT_DIM);
+    json_t *v;
     sv_json_optional(problem, "/problem", "x0", &v, e);
-    if (v && (rc = sv_json_vector(v, "/problem/x0", dim, env, NULL, NULL, e)) != SV_OK)
+    if (v && (rc = sv_json_vector(v, "/problem/x0", g->d, env, NULL, NULL, e)) != SV_OK)
         return rc;
     d->x0 = v;
     return SV_OK;
@@ -159,13 +96,15 @@ static int read_problem(const json_t *problem, const sv_codec_env *env, eal_sket
 {
     memset(d, 0, sizeof *d);
     *ep = NULL;
-    if (sv_json_object(problem, "/problem", e) != SV_OK)
-        return SV_EINVAL;
-    if (json_object_get(problem, "generate"))
+    int form;
+    int rc = sv_forms_pick(eal_sketch_forms, problem, &form, e);
+    if (rc != SV_OK)
+        return rc;
+    if (form == FORM_GENERATE)
         return read_generate(problem, env, d, e);
     sv_expr_problem_opts o;
     expr_opts(&o);
-    int rc = sv_expr_problem_decode(problem, env, &o, ep, e, NULL);
+    rc = sv_expr_problem_decode(problem, env, &o, ep, e, NULL);
     if (rc != SV_OK)
         return rc;
     eal_sketch_problem p;
@@ -188,6 +127,11 @@ static int read_settings(const json_t *params, eal_sketch_settings *s, sv_err *e
  * The codec
  * ========================================================================================== */
 
+static void eal_sketch_defaults(void *s)
+{
+    eal_sketch_settings_default(s);
+}
+
 static json_t *eal_sketch_params_schema(void)
 {
     eal_sketch_settings s;
@@ -197,35 +141,29 @@ static json_t *eal_sketch_params_schema(void)
 
 static json_t *eal_sketch_problem_schema(void)
 {
-    json_t *expr = sv_expr_problem_schema();
-    json_t *gen = json_pack(
-        "{s:s, s:s, s:[s], s:{s:{s:s, s:s}, s:{s:s, s:s}}}", "type", "object", "description",
-        "a generated constrained logistic regression: {\"generate\": {\"kind\": \"logistic_eq\", "
-        "\"n\": samples, \"d\": features, \"m\": linear equalities, \"seed\"?: 0, \"lambda\"?: 0, "
-        "\"unit_norm\"?: false}, \"x0\"?: [d numbers]}; min (1/n) sum log(1 + exp(-y_i z_i'x)) + "
-        "(lambda/2)|x|^2 s.t. A x = b (and |x|^2 = 1 with unit_norm)",
-        "required", "generate", "properties", "generate", "type", "object", "description",
-        "{kind: logistic_eq, n, d, m, seed?, lambda?, unit_norm?}", "x0", "type", "array",
-        "description", "starting point (default: all entries 1/sqrt(d))");
-    if (expr)
-        json_object_set_new(expr, "description",
-                            json_string("an `expr` problem (docs/expr.md) with equality "
-                                        "constraints only and no bounds"));
-    return json_pack("{s:s, s:s, s:[o, o]}", "type", "object", "description",
-                     "min f(x) s.t. c(x) = 0: an `expr` problem or a generated constrained "
-                     "logistic regression",
-                     "oneOf", expr, gen);
+    json_t *schema = sv_forms_schema(eal_sketch_forms);
+    if (schema)
+        json_object_set_new(schema, "description",
+                            json_string("min f(x) s.t. c(x) = 0: an `expr` problem or a generated "
+                                        "constrained logistic regression; exactly one of "
+                                        "variables, generate"));
+    return schema;
 }
 
 static json_t *eal_sketch_example(void)
 {
-    /* hs042 with a vector variable: a nonconvex equality, about ten Newton iterations */
+    /* Rosenbrock's function from its classic start (-1.2, 1), with t defined by an equality:
+     * about 70 damped Newton iterations to x* = (1, 1), t* = 2 (f* = 0), a report each, in a
+     * tenth of a second. Rosenbrock's valley makes the KKT systems ill-conditioned; 1000 sketch
+     * steps a run, with the exact fallback when a capped run gives no descent, keep it fast. */
     json_error_t jerr;
     return json_loads(
-        "{\"problem\": {\"variables\": {\"x\": {\"size\": 4, \"start\": [1, 1, 1, 1]}},"
-        "  \"objective\": \"(x[0]-1)^2 + (x[1]-2)^2 + (x[2]-3)^2 + (x[3]-4)^2\","
-        "  \"equalities\": [\"x[0] = 2\", \"x[2]^2 + x[3]^2 = 2\"]},"
-        " \"params\": {\"tol\": 1e-8, \"seed\": 1}}",
+        "{\"problem\": {\"variables\": {\"x\": {\"size\": 2, \"start\": [-1.2, 1]},"
+        " \"t\": {\"start\": 0}},"
+        "  \"objective\": \"100*(x[1]-x[0]^2)^2 + (1-x[0])^2\","
+        "  \"equalities\": [\"t = x[0] + x[1]\"]},"
+        " \"params\": {\"tol\": 1e-8, \"seed\": 1, \"max_sketch_iter\": 1000,"
+        " \"report_every\": 1}}",
         0, &jerr);
 }
 
@@ -268,7 +206,7 @@ static json_t *result_json(const eal_sketch_info *info, const eal_sketch_setting
     json_object_set_new(r, "constraint_norm", sv_codec_real(info->cons_norm));
     json_object_set_new(r, "merit", sv_codec_real(info->merit));
     json_object_set_new(r, "penalties", pen);
-    json_object_set_new(r, "sketch", json_string(sketch_choices[s->sketch]));
+    json_object_set_new(r, "sketch", json_string(sv_params_find(eal_sketch_params, "sketch")->choices[s->sketch]));
     json_object_set_new(r, "sketch_iterations", json_integer(info->sketch_iters));
     json_object_set_new(r, "sketch_capped", json_integer(info->sketch_capped));
     json_object_set_new(r, "exact_solves", json_integer(info->exact_solves));
@@ -346,6 +284,9 @@ const sv_codec sv_codec_eal_sketch = {
     .paper = "Hong, Na, Mahoney, Kolar: Constrained Optimization via Exact Augmented Lagrangian "
              "and Randomized Iterative Sketching, ICML 2023",
     .doc = "docs/solvers/constrained/eal_sketch.md",
+    .params = eal_sketch_params,
+    .settings_size = sizeof(eal_sketch_settings),
+    .settings_default = eal_sketch_defaults,
     .params_schema = eal_sketch_params_schema,
     .problem_schema = eal_sketch_problem_schema,
     .example = eal_sketch_example,

@@ -1,6 +1,7 @@
 /* mfac.c - the secondorder.mfac codec: a linear model (explicit data or a generated instance with
- * a chosen condition number) and the M-FAC parameters (with the shared "schedule" field) into
- * mfac_solve, and its outcome back into JSON. The doc page is docs/solvers/secondorder/mfac.md. */
+ * a chosen condition number, core/solvers/secondorder/mfac_gen.h) and the M-FAC parameters
+ * (core's mfac_params, with the shared "schedule" member) into mfac_solve, and its outcome back
+ * into JSON. The doc page is docs/solvers/secondorder/mfac.md. */
 #include <limits.h>
 #include <math.h>
 #include <stddef.h>
@@ -10,74 +11,13 @@
 
 #include "api/codec.h"
 #include "api/codec_util.h"
+#include "api/forms.h"
 #include "api/glm_json.h"
 #include "api/jsonval.h"
 #include "api/params.h"
 #include "api/schedule_json.h"
 #include "core/solvers/secondorder/mfac.h"
-
-/* ---- parameters ---- */
-
-static const char *const mode_choices[] = {"optimize", "prune", NULL};
-static const char *const precond_choices[] = {"mfac", "none", NULL};
-static const char *const obs_choices[] = {"independent", "group", NULL};
-
-static const sv_param_spec mfac_params[] = {
-    {"mode", SV_PARAM_ENUM, offsetof(mfac_settings, mode), 0, 0, 0, mode_choices,
-     "optimize: M-FAC preconditioned SGD (the dynamic algorithm); prune: fit for max_iter steps, "
-     "then optimal-brain-surgeon pruning to the target sparsity (the static algorithm)",
-     0, 0, NULL},
-    {"preconditioner", SV_PARAM_ENUM, offsetof(mfac_settings, precond), 0, 0, 0, precond_choices,
-     "optimizer steps: mfac = the inverse empirical Fisher of the last `window` gradients; "
-     "none = plain SGD with the same momentum and schedule", 0, 0, NULL},
-    {"window", SV_PARAM_INT, offsetof(mfac_settings, window), 1, MFAC_MAX_WINDOW, 0, NULL,
-     "m of the optimizer: gradients in the sliding window", 0, 0, NULL},
-    {"damp", SV_PARAM_NUMBER, offsetof(mfac_settings, damp), 0, INFINITY, 1, NULL,
-     "dampening lambda of F = lambda I + (1/m) sum g g' (relative by default, see "
-     "damp_relative); null: 0.1 for the window, 0.001 for the pruning Fisher", 0, 0, NULL},
-    {"damp_relative", SV_PARAM_BOOL, offsetof(mfac_settings, damp_relative), 0, 0, 0, NULL,
-     "true: lambda = damp * the mean diagonal of (1/m) sum g g', recomputed as the window "
-     "changes; false: lambda = damp", 0, 0, NULL},
-    {"lr", SV_PARAM_NUMBER, offsetof(mfac_settings, lr), 0, INFINITY, 1, NULL,
-     "largest step size (the schedule scales it)", 0, 0, NULL},
-    {"momentum", SV_PARAM_NUMBER, offsetof(mfac_settings, momentum), 0, 1, 0, NULL,
-     "beta in [0, 1): v = beta v + (1 - beta) direction, x = x - lr v", 0, 0, NULL},
-    {"batch_size", SV_PARAM_INT, offsetof(mfac_settings, batch_size), 0, INT_MAX, 0, NULL,
-     "rows per stochastic gradient (seeded, without replacement within an epoch); 0 = all",
-     0, 0, NULL},
-    {"fisher_grads", SV_PARAM_INT, offsetof(mfac_settings, fisher_grads), 1, MFAC_MAX_WINDOW, 0,
-     NULL, "prune: m of the static algorithm, gradients in the pruning Fisher (a few times the "
-     "dimension gives an accurate Fisher; fewer gives the paper's low-rank-plus-damping regime)",
-     0, 0, NULL},
-    {"fisher_batch_size", SV_PARAM_INT, offsetof(mfac_settings, fisher_batch_size), 1, INT_MAX,
-     0, NULL, "prune: rows averaged into each Fisher gradient (1 = per-sample gradients)",
-     0, 0, NULL},
-    {"seed", SV_PARAM_SEED, offsetof(mfac_settings, seed), 0, 0, 0, NULL,
-     "seed of the mini-batch and Fisher sampling", 0, 0, NULL},
-    {"tol", SV_PARAM_NUMBER, offsetof(mfac_settings, tol), 0, INFINITY, 0, NULL,
-     "stop an optimizer phase when |grad f| <= tol (checked at reports, or every step with "
-     "full gradients); 0: never", 0, 0, NULL},
-    {"max_iter", SV_PARAM_INT, offsetof(mfac_settings, max_iter), 0, 1e9, 0, NULL,
-     "optimizer steps (prune mode: the fit before pruning, 0 = prune x0 as given); the budget of "
-     "the schedule", 0, 0, NULL},
-    {"time_limit_s", SV_PARAM_NUMBER, offsetof(mfac_settings, time_limit_s), 0, INFINITY, 0,
-     NULL, "wall-clock limit of the solve in seconds; 0: none", 0, 0, NULL},
-    {"report_every", SV_PARAM_INT, offsetof(mfac_settings, report_every), 1, 1e9, 0, NULL,
-     "progress report every this many steps", 0, 0, NULL},
-    {"sparsity", SV_PARAM_NUMBER, offsetof(mfac_settings, sparsity), 0, 1, 0, NULL,
-     "prune: fraction of the weights set to zero, in [0, 1)", 0, 0, NULL},
-    {"prune_steps", SV_PARAM_INT, offsetof(mfac_settings, prune_steps), 1, 1000, 0, NULL,
-     "prune: rounds to reach the sparsity (geometric density schedule), each with a fresh Fisher",
-     0, 0, NULL},
-    {"finetune_iter", SV_PARAM_INT, offsetof(mfac_settings, finetune_iter), 0, 1e9, 0, NULL,
-     "prune: optimizer steps after pruning with the removed weights held at zero", 0, 0, NULL},
-    {"finetune_lr", SV_PARAM_NUMBER, offsetof(mfac_settings, finetune_lr), 0, INFINITY, 1, NULL,
-     "prune: largest step size of the fine-tune; null: lr", 0, 0, NULL},
-    {"obs_update", SV_PARAM_ENUM, offsetof(mfac_settings, obs_update), 0, 0, 0, obs_choices,
-     "prune: independent = the removed weights' single-weight OBS corrections summed (the "
-     "authors' pruner); group = the exact multi-weight OBS step for the removed set", 0, 0, NULL},
-    SV_PARAMS_END,
-};
+#include "core/solvers/secondorder/mfac_gen.h"
 
 /* ---- the problem, read but not yet built ---- */
 
@@ -93,11 +33,40 @@ typedef struct {
     const json_t *x0;          /* NULL = zeros */
 } mfac_desc;
 
+/* The forms of "problem", in the order of mfac_form. */
+static const char *const data_members[] = {"A", "b", "w", "loss", "lambda", "x0", NULL};
+static const char *const generate_members[] = {"generate", "x0", NULL};
+static const sv_problem_form mfac_forms[] = {
+    {.key = "A", .members = data_members,
+     .summary = "a linear model: f(x) = (1/rows) sum_i w_i l(a_i'x; b_i) + (lambda/2)|x|^2",
+     .properties =
+         "{\"A\": {\"description\": \"matrix (nested arrays, {rows,cols,data}, CSR or COO), rows x d\"},"
+         " \"b\": {\"type\": \"array\", \"items\": {\"type\": \"number\"},"
+         " \"description\": \"targets, one per row (logistic: -1 or 1)\"},"
+         " \"w\": {\"type\": \"array\", \"items\": {\"type\": \"number\", \"minimum\": 0},"
+         " \"description\": \"sample weights, one per row (default all 1)\"},"
+         " \"loss\": {\"type\": \"string\", \"enum\": [\"squared\", \"logistic\"],"
+         " \"default\": \"squared\"},"
+         " \"lambda\": {\"type\": \"number\", \"minimum\": 0, \"default\": 0,"
+         " \"description\": \"ridge weight\"},"
+         " \"x0\": {\"type\": \"array\", \"items\": {\"type\": \"number\"},"
+         " \"description\": \"starting point, or the weights to prune (default zeros)\"}}"},
+    {.key = "generate", .members = generate_members,
+     .summary = "a generated linear model (core/solvers/secondorder/mfac_gen.h): "
+                "a_j = s_j (sqrt(1 - rho) z_j + sqrt(rho) z0), z ~ N(0, I), "
+                "s_j = condition^(-j / (2 (dim - 1))); planted x* ~ N(0, I); b = a'x* + noise eps "
+                "(squared) or a label drawn with probability sigmoid(a'x*) (logistic)",
+     .fields = mfac_gen_params, .fields_size = sizeof(mfac_gen_spec),
+     .properties = "{\"x0\": {\"type\": \"array\", \"items\": {\"type\": \"number\"},"
+                   " \"description\": \"starting point, or the weights to prune (default "
+                   "zeros)\"}}"},
+    SV_FORMS_END,
+};
+
 static int read_problem(const json_t *problem, const sv_codec_env *env, mfac_desc *d, sv_err *e);
 static int read_data(const json_t *problem, const sv_codec_env *env, mfac_desc *d, sv_err *e);
-static int read_generate(const json_t *gen, const sv_codec_env *env, mfac_desc *d, sv_err *e);
-static int read_number_opt(const json_t *obj, const char *path, const char *key, double min,
-                           double max, double *out, sv_err *e);
+static int read_generate(const json_t *problem, const sv_codec_env *env, mfac_desc *d,
+                         sv_err *e);
 static int read_settings(const json_t *params, mfac_settings *s, sv_err *e);
 
 /* ============================================================================================
@@ -107,21 +76,12 @@ static int read_settings(const json_t *params, mfac_settings *s, sv_err *e);
 static int read_problem(const json_t *problem, const sv_codec_env *env, mfac_desc *d, sv_err *e)
 {
     memset(d, 0, sizeof *d);
-    if (sv_json_object(problem, "/problem", e) != SV_OK)
-        return SV_EINVAL;
-    int forms = !!json_object_get(problem, "A") + !!json_object_get(problem, "generate");
-    if (forms != 1)
-        return sv_fail(e, "/problem", forms ? "give only one of A (with b) and generate"
-                                            : "needs A and b (a linear model) or generate");
-    int rc;
-    if (json_object_get(problem, "generate")) {
-        static const char *const allowed[] = {"generate", "x0", NULL};
-        if ((rc = sv_json_no_unknown(problem, "/problem", allowed, e)) != SV_OK ||
-            (rc = read_generate(json_object_get(problem, "generate"), env, d, e)) != SV_OK)
-            return rc;
-    } else if ((rc = read_data(problem, env, d, e)) != SV_OK) {
+    int form, rc;
+    if ((rc = sv_forms_pick(mfac_forms, problem, &form, e)) != SV_OK)
         return rc;
-    }
+    rc = form == FORM_GENERATE ? read_generate(problem, env, d, e) : read_data(problem, env, d, e);
+    if (rc != SV_OK)
+        return rc;
     return sv_glm_json_x0(problem, d->dim, env, &d->x0, e);
 }
 
@@ -141,120 +101,65 @@ static int read_data(const json_t *problem, const sv_codec_env *env, mfac_desc *
     return SV_OK;
 }
 
-static int read_generate(const json_t *gen, const sv_codec_env *env, mfac_desc *d, sv_err *e)
+static int read_generate(const json_t *problem, const sv_codec_env *env, mfac_desc *d,
+                         sv_err *e)
 {
-    static const char *const allowed[] = {"rows", "dim", "loss", "lambda", "condition",
-                                          "correlation", "noise", "seed", NULL};
-    const char *path = "/problem/generate";
-    int rc;
-    if ((rc = sv_json_object(gen, path, e)) != SV_OK ||
-        (rc = sv_json_no_unknown(gen, path, allowed, e)) != SV_OK)
+    mfac_gen_spec *g = &d->gen;
+    memset(g, 0, sizeof *g);
+    sv_params_defaults(mfac_gen_params, g);
+    int rc = sv_forms_decode_key(&mfac_forms[FORM_GENERATE], problem, g, e);
+    if (rc != SV_OK)
         return rc;
     long lim = env && env->max_dim > 0 && env->max_dim < INT_MAX ? env->max_dim : INT_MAX;
-    long rows, dim, seed = 0;
-    json_t *v;
-    mfac_gen_spec *g = &d->gen;
-    g->lambda = 0.0;
-    g->condition = 1.0;
-    g->correlation = 0.0;
-    g->noise = 0.1;
-    if ((rc = sv_json_require(gen, path, "rows", &v, e)) != SV_OK ||
-        (rc = sv_json_int(v, "/problem/generate/rows", 1, lim, &rows, e)) != SV_OK ||
-        (rc = sv_json_require(gen, path, "dim", &v, e)) != SV_OK ||
-        (rc = sv_json_int(v, "/problem/generate/dim", 1, lim, &dim, e)) != SV_OK ||
-        (rc = sv_glm_json_loss(gen, path, SV_LOSS_SQUARED, &d->loss, e)) != SV_OK ||
-        (rc = sv_glm_json_lambda(gen, path, &g->lambda, e)) != SV_OK ||
-        (rc = read_number_opt(gen, path, "condition", 1, MFAC_GEN_MAX_CONDITION, &g->condition,
-                              e)) != SV_OK ||
-        (rc = read_number_opt(gen, path, "correlation", 0, nextafter(1.0, 0.0), &g->correlation,
-                              e)) != SV_OK ||
-        (rc = read_number_opt(gen, path, "noise", 0, INFINITY, &g->noise, e)) != SV_OK ||
-        (rc = sv_glm_json_seed(gen, path, &seed, e)) != SV_OK)
-        return rc;
+    if (g->rows > lim)
+        return sv_fail(e, "/problem/generate/rows", "%d rows exceed the limit of %ld", g->rows,
+                       lim);
+    if (g->dim > lim)
+        return sv_fail(e, "/problem/generate/dim", "dimension %d exceeds the limit of %ld",
+                       g->dim, lim);
     long max_entries = env && env->max_entries > 0 ? env->max_entries : INT_MAX;
-    if ((double)rows * (double)dim > (double)max_entries)
-        return sv_fail(e, path, "rows * dim = %.0f exceeds the limit of %ld matrix entries",
-                       (double)rows * (double)dim, max_entries);
+    double entries = (double)g->rows * (double)g->dim;
+    if (entries > (double)max_entries)
+        return sv_fail(e, "/problem/generate", "rows * dim = %.0f exceeds the limit of %ld matrix "
+                       "entries", entries, max_entries);
     d->form = FORM_GENERATE;
-    d->dim = (int)dim;
+    d->dim = g->dim;
+    d->loss = g->loss;
     d->lambda = g->lambda;
-    g->rows = (int)rows;
-    g->dim = (int)dim;
-    g->loss = d->loss;
-    g->seed = (uint64_t)seed;
-    return SV_OK;
-}
-
-/* obj[key] when present: a number in [min, max] into *out (left as it is when absent). */
-static int read_number_opt(const json_t *obj, const char *path, const char *key, double min,
-                           double max, double *out, sv_err *e)
-{
-    json_t *v;
-    char field[96];
-    sv_json_optional(obj, path, key, &v, e);
-    if (!v)
-        return SV_OK;
-    sv_json_path_key(field, sizeof field, path, key);
-    double x;
-    if (sv_json_number(v, field, &x, e) != SV_OK)
-        return SV_EINVAL;
-    if (x < min || x > max) {
-        if (max == nextafter(1.0, 0.0))
-            return sv_fail(e, field, "must be in [%g, 1), got %g", min, x);
-        if (isinf(max))
-            return sv_fail(e, field, "must be >= %g, got %g", min, x);
-        return sv_fail(e, field, "must be in [%g, %g], got %g", min, max, x);
-    }
-    *out = x;
     return SV_OK;
 }
 
 static int read_settings(const json_t *params, mfac_settings *s, sv_err *e)
 {
     mfac_settings_default(s);
-    return sv_codec_params_decode_with_schedule(mfac_params, params, &s->schedule, s, e);
+    return sv_params_decode(mfac_params, params, s, e);
 }
 
 /* ============================================================================================
  * The codec
  * ========================================================================================== */
 
+static void mfac_defaults(void *s)
+{
+    mfac_settings_default(s);
+}
+
 static json_t *mfac_params_schema(void)
 {
     mfac_settings s;
     mfac_settings_default(&s);
-    json_t *schema = sv_schedule_schema_add(sv_params_schema(mfac_params, &s));
-    /* this solver's schedule default is cosine, not the shared constant */
-    json_t *sch = json_object_get(json_object_get(schema, "properties"), "schedule");
-    if (sch)
-        json_object_set_new(sch, "default", json_string(sv_schedule_kind_name(s.schedule.kind)));
-    return schema;
+    return sv_params_schema(mfac_params, &s);
 }
 
 static json_t *mfac_problem_schema(void)
 {
-    json_t *props = json_pack(
-        "{s:{s:s}, s:{s:s, s:s}, s:{s:s, s:s}, s:{s:s, s:[s,s]}, s:{s:s, s:i}, s:{s:s, s:s},"
-        " s:{s:s, s:s}}",
-        "A", "description", "matrix (nested arrays, {rows,cols,data}, CSR or COO), rows x d",
-        "b", "type", "array", "description", "targets, one per row (logistic: -1 or 1)",
-        "w", "type", "array", "description", "sample weights >= 0, one per row (default all 1)",
-        "loss", "type", "string", "enum", "squared", "logistic",
-        "lambda", "type", "number", "minimum", 0,
-        "generate", "type", "object", "description",
-        "{rows, dim, loss? (squared), lambda? (0), condition? (1), correlation? (0), noise? (0.1), "
-        "seed? (0)}: a_j = s_j (sqrt(1 - rho) z_j + sqrt(rho) z0), z ~ N(0, I), "
-        "s_j = condition^(-j / (2 (dim - 1))); planted x* ~ N(0, I); b = a'x* + noise eps "
-        "(squared) or a label drawn with probability sigmoid(a'x*) (logistic)",
-        "x0", "type", "array", "description", "starting point, or the weights to prune "
-        "(default zeros)");
-    return json_pack("{s:s, s:s, s:[{s:s, s:[s,s], s:o}, {s:s, s:[s], s:o}]}",
-                     "type", "object", "description",
-                     "f(x) = (1/rows) sum_i w_i l(a_i'x; b_i) + (lambda/2)|x|^2 with the squared "
-                     "or logistic loss",
-                     "oneOf", "description", "linear model", "required", "A", "b", "properties",
-                     props, "description", "generated linear model", "required", "generate",
-                     "properties", json_deep_copy(props));
+    json_t *schema = sv_forms_schema(mfac_forms);
+    if (schema)
+        json_object_set_new(schema, "description",
+                            json_string("f(x) = (1/rows) sum_i w_i l(a_i'x; b_i) + "
+                                        "(lambda/2)|x|^2 with the squared or logistic loss; "
+                                        "exactly one of A (with b) and generate"));
+    return schema;
 }
 
 static json_t *mfac_example(void)
@@ -301,6 +206,12 @@ static int build_model(const mfac_desc *d, const sv_codec_env *env, mfac_instanc
     return SV_OK;
 }
 
+/* The name of choice i of the enum parameter `name` (the table's own words). */
+static const char *choice(const char *name, int i)
+{
+    return sv_params_find(mfac_params, name)->choices[i];
+}
+
 static int mfac_run_job(const json_t *problem, const json_t *params, const sv_codec_env *env,
                         const sv_monitor *mon, json_t **result, sv_err *e)
 {
@@ -342,8 +253,8 @@ static int mfac_run_job(const json_t *problem, const json_t *params, const sv_co
             json_object_set_new(r, "lr_final", sv_codec_real(info.lr_final));
             json_object_set_new(r, "ihvp_count", json_integer(info.ihvp_count));
             json_object_set_new(r, "window_updates", json_integer(info.window_updates));
-            json_object_set_new(r, "mode", json_string(mode_choices[s.mode]));
-            json_object_set_new(r, "preconditioner", json_string(precond_choices[s.precond]));
+            json_object_set_new(r, "mode", json_string(choice("mode", s.mode)));
+            json_object_set_new(r, "preconditioner", json_string(choice("preconditioner", s.precond)));
             json_object_set_new(r, "schedule", sv_schedule_to_json(&s.schedule));
             if (s.mode == MFAC_MODE_PRUNE) {
                 long nnz = 0;
@@ -362,7 +273,7 @@ static int mfac_run_job(const json_t *problem, const json_t *params, const sv_co
                               "rounds", (json_int_t)info.prune_rounds,
                               "nonzeros", (json_int_t)nnz,
                               "sparsity", sv_codec_real(info.sparsity),
-                              "obs_update", obs_choices[s.obs_update]));
+                              "obs_update", choice("obs_update", s.obs_update)));
             }
             json_object_set_new(r, "solve_time_s", json_real(info.base.solve_time_s));
             json_object_set_new(r, "x", xs);
@@ -384,6 +295,9 @@ const sv_codec sv_codec_mfac = {
     .paper = "Frantar, Kurtic, Alistarh: M-FAC: Efficient Matrix-Free Approximations of "
              "Second-Order Information, NeurIPS 2021",
     .doc = "docs/solvers/secondorder/mfac.md",
+    .params = mfac_params,
+    .settings_size = sizeof(mfac_settings),
+    .settings_default = mfac_defaults,
     .params_schema = mfac_params_schema,
     .problem_schema = mfac_problem_schema,
     .example = mfac_example,

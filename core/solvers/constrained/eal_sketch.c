@@ -1,5 +1,5 @@
-/* eal_sketch.c - AdaSketch-Newton (Hong, Na, Mahoney, Kolar, ICML 2023): the randomized sketching
- * solver for the Newton system, and the adaptive inexact Newton iteration around it.
+/* eal_sketch.c - AdaSketch-Newton (Hong, Na, Mahoney, Kolar, ICML 2023): the adaptive inexact
+ * Newton iteration around the randomized sketching solver of core/kernels/sketch.h.
  *
  * One iteration at (x, l), with L = f + l'c, G = J_c(x), H = Hessian of L, b = (grad_x L, c):
  *   1. B = H + t I, t > 0 only when the reduced Hessian Z'HZ (Z a basis of null(G)) is not
@@ -15,6 +15,7 @@
 #include "core/solvers/constrained/eal_sketch.h"
 
 #include <float.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,209 +23,8 @@
 
 #include "core/linalg.h"
 
-/* ============================================================================================
- * The sketching solver
- * ========================================================================================== */
-
-struct sv_sketch_ws {
-    int rows, cols, kind, s;
-    double *cum;  /* rows: cumulative squared row norms (KACZMARZ) */
-    double *r;    /* rows: residual A z - rhs */
-    double *M;    /* s x s: S'A A'S */
-    double *w;    /* s */
-    double *Y;    /* s x cols: A'S, one column of it per row */
-    double *S;    /* rows x s: the Gaussian sketch */
-    int *idx;     /* s: the rows of a block */
-};
-
-int sv_sketch_ws_new(int rows, int cols, int kind, int size, sv_sketch_ws **out)
-{
-    *out = NULL;
-    if (rows < 1 || cols < 1)
-        return SV_EINVAL;
-    int s = kind == SV_SKETCH_KACZMARZ ? 1 : (size < 1 ? 1 : size);
-    if (s > rows)
-        s = rows;
-    sv_sketch_ws *w = calloc(1, sizeof *w);
-    if (!w)
-        return SV_ENOMEM;
-    w->rows = rows;
-    w->cols = cols;
-    w->kind = kind;
-    w->s = s;
-    w->cum = malloc((size_t)rows * sizeof *w->cum);
-    w->r = malloc((size_t)rows * sizeof *w->r);
-    w->M = malloc((size_t)s * s * sizeof *w->M);
-    w->w = malloc((size_t)s * sizeof *w->w);
-    w->Y = malloc((size_t)s * cols * sizeof *w->Y);
-    w->idx = malloc((size_t)s * sizeof *w->idx);
-    if (kind == SV_SKETCH_GAUSSIAN)
-        w->S = malloc((size_t)rows * s * sizeof *w->S);
-    if (!w->cum || !w->r || !w->M || !w->w || !w->Y || !w->idx ||
-        (kind == SV_SKETCH_GAUSSIAN && !w->S)) {
-        sv_sketch_ws_free(w);
-        return SV_ENOMEM;
-    }
-    *out = w;
-    return SV_OK;
-}
-
-void sv_sketch_ws_free(sv_sketch_ws *w)
-{
-    if (!w)
-        return;
-    free(w->cum);
-    free(w->r);
-    free(w->M);
-    free(w->w);
-    free(w->Y);
-    free(w->S);
-    free(w->idx);
-    free(w);
-}
-
-/* r = A z - rhs; returns |r|. */
-static double residual(int rows, int cols, const double *A, const double *rhs, const double *z,
-                       double *r)
-{
-    sv_mat Am;
-    memset(&Am, 0, sizeof Am);
-    Am.kind = SV_MAT_DENSE;
-    Am.rows = Am.dense.rows = rows;
-    Am.cols = Am.dense.cols = cols;
-    Am.dense.data = (double *)A;
-    sv_copy(rows, rhs, r);
-    sv_mat_gemv(0, 1.0, &Am, z, -1.0, r);
-    return sv_nrm2(rows, r);
-}
-
-/* Projection of z onto {a_i'z = rhs_i}. */
-static void project_row(int cols, const double *A, const double *rhs, int i, double nrm2,
-                        double *z)
-{
-    const double *a = A + (size_t)i * cols;
-    double ri = sv_dot(cols, a, z) - rhs[i];
-    sv_axpy(cols, -ri / nrm2, a, z);
-}
-
-/* Row i with probability cum-weight: the first i with cum[i] > u. */
-static int draw_row(const double *cum, int rows, sv_rng *rng)
-{
-    double u = sv_rng_uniform(rng) * cum[rows - 1];
-    int lo = 0, hi = rows - 1;
-    while (lo < hi) {
-        int mid = lo + (hi - lo) / 2;
-        if (cum[mid] > u)
-            hi = mid;
-        else
-            lo = mid + 1;
-    }
-    return lo;
-}
-
-static void block_step(int cols, const double *A, const double *rhs, sv_rng *rng,
-                       sv_sketch_ws *w, double *z)
-{
-    const int s = w->s;
-    sv_rng_sample(rng, w->rows, s, w->idx);
-    for (int a = 0; a < s; a++) {
-        const double *ra = A + (size_t)w->idx[a] * cols;
-        w->w[a] = sv_dot(cols, ra, z) - rhs[w->idx[a]];
-        for (int c = 0; c <= a; c++) {
-            double v = sv_dot(cols, ra, A + (size_t)w->idx[c] * cols);
-            w->M[a * s + c] = w->M[c * s + a] = v;
-        }
-    }
-    if (sv_solve_spd(s, w->M, w->w, 1) == SV_OK) {
-        for (int a = 0; a < s; a++)
-            sv_axpy(cols, -w->w[a], A + (size_t)w->idx[a] * cols, z);
-        return;
-    }
-    /* Dependent rows in the block: project on them one after the other instead. */
-    for (int a = 0; a < s; a++) {
-        const double *ra = A + (size_t)w->idx[a] * cols;
-        double nrm2 = sv_dot(cols, ra, ra);
-        if (nrm2 > 0)
-            project_row(cols, A, rhs, w->idx[a], nrm2, z);
-    }
-}
-
-/* One Gaussian step from the fresh residual w->r. */
-static void gaussian_step(int rows, int cols, const double *A, sv_rng *rng, sv_sketch_ws *w,
-                          double *z)
-{
-    const int s = w->s;
-    for (size_t k = 0; k < (size_t)rows * s; k++)
-        w->S[k] = sv_rng_normal(rng);
-    sv_zero(s * cols, w->Y);
-    sv_zero(s, w->w);
-    for (int i = 0; i < rows; i++) {
-        const double *a = A + (size_t)i * cols;
-        for (int j = 0; j < s; j++) {
-            double sij = w->S[(size_t)i * s + j];
-            sv_axpy(cols, sij, a, w->Y + (size_t)j * cols);
-            w->w[j] += sij * w->r[i];
-        }
-    }
-    for (int a = 0; a < s; a++)
-        for (int c = 0; c <= a; c++)
-            w->M[a * s + c] = w->M[c * s + a] =
-                sv_dot(cols, w->Y + (size_t)a * cols, w->Y + (size_t)c * cols);
-    if (sv_solve_spd(s, w->M, w->w, 1) != SV_OK)
-        return;  /* a degenerate draw (A'S rank deficient): skip it */
-    for (int j = 0; j < s; j++)
-        sv_axpy(cols, -w->w[j], w->Y + (size_t)j * cols, z);
-}
-
-void sv_sketch_solve(int rows, int cols, const double *A, const double *rhs,
-                      const sv_sketch_opts *opts, sv_rng *rng, sv_sketch_ws *w, double *z,
-                      sv_sketch_stats *st)
-{
-    const int kind = w->kind, s = w->s;
-    st->iters = 0;
-    st->res = residual(rows, cols, A, rhs, z, w->r);
-    st->converged = st->res <= opts->tol;
-    if (st->converged || opts->max_iter <= 0)
-        return;
-    if (kind == SV_SKETCH_KACZMARZ) {
-        double acc = 0.0;
-        for (int i = 0; i < rows; i++) {
-            const double *a = A + (size_t)i * cols;
-            acc += sv_dot(cols, a, a);
-            w->cum[i] = acc;
-        }
-        if (!(acc > 0))
-            return;  /* A = 0 and rhs != 0: nothing to project on */
-    }
-    const long check_every = kind == SV_SKETCH_GAUSSIAN ? 1 : (rows + s - 1) / s;
-    int fresh = 1;
-    while (st->iters < opts->max_iter) {
-        if (kind == SV_SKETCH_KACZMARZ) {
-            int i = draw_row(w->cum, rows, rng);
-            double nrm2 = w->cum[i] - (i > 0 ? w->cum[i - 1] : 0.0);
-            project_row(cols, A, rhs, i, nrm2, z);
-        } else if (kind == SV_SKETCH_BLOCK) {
-            block_step(cols, A, rhs, rng, w, z);
-        } else {
-            gaussian_step(rows, cols, A, rng, w, z);
-        }
-        st->iters++;
-        fresh = 0;
-        if (st->iters % check_every == 0 || st->iters == opts->max_iter) {
-            st->res = residual(rows, cols, A, rhs, z, w->r);
-            fresh = 1;
-            if (st->res <= opts->tol) {
-                st->converged = 1;
-                return;
-            }
-        }
-        if (opts->deadline_s > 0 && st->iters % 256 == 0 && sv_now_s() > opts->deadline_s)
-            break;
-    }
-    if (!fresh)
-        st->res = residual(rows, cols, A, rhs, z, w->r);
-    st->converged = st->res <= opts->tol;
-}
+/* Inside an iteration: the loop's poll said stop (its status says why); never an info.reason. */
+#define EAL_SKETCH_REASON_STOPPED (-1)
 
 /* ============================================================================================
  * Problem oracles
@@ -307,79 +107,70 @@ void eal_sketch_problem_from_logistic_eq(sv_logistic_eq *p, eal_sketch_problem *
  * Settings and validation
  * ========================================================================================== */
 
+static const char *const sketch_choices[] = {"kaczmarz", "block", "gaussian", NULL};
+static const char *const mult_choices[] = {"zero", "least_squares", NULL};
+
+const sv_param_spec eal_sketch_params[] = {
+    SV_CONTROL_PARAMS(eal_sketch_settings, ctl, EAL_SKETCH_DEFAULT_TOL,
+                      "stop when the KKT residual |(grad_x L, c)| is at most tol; max_iter: Newton "
+                      "iterations",
+                      EAL_SKETCH_DEFAULT_MAX_ITER, EAL_SKETCH_DEFAULT_REPORT_EVERY),
+    SV_P_SEED(eal_sketch_settings, seed, EAL_SKETCH_DEFAULT_SEED, "seed of the random sketches"),
+    SV_P_ENUM(eal_sketch_settings, sketch, sketch_choices, EAL_SKETCH_DEFAULT_SKETCH,
+              "sketching solver of the Newton system: kaczmarz = randomized Kaczmarz (rows drawn "
+              "by squared norm), block = block Kaczmarz (sketch_size uniform rows), gaussian = "
+              "Gaussian sketch-and-project (sketch_size columns)"),
+    SV_P_INT(eal_sketch_settings, sketch_size, 1, EAL_SKETCH_MAX_KKT_DIM,
+             EAL_SKETCH_DEFAULT_SKETCH_SIZE,
+             "columns of the sketch for block and gaussian (kaczmarz uses 1)"),
+    SV_P_INT(eal_sketch_settings, max_sketch_iter, 1, 1e12, EAL_SKETCH_DEFAULT_MAX_SKETCH_ITER,
+             "sketch steps at most per solve of the Newton system"),
+    SV_P_NUMBER_GT(eal_sketch_settings, mu, 0, 1e12, EAL_SKETCH_DEFAULT_MU,
+                   "initial penalty mu on |c|^2 in the exact augmented Lagrangian (raised "
+                   "adaptively)"),
+    SV_P_NUMBER_GT(eal_sketch_settings, nu, 0, 1e12, EAL_SKETCH_DEFAULT_NU,
+                   "initial penalty nu on |grad_x L|^2 in the exact augmented Lagrangian "
+                   "(lowered adaptively)"),
+    SV_P_NUMBER_GT(eal_sketch_settings, delta, 0, EAL_SKETCH_BELOW_ONE, EAL_SKETCH_DEFAULT_DELTA,
+                   "initial accuracy parameter delta of the adaptive accuracy condition, < 1"),
+    SV_P_NUMBER_GT(eal_sketch_settings, delta_min, 0, EAL_SKETCH_BELOW_ONE,
+                   EAL_SKETCH_DEFAULT_DELTA_MIN, "floor of delta, < 1"),
+    SV_P_NUMBER_GT(eal_sketch_settings, xi_b, 0, 1e12, EAL_SKETCH_DEFAULT_XI_B,
+                   "least eigenvalue the reduced Hessian is shifted to when it is not positive "
+                   "definite"),
+    SV_P_NUMBER_GT(eal_sketch_settings, beta, 0, EAL_SKETCH_BELOW_HALF, EAL_SKETCH_DEFAULT_BETA,
+                   "Armijo constant, < 1/2"),
+    SV_P_NUMBER_GT(eal_sketch_settings, rho, 1, 1e6, EAL_SKETCH_DEFAULT_RHO,
+                   "penalty update factor: mu <- rho^2 mu, nu <- nu / rho, delta <- delta / "
+                   "rho^4"),
+    SV_P_NUMBER_GT(eal_sketch_settings, backtrack, 0, EAL_SKETCH_BELOW_ONE,
+                   EAL_SKETCH_DEFAULT_BACKTRACK, "step shrink factor of the line search, < 1"),
+    SV_P_BOOL(eal_sketch_settings, superlinear, EAL_SKETCH_DEFAULT_SUPERLINEAR,
+              "sharpen the accuracy condition with theta_k = min(1, KKT residual) (local "
+              "superlinear convergence) instead of theta_k = 1"),
+    SV_P_BOOL(eal_sketch_settings, modify_hessian, EAL_SKETCH_DEFAULT_MODIFY_HESSIAN,
+              "check the reduced Hessian (dense eigendecomposition) and shift it when it is not "
+              "positive definite; false trusts it"),
+    SV_P_ENUM(eal_sketch_settings, multipliers, mult_choices, EAL_SKETCH_DEFAULT_MULTIPLIERS,
+              "initial multipliers: zero, or the least-squares estimate at x0"),
+    SV_P_BOOL(eal_sketch_settings, exact_fallback, EAL_SKETCH_DEFAULT_EXACT_FALLBACK,
+              "when the sketch runs out of max_sketch_iter steps short of the accuracy and its "
+              "direction is not a descent direction, solve the Newton system exactly (LU) "
+              "instead"),
+    SV_PARAMS_END,
+};
+
 void eal_sketch_settings_default(eal_sketch_settings *s)
 {
-    s->tol = EAL_SKETCH_DEFAULT_TOL;
-    s->max_iter = EAL_SKETCH_DEFAULT_MAX_ITER;
-    s->time_limit_s = EAL_SKETCH_DEFAULT_TIME_LIMIT_S;
-    s->report_every = EAL_SKETCH_DEFAULT_REPORT_EVERY;
-    s->seed = EAL_SKETCH_DEFAULT_SEED;
-    s->sketch = EAL_SKETCH_DEFAULT_SKETCH;
-    s->sketch_size = EAL_SKETCH_DEFAULT_SKETCH_SIZE;
-    s->max_sketch_iter = EAL_SKETCH_DEFAULT_MAX_SKETCH_ITER;
-    s->mu = EAL_SKETCH_DEFAULT_MU;
-    s->nu = EAL_SKETCH_DEFAULT_NU;
-    s->delta = EAL_SKETCH_DEFAULT_DELTA;
-    s->delta_min = EAL_SKETCH_DEFAULT_DELTA_MIN;
-    s->xi_b = EAL_SKETCH_DEFAULT_XI_B;
-    s->beta = EAL_SKETCH_DEFAULT_BETA;
-    s->rho = EAL_SKETCH_DEFAULT_RHO;
-    s->backtrack = EAL_SKETCH_DEFAULT_BACKTRACK;
-    s->superlinear = EAL_SKETCH_DEFAULT_SUPERLINEAR;
-    s->modify_hessian = EAL_SKETCH_DEFAULT_MODIFY_HESSIAN;
-    s->multipliers = EAL_SKETCH_DEFAULT_MULTIPLIERS;
-    s->exact_fallback = EAL_SKETCH_DEFAULT_EXACT_FALLBACK;
+    sv_params_defaults(eal_sketch_params, s);
 }
 
-static int positive(double v) { return isfinite(v) && v > 0; }
-static int in_open_unit(double v) { return isfinite(v) && v > 0 && v < 1; }
 
 int eal_sketch_check_settings(const eal_sketch_settings *s, sv_err *e)
 {
     if (!s)
         return sv_fail(e, "/params", "settings missing");
-    if (!(isfinite(s->tol) && s->tol >= 0))
-        return sv_fail(e, "/params/tol", "must be a finite number >= 0");
-    if (s->max_iter < 0)
-        return sv_fail(e, "/params/max_iter", "must be >= 0, got %ld", s->max_iter);
-    if (!(isfinite(s->time_limit_s) && s->time_limit_s >= 0))
-        return sv_fail(e, "/params/time_limit_s", "must be a finite number >= 0 (0: no limit)");
-    if (s->report_every < 1)
-        return sv_fail(e, "/params/report_every", "must be at least 1, got %ld", s->report_every);
-    if (s->sketch != SV_SKETCH_KACZMARZ && s->sketch != SV_SKETCH_BLOCK &&
-        s->sketch != SV_SKETCH_GAUSSIAN)
-        return sv_fail(e, "/params/sketch", "must be \"kaczmarz\", \"block\" or \"gaussian\"");
-    if (s->sketch_size < 1 || s->sketch_size > EAL_SKETCH_MAX_KKT_DIM)
-        return sv_fail(e, "/params/sketch_size", "must be between 1 and %d, got %ld",
-                       EAL_SKETCH_MAX_KKT_DIM, s->sketch_size);
-    if (s->max_sketch_iter < 1)
-        return sv_fail(e, "/params/max_sketch_iter", "must be at least 1, got %ld",
-                       s->max_sketch_iter);
-    if (!positive(s->mu))
-        return sv_fail(e, "/params/mu", "must be a positive finite number");
-    if (!positive(s->nu))
-        return sv_fail(e, "/params/nu", "must be a positive finite number");
-    if (!in_open_unit(s->delta))
-        return sv_fail(e, "/params/delta", "must be in (0, 1)");
-    if (!in_open_unit(s->delta_min))
-        return sv_fail(e, "/params/delta_min", "must be in (0, 1)");
-    if (!positive(s->xi_b))
-        return sv_fail(e, "/params/xi_b", "must be a positive finite number");
-    if (!(isfinite(s->beta) && s->beta > 0 && s->beta < 0.5))
-        return sv_fail(e, "/params/beta", "must be in (0, 1/2)");
-    if (!(isfinite(s->rho) && s->rho > 1))
-        return sv_fail(e, "/params/rho", "must be a finite number > 1");
-    if (!in_open_unit(s->backtrack))
-        return sv_fail(e, "/params/backtrack", "must be in (0, 1)");
-    if (s->superlinear != 0 && s->superlinear != 1)
-        return sv_fail(e, "/params/superlinear", "must be true or false");
-    if (s->modify_hessian != 0 && s->modify_hessian != 1)
-        return sv_fail(e, "/params/modify_hessian", "must be true or false");
-    if (s->multipliers != EAL_SKETCH_MULT_ZERO && s->multipliers != EAL_SKETCH_MULT_LEAST_SQUARES)
-        return sv_fail(e, "/params/multipliers", "must be \"zero\" or \"least_squares\"");
-    if (s->exact_fallback != 0 && s->exact_fallback != 1)
-        return sv_fail(e, "/params/exact_fallback", "must be true or false");
-    return SV_OK;
+    return sv_params_validate(eal_sketch_params, s, "/params", e);
 }
 
 int eal_sketch_check_problem(const eal_sketch_problem *p, sv_err *e)
@@ -569,7 +360,7 @@ typedef struct {
     eal_sketch_ws *w;
     eal_sketch_info *info;
     sv_rng *rng;
-    double deadline;            /* absolute, sv_now_s(); 0: none */
+    sv_loop *L;                 /* the solve's stop logic, polled by the inner loops */
     double mu, nu, delta;       /* penalties and accuracy parameter */
 } eal_sketch_ctx;
 
@@ -586,28 +377,42 @@ typedef struct {
     double psi, ups, nK;        /* Psi, Upsilon, |K|_F */
 } newton_consts;
 
-static int report(const sv_monitor *mon, long k, double elapsed, double f, double kkt,
-                  double cons_norm, double merit, const eal_sketch_ctx *c, const step_stats *st)
+/* What a report shows: the state after the last step (core/control.h calls metrics). */
+typedef struct {
+    const eal_sketch_ctx *c;
+    const step_stats *st;
+    const double *kkt, *merit;
+} eal_sketch_report;
+
+static int metrics(void *ctx, sv_metric *mt, int cap)
 {
-    sv_metric mt[15] = {
-        {"kkt_residual", kkt},
-        {"merit", merit},
-        {"mu", c->mu},
-        {"nu", c->nu},
-        {"delta", c->delta},
-        {"sketch_iters", st->sketch_iters},
-        {"sketch_residual", st->sketch_res},
-        {"sketch_target", st->sketch_target},
-        {"descent", st->descent},
-        {"descent_target", st->descent_target},
-        {"alpha", st->alpha},
-        {"armijo_bound", st->armijo_bound},
-        {"constraint_norm", cons_norm},
-        {"hessian_shift", st->shift},
-        {"sketch_capped", st->capped},
-    };
-    sv_progress pr = {k, elapsed, f, mt, 15};
-    return sv_monitor_report(mon, &pr);
+    const eal_sketch_report *r = ctx;
+    const eal_sketch_ctx *c = r->c;
+    const step_stats *st = r->st;
+    if (cap < 15)
+        return 0;
+    mt[0] = (sv_metric){"kkt_residual", *r->kkt};
+    mt[1] = (sv_metric){"merit", *r->merit};
+    mt[2] = (sv_metric){"mu", c->mu};
+    mt[3] = (sv_metric){"nu", c->nu};
+    mt[4] = (sv_metric){"delta", c->delta};
+    mt[5] = (sv_metric){"sketch_iters", st->sketch_iters};
+    mt[6] = (sv_metric){"sketch_residual", st->sketch_res};
+    mt[7] = (sv_metric){"sketch_target", st->sketch_target};
+    mt[8] = (sv_metric){"descent", st->descent};
+    mt[9] = (sv_metric){"descent_target", st->descent_target};
+    mt[10] = (sv_metric){"alpha", st->alpha};
+    mt[11] = (sv_metric){"armijo_bound", st->armijo_bound};
+    mt[12] = (sv_metric){"constraint_norm", sv_nrm2(c->p->m, c->w->c)};
+    mt[13] = (sv_metric){"hessian_shift", st->shift};
+    mt[14] = (sv_metric){"sketch_capped", st->capped};
+    return 15;
+}
+
+/* The sketch's stop callback: the solve's poll. */
+static int poll_stop(void *data)
+{
+    return sv_loop_poll(data);
 }
 
 /* Steps 1 and 2: the Hessian of L at (x, l), the rank test on G, the modification of the reduced
@@ -710,7 +515,8 @@ static double merit_slope(const eal_sketch_ctx *c)
 
 /* Steps 3 and 4: sketch K z = -b to the adaptive accuracy, then the descent test, raising the
  * penalties (and tightening the accuracy) until z passes it. Fills st's sketch and descent
- * fields. Returns EAL_SKETCH_REASON_NONE, or TIME_LIMIT, SINGULAR_KKT or NO_DESCENT. */
+ * fields. Returns EAL_SKETCH_REASON_NONE, or SINGULAR_KKT, NO_DESCENT, or STOPPED when the
+ * loop's poll (inside the sketch or before a penalty update) said stop. */
 static int direction(eal_sketch_ctx *c, const newton_consts *nc, double kkt, step_stats *st)
 {
     const eal_sketch_settings *s = c->s;
@@ -721,23 +527,22 @@ static int direction(eal_sketch_ctx *c, const newton_consts *nc, double kkt, ste
 
     double D = 0.0, Dt = 0.0, target = 0.0;
     long iters = 0;
-    sv_sketch_stats sks = {0, NAN, 0};
+    sv_sketch_stats sks = {0, NAN, 0, 0};
     int exact = 0, capped = 0, reason = EAL_SKETCH_REASON_NONE;
     for (;;) {
         if (!exact) {
             /* |K|_F Psi |K z + b| <= theta delta |b| */
             target = theta * c->delta * kkt / (nc->nK * nc->psi);
             sv_sketch_opts so = {s->sketch, (int)s->sketch_size, target, s->max_sketch_iter,
-                                  c->deadline};
+                                 poll_stop, c->L};
             sv_sketch_solve(N, N, w->K, w->rhs, &so, c->rng, w->sk, w->z, &sks);
             iters += sks.iters;
             capped = !sks.converged;
-            if (capped) {
+            if (capped)
                 c->info->sketch_capped++;
-                if (c->deadline > 0 && sv_now_s() >= c->deadline) {
-                    reason = EAL_SKETCH_REASON_TIME_LIMIT;
-                    break;
-                }
+            if (sks.stopped) {
+                reason = EAL_SKETCH_REASON_STOPPED;
+                break;
             }
         }
         D = merit_slope(c);
@@ -753,10 +558,14 @@ static int direction(eal_sketch_ctx *c, const newton_consts *nc, double kkt, ste
                 reason = EAL_SKETCH_REASON_SINGULAR_KKT;
                 break;
             }
-            sks.res = residual(N, N, w->K, w->rhs, w->z, w->sk->r);
+            sks.res = sv_sketch_residual(N, N, w->K, w->rhs, w->z, w->sk);
             exact = 1;
             c->info->exact_solves++;
             continue;
+        }
+        if (sv_loop_poll(c->L)) {
+            reason = EAL_SKETCH_REASON_STOPPED;
+            break;
         }
         c->mu *= s->rho * s->rho;
         c->nu /= s->rho;
@@ -780,7 +589,7 @@ static int direction(eal_sketch_ctx *c, const newton_consts *nc, double kkt, ste
 }
 
 /* Step 5: Armijo backtracking on L_{mu,nu} from (x, l) along z; on success (x, l) moves and st's
- * step fields are filled. merit0 is L_{mu,nu} at (x, l). */
+ * step fields are filled. merit0 is L_{mu,nu} at (x, l). Polls before every backtrack. */
 static int line_search(eal_sketch_ctx *c, double *x, double merit0, step_stats *st)
 {
     const eal_sketch_settings *s = c->s;
@@ -793,6 +602,8 @@ static int line_search(eal_sketch_ctx *c, double *x, double merit0, step_stats *
     const double slack = EAL_SKETCH_ARMIJO_RELAX * DBL_EPSILON * fmax(1.0, fabs(merit0));
     double alpha = 1.0;
     for (int bt = 0; bt <= EAL_SKETCH_MAX_BACKTRACKS; bt++) {
+        if (bt > 0 && sv_loop_poll(c->L))
+            return EAL_SKETCH_REASON_STOPPED;  /* (x, l) unmoved */
         for (int i = 0; i < n; i++)
             w->xt[i] = x[i] + alpha * w->z[i];
         for (int j = 0; j < m; j++)
@@ -814,14 +625,15 @@ static int line_search(eal_sketch_ctx *c, double *x, double merit0, step_stats *
     return EAL_SKETCH_REASON_LINE_SEARCH;
 }
 
-static sv_status status_of(int reason)
+/* Why the solve ended, from the loop's status (and the failure that made it diverge). */
+static int reason_of(sv_status status, int failure)
 {
-    switch (reason) {
-    case EAL_SKETCH_REASON_CONVERGED: return SV_SOLVED;
-    case EAL_SKETCH_REASON_MAX_ITER: return SV_MAX_ITER;
-    case EAL_SKETCH_REASON_TIME_LIMIT: return SV_TIME_LIMIT;
-    case EAL_SKETCH_REASON_CANCELLED: return SV_CANCELLED;
-    default: return SV_DIVERGED;
+    switch (status) {
+    case SV_SOLVED: return EAL_SKETCH_REASON_CONVERGED;
+    case SV_MAX_ITER: return EAL_SKETCH_REASON_MAX_ITER;
+    case SV_TIME_LIMIT: return EAL_SKETCH_REASON_TIME_LIMIT;
+    case SV_CANCELLED: return EAL_SKETCH_REASON_CANCELLED;
+    default: return failure;
     }
 }
 
@@ -846,19 +658,21 @@ static void least_squares_multipliers(const eal_sketch_problem *p, eal_sketch_ws
  * The solve
  * ========================================================================================== */
 
-int eal_sketch_solve(const eal_sketch_problem *p, const eal_sketch_settings *s, const sv_monitor *mon, double *x,
-              double *lambda, eal_sketch_info *info, sv_err *e)
+int eal_sketch_solve(const eal_sketch_problem *p, const eal_sketch_settings *s,
+                     const sv_monitor *mon, double *x, double *lambda, eal_sketch_info *info,
+                     sv_err *e)
 {
     if (!info)
         return sv_fail(e, "/info", "info struct missing");
     memset(info, 0, sizeof *info);
-    info->base.status = SV_UNSOLVED;
-    info->base.obj = info->base.res = info->kkt = info->merit = NAN;
+    sv_info_init(&info->base);
+    info->kkt = info->merit = NAN;
     info->grad_lag_norm = info->cons_norm = info->alpha = NAN;
     info->mu = info->nu = info->delta = NAN;
 
     int rc;
-    if ((rc = eal_sketch_check_problem(p, e)) != SV_OK || (rc = eal_sketch_check_settings(s, e)) != SV_OK)
+    if ((rc = eal_sketch_check_problem(p, e)) != SV_OK ||
+        (rc = eal_sketch_check_settings(s, e)) != SV_OK)
         return rc;
     const int n = p->n, m = p->m;
     if (!x)
@@ -866,77 +680,57 @@ int eal_sketch_solve(const eal_sketch_problem *p, const eal_sketch_settings *s, 
     if (!sv_all_finite(n, x))
         return sv_fail(e, "/problem/x0", "must be finite");
 
-    const double t0 = sv_now_s();
     eal_sketch_ws w;
+    sv_rng rng;
+    sv_loop L;
+    eal_sketch_ctx c = {p, s, &w, info, &rng, &L, s->mu, s->nu, s->delta};
+    step_stats st;
+    double kkt = NAN, merit = NAN;
+    eal_sketch_report rep = {&c, &st, &kkt, &merit};
+    memset(&st, 0, sizeof st);
+    sv_loop_begin(&L, &s->ctl, mon, metrics, &rep);
     if (ws_alloc(&w, n, m, s) != SV_OK)
         return SV_ENOMEM;
-    sv_rng rng;
     sv_rng_seed(&rng, s->seed);
-    eal_sketch_ctx c = {p, s, &w, info, &rng, s->time_limit_s > 0 ? t0 + s->time_limit_s : 0.0,
-                 s->mu, s->nu, s->delta};
 
     /* ---- the start ---- */
     double f;
     if (!evaluate(p, x, w.lam, &f, &w)) {
-        rc = sv_fail(e, "/problem/x0", "the objective, its gradient, the constraints or their "
-                     "Jacobian is not finite at the start");
-        goto done;
+        ws_free(&w);
+        sv_fail(e, "/problem/x0", "the objective, its gradient, the constraints or their "
+                "Jacobian is not finite at the start");
+        return sv_loop_fail(&L, &info->base, 0, SV_EINVAL);
     }
     if (s->multipliers == EAL_SKETCH_MULT_LEAST_SQUARES && m > 0)
         least_squares_multipliers(p, &w);
 
-    double kkt = sqrt(sv_dot(n, w.gl, w.gl) + sv_dot(m, w.c, w.c));
-    double merit = merit_of(f, n, m, w.c, w.gl, w.lam, c.mu, c.nu);
-    step_stats st;
-    memset(&st, 0, sizeof st);
+    kkt = sqrt(sv_dot(n, w.gl, w.gl) + sv_dot(m, w.c, w.c));
+    merit = merit_of(f, n, m, w.c, w.gl, w.lam, c.mu, c.nu);
     st.merit = merit;
-    long k = 0, last_report = -1;
-    int reason;
+    long k = 0;
+    int failure = EAL_SKETCH_REASON_NONE;  /* what ended the solve as diverged */
 
-    for (;;) {
-        if (kkt <= s->tol) {
-            reason = EAL_SKETCH_REASON_CONVERGED;
-            break;
-        }
-        double now = sv_now_s();
-        if (k % s->report_every == 0) {
-            last_report = k;
-            if (report(mon, k, now - t0, f, kkt, sv_nrm2(m, w.c), merit, &c, &st)) {
-                reason = EAL_SKETCH_REASON_CANCELLED;
-                break;
-            }
-        }
-        if (k >= s->max_iter) {
-            reason = EAL_SKETCH_REASON_MAX_ITER;
-            break;
-        }
-        if (c.deadline > 0 && now >= c.deadline) {
-            reason = EAL_SKETCH_REASON_TIME_LIMIT;
-            break;
-        }
+    /* A failure inside an iteration (or a stop the inner loops saw) leaves (x, l) and k as they
+     * were and goes back to the check, which ends the solve with it. */
+    while (!sv_loop_check(&L, k, f, failure != EAL_SKETCH_REASON_NONE, kkt <= s->ctl.tol)) {
         newton_consts nc;
-        if ((reason = newton_setup(&c, x, &nc)) != EAL_SKETCH_REASON_NONE)
-            break;
+        if ((failure = newton_setup(&c, x, &nc)) != EAL_SKETCH_REASON_NONE)
+            continue;
         newton_system(&c, nc.shift);
-        if ((reason = direction(&c, &nc, kkt, &st)) != EAL_SKETCH_REASON_NONE)
-            break;
+        if ((failure = direction(&c, &nc, kkt, &st)) != EAL_SKETCH_REASON_NONE)
+            continue;
         const double merit0 = merit_of(f, n, m, w.c, w.gl, w.lam, c.mu, c.nu);
-        if ((reason = line_search(&c, x, merit0, &st)) != EAL_SKETCH_REASON_NONE)
-            break;
+        if ((failure = line_search(&c, x, merit0, &st)) != EAL_SKETCH_REASON_NONE)
+            continue;
         k++;
         if (!evaluate(p, x, w.lam, &f, &w)) {
-            reason = EAL_SKETCH_REASON_NONFINITE;
-            break;
+            failure = EAL_SKETCH_REASON_NONFINITE;
+            continue;
         }
         kkt = sqrt(sv_dot(n, w.gl, w.gl) + sv_dot(m, w.c, w.c));
         merit = st.merit;
     }
 
-    info->base.status = status_of(reason);
-    info->reason = reason;
-    info->base.iter = k;
-    info->base.obj = f;
-    info->base.res = kkt;
     info->kkt = kkt;
     info->grad_lag_norm = sv_nrm2(n, w.gl);
     info->cons_norm = sv_nrm2(m, w.c);
@@ -944,13 +738,10 @@ int eal_sketch_solve(const eal_sketch_problem *p, const eal_sketch_settings *s, 
     info->mu = c.mu;
     info->nu = c.nu;
     info->delta = c.delta;
-    info->base.solve_time_s = sv_now_s() - t0;
-    if (last_report != k)
-        report(mon, k, info->base.solve_time_s, f, kkt, info->cons_norm, merit, &c, &st);
+    sv_loop_end(&L, &info->base, k, f, kkt);
+    info->reason = reason_of(info->base.status, failure);
     if (lambda)
         sv_copy(m, w.lam, lambda);
-    rc = SV_OK;
-done:
     ws_free(&w);
-    return rc;
+    return SV_OK;
 }

@@ -9,7 +9,8 @@
  *
  *   L_{mu,nu}(x, l) = f(x) + l'c(x) + (mu/2) |c(x)|^2 + (nu/2) |grad_x L(x, l)|^2,
  *
- * and raises mu / lowers nu until the inexact direction is a descent direction of it.
+ * and raises mu / lowers nu until the inexact direction is a descent direction of it. The
+ * sketching solver is core/kernels/sketch.h.
  * Paper: Ilgee Hong, Sen Na, Michael W. Mahoney, Mladen Kolar, "Constrained Optimization via Exact
  * Augmented Lagrangian and Randomized Iterative Sketching", ICML 2023. The math, the choices the
  * paper leaves open and the parameters are in docs/solvers/constrained/eal_sketch.md. */
@@ -19,53 +20,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/control.h"
 #include "core/expr/expr.h"
+#include "core/kernels/sketch.h"
 #include "core/models/logistic_eq.h"
+#include "core/params.h"
 #include "core/rng.h"
 #include "core/solver.h"
-
-/* ---- the randomized sketching solver ---- */
-typedef enum {
-    /* S = e_i, row i drawn with probability |a_i|^2 / |A|_F^2: randomized Kaczmarz
-     * (Strohmer-Vershynin). */
-    SV_SKETCH_KACZMARZ = 0,
-    /* S = [e_i1 .. e_is], s distinct rows drawn uniformly: block Kaczmarz. */
-    SV_SKETCH_BLOCK = 1,
-    /* S with s i.i.d. N(0, 1) columns: Gaussian sketch-and-project. */
-    SV_SKETCH_GAUSSIAN = 2
-} sv_sketch_kind;
-
-typedef struct {
-    int kind;           /* sv_sketch_kind */
-    int size;           /* s, columns of S for BLOCK and GAUSSIAN (capped at the rows); KACZMARZ: 1 */
-    double tol;         /* stop when |A z - rhs| <= tol (absolute, Euclidean) */
-    long max_iter;      /* sketch-and-project steps at most */
-    double deadline_s;  /* stop once sv_now_s() passes it; 0: none */
-} sv_sketch_opts;
-
-typedef struct {
-    long iters;         /* steps taken */
-    double res;         /* |A z - rhs| at the returned z */
-    int converged;      /* res <= tol */
-} sv_sketch_stats;
-
-typedef struct sv_sketch_ws sv_sketch_ws;
-
-/* Workspace for rows x cols systems with this kind and size. SV_OK, SV_ENOMEM, or SV_EINVAL
- * when rows or cols < 1. */
-int sv_sketch_ws_new(int rows, int cols, int kind, int size, sv_sketch_ws **out);
-void sv_sketch_ws_free(sv_sketch_ws *w);  /* accepts NULL */
-
-/* Sketch-and-project on the consistent system A z = rhs (A dense rows x cols, row-major), from z
- * (in: the start; out: the last iterate):
- *   z <- z - A'S (S'A A'S)^+ S'(A z - rhs),
- * one random S per step, until |A z - rhs| <= opts->tol, max_iter steps or the deadline. The
- * residual is checked at the start and then every step (GAUSSIAN) or every ceil(rows / s) steps
- * (KACZMARZ, BLOCK: their steps cost O(s cols), a check O(rows cols)). Rows of A that are zero
- * are never drawn by KACZMARZ. Nothing is allocated. */
-void sv_sketch_solve(int rows, int cols, const double *A, const double *rhs,
-                      const sv_sketch_opts *opts, sv_rng *rng, sv_sketch_ws *ws, double *z,
-                      sv_sketch_stats *st);
 
 /* ---- the problem: an oracle for f and c ---- */
 typedef struct {
@@ -98,12 +59,11 @@ typedef enum {
 /* Defaults (eal_sketch_settings_default): those of the paper's experiments and code. */
 #define EAL_SKETCH_DEFAULT_TOL 1e-8             /* KKT residual |(grad_x L, c)| */
 #define EAL_SKETCH_DEFAULT_MAX_ITER 1000L
-#define EAL_SKETCH_DEFAULT_TIME_LIMIT_S 0.0     /* 0: no limit */
 #define EAL_SKETCH_DEFAULT_REPORT_EVERY 1L
 #define EAL_SKETCH_DEFAULT_SEED 0
 #define EAL_SKETCH_DEFAULT_SKETCH SV_SKETCH_BLOCK
 #define EAL_SKETCH_DEFAULT_SKETCH_SIZE 32       /* BLOCK and GAUSSIAN */
-#define EAL_SKETCH_DEFAULT_MAX_SKETCH_ITER 100000L 
+#define EAL_SKETCH_DEFAULT_MAX_SKETCH_ITER 100000L
 #define EAL_SKETCH_DEFAULT_MU 1.0               /* mu_0 (the paper's code: eta1) */
 #define EAL_SKETCH_DEFAULT_NU 0.1               /* nu_0 (eta2) */
 #define EAL_SKETCH_DEFAULT_DELTA 0.1            /* delta_0, the accuracy parameter */
@@ -126,12 +86,14 @@ typedef enum {
 #define EAL_SKETCH_MAX_BACKTRACKS 60
 #define EAL_SKETCH_ARMIJO_RELAX 10.0    /* Armijo accepts up to 10 eps |merit| above its bound */
 #define EAL_SKETCH_MAX_KKT_DIM 3000     /* n + m: K and its LU copy have (n + m)^2 entries each */
+/* The largest doubles below 1 and 1/2: the open upper ends of delta, delta_min, backtrack (< 1)
+ * and beta (< 1/2) in the parameter table. */
+#define EAL_SKETCH_BELOW_ONE 0x1.fffffffffffffp-1
+#define EAL_SKETCH_BELOW_HALF 0x1.fffffffffffffp-2
 
 typedef struct {
-    double tol;            /* stop when the KKT residual |(grad_x L, c)| <= tol */
-    long max_iter;         /* Newton iterations */
-    double time_limit_s;   /* wall-clock limit, seconds; 0: none */
-    long report_every;     /* monitor report every this many iterations (and first and last) */
+    sv_control ctl;        /* tol: stop when the KKT residual |(grad_x L, c)| <= tol;
+                            * max_iter: Newton iterations */
     uint64_t seed;         /* the sketches' random stream */
     int sketch;            /* sv_sketch_kind */
     long sketch_size;      /* s for BLOCK and GAUSSIAN, >= 1 */
@@ -150,6 +112,9 @@ typedef struct {
     int exact_fallback;    /* 0 or 1: when the sketch runs out of steps short of the accuracy and
                             * the direction is no descent direction, solve K z = -b by LU */
 } eal_sketch_settings;
+
+/* The parameter table of eal_sketch_settings: names, ranges, defaults, help (core/params.h). */
+extern const sv_param_spec eal_sketch_params[];
 
 /* Why the solve ended, finer than info.base.status. */
 typedef enum {
@@ -186,10 +151,11 @@ typedef struct {
     long backtracks;         /* step halvings, all iterations */
 } eal_sketch_info;
 
-/* Fills s with the defaults above. */
+/* Fills s with the defaults of eal_sketch_params. */
 void eal_sketch_settings_default(eal_sketch_settings *s);
 
-/* Checks the settings alone: SV_OK or SV_EINVAL with e->field "/params/<name>". */
+/* Checks the settings against eal_sketch_params: SV_OK or SV_EINVAL with e->field
+ * "/params/<name>". */
 int eal_sketch_check_settings(const eal_sketch_settings *s, sv_err *e);
 
 /* Checks the problem's shape (n, m, the callbacks, n + m <= EAL_SKETCH_MAX_KKT_DIM): errors name
@@ -201,7 +167,9 @@ int eal_sketch_check_problem(const eal_sketch_problem *p, sv_err *e);
  * allocated. Returns SV_OK (info->base.status says how the solve ended, info->reason why),
  * SV_EINVAL (e names the field; also when f, grad f, c or J is not finite at x_0: "/problem/x0"),
  * or SV_ENOMEM. Progress: a report at iteration 0, every report_every iterations and at the end,
- * with the metrics of the last step (docs/solvers/constrained/eal_sketch.md, "Progress"). */
+ * with the metrics of the last step (docs/solvers/constrained/eal_sketch.md, "Progress"); its
+ * objective is f(x), as in info->base.obj. The monitor is polled at every iteration, in the
+ * sketch (every SV_SKETCH_POLL_EVERY steps), at every penalty update and every backtrack. */
 int eal_sketch_solve(const eal_sketch_problem *p, const eal_sketch_settings *s, const sv_monitor *mon, double *x,
               double *lambda, eal_sketch_info *info, sv_err *e);
 

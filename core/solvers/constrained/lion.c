@@ -7,6 +7,7 @@
  * bound on F(x) - min F. It needs only K, never a projection, so every K gets the same test. */
 #include "core/solvers/constrained/lion.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,65 +39,61 @@ static void evaluate(const lion_problem *p, const lion_settings *s, const double
                      lion_state *st);
 static double radius_of(const lion_settings *s);
 static double dual_exponent(double p);
-static int report(const sv_monitor *mon, long iter, double elapsed, const lion_state *st,
-                  double lr);
+static int metrics(void *ctx, sv_metric *m, int cap);
 
 /* ================================ settings ================================ */
 
+static const char *const k_choices[] = {"sign", "l2", "lp", "linf", "huber", "relativistic",
+                                        "quadratic", NULL};
+
+const sv_param_spec lion_params[] = {
+    SV_P_ENUM(lion_settings, k, k_choices, LION_DEFAULT_K,
+              "the convex K whose gradient replaces sign: sign = Lion (box |x|_inf <= "
+              "1/weight_decay), l2 (ball |x|_2 <= 1/wd), lp (ball |x|_q <= 1/wd, 1/p + 1/q = 1), "
+              "linf (ball |x|_1 <= 1/wd), huber and relativistic (box plus a penalty), quadratic "
+              "(momentum with L2 penalty)"),
+    SV_P_NUMBER_GT(lion_settings, p, 1, 1e6, LION_DEFAULT_P, "exponent of K = |x|_p when k is lp"),
+    SV_P_NUMBER_GT(lion_settings, delta, 0, INFINITY, LION_DEFAULT_DELTA,
+                   "width of the huber and relativistic K"),
+    SV_P_NUMBER_GT(lion_settings, lr, 0, INFINITY, LION_DEFAULT_LR,
+                   "largest step size (the schedule scales it); lr * weight_decay must be at "
+                   "most 1"),
+    SV_P_NUMBER(lion_settings, beta1, 0, LION_BETA_MAX, LION_DEFAULT_BETA1,
+                "interpolation of momentum and gradient inside K, in [0, 1)"),
+    SV_P_NUMBER(lion_settings, beta2, 0, LION_BETA_MAX, LION_DEFAULT_BETA2,
+                "momentum decay, in [0, 1)"),
+    SV_P_NUMBER(lion_settings, weight_decay, 0, INFINITY, LION_DEFAULT_WEIGHT_DECAY,
+                "decoupled weight decay lambda: the constraint radius is 1/lambda; 0 = "
+                "unconstrained"),
+    SV_P_INT(lion_settings, batch_size, 0, INT_MAX, LION_DEFAULT_BATCH_SIZE,
+             "built-in models: rows per stochastic gradient (seeded); 0 = full gradients"),
+    SV_P_SEED(lion_settings, seed, LION_DEFAULT_SEED, "seed of the mini-batch sampling"),
+    SV_CONTROL_PARAMS(lion_settings, ctl, LION_DEFAULT_TOL,
+                      "stop when the duality gap (weight_decay > 0) or |grad f| (weight_decay = "
+                      "0) is at most tol; max_iter is also the schedule's budget",
+                      LION_DEFAULT_MAX_ITER, LION_DEFAULT_REPORT_EVERY),
+    SV_P_SCHEDULE_KIND(lion_settings, schedule, LION_DEFAULT_SCHEDULE,
+                       "step-size schedule over max_iter iterations (docs/schedules.md)"),
+    SV_PARAMS_END,
+};
+
 void lion_settings_default(lion_settings *s)
 {
-    s->k = LION_DEFAULT_K;
-    s->p = LION_DEFAULT_P;
-    s->delta = LION_DEFAULT_DELTA;
-    s->lr = LION_DEFAULT_LR;
-    s->beta1 = LION_DEFAULT_BETA1;
-    s->beta2 = LION_DEFAULT_BETA2;
-    s->weight_decay = LION_DEFAULT_WEIGHT_DECAY;
-    s->batch_size = LION_DEFAULT_BATCH_SIZE;
-    s->seed = LION_DEFAULT_SEED;
-    s->tol = LION_DEFAULT_TOL;
-    s->max_iter = LION_DEFAULT_MAX_ITER;
-    s->time_limit_s = LION_DEFAULT_TIME_LIMIT_S;
-    s->report_every = LION_DEFAULT_REPORT_EVERY;
-    sv_schedule_default(&s->schedule);
-    s->schedule.kind = LION_DEFAULT_SCHEDULE;
+    sv_params_defaults(lion_params, s);
 }
 
 int lion_check_settings(const lion_settings *s, sv_err *e)
 {
     if (!s)
         return sv_fail(e, "/params", "settings missing");
-    if (s->k < LION_K_SIGN || s->k > LION_K_QUADRATIC)
-        return sv_fail(e, "/params/k", "must be one of sign, l2, lp, linf, huber, relativistic, "
-                       "quadratic");
-    if (!(s->p > 1.0 && s->p <= 1e6))
-        return sv_fail(e, "/params/p", "must be in (1, 1e6], got %g", s->p);
-    if (!(isfinite(s->delta) && s->delta > 0))
-        return sv_fail(e, "/params/delta", "must be a positive finite number");
-    if (!(isfinite(s->lr) && s->lr > 0))
-        return sv_fail(e, "/params/lr", "must be a positive finite number");
-    if (!(s->beta1 >= 0.0 && s->beta1 < 1.0))
-        return sv_fail(e, "/params/beta1", "must be in [0, 1), got %g", s->beta1);
-    if (!(s->beta2 >= 0.0 && s->beta2 < 1.0))
-        return sv_fail(e, "/params/beta2", "must be in [0, 1), got %g", s->beta2);
-    if (!(isfinite(s->weight_decay) && s->weight_decay >= 0))
-        return sv_fail(e, "/params/weight_decay", "must be a finite number >= 0");
+    int rc = sv_params_validate(lion_params, s, "/params", e);
+    if (rc != SV_OK)
+        return rc;
     if (s->lr * s->weight_decay > 1.0)
         return sv_fail(e, "/params/lr", "lr * weight_decay = %g exceeds 1: the decay step "
                        "(1 - lr lambda) x would flip the sign of x and the iterates would leave the "
                        "constraint set", s->lr * s->weight_decay);
-    if (s->batch_size < 0)
-        return sv_fail(e, "/params/batch_size", "must be >= 0 (0: full gradients), got %ld",
-                       s->batch_size);
-    if (!(isfinite(s->tol) && s->tol >= 0))
-        return sv_fail(e, "/params/tol", "must be a finite number >= 0");
-    if (s->max_iter < 0)
-        return sv_fail(e, "/params/max_iter", "must be >= 0, got %ld", s->max_iter);
-    if (!(isfinite(s->time_limit_s) && s->time_limit_s >= 0))
-        return sv_fail(e, "/params/time_limit_s", "must be a finite number >= 0 (0: no limit)");
-    if (s->report_every < 1)
-        return sv_fail(e, "/params/report_every", "must be at least 1, got %ld", s->report_every);
-    return sv_schedule_check(&s->schedule, "/params/schedule", e);
+    return SV_OK;
 }
 
 /* ================================ the K family ================================ */
@@ -391,20 +388,26 @@ static void evaluate(const lion_problem *p, const lion_settings *s, const double
         st->gap = NAN;
 }
 
-static int report(const sv_monitor *mon, long iter, double elapsed, const lion_state *st,
-                  double lr)
+/* What a report shows: the full-gradient state at the reported x and the last step size. */
+typedef struct {
+    const lion_state *st;
+    const double *eta;
+} lion_report;
+
+/* The metrics of a report (core/control.h). */
+static int metrics(void *ctx, sv_metric *m, int cap)
 {
-    sv_metric m[7] = {
-        {"grad_norm", st->grad_norm},
-        {"gap", st->gap},
-        {"composite", st->composite},
-        {"x_inf", st->x_inf},
-        {"violation", st->violation},
-        {"box_violation", st->box_violation},
-        {"lr", lr},
-    };
-    sv_progress pr = {iter, elapsed, st->obj, m, 7};
-    return sv_monitor_report(mon, &pr);
+    const lion_report *r = ctx;
+    if (cap < 7)
+        return 0;
+    m[0] = (sv_metric){"grad_norm", r->st->grad_norm};
+    m[1] = (sv_metric){"gap", r->st->gap};
+    m[2] = (sv_metric){"composite", r->st->composite};
+    m[3] = (sv_metric){"x_inf", r->st->x_inf};
+    m[4] = (sv_metric){"violation", r->st->violation};
+    m[5] = (sv_metric){"box_violation", r->st->box_violation};
+    m[6] = (sv_metric){"lr", *r->eta};
+    return 7;
 }
 
 /* ================================ solve ================================ */
@@ -415,8 +418,8 @@ int lion_solve(const lion_problem *p, const lion_settings *s, const sv_monitor *
     if (!info)
         return sv_fail(e, "/info", "info struct missing");
     memset(info, 0, sizeof *info);
-    info->base.status = SV_UNSOLVED;
-    info->base.obj = info->base.res = info->grad_norm = info->gap = info->composite = NAN;
+    sv_info_init(&info->base);
+    info->grad_norm = info->gap = info->composite = NAN;
     info->x_inf = info->violation = info->box_violation = info->lr = NAN;
     info->entry_iter = -1;
 
@@ -434,7 +437,12 @@ int lion_solve(const lion_problem *p, const lion_settings *s, const sv_monitor *
     long batch = p->glm && s->batch_size > 0 && s->batch_size < rows ? s->batch_size : 0;
     info->radius = radius_of(s);
 
-    double t0 = sv_now_s();
+    const long T = s->ctl.max_iter;
+    double eta = sv_schedule_lr(&s->schedule, s->lr, 0, T);
+    lion_state st;
+    lion_report rep = {&st, &eta};
+    sv_loop L;
+    sv_loop_begin(&L, &s->ctl, mon, metrics, &rep);
     lion_ws w;
     if (ws_alloc(&w, d, rows, batch) != SV_OK)
         return SV_ENOMEM;
@@ -443,48 +451,26 @@ int lion_solve(const lion_problem *p, const lion_settings *s, const sv_monitor *
 
     const double lam = s->weight_decay;
     const double set_slack = LION_SET_TOL * (isfinite(info->radius) ? info->radius : 1.0);
-    lion_state st;
     evaluate(p, s, x, &w, &st);
     int fresh = 1;  /* st and w.g belong to the current x */
     const double obj_scale = fabs(st.obj) + 1.0;
     if (st.violation <= set_slack)
         info->entry_iter = 0;
 
-    long t = 0, last_report = -1;
-    double eta = sv_schedule_lr(&s->schedule, s->lr, 0, s->max_iter);
-    sv_status status = SV_UNSOLVED;
-    for (;;) {
-        if (!isfinite(st.obj) || fabs(st.obj) > LION_DIVERGENCE_FACTOR * obj_scale ||
-            !sv_all_finite(d, x)) {
-            status = SV_DIVERGED;
+    long t = 0;
+    for (;; t++) {
+        /* With mini-batches the full quantities are refreshed where a report needs them, so
+         * that the tests and the report see the current x. */
+        if (!fresh && t % s->ctl.report_every == 0) {
+            evaluate(p, s, x, &w, &st);
+            fresh = 1;
+        }
+        const int diverged = !isfinite(st.obj) ||
+                             fabs(st.obj) > LION_DIVERGENCE_FACTOR * obj_scale ||
+                             !sv_all_finite(d, x);
+        const double res = lam > 0 ? st.gap : st.grad_norm;
+        if (sv_loop_check(&L, t, st.obj, diverged, fresh && res <= s->ctl.tol))
             break;
-        }
-        double res = lam > 0 ? st.gap : st.grad_norm;
-        if (fresh && res <= s->tol) {
-            status = SV_SOLVED;
-            break;
-        }
-        double now = sv_now_s();
-        if (t % s->report_every == 0) {
-            if (!fresh) {
-                evaluate(p, s, x, &w, &st);
-                fresh = 1;
-                continue;  /* the checks above run on the fresh values first */
-            }
-            last_report = t;
-            if (report(mon, t, now - t0, &st, eta)) {
-                status = SV_CANCELLED;
-                break;
-            }
-        }
-        if (t >= s->max_iter) {
-            status = SV_MAX_ITER;
-            break;
-        }
-        if (s->time_limit_s > 0 && now - t0 >= s->time_limit_s) {
-            status = SV_TIME_LIMIT;
-            break;
-        }
 
         /* ---- one Lion-K step ---- */
         const double *g = w.g;
@@ -493,7 +479,7 @@ int lion_solve(const lion_problem *p, const lion_settings *s, const sv_monitor *
             sv_glm_batch_value(p->glm, w.idx, (int)batch, x, w.gs);
             g = w.gs;
         }
-        eta = sv_schedule_lr(&s->schedule, s->lr, t, s->max_iter);
+        eta = sv_schedule_lr(&s->schedule, s->lr, t, T);
         for (int j = 0; j < d; j++)
             w.c[j] = s->beta1 * w.m[j] + (1.0 - s->beta1) * g[j];
         lion_grad_k(s, d, w.c, w.c);
@@ -501,30 +487,21 @@ int lion_solve(const lion_problem *p, const lion_settings *s, const sv_monitor *
             x[j] -= eta * (w.c[j] + lam * x[j]);
             w.m[j] = s->beta2 * w.m[j] + (1.0 - s->beta2) * g[j];
         }
-        t++;
 
         if (batch > 0) {
             fresh = 0;  /* full quantities only at reports and at the end */
             if (info->entry_iter < 0 && lam > 0 && s->k != LION_K_QUADRATIC &&
                 lion_set_norm(s, d, x) - info->radius <= set_slack)
-                info->entry_iter = t;
-            if (!sv_all_finite(d, x)) {
-                status = SV_DIVERGED;
-                break;
-            }
+                info->entry_iter = t + 1;
         } else {
             evaluate(p, s, x, &w, &st);
             if (info->entry_iter < 0 && st.violation <= set_slack)
-                info->entry_iter = t;
+                info->entry_iter = t + 1;
         }
     }
 
     if (!fresh)
         evaluate(p, s, x, &w, &st);
-    info->base.status = status;
-    info->base.iter = t;
-    info->base.obj = st.obj;
-    info->base.res = lam > 0 ? st.gap : st.grad_norm;
     info->grad_norm = st.grad_norm;
     info->gap = st.gap;
     info->composite = st.composite;
@@ -532,9 +509,7 @@ int lion_solve(const lion_problem *p, const lion_settings *s, const sv_monitor *
     info->violation = st.violation;
     info->box_violation = st.box_violation;
     info->lr = eta;
-    info->base.solve_time_s = sv_now_s() - t0;
-    if (last_report != t)
-        report(mon, t, info->base.solve_time_s, &st, eta);  /* the solve has ended either way */
+    sv_loop_end(&L, &info->base, t, st.obj, lam > 0 ? st.gap : st.grad_norm);
     ws_free(&w);
     return SV_OK;
 }

@@ -16,8 +16,10 @@
 
 #include <stdint.h>
 
+#include "core/control.h"
 #include "core/expr/expr.h"
 #include "core/models/glm.h"
+#include "core/params.h"
 #include "core/schedule.h"
 
 /* The convex function K (every one even, K(0) = 0). R(x) = K*(lambda x) / lambda is what the
@@ -46,8 +48,9 @@ typedef enum {
 #define LION_DEFAULT_SEED 0
 #define LION_DEFAULT_TOL 1e-8
 #define LION_DEFAULT_MAX_ITER 10000L
-#define LION_DEFAULT_TIME_LIMIT_S 0.0     /* 0: no limit */
 #define LION_DEFAULT_REPORT_EVERY 100L
+/* The largest double below 1: beta1, beta2 lie in [0, 1). */
+#define LION_BETA_MAX 0x1.fffffffffffffp-1
 /* The default schedule is cosine down to eta = 0 at max_iter: sign updates of a fixed size
  * oscillate around an interior optimum with amplitude ~ lr, so a decaying rate is what lets the
  * iterates settle (docs/solvers/constrained/lion.md). */
@@ -66,12 +69,13 @@ typedef struct {
     double weight_decay;  /* lambda >= 0; 0: unconstrained min f (for every K) */
     long batch_size;      /* built-in models: samples per stochastic gradient; 0 = all */
     uint64_t seed;        /* mini-batch sampling */
-    double tol;           /* stop when the gap (lambda > 0) or |grad f| (lambda = 0) <= tol */
-    long max_iter;        /* also the budget T of the schedule */
-    double time_limit_s;  /* wall-clock limit, seconds; 0: none */
-    long report_every;    /* monitor report every this many iterations (and at start and end) */
+    sv_control ctl;       /* tol: stop when the gap (lambda > 0) or |grad f| (lambda = 0) <= tol;
+                           * max_iter: also the budget T of the schedule */
     sv_schedule schedule; /* eta_t = lr * factor(t, max_iter) */
 } lion_settings;
+
+/* The parameter table of lion_settings: names, ranges, defaults, help (core/params.h). */
+extern const sv_param_spec lion_params[];
 
 /* A smooth objective given by the caller: returns f(x) and fills grad (never NULL). */
 typedef double (*lion_objective_fn)(const double *x, double *grad, void *data);
@@ -102,10 +106,11 @@ typedef struct {
     double lr;            /* step size of the last iteration */
 } lion_info;
 
-/* Fills s with the defaults above. */
+/* Fills s with the defaults of lion_params. */
 void lion_settings_default(lion_settings *s);
 
-/* Checks the settings alone. Returns SV_OK or SV_EINVAL with e->field "/params/<name>". */
+/* Checks the settings alone: lion_params, then lr * weight_decay <= 1. Returns SV_OK or
+ * SV_EINVAL with e->field "/params/<name>". */
 int lion_check_settings(const lion_settings *s, sv_err *e);
 
 /* grad K(c) into out (n values) for the settings' K; out may be c. */
@@ -119,8 +124,10 @@ double lion_regularizer(const lion_settings *s, int n, const double *x);
 double lion_set_norm(const lion_settings *s, int n, const double *x);
 
 /* Runs Lion-K from x (in: x^0, out: the last iterate; length p->dim) until the stopping test,
- * max_iter, the time limit, a stop request from mon (SV_CANCELLED) or divergence. With
- * mini-batches the stopping test and the metrics use the full gradient at each report. Every
+ * max_iter, the time limit, a stop request from mon (SV_CANCELLED, polled at every iteration)
+ * or divergence. With mini-batches the stopping test and the metrics use the full gradient at
+ * each report. Progress "objective" is f(x), as in info->base.obj; F(x) = f + R is the metric
+ * "composite". Every
  * input is validated before anything is allocated. Returns SV_OK (info->base.status says how the
  * solve ended), SV_EINVAL (e names the field; info left UNSOLVED) or SV_ENOMEM. mon and e may
  * be NULL. Progress metrics: grad_norm, gap, x_inf, violation, box_violation, lr. */

@@ -5,9 +5,18 @@
  *   fit       the optimizer for max_iter steps (the whole solve in optimize mode)
  *   prune     prune_steps OBS rounds (prune mode)
  *   finetune  the optimizer again for finetune_iter steps with the pruned weights held at zero
- * Any phase ending in cancellation, time limit or divergence ends the solve. */
+ * Any phase ending in cancellation, time limit or divergence ends the solve.
+ *
+ * The phases share one sv_loop (core/control.h): its control block is the run's own copy of the
+ * settings' one, whose max_iter is moved to the end of the current optimizer phase, so that
+ * sv_loop_check applies the common order (diverged, solved, report, the phase's budget, time
+ * limit, the monitor's poll) at every step of every phase; a phase that ran its course (or, in
+ * prune mode, a fit that met tol) hands over to the next by clearing the loop's status. A pruning
+ * round polls while it forms the Fisher gradients and between the blocks of the static
+ * algorithm's precomputation, and is abandoned (x as after the previous round) on a stop. */
 #include "core/solvers/secondorder/mfac.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,10 +46,12 @@ typedef struct {
 typedef struct {
     const sv_glm *glm;
     const mfac_settings *s;
-    const sv_monitor *mon;
+    sv_control ctl;         /* s->ctl with max_iter = the end of the current optimizer phase */
+    sv_loop L;
     int d, rows;
-    double t0;
     double f0;              /* f(x0), for the divergence test */
+    double gn;              /* |grad f| at the last evaluation, for reports */
+    double lr;              /* step size of the last step of the phase (NaN: none yet) */
     long iter;              /* optimizer steps so far, all phases */
     int phase;
     int pos;                /* next unused position in ws.perm */
@@ -55,39 +66,76 @@ static void ws_free(mfac_ws *w);
 static const int *next_batch(mfac_run *r, int k);
 static double full_eval(mfac_run *r, const double *x, double *gn);
 static double pruned_fraction(const mfac_run *r, const double *x);
-static int report(mfac_run *r, double obj, double gn, double lr, double elapsed);
-static sv_status sgd_phase(mfac_run *r, double *x, long steps, double lr_max, int *rc);
-static sv_status prune_phase(mfac_run *r, double *x, int *rc);
-static int prune_round(mfac_run *r, double *x, long keep);
+static int metrics(void *ctx, sv_metric *m, int cap);
+static int sgd_phase(mfac_run *r, double *x, long steps, double lr_max, int *rc);
+static void prune_phase(mfac_run *r, double *x, int *rc);
+static int prune_round(mfac_run *r, double *x, long keep, int *stopped);
 static double magnitude_baseline(mfac_run *r, const double *x, long keep);
 static int cmp_score(const void *a, const void *b);
 
 /* ================================ settings ================================ */
 
+static const char *const mode_choices[] = {"optimize", "prune", NULL};
+static const char *const precond_choices[] = {"mfac", "none", NULL};
+static const char *const obs_choices[] = {"independent", "group", NULL};
+
+const sv_param_spec mfac_params[] = {
+    SV_P_ENUM(mfac_settings, mode, mode_choices, MFAC_DEFAULT_MODE,
+              "optimize: M-FAC preconditioned SGD (the dynamic algorithm); prune: fit for "
+              "max_iter steps, then optimal-brain-surgeon pruning to the target sparsity (the "
+              "static algorithm)"),
+    SV_PN_ENUM(mfac_settings, precond, "preconditioner", precond_choices, MFAC_DEFAULT_PRECOND,
+               "optimizer steps: mfac = the inverse empirical Fisher of the last `window` "
+               "gradients; none = plain SGD with the same momentum and schedule"),
+    SV_P_INT(mfac_settings, window, 1, MFAC_MAX_WINDOW, MFAC_DEFAULT_WINDOW,
+             "m of the optimizer: gradients in the sliding window"),
+    SV_P_NUMBER_GT(mfac_settings, damp, 0, INFINITY, NAN,
+                   "dampening lambda of F = lambda I + (1/m) sum g g' (relative by default, see "
+                   "damp_relative); null: 0.1 for the window, 0.001 for the pruning Fisher"),
+    SV_P_BOOL(mfac_settings, damp_relative, MFAC_DEFAULT_DAMP_RELATIVE,
+              "true: lambda = damp * the mean diagonal of (1/m) sum g g', recomputed as the "
+              "window changes; false: lambda = damp"),
+    SV_P_NUMBER_GT(mfac_settings, lr, 0, INFINITY, MFAC_DEFAULT_LR,
+                   "largest step size (the schedule scales it)"),
+    SV_P_NUMBER(mfac_settings, momentum, 0, MFAC_BELOW_ONE, MFAC_DEFAULT_MOMENTUM,
+                "beta in [0, 1): v = beta v + (1 - beta) direction, x = x - lr v"),
+    SV_P_INT(mfac_settings, batch_size, 0, INT_MAX, MFAC_DEFAULT_BATCH_SIZE,
+             "rows per stochastic gradient (seeded, without replacement within an epoch); 0 = "
+             "all"),
+    SV_P_INT(mfac_settings, fisher_grads, 1, MFAC_MAX_WINDOW, MFAC_DEFAULT_FISHER_GRADS,
+             "prune: m of the static algorithm, gradients in the pruning Fisher (a few times the "
+             "dimension gives an accurate Fisher; fewer gives the paper's low-rank-plus-damping "
+             "regime)"),
+    SV_P_INT(mfac_settings, fisher_batch_size, 1, INT_MAX, MFAC_DEFAULT_FISHER_BATCH_SIZE,
+             "prune: rows averaged into each Fisher gradient (1 = per-sample gradients)"),
+    SV_P_SEED(mfac_settings, seed, MFAC_DEFAULT_SEED, "seed of the mini-batch and Fisher sampling"),
+    SV_CONTROL_PARAMS(mfac_settings, ctl, MFAC_DEFAULT_TOL,
+                      "stop an optimizer phase when |grad f| <= tol (checked at reports, or every "
+                      "step with full gradients); 0: never; max_iter: optimizer steps (prune "
+                      "mode: the fit before pruning, 0 = prune x0 as given), the budget of the "
+                      "schedule",
+                      MFAC_DEFAULT_MAX_ITER, MFAC_DEFAULT_REPORT_EVERY),
+    SV_P_SCHEDULE_KIND(mfac_settings, schedule, MFAC_DEFAULT_SCHEDULE,
+                       "step-size schedule over each optimizer phase (docs/schedules.md)"),
+    SV_P_NUMBER(mfac_settings, sparsity, 0, MFAC_BELOW_ONE, MFAC_DEFAULT_SPARSITY,
+                "prune: fraction of the weights set to zero, in [0, 1)"),
+    SV_P_INT(mfac_settings, prune_steps, 1, 1000, MFAC_DEFAULT_PRUNE_STEPS,
+             "prune: rounds to reach the sparsity (geometric density schedule), each with a "
+             "fresh Fisher"),
+    SV_P_INT(mfac_settings, finetune_iter, 0, 1e9, MFAC_DEFAULT_FINETUNE_ITER,
+             "prune: optimizer steps after pruning with the removed weights held at zero"),
+    SV_P_NUMBER_GT(mfac_settings, finetune_lr, 0, INFINITY, NAN,
+                   "prune: largest step size of the fine-tune; null: lr"),
+    SV_P_ENUM(mfac_settings, obs_update, obs_choices, MFAC_DEFAULT_OBS_UPDATE,
+              "prune: independent = the removed weights' single-weight OBS corrections summed "
+              "(the authors' pruner); group = the exact multi-weight OBS step for the removed "
+              "set"),
+    SV_PARAMS_END,
+};
+
 void mfac_settings_default(mfac_settings *s)
 {
-    s->mode = MFAC_DEFAULT_MODE;
-    s->precond = MFAC_DEFAULT_PRECOND;
-    s->window = MFAC_DEFAULT_WINDOW;
-    s->damp = NAN;
-    s->damp_relative = MFAC_DEFAULT_DAMP_RELATIVE;
-    s->lr = MFAC_DEFAULT_LR;
-    s->momentum = MFAC_DEFAULT_MOMENTUM;
-    s->batch_size = MFAC_DEFAULT_BATCH_SIZE;
-    s->fisher_grads = MFAC_DEFAULT_FISHER_GRADS;
-    s->fisher_batch_size = MFAC_DEFAULT_FISHER_BATCH_SIZE;
-    s->seed = MFAC_DEFAULT_SEED;
-    s->tol = MFAC_DEFAULT_TOL;
-    s->max_iter = MFAC_DEFAULT_MAX_ITER;
-    s->time_limit_s = MFAC_DEFAULT_TIME_LIMIT_S;
-    s->report_every = MFAC_DEFAULT_REPORT_EVERY;
-    sv_schedule_default(&s->schedule);
-    s->schedule.kind = MFAC_DEFAULT_SCHEDULE;
-    s->sparsity = MFAC_DEFAULT_SPARSITY;
-    s->prune_steps = MFAC_DEFAULT_PRUNE_STEPS;
-    s->finetune_iter = MFAC_DEFAULT_FINETUNE_ITER;
-    s->finetune_lr = NAN;
-    s->obs_update = MFAC_DEFAULT_OBS_UPDATE;
+    sv_params_defaults(mfac_params, s);
 }
 
 long mfac_round_keep(int d, double sparsity, long prune_steps, long k)
@@ -101,52 +149,10 @@ long mfac_round_keep(int d, double sparsity, long prune_steps, long k)
 
 int mfac_check_settings(const mfac_settings *s, int dim, sv_err *e)
 {
-    int rc;
     if (!s)
         return sv_fail(e, "/params", "settings missing");
-    if (s->mode != MFAC_MODE_OPTIMIZE && s->mode != MFAC_MODE_PRUNE)
-        return sv_fail(e, "/params/mode", "must be \"optimize\" or \"prune\"");
-    if (s->precond != MFAC_PRECOND_MFAC && s->precond != MFAC_PRECOND_NONE)
-        return sv_fail(e, "/params/preconditioner", "must be \"mfac\" or \"none\"");
-    if (s->window < 1 || s->window > MFAC_MAX_WINDOW)
-        return sv_fail(e, "/params/window", "must be in [1, %ld], got %ld", MFAC_MAX_WINDOW,
-                       s->window);
-    if (!isnan(s->damp) && !(isfinite(s->damp) && s->damp > 0))
-        return sv_fail(e, "/params/damp", "must be a positive finite number or null (auto)");
-    if (s->damp_relative != 0 && s->damp_relative != 1)
-        return sv_fail(e, "/params/damp_relative", "must be true or false");
-    if (!(isfinite(s->lr) && s->lr > 0))
-        return sv_fail(e, "/params/lr", "must be a positive finite number");
-    if (!(s->momentum >= 0 && s->momentum < 1))
-        return sv_fail(e, "/params/momentum", "must be in [0, 1)");
-    if (s->batch_size < 0)
-        return sv_fail(e, "/params/batch_size", "must be >= 0 (0: all rows), got %ld",
-                       s->batch_size);
-    if (s->fisher_grads < 1 || s->fisher_grads > MFAC_MAX_WINDOW)
-        return sv_fail(e, "/params/fisher_grads", "must be in [1, %ld], got %ld", MFAC_MAX_WINDOW,
-                       s->fisher_grads);
-    if (s->fisher_batch_size < 1)
-        return sv_fail(e, "/params/fisher_batch_size", "must be at least 1, got %ld",
-                       s->fisher_batch_size);
-    if (!(isfinite(s->tol) && s->tol >= 0))
-        return sv_fail(e, "/params/tol", "must be a finite number >= 0");
-    if (s->max_iter < 0)
-        return sv_fail(e, "/params/max_iter", "must be >= 0, got %ld", s->max_iter);
-    if (!(isfinite(s->time_limit_s) && s->time_limit_s >= 0))
-        return sv_fail(e, "/params/time_limit_s", "must be a finite number >= 0 (0: no limit)");
-    if (s->report_every < 1)
-        return sv_fail(e, "/params/report_every", "must be at least 1, got %ld", s->report_every);
-    if (!(s->sparsity >= 0 && s->sparsity < 1))
-        return sv_fail(e, "/params/sparsity", "must be in [0, 1)");
-    if (s->prune_steps < 1 || s->prune_steps > 1000)
-        return sv_fail(e, "/params/prune_steps", "must be in [1, 1000], got %ld", s->prune_steps);
-    if (s->finetune_iter < 0)
-        return sv_fail(e, "/params/finetune_iter", "must be >= 0, got %ld", s->finetune_iter);
-    if (!isnan(s->finetune_lr) && !(isfinite(s->finetune_lr) && s->finetune_lr > 0))
-        return sv_fail(e, "/params/finetune_lr", "must be a positive finite number or null (lr)");
-    if (s->obs_update != MFAC_OBS_INDEPENDENT && s->obs_update != MFAC_OBS_GROUP)
-        return sv_fail(e, "/params/obs_update", "must be \"independent\" or \"group\"");
-    if ((rc = sv_schedule_check(&s->schedule, "/params/schedule", e)) != SV_OK)
+    int rc = sv_params_validate(mfac_params, s, "/params", e);
+    if (rc != SV_OK)
         return rc;
     /* Checks against the dimension last, so that every scalar error is named first. */
     if (dim > 0 && (double)s->window * dim > MFAC_MAX_WINDOW_ENTRIES)
@@ -254,7 +260,7 @@ static int ws_alloc(mfac_run *r)
         w->perm[i] = i;
     r->pos = rows;  /* the first batch shuffles */
     if (r->s->precond == MFAC_PRECOND_MFAC &&
-        (r->s->max_iter > 0 || (prune && r->s->finetune_iter > 0))) {
+        (r->s->ctl.max_iter > 0 || (prune && r->s->finetune_iter > 0))) {
         const double damp = isnan(r->s->damp) ? MFAC_DEFAULT_DAMP_WINDOW : r->s->damp;
         int rc = sv_mfac_window_init(&w->win, d, (int)r->s->window, damp);
         if (rc != SV_OK) {
@@ -317,17 +323,24 @@ static double pruned_fraction(const mfac_run *r, const double *x)
     return (double)zeros / r->d;
 }
 
-static int report(mfac_run *r, double obj, double gn, double lr, double elapsed)
+/* The metrics of a report (core/control.h). */
+static int metrics(void *ctx, sv_metric *m, int cap)
 {
-    sv_metric m[5] = {
-        {"grad_norm", gn},
-        {"lr", lr},
-        {"window", r->w.has_win ? (double)r->w.win.count : 0.0},
-        {"pruned", (double)r->info->pruned},
-        {"phase", (double)r->phase},
-    };
-    sv_progress pr = {r->iter, elapsed, obj, m, 5};
-    return sv_monitor_report(r->mon, &pr);
+    const mfac_run *r = ctx;
+    if (cap < 5)
+        return 0;
+    m[0] = (sv_metric){"grad_norm", r->gn};
+    m[1] = (sv_metric){"lr", r->lr};
+    m[2] = (sv_metric){"window", r->w.has_win ? (double)r->w.win.count : 0.0};
+    m[3] = (sv_metric){"pruned", (double)r->info->pruned};
+    m[4] = (sv_metric){"phase", (double)r->phase};
+    return 5;
+}
+
+/* The static algorithm's precomputation asks this between its blocks. */
+static int poll_stop(void *data)
+{
+    return sv_loop_poll(data);
 }
 
 /* ================================ optimizer ================================ */
@@ -335,7 +348,11 @@ static int report(mfac_run *r, double obj, double gn, double lr, double elapsed)
 /* `steps` optimizer steps from x. Returns SV_UNSOLVED when they all ran (the caller decides what
  * that means), or the status that ended the phase early: SV_SOLVED (tol), SV_CANCELLED,
  * SV_TIME_LIMIT, SV_DIVERGED. *rc gets SV_ENUMERIC if the window's factorisation fails. */
-static sv_status sgd_phase(mfac_run *r, double *x, long steps, double lr_max, int *rc)
+/* `steps` optimizer steps from x on the solve's loop. Returns 1 when they all ran (the loop's
+ * status is then cleared for the caller to decide what that means), 0 when the loop ended the
+ * phase early: SV_SOLVED (tol; cleared too in prune mode's fit by the caller), SV_CANCELLED,
+ * SV_TIME_LIMIT, SV_DIVERGED. *rc gets SV_ENUMERIC if the window's factorisation fails. */
+static int sgd_phase(mfac_run *r, double *x, long steps, double lr_max, int *rc)
 {
     const mfac_settings *s = r->s;
     const int d = r->d;
@@ -343,40 +360,39 @@ static sv_status sgd_phase(mfac_run *r, double *x, long steps, double lr_max, in
     const int full = s->batch_size == 0 || s->batch_size >= r->rows;
     const int k = full ? r->rows : (int)s->batch_size;
     const int precond = s->precond == MFAC_PRECOND_MFAC;
+    const long every = s->ctl.report_every;
     mfac_info *info = r->info;
-    double lr = NAN;
-    sv_status status = SV_UNSOLVED;
+    sv_loop *L = &r->L;
 
+    r->ctl.max_iter = r->iter + steps;  /* the phase's budget on the solve's counter */
+    r->lr = NAN;
     sv_zero(d, w->mom);
     if (w->has_win)
         sv_mfac_window_clear(&w->win);
     for (long t = 0;; t++) {
-        const int at_report = t % s->report_every == 0 || t == steps;
-        double f = NAN, gn = NAN;
-        if (full || at_report) {
+        /* Full quantities at every step with full gradients, else where a report or the end of
+         * the phase needs them; the tests of tol and divergence run on them only. */
+        const int eval = full || r->iter % every == 0 || t == steps;
+        double f = NAN;
+        int diverged = 0, solved = 0;
+        if (eval) {
+            double gn;
             f = full_eval(r, x, &gn);
+            r->gn = gn;
             info->base.obj = f;
             info->grad_norm = info->base.res = gn;
-            if (!isfinite(f) || !isfinite(gn) || !sv_all_finite(d, x) ||
-                fabs(f) > MFAC_DIVERGENCE_FACTOR * (1.0 + fabs(r->f0))) {
-                status = SV_DIVERGED;
-                break;
-            }
-            if (s->tol > 0 && gn <= s->tol) {
-                status = SV_SOLVED;
-                break;
-            }
+            diverged = !isfinite(f) || !isfinite(gn) || !sv_all_finite(d, x) ||
+                       fabs(f) > MFAC_DIVERGENCE_FACTOR * (1.0 + fabs(r->f0));
+            solved = s->ctl.tol > 0 && gn <= s->ctl.tol;
         }
-        const double now = sv_now_s();
-        if (at_report && report(r, f, gn, lr, now - r->t0)) {
-            status = SV_CANCELLED;
-            break;
-        }
-        if (t >= steps)
-            break;
-        if (s->time_limit_s > 0 && now - r->t0 >= s->time_limit_s) {
-            status = SV_TIME_LIMIT;
-            break;
+        if (sv_loop_check(L, r->iter, f, diverged, solved)) {
+            if (L->status != SV_MAX_ITER)
+                return 0;
+            /* The phase ran its course: its last iterate is reported whatever the rhythm. */
+            L->status = SV_UNSOLVED;
+            if (L->last_report != r->iter && sv_loop_report(L, r->iter, f))
+                return 0;
+            return 1;
         }
 
         if (full)
@@ -390,7 +406,7 @@ static sv_status sgd_phase(mfac_run *r, double *x, long steps, double lr_max, in
         }
         if (precond) {
             if ((*rc = sv_mfac_window_push(&w->win, w->g)) != SV_OK)
-                return SV_UNSOLVED;
+                return 0;
             sv_mfac_window_ihvp(&w->win, w->g, w->dir);
             info->window_updates++;
             info->ihvp_count++;
@@ -399,12 +415,11 @@ static sv_status sgd_phase(mfac_run *r, double *x, long steps, double lr_max, in
         }
         sv_scal(d, s->momentum, w->mom);
         sv_axpy(d, 1.0 - s->momentum, w->dir, w->mom);
-        lr = sv_schedule_lr(&s->schedule, lr_max, t, steps);
-        sv_axpy(d, -lr, w->mom, x);
-        info->lr_final = lr;
+        r->lr = sv_schedule_lr(&s->schedule, lr_max, t, steps);
+        sv_axpy(d, -r->lr, w->mom, x);
+        info->lr_final = r->lr;
         r->iter++;
     }
-    return status;
 }
 
 /* ================================ pruning ================================ */
@@ -473,8 +488,10 @@ out:
 }
 
 /* One OBS round: Fisher from m fresh gradients over the unpruned weights, then remove the least
- * salient until `keep` remain. Returns SV_OK, SV_ENOMEM or SV_ENUMERIC. */
-static int prune_round(mfac_run *r, double *x, long keep)
+ * salient until `keep` remain. Polls the loop while it forms the gradients and builds the
+ * static algorithm; *stopped = 1 when a poll said stop (x is then untouched). Returns SV_OK,
+ * SV_ENOMEM or SV_ENUMERIC. */
+static int prune_round(mfac_run *r, double *x, long keep, int *stopped)
 {
     const mfac_settings *s = r->s;
     mfac_ws *w = &r->w;
@@ -501,6 +518,11 @@ static int prune_round(mfac_run *r, double *x, long keep)
     sv_glm_sample_derivs(r->glm, x, NULL, NULL, d1, NULL);
     const int fb = (int)(s->fisher_batch_size < r->rows ? s->fisher_batch_size : r->rows);
     for (int i = 0; i < m; i++) {
+        if (sv_loop_poll(&r->L)) {
+            *stopped = 1;
+            rc = SV_OK;
+            goto done;
+        }
         const int *idx = next_batch(r, fb);
         sv_zero(d, w->acc);
         for (int k = 0; k < fb; k++) {
@@ -522,8 +544,13 @@ static int prune_round(mfac_run *r, double *x, long keep)
         rc = rc == SV_ENOMEM ? SV_ENOMEM : SV_ENUMERIC;
         goto done;
     }
-    if ((rc = sv_mfac_static_build(&st, G)) != SV_OK)
+    if ((rc = sv_mfac_static_build_until(&st, G, poll_stop, &r->L)) != SV_OK) {
+        if (rc == SV_MFAC_STOPPED) {
+            *stopped = 1;
+            rc = SV_OK;
+        }
         goto done;
+    }
 
     /* Saliencies x_q^2 / (2 [F^-1]_qq); the ndrop smallest go. */
     sv_mfac_static_inv_diag(&st, diag);
@@ -567,14 +594,19 @@ done:
 }
 
 /* The OBS rounds. Density after round k of K: (1 - sparsity)^(k/K), the last one exact. */
-static sv_status prune_phase(mfac_run *r, double *x, int *rc)
+/* The OBS rounds. Density after round k of K: (1 - sparsity)^(k/K), the last one exact. A report
+ * after every round; between rounds the loop is polled (a round polls inside too). Leaves the
+ * loop's status SV_UNSOLVED when every round ran, else the status that ended the solve. */
+static void prune_phase(mfac_run *r, double *x, int *rc)
 {
     const mfac_settings *s = r->s;
     const int d = r->d;
     const long keep_final = mfac_round_keep(d, s->sparsity, s->prune_steps, s->prune_steps);
     mfac_info *info = r->info;
+    sv_loop *L = &r->L;
     double gn;
     r->phase = PHASE_PRUNE;
+    r->lr = NAN;
     info->obj_dense = full_eval(r, x, &gn);
     info->obj_magnitude = magnitude_baseline(r, x, keep_final);
     long keep = d;
@@ -582,22 +614,24 @@ static sv_status prune_phase(mfac_run *r, double *x, int *rc)
         const long target = mfac_round_keep(d, s->sparsity, s->prune_steps, k);
         if (target < keep)
             keep = target;
-        if ((*rc = prune_round(r, x, keep)) != SV_OK)
-            return SV_UNSOLVED;
+        int stopped = 0;
+        if ((*rc = prune_round(r, x, keep, &stopped)) != SV_OK || stopped)
+            return;
         info->prune_rounds = k;
         double f = full_eval(r, x, &gn);
+        r->gn = gn;
         info->base.obj = f;
         info->grad_norm = info->base.res = gn;
-        if (!isfinite(f) || !sv_all_finite(d, x))
-            return SV_DIVERGED;
-        const double now = sv_now_s();
-        if (report(r, f, gn, NAN, now - r->t0))
-            return SV_CANCELLED;
-        if (s->time_limit_s > 0 && now - r->t0 >= s->time_limit_s && k < s->prune_steps)
-            return SV_TIME_LIMIT;
+        if (!isfinite(f) || !sv_all_finite(d, x)) {
+            L->status = SV_DIVERGED;
+            return;
+        }
+        if (sv_loop_report(L, r->iter, f))
+            return;
+        if (k < s->prune_steps && sv_loop_poll(L))
+            return;
     }
     info->obj_pruned = info->base.obj;
-    return SV_SOLVED;
 }
 
 /* ================================ solve ================================ */
@@ -608,9 +642,9 @@ int mfac_solve(const mfac_problem *p, const mfac_settings *s, const sv_monitor *
     if (!info)
         return sv_fail(e, "/info", "info struct missing");
     memset(info, 0, sizeof *info);
-    info->base.status = SV_UNSOLVED;
+    sv_info_init(&info->base);
     info->fit_status = SV_UNSOLVED;
-    info->base.obj = info->base.res = info->grad_norm = info->obj_initial = NAN;
+    info->grad_norm = info->obj_initial = NAN;
     info->lr_final = info->obj_dense = info->obj_pruned = info->obj_magnitude = NAN;
     info->saliency = 0.0;
 
@@ -629,139 +663,65 @@ int mfac_solve(const mfac_problem *p, const mfac_settings *s, const sv_monitor *
     memset(&r, 0, sizeof r);
     r.glm = p->glm;
     r.s = s;
-    r.mon = mon;
+    r.ctl = s->ctl;
     r.d = d;
     r.rows = p->glm->A->rows;
     r.info = info;
-    r.t0 = sv_now_s();
+    r.lr = NAN;
+    sv_loop_begin(&r.L, &r.ctl, mon, metrics, &r);
     sv_rng_seed(&r.rng, s->seed);
     if ((rc = ws_alloc(&r)) != SV_OK)
         return rc;
 
     double gn;
     r.f0 = info->obj_initial = full_eval(&r, x, &gn);
+    r.gn = gn;
     info->base.obj = r.f0;
     info->grad_norm = info->base.res = gn;
 
-    sv_status status;
+    sv_loop *L = &r.L;
     rc = SV_OK;
     if (s->mode == MFAC_MODE_OPTIMIZE) {
         r.phase = PHASE_FIT;
-        status = sgd_phase(&r, x, s->max_iter, s->lr, &rc);
-        if (status == SV_UNSOLVED)
-            status = SV_MAX_ITER;
+        if (sgd_phase(&r, x, s->ctl.max_iter, s->lr, &rc))
+            L->status = SV_MAX_ITER;
     } else {
-        status = SV_UNSOLVED;
-        if (s->max_iter > 0) {
+        int go = 1;
+        if (s->ctl.max_iter > 0) {
             r.phase = PHASE_FIT;
-            status = sgd_phase(&r, x, s->max_iter, s->lr, &rc);
-            info->fit_status = status == SV_UNSOLVED ? SV_MAX_ITER : status;
+            go = sgd_phase(&r, x, s->ctl.max_iter, s->lr, &rc);
+            info->fit_status = go ? SV_MAX_ITER : L->status;
+            if (rc == SV_OK && L->status == SV_SOLVED) {
+                L->status = SV_UNSOLVED;  /* tol met: the fit is done, pruning follows */
+                go = 1;
+            }
         }
-        if (rc == SV_OK && (status == SV_UNSOLVED || status == SV_SOLVED))
-            status = prune_phase(&r, x, &rc);
-        if (rc == SV_OK && status == SV_SOLVED && s->finetune_iter > 0) {
+        if (rc == SV_OK && go)
+            prune_phase(&r, x, &rc);
+        if (rc == SV_OK && !sv_loop_stopped(L) && s->finetune_iter > 0) {
             r.phase = PHASE_FINETUNE;
-            status = sgd_phase(&r, x, s->finetune_iter,
-                               isnan(s->finetune_lr) ? s->lr : s->finetune_lr, &rc);
-            if (status == SV_UNSOLVED)
-                status = SV_SOLVED;  /* the pruning target stands; fine-tuning ran its course */
+            sgd_phase(&r, x, s->finetune_iter, isnan(s->finetune_lr) ? s->lr : s->finetune_lr,
+                      &rc);
+            /* The pruning target stands; a fine-tune that ran its course or met tol ends it. */
         }
+        if (rc == SV_OK && !sv_loop_stopped(L))
+            L->status = SV_SOLVED;
         info->sparsity = pruned_fraction(&r, x);
     }
     if (rc != SV_OK) {
         ws_free(&r.w);
-        info->base.status = SV_UNSOLVED;
-        info->base.iter = r.iter;
-        info->base.solve_time_s = sv_now_s() - r.t0;
         if (rc == SV_ENUMERIC)
             sv_fail(e, "/params/damp", "the M-FAC factorisation failed (non-finite gradients?)");
-        return rc;
+        return sv_loop_fail(L, &info->base, r.iter, rc);
     }
 
     /* Final values at the returned x (phases may end between evaluations). */
-    info->base.obj = full_eval(&r, x, &gn);
-    info->grad_norm = info->base.res = gn;
-    if (status != SV_DIVERGED && (!isfinite(info->base.obj) || !isfinite(gn)))
-        status = SV_DIVERGED;
-    info->base.status = status;
-    info->base.iter = r.iter;
-    info->base.solve_time_s = sv_now_s() - r.t0;
+    double obj = full_eval(&r, x, &gn);
+    r.gn = gn;
+    info->grad_norm = gn;
+    if (L->status != SV_DIVERGED && (!isfinite(obj) || !isfinite(gn)))
+        L->status = SV_DIVERGED;
+    sv_loop_end(L, &info->base, r.iter, obj, gn);
     ws_free(&r.w);
     return SV_OK;
-}
-
-/* ================================ generator ================================ */
-
-int mfac_generate(const mfac_gen_spec *spec, mfac_instance *out, sv_err *e)
-{
-    if (out)
-        memset(out, 0, sizeof *out);
-    if (!spec || !out)
-        return sv_fail(e, "/problem/generate", "spec or output missing");
-    if (spec->rows < 1)
-        return sv_fail(e, "/problem/generate/rows", "must be at least 1");
-    if (spec->dim < 1)
-        return sv_fail(e, "/problem/generate/dim", "must be at least 1");
-    if (spec->loss != SV_LOSS_SQUARED && spec->loss != SV_LOSS_LOGISTIC)
-        return sv_fail(e, "/problem/generate/loss", "must be \"squared\" or \"logistic\"");
-    if (!(isfinite(spec->lambda) && spec->lambda >= 0))
-        return sv_fail(e, "/problem/generate/lambda", "must be a finite number >= 0");
-    if (!(spec->condition >= 1 && spec->condition <= MFAC_GEN_MAX_CONDITION))
-        return sv_fail(e, "/problem/generate/condition", "must be in [1, %g]",
-                       MFAC_GEN_MAX_CONDITION);
-    if (!(spec->correlation >= 0 && spec->correlation < 1))
-        return sv_fail(e, "/problem/generate/correlation", "must be in [0, 1)");
-    if (!(isfinite(spec->noise) && spec->noise >= 0))
-        return sv_fail(e, "/problem/generate/noise", "must be a finite number >= 0");
-
-    const int n = spec->rows, d = spec->dim;
-    if (sv_mat_dense(&out->A, n, d) != SV_OK)
-        return SV_ENOMEM;
-    out->b = calloc((size_t)n, sizeof *out->b);
-    out->xstar = calloc((size_t)d, sizeof *out->xstar);
-    double *scale = malloc((size_t)d * sizeof *scale);
-    if (!out->b || !out->xstar || !scale) {
-        free(scale);
-        mfac_instance_free(out);
-        return SV_ENOMEM;
-    }
-    for (int j = 0; j < d; j++)
-        scale[j] = d > 1 ? pow(spec->condition, -0.5 * j / (d - 1)) : 1.0;
-    const double a = sqrt(1.0 - spec->correlation), c = sqrt(spec->correlation);
-
-    sv_rng rng;
-    sv_rng_seed(&rng, spec->seed);
-    for (int j = 0; j < d; j++)
-        out->xstar[j] = sv_rng_normal(&rng);
-    for (int i = 0; i < n; i++) {
-        double *row = out->A.dense.data + (size_t)i * d;
-        const double z0 = sv_rng_normal(&rng);
-        for (int j = 0; j < d; j++)
-            row[j] = scale[j] * (a * sv_rng_normal(&rng) + c * z0);
-        const double z = sv_dot(d, row, out->xstar);
-        if (spec->loss == SV_LOSS_SQUARED) {
-            out->b[i] = z + spec->noise * sv_rng_normal(&rng);
-        } else {
-            const double pr = z >= 0 ? 1.0 / (1.0 + exp(-z)) : exp(z) / (1.0 + exp(z));
-            out->b[i] = sv_rng_uniform(&rng) < pr ? 1.0 : -1.0;
-        }
-    }
-    free(scale);
-    out->glm.loss = spec->loss;
-    out->glm.A = &out->A;
-    out->glm.b = out->b;
-    out->glm.w = NULL;
-    out->glm.lambda = spec->lambda;
-    out->glm.lambda_vec = NULL;
-    return SV_OK;
-}
-
-void mfac_instance_free(mfac_instance *inst)
-{
-    if (!inst)
-        return;
-    sv_mat_free(&inst->A);
-    free(inst->b);
-    free(inst->xstar);
-    memset(inst, 0, sizeof *inst);
 }

@@ -15,14 +15,15 @@
  *   geometric density schedule, each with fresh gradients over the surviving weights; then an
  *   optional masked fine-tune. The magnitude-pruned dense x is evaluated for comparison.
  *
- * The module also holds the seeded generator of the codec's "generate" problems: least-squares or
- * logistic data with a chosen condition number and feature correlation. */
+ * The generator of the codec's "generate" problems is core/solvers/secondorder/mfac_gen.h. */
 #ifndef SV_SOLVERS_MFAC_H
 #define SV_SOLVERS_MFAC_H
 
 #include <stdint.h>
 
+#include "core/control.h"
 #include "core/models/glm.h"
+#include "core/params.h"
 #include "core/schedule.h"
 
 typedef enum { MFAC_MODE_OPTIMIZE = 0, MFAC_MODE_PRUNE = 1 } mfac_mode;
@@ -55,8 +56,9 @@ typedef enum {
 #define MFAC_DEFAULT_SEED 0
 #define MFAC_DEFAULT_TOL 0.0
 #define MFAC_DEFAULT_MAX_ITER 1000L
-#define MFAC_DEFAULT_TIME_LIMIT_S 0.0   /* 0: no limit */
 #define MFAC_DEFAULT_REPORT_EVERY 100L
+/* The largest double below 1: momentum and sparsity lie in [0, 1). */
+#define MFAC_BELOW_ONE 0x1.fffffffffffffp-1
 #define MFAC_DEFAULT_SPARSITY 0.5
 #define MFAC_DEFAULT_PRUNE_STEPS 1L
 #define MFAC_DEFAULT_FINETUNE_ITER 0L
@@ -83,10 +85,9 @@ typedef struct {
     long fisher_grads;    /* prune: m of the static algorithm, gradients in the pruning Fisher */
     long fisher_batch_size; /* prune: rows averaged into each Fisher gradient, >= 1 */
     uint64_t seed;        /* mini-batch and Fisher sampling */
-    double tol;           /* stop an optimizer phase when |grad f(x)| <= tol (0: never) */
-    long max_iter;        /* optimizer steps (prune mode: the fit before pruning; 0 = none) */
-    double time_limit_s;  /* wall clock, seconds; 0: none */
-    long report_every;    /* monitor report every this many steps (and at phase ends) */
+    sv_control ctl;       /* tol: stop an optimizer phase when |grad f(x)| <= tol (0: never);
+                           * max_iter: optimizer steps (prune mode: the fit before pruning;
+                           * 0 = none); report_every: every this many steps (and at phase ends) */
     sv_schedule schedule; /* eta_t = lr * factor(t, steps of the phase) */
     double sparsity;      /* prune: fraction of weights set to zero, in [0, 1) */
     long prune_steps;     /* prune: rounds to reach it, each with a fresh Fisher, >= 1 */
@@ -94,6 +95,9 @@ typedef struct {
     double finetune_lr;   /* prune: eta_max of the fine-tune, > 0; NaN = lr */
     int obs_update;       /* prune: mfac_obs_update */
 } mfac_settings;
+
+/* The parameter table of mfac_settings: names, ranges, defaults, help (core/params.h). */
+extern const sv_param_spec mfac_params[];
 
 typedef struct {
     sv_info base;           /* obj = f(x) at the end; res = |grad f(x)| over unpruned weights;
@@ -118,10 +122,10 @@ typedef struct {
     const sv_glm *glm;      /* the objective; d = glm->A->cols */
 } mfac_problem;
 
-/* Fills s with the defaults above (schedule: cosine over each optimizer phase). */
+/* Fills s with the defaults of mfac_params (schedule: cosine over each optimizer phase). */
 void mfac_settings_default(mfac_settings *s);
 
-/* Checks the settings alone; dim > 0 also checks window * dim (and fisher_grads * dim in prune
+/* Checks the settings against mfac_params; dim > 0 also checks window * dim (and fisher_grads * dim in prune
  * mode) against MFAC_MAX_WINDOW_ENTRIES
  * and, for group OBS in prune mode, the largest round against MFAC_MAX_GROUP.
  * SV_OK or SV_EINVAL with e->field "/params/<name>". Allocates nothing. */
@@ -139,39 +143,5 @@ long mfac_round_keep(int d, double sparsity, long prune_steps, long k);
  * mon and e may be NULL. */
 int mfac_solve(const mfac_problem *p, const mfac_settings *s, const sv_monitor *mon, double *x,
                mfac_info *info, sv_err *e);
-
-/* ---- generated instances ---- */
-
-/* rows x dim data: z ~ N(0, I_dim), z0 ~ N(0, 1), a_j = s_j (sqrt(1 - rho) z_j + sqrt(rho) z0)
- * with s_j = condition^(-j / (2 (dim - 1))) (s_0 = 1; dim = 1: s = 1), so the feature covariance
- * has condition number about `condition` (rho = 0) and equicorrelation rho. Planted
- * x* ~ N(0, I); squared loss b = a'x* + noise eps, logistic b = +1 with probability
- * sigmoid(a'x*). One xoshiro256** stream seeded with seed draws x*, then row by row z0, z, and
- * eps (or the label's uniform). */
-typedef struct {
-    int rows, dim;          /* >= 1 */
-    sv_loss loss;
-    double lambda;          /* ridge >= 0 */
-    double condition;       /* in [1, MFAC_GEN_MAX_CONDITION] */
-    double correlation;     /* rho in [0, 1) */
-    double noise;           /* squared loss: noise standard deviation >= 0 */
-    uint64_t seed;
-} mfac_gen_spec;
-
-#define MFAC_GEN_MAX_CONDITION 1e12
-
-/* A generated instance; glm points into A and b. */
-typedef struct {
-    sv_mat A;
-    double *b;
-    double *xstar;          /* dim: the planted weights */
-    sv_glm glm;
-} mfac_instance;
-
-/* Validates spec (errors name "/problem/generate/<field>"), then fills out. SV_OK, SV_EINVAL or
- * SV_ENOMEM (out is then empty; mfac_instance_free is still safe). */
-int mfac_generate(const mfac_gen_spec *spec, mfac_instance *out, sv_err *e);
-/* Frees and zeroes; accepts a zeroed instance. */
-void mfac_instance_free(mfac_instance *inst);
 
 #endif

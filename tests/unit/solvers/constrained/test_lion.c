@@ -277,8 +277,8 @@ static void test_box_least_squares(void **state)
     lion_settings_default(&s);
     s.weight_decay = lambda;
     s.lr = 0.02;
-    s.max_iter = 20000;
-    s.tol = 1e-12;
+    s.ctl.max_iter = 20000;
+    s.ctl.tol = 1e-12;
     lion_info info;
     sv_err e;
     assert_int_equal(lion_solve(&p, &s, NULL, x, &info, &e), SV_OK);
@@ -309,22 +309,22 @@ static void test_box_entry_and_invariance(void **state)
     lion_settings_default(&s);
     s.weight_decay = lambda;
     s.lr = 0.05;
-    s.max_iter = 3000;
-    s.tol = 0.0;
-    s.report_every = 1;
+    s.ctl.max_iter = 3000;
+    s.ctl.tol = 0.0;
+    s.ctl.report_every = 1;
     sv_monitor mon = {record, NULL, NULL};
     sv_err e;
 
     for (int start = 0; start < 2; start++) {
         recorder rec;
-        rec_init(&rec, s.max_iter + 2);
+        rec_init(&rec, s.ctl.max_iter + 2);
         mon.data = &rec;
         double x[8];
         for (int j = 0; j < d; j++)
             x[j] = start ? (j % 2 ? -4.0 : 4.0) : 0.0;  /* outside: 12 radii away */
         lion_info info;
         assert_int_equal(lion_solve(&p, &s, &mon, x, &info, &e), SV_OK);
-        assert_int_equal(rec.n, s.max_iter + 1);
+        assert_int_equal(rec.n, s.ctl.max_iter + 1);
         long entry = -1;
         for (long q = 0; q < rec.n; q++) {
             assert_int_equal(rec.iter[q], q);
@@ -333,7 +333,7 @@ static void test_box_entry_and_invariance(void **state)
             if (entry >= 0) {
                 assert_true(rec.x_inf[q] <= r * (1 + 1e-12));
             } else if (q > 0) {
-                double eta = sv_schedule_lr(&s.schedule, s.lr, q - 1, s.max_iter);
+                double eta = sv_schedule_lr(&s.schedule, s.lr, q - 1, s.ctl.max_iter);
                 assert_true(rec.violation[q] <= (1 - eta * lambda) * rec.violation[q - 1] +
                                                     1e-15);
             }
@@ -373,8 +373,8 @@ static void test_each_k_converges(void **state)
         s.k = k;
         s.weight_decay = lambda;
         s.lr = k == LION_K_LINF ? 0.02 : 0.01;
-        s.max_iter = k == LION_K_LINF ? 60000 : 30000;
-        s.tol = 1e-12;
+        s.ctl.max_iter = k == LION_K_LINF ? 60000 : 30000;
+        s.ctl.tol = 1e-12;
         double x[6] = {0}, xref[6];
         lion_info info;
         sv_err e;
@@ -425,9 +425,9 @@ static void test_minibatch(void **state)
     s.lr = 0.01;
     s.batch_size = 16;
     s.seed = 99;
-    s.max_iter = 20000;
-    s.tol = 0.0;
-    s.report_every = 1000;
+    s.ctl.max_iter = 20000;
+    s.ctl.tol = 0.0;
+    s.ctl.report_every = 1000;
     double x1[5] = {0}, x2[5] = {0}, x3[5] = {0};
     lion_info i1, i2, i3;
     sv_err e;
@@ -463,8 +463,8 @@ static void test_logistic_box_schedules(void **state)
         lion_settings_default(&s);
         s.weight_decay = lambda;
         s.lr = 0.01;
-        s.max_iter = 20000;
-        s.tol = 1e-10;
+        s.ctl.max_iter = 20000;
+        s.ctl.tol = 1e-10;
         s.schedule.kind = kinds[q];
         s.schedule.phi = 1.5;
         double x[6] = {0};
@@ -502,8 +502,8 @@ static void test_objective_fn_and_no_decay(void **state)
     lion_settings_default(&s);
     s.weight_decay = 1.0;
     s.lr = 0.01;
-    s.max_iter = 5000;
-    s.tol = 1e-12;
+    s.ctl.max_iter = 5000;
+    s.ctl.tol = 1e-12;
     double x[4] = {0};
     lion_info info;
     sv_err e;
@@ -512,7 +512,7 @@ static void test_objective_fn_and_no_decay(void **state)
     assert_true(sv_test_max_abs_diff(4, x, expect) <= 1e-6);
 
     s.weight_decay = 0.0;
-    s.tol = 1e-7;
+    s.ctl.tol = 1e-7;
     sv_zero(4, x);
     assert_int_equal(lion_solve(&p, &s, NULL, x, &info, &e), SV_OK);
     assert_true(sv_test_max_abs_diff(4, x, target) <= 1e-6);
@@ -533,8 +533,8 @@ static void test_cancel(void **state)
     lion_problem p = {d, &c.glm[0], NULL, NULL, NULL};
     lion_settings s;
     lion_settings_default(&s);
-    s.report_every = 10;
-    s.tol = 0.0;
+    s.ctl.report_every = 10;
+    s.ctl.tol = 0.0;
     recorder rec;
     rec_init(&rec, 100);
     rec.cancel_at = 30;
@@ -546,6 +546,53 @@ static void test_cancel(void **state)
     assert_int_equal(info.base.iter, 30);
     assert_int_equal(rec.n, 4);  /* 0, 10, 20, 30 */
     rec_free(&rec);
+    sv_glm_clients_free(&c);
+}
+
+/* The monitor's poll is read at every iteration: with report_every far beyond max_iter, a stop
+ * request at the 50th poll ends the solve at iteration 49 (one poll per iteration from 0), and
+ * the job's time limit holds the same way. */
+typedef struct {
+    int polls, stop_at, reports;
+} poller;
+
+static int poll_count(void *data)
+{
+    poller *q = data;
+    return ++q->polls >= q->stop_at;
+}
+
+static int count_report(const sv_progress *p, void *data)
+{
+    (void)p;
+    ((poller *)data)->reports++;
+    return 0;
+}
+
+static void test_poll_every_iteration(void **state)
+{
+    (void)state;
+    const int d = 4;
+    sv_glm_clients c;
+    gen(&c, 30, d, SV_LOSS_SQUARED, 0.0, 2);
+    for (int batch = 0; batch <= 8; batch += 8) {
+        lion_problem p = {d, &c.glm[0], NULL, NULL, NULL};
+        lion_settings s;
+        lion_settings_default(&s);
+        s.ctl.report_every = 1000000000L;
+        s.ctl.tol = 0.0;
+        s.batch_size = batch;
+        poller q = {0, 50, 0};
+        sv_monitor mon = {count_report, &q, poll_count};
+        double x[4] = {0};
+        lion_info info;
+        assert_int_equal(lion_solve(&p, &s, &mon, x, &info, NULL), SV_OK);
+        assert_int_equal(info.base.status, SV_CANCELLED);
+        assert_int_equal(info.base.iter, 49);
+        assert_int_equal(q.reports, 2);  /* iteration 0 and the final one */
+        /* The final metrics are at the returned x, batch or not. */
+        assert_true(isfinite(info.grad_norm) && info.base.res == info.grad_norm && isfinite(info.base.obj));
+    }
     sv_glm_clients_free(&c);
 }
 
@@ -637,6 +684,19 @@ static void test_codec_example_and_schema(void **state)
 
     json_t *ps = codec->params_schema(), *pr = codec->problem_schema();
     assert_non_null(json_object_get(json_object_get(ps, "properties"), "schedule"));
+    /* the table's default kind shows in the schema and in the decoded defaults */
+    assert_string_equal(json_string_value(json_object_get(
+                            json_object_get(json_object_get(ps, "properties"), "schedule"),
+                            "default")), "cosine");
+    {
+        json_t *pb = sv_test_json("{\"A\": [[1]], \"b\": [1]}");
+        json_t *pa = sv_test_json("{\"beta2\": 1}");
+        assert_int_equal(codec->validate(pb, pa, NULL, &e), SV_EINVAL);
+        assert_string_equal(e.field, "/params/beta2");
+        assert_string_equal(e.msg, "out of range: 1, must be in [0, 0.9999999999999999]");
+        json_decref(pb);
+        json_decref(pa);
+    }
     assert_non_null(json_object_get(json_object_get(ps, "properties"), "weight_decay"));
     assert_non_null(pr);
     json_decref(ps);
@@ -672,6 +732,12 @@ static void test_codec_data_and_errors(void **state)
         {"{\"A\": [[1]], \"b\": [1], \"w\": [-1]}", "{}", "/problem/w/0"},
         {"{\"A\": [[1]], \"b\": [1], \"extra\": 1}", "{}", "/problem/extra"},
         {"{\"A\": [[1]], \"b\": [1]}", "{\"k\": \"l3\"}", "/params/k"},
+        {"{\"A\": [[1]], \"b\": [1]}", "{\"beta1\": 1}", "/params/beta1"},
+        {"{\"A\": [[1]], \"b\": [1]}", "{\"p\": 1}", "/params/p"},
+        {"{\"A\": [[1]], \"b\": [1]}", "{\"schedule\": {\"kind\": \"cosine\", \"z\": 1}}",
+         "/params/schedule/z"},
+        {"{\"generate\": {\"rows\": 5, \"dim\": 2, \"clients\": 2}}", "{}",
+         "/problem/generate/clients"},
         {"{\"A\": [[1]], \"b\": [1]}", "{\"lr\": 0.5, \"weight_decay\": 4}", "/params/lr"},
         {"{\"A\": [[1]], \"b\": [1]}", "{\"schedule\": {\"kind\": \"step\", \"phi\": 1}}",
          "/params/schedule/phi"},
@@ -751,6 +817,7 @@ int main(void)
         cmocka_unit_test(test_logistic_box_schedules),
         cmocka_unit_test(test_objective_fn_and_no_decay),
         cmocka_unit_test(test_cancel),
+        cmocka_unit_test(test_poll_every_iteration),
         cmocka_unit_test(test_validation),
         cmocka_unit_test(test_codec_example_and_schema),
         cmocka_unit_test(test_codec_data_and_errors),

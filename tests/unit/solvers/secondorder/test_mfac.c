@@ -19,6 +19,7 @@
 #include "core/kernels/mfac.h"
 #include "core/rng.h"
 #include "core/solvers/secondorder/mfac.h"
+#include "core/solvers/secondorder/mfac_gen.h"
 #include "support/codec.h"
 #include "support/numeric.h"
 
@@ -434,8 +435,8 @@ static mfac_settings optimize_settings(int precond, double lr, long steps)
     mfac_settings_default(&s);
     s.precond = precond;
     s.lr = lr;
-    s.max_iter = steps;
-    s.report_every = steps > 0 ? steps : 1;
+    s.ctl.max_iter = steps;
+    s.ctl.report_every = steps > 0 ? steps : 1;
     return s;
 }
 
@@ -577,7 +578,7 @@ static void test_logistic_optimize(void **state)
     mfac_settings ps;
     mfac_settings_default(&ps);
     ps.mode = MFAC_MODE_PRUNE;
-    ps.max_iter = 0;
+    ps.ctl.max_iter = 0;
     ps.sparsity = 0.3;
     ps.fisher_grads = 100;
     assert_int_equal(mfac_solve(&p, &ps, NULL, x, &info, NULL), SV_OK);
@@ -596,7 +597,7 @@ static mfac_settings prune_settings(long fisher_grads, double sparsity)
     mfac_settings s;
     mfac_settings_default(&s);
     s.mode = MFAC_MODE_PRUNE;
-    s.max_iter = 0;
+    s.ctl.max_iter = 0;
     s.fisher_grads = fisher_grads;
     s.sparsity = sparsity;
     return s;
@@ -734,11 +735,11 @@ static void test_prune_rounds_fit_and_finetune(void **state)
     for (int precond = MFAC_PRECOND_MFAC; precond <= MFAC_PRECOND_NONE; precond++) {
         mfac_settings s = prune_settings(48, 0.6);
         s.precond = precond;
-        s.max_iter = 400;
+        s.ctl.max_iter = 400;
         s.prune_steps = 3;
         s.finetune_iter = 300;
         s.obs_update = MFAC_OBS_GROUP;
-        s.report_every = 50;
+        s.ctl.report_every = 50;
         double x[30] = {0};
         mfac_info info;
         assert_int_equal(mfac_solve(&p, &s, NULL, x, &info, NULL), SV_OK);
@@ -816,7 +817,7 @@ static void test_cancel_and_limits(void **state)
     /* A stop request at a report ends the solve there, with x the iterate of that step (a
      * constant schedule, so that the budget does not change the steps). */
     mfac_settings s = optimize_settings(MFAC_PRECOND_MFAC, 0.01, 100000);
-    s.report_every = 10;
+    s.ctl.report_every = 10;
     s.schedule.kind = SV_SCHEDULE_CONSTANT;
     monitor_log log = {.stop_at = 30, .stop_phase = -1};
     sv_monitor mon = {log_monitor, &log, NULL};
@@ -829,15 +830,15 @@ static void test_cancel_and_limits(void **state)
     for (int i = 0; i < 4; i++)
         assert_int_equal(log.iters[i], 10 * i);
     assert_true(log.saw_metrics);
-    s.max_iter = 30;
+    s.ctl.max_iter = 30;
     assert_int_equal(mfac_solve(&p, &s, NULL, xref, &ref, NULL), SV_OK);
     assert_int_equal(ref.base.status, SV_MAX_ITER);
     assert_memory_equal(x, xref, sizeof x);
 
     /* Cancelled during pruning (phase 1), after the fit. */
     mfac_settings ps = prune_settings(16, 0.5);
-    ps.max_iter = 20;
-    ps.report_every = 10;
+    ps.ctl.max_iter = 20;
+    ps.ctl.report_every = 10;
     monitor_log plog = {.stop_at = -1, .stop_phase = 1};
     sv_monitor pmon = {log_monitor, &plog, NULL};
     sv_zero(8, x);
@@ -848,8 +849,8 @@ static void test_cancel_and_limits(void **state)
     assert_true(plog.last_phase == 1.0);
 
     /* Time limit: at the first check. */
-    s.max_iter = 1000000;
-    s.time_limit_s = 1e-9;
+    s.ctl.max_iter = 1000000;
+    s.ctl.time_limit_s = 1e-9;
     sv_zero(8, x);
     assert_int_equal(mfac_solve(&p, &s, NULL, x, &info, NULL), SV_OK);
     assert_int_equal(info.base.status, SV_TIME_LIMIT);
@@ -858,7 +859,7 @@ static void test_cancel_and_limits(void **state)
     /* tol on full gradients: solved. */
     s = optimize_settings(MFAC_PRECOND_NONE, 0.5, 100000);
     s.batch_size = 0;
-    s.tol = 1e-8;
+    s.ctl.tol = 1e-8;
     s.schedule.kind = SV_SCHEDULE_CONSTANT;
     sv_zero(8, x);
     assert_int_equal(mfac_solve(&p, &s, NULL, x, &info, NULL), SV_OK);
@@ -867,11 +868,104 @@ static void test_cancel_and_limits(void **state)
 
     /* Divergence: a step far too long. */
     s.lr = 1e3;
-    s.tol = 0;
+    s.ctl.tol = 0;
     sv_zero(8, x);
     assert_int_equal(mfac_solve(&p, &s, NULL, x, &info, NULL), SV_OK);
     assert_int_equal(info.base.status, SV_DIVERGED);
     assert_true(info.base.iter < 1000);
+    mfac_instance_free(&inst);
+}
+
+/* The monitor's poll is read at every optimizer step and inside a pruning round (once per
+ * Fisher gradient, then before each block of the static precomputation), whatever
+ * report_every is: a stop at poll k ends the solve there. */
+typedef struct {
+    int polls, stop_at, reports;
+} poller;
+
+static int poll_count(void *data)
+{
+    poller *q = data;
+    return ++q->polls >= q->stop_at;
+}
+
+static int count_report(const sv_progress *pr, void *data)
+{
+    (void)pr;
+    ((poller *)data)->reports++;
+    return 0;
+}
+
+static int stop_second(void *data)
+{
+    return ++*(int *)data >= 2;
+}
+
+static void test_poll_everywhere(void **state)
+{
+    (void)state;
+    mfac_instance inst;
+    gen(&inst, 200, 8, SV_LOSS_SQUARED, 10.0, 0.0, 6);
+    mfac_problem p = {&inst.glm};
+    double x[8], x0[8];
+    mfac_info info;
+
+    /* Optimizer: one poll per step; the 50th ends the solve at step 49. */
+    mfac_settings s = optimize_settings(MFAC_PRECOND_MFAC, 0.01, 100000);
+    s.ctl.report_every = 1000000000L;
+    poller q = {0, 50, 0};
+    sv_monitor mon = {count_report, &q, poll_count};
+    sv_zero(8, x);
+    assert_int_equal(mfac_solve(&p, &s, &mon, x, &info, NULL), SV_OK);
+    assert_int_equal(info.base.status, SV_CANCELLED);
+    assert_int_equal(info.base.iter, 49);
+    assert_int_equal(q.reports, 2);  /* iteration 0 and the final one */
+
+    /* Pruning x0 with 64 Fisher gradients: polls 1..64 come while the gradients are formed,
+     * 65 and 66 before the two blocks of the precomputation. A stop at either leaves the
+     * round undone: x is x0, nothing pruned. */
+    for (int stop_at = 3; stop_at <= 66; stop_at += 63) {
+        mfac_settings ps = prune_settings(64, 0.5);
+        for (int j = 0; j < 8; j++)
+            x[j] = x0[j] = 1.0 + j;
+        poller pq = {0, stop_at, 0};
+        sv_monitor pmon = {count_report, &pq, poll_count};
+        assert_int_equal(mfac_solve(&p, &ps, &pmon, x, &info, NULL), SV_OK);
+        assert_int_equal(info.base.status, SV_CANCELLED);
+        assert_int_equal(pq.polls, stop_at);
+        assert_int_equal(info.prune_rounds, 0);
+        assert_int_equal(info.pruned, 0);
+        assert_memory_equal(x, x0, sizeof x);
+    }
+    /* Without a stop the same round polls 66 times and prunes 4 weights. */
+    mfac_settings ps = prune_settings(64, 0.5);
+    for (int j = 0; j < 8; j++)
+        x[j] = 1.0 + j;
+    poller pq = {0, 1000, 0};
+    sv_monitor pmon = {count_report, &pq, poll_count};
+    assert_int_equal(mfac_solve(&p, &ps, &pmon, x, &info, NULL), SV_OK);
+    assert_int_equal(info.base.status, SV_SOLVED);
+    assert_int_equal(pq.polls, 66);
+    assert_int_equal(info.pruned, 4);
+
+    /* The engine alone: a stop before the second block abandons the build. */
+    const int d = 5, m = 2 * SV_MFAC_BLOCK;
+    double *G = malloc((size_t)m * d * sizeof *G);
+    assert_non_null(G);
+    sv_rng rng;
+    sv_rng_seed(&rng, 3);
+    for (int i = 0; i < m * d; i++)
+        G[i] = sv_rng_normal(&rng);
+    sv_mfac_static st;
+    assert_int_equal(sv_mfac_static_init(&st, d, m, 0.1), SV_OK);
+    int calls = 0;
+    assert_int_equal(sv_mfac_static_build_until(&st, G, stop_second, &calls), SV_MFAC_STOPPED);
+    assert_int_equal(calls, 2);
+    assert_int_equal(st.built, 0);
+    assert_int_equal(sv_mfac_static_build_until(&st, G, NULL, NULL), SV_OK);
+    assert_int_equal(st.built, 1);
+    sv_mfac_static_free(&st);
+    free(G);
     mfac_instance_free(&inst);
 }
 
@@ -920,10 +1014,10 @@ static void test_invalid_settings(void **state)
     s = d; s.momentum = 1.0;          expect_bad(&p, s, "/params/momentum");
     s = d; s.batch_size = -1;         expect_bad(&p, s, "/params/batch_size");
     s = d; s.fisher_batch_size = 0;   expect_bad(&p, s, "/params/fisher_batch_size");
-    s = d; s.tol = NAN;               expect_bad(&p, s, "/params/tol");
-    s = d; s.max_iter = -1;           expect_bad(&p, s, "/params/max_iter");
-    s = d; s.time_limit_s = -1;       expect_bad(&p, s, "/params/time_limit_s");
-    s = d; s.report_every = 0;        expect_bad(&p, s, "/params/report_every");
+    s = d; s.ctl.tol = NAN;               expect_bad(&p, s, "/params/tol");
+    s = d; s.ctl.max_iter = -1;           expect_bad(&p, s, "/params/max_iter");
+    s = d; s.ctl.time_limit_s = -1;       expect_bad(&p, s, "/params/time_limit_s");
+    s = d; s.ctl.report_every = 0;        expect_bad(&p, s, "/params/report_every");
     s = d; s.sparsity = 1.0;          expect_bad(&p, s, "/params/sparsity");
     s = d; s.prune_steps = 0;         expect_bad(&p, s, "/params/prune_steps");
     s = d; s.finetune_iter = -5;      expect_bad(&p, s, "/params/finetune_iter");
@@ -943,7 +1037,7 @@ static void test_invalid_settings(void **state)
     s = d; s.mode = MFAC_MODE_PRUNE; s.obs_update = MFAC_OBS_GROUP; s.window = 8;
     expect_bad(&p, s, "/params/obs_update");
     s.prune_steps = 4;  /* 10000 -> 8409: 1591 per round at most */
-    s.max_iter = 0;
+    s.ctl.max_iter = 0;
     s.sparsity = 0.5;
     assert_int_equal(mfac_check_settings(&s, 10000, NULL), SV_OK);
 
@@ -1086,6 +1180,8 @@ static void test_codec_validate(void **state)
                        "/problem/generate/noise");
     expect_codec_error("{\"generate\": {\"rows\": 3, \"dim\": 3, \"size\": 1}}", NULL,
                        "/problem/generate/size");
+    expect_codec_error(gen3, "{\"schedule\": {\"kind\": \"cosine\", \"z\": 1}}",
+                       "/params/schedule/z");
     expect_codec_error("{\"generate\": {\"rows\": 10000, \"dim\": 10000}}", NULL,
                        "/problem/generate");
     expect_codec_error(gen3, "{\"mode\": \"train\"}", "/params/mode");
@@ -1201,6 +1297,7 @@ int main(void)
         cmocka_unit_test(test_group_obs_exact_on_quadratic),
         cmocka_unit_test(test_prune_rounds_fit_and_finetune),
         cmocka_unit_test(test_cancel_and_limits),
+        cmocka_unit_test(test_poll_everywhere),
         cmocka_unit_test(test_invalid_settings),
         cmocka_unit_test(test_generator),
         cmocka_unit_test(test_codec_validate),
