@@ -23,7 +23,7 @@ static const sv_codec_env env = {100000, 10000000, SOLVD_REPO_DATA};
 
 /* Codecs that have not moved onto the declarative tables yet; each migration removes its name.
  * The list must end empty (then this mechanism goes). */
-static const char *const legacy[] = {"bilevel.bip", "bilevel.blockwise", "bilevel.borep",
+static const char *const legacy[] = {"bilevel.bip", "bilevel.blockwise",
                                      "bilevel.inexact", "bilevel.lvhba", "bilevel.penalty",
                                      "constrained.eal_sketch", "constrained.lion",
                                      "secondorder.mfac", NULL};
