@@ -24,7 +24,7 @@ static const sv_codec_env env = {100000, 10000000, SOLVD_REPO_DATA};
 /* Codecs that have not moved onto the declarative tables yet; each migration removes its name.
  * The list must end empty (then this mechanism goes). */
 static const char *const legacy[] = {"bilevel.bip", "bilevel.blockwise",
-                                     "bilevel.inexact", "bilevel.lvhba", "bilevel.penalty",
+                                     "bilevel.inexact", "bilevel.lvhba",
                                      "constrained.eal_sketch", "constrained.lion",
                                      "secondorder.mfac", NULL};
 
