@@ -248,6 +248,18 @@ typedef struct {
 int sv_bl_quadratic_generate(const sv_bl_quadratic_spec *s, sv_bl_quadratic *q, sv_err *e);
 void sv_bl_quadratic_free(sv_bl_quadratic *q);
 
+/* The generate form of a class, {"class": <name>, ...the spec}, and its parameter table
+ * (core/params.h), beside each generator: the bilevel codecs decode, check and document the
+ * "generate" object from it (api/codecs/bilevel/bilevel_problem.c). cls is the index of the
+ * class name among the table's one choice (always 0); the generators read only spec. */
+typedef struct {
+    int cls;
+    sv_bl_quadratic_spec spec;
+} sv_bl_quadratic_gen;
+extern const sv_param_spec sv_bl_quadratic_gen_params[];
+/* The largest dx and dy the quadratic and constrained generators accept. */
+#define SV_BL_GEN_MAX_DIM 4000
+
 /* ---- hyperclean ----
  *   g(x, y) = (1/n) sum_i sigmoid(x_i) l(a_i, y; label_i) + mu/2 |y|^2      (training rows)
  *   f(x, y) = (1/n_val) sum_j l(a_j, y; label_j) + upper_reg/2 |x|^2         (validation rows)
@@ -287,6 +299,12 @@ typedef struct {
  * get a wrong label (binary: the other one; multinomial: a uniformly chosen other class).
  * Validation and test labels stay clean. */
 int sv_bl_hyperclean_generate(const sv_bl_hyperclean_spec *s, sv_bl_hyperclean *h, sv_err *e);
+/* The generate form (see sv_bl_quadratic_gen). */
+typedef struct {
+    int cls;
+    sv_bl_hyperclean_spec spec;
+} sv_bl_hyperclean_gen;
+extern const sv_param_spec sv_bl_hyperclean_gen_params[];
 
 /* From a loaded data set: rows shuffled with seed, split into n_train, n_val, n_test (their
  * sum at most ds->rows; the rest is unused), features standardised with the training rows'
@@ -330,6 +348,12 @@ typedef struct {
  * quarter of them zero), so that per-feature ridge weights pay off; few training rows relative
  * to d, so that regularisation matters; rows a ~ N(0, I). */
 int sv_bl_hyperparam_generate(const sv_bl_hyperparam_spec *s, sv_bl_hyperparam *h, sv_err *e);
+/* The generate form (see sv_bl_quadratic_gen). */
+typedef struct {
+    int cls;
+    sv_bl_hyperparam_spec spec;
+} sv_bl_hyperparam_gen;
+extern const sv_param_spec sv_bl_hyperparam_gen_params[];
 /* As sv_bl_hyperclean_from_dataset (without flipping); s->loss must be a classification loss
  * fitting the class count, or squared (labels as numbers). */
 int sv_bl_hyperparam_from_dataset(const sv_dataset *ds, const sv_bl_hyperparam_spec *s,
@@ -365,6 +389,15 @@ typedef struct {
 /* A, B with N(0, 1) entries, b chosen so that y = 0 is strictly feasible at x = 0 with slack
  * ~ U(0, 1), and about half the constraints active at the unconstrained lower solution there. */
 int sv_bl_constrained_generate(const sv_bl_constrained_spec *s, sv_bl_constrained *c, sv_err *e);
+/* The generate form (see sv_bl_quadratic_gen): the objectives' members as the quadratic form's,
+ * m (0: dy / 2, at least 1) and one seed, spec.q.seed; sv_bl_constrained_gen_finish resolves m,
+ * checks m <= dy ("/problem/generate/m") and gives the constraints the seed spec.q.seed + 1. */
+typedef struct {
+    int cls;
+    sv_bl_constrained_spec spec;
+} sv_bl_constrained_gen;
+extern const sv_param_spec sv_bl_constrained_gen_params[];
+int sv_bl_constrained_gen_finish(sv_bl_constrained_gen *g, sv_err *e);
 /* Fills c with the LV-HBA toy problem above (malloc'd arrays). SV_OK or SV_ENOMEM. */
 int sv_bl_constrained_toy(sv_bl_constrained *c);
 void sv_bl_constrained_free(sv_bl_constrained *c);

@@ -7,7 +7,9 @@
  * hypergradient differentiates its KKT system on the active set (strict complementarity
  * assumed): with K = [H C_A'; C_A 0] and [p; q] = K^{-1} [grad_y f; 0],
  *   grad F(x) = grad_x f + B_q' p - A_A' q. */
+#include <limits.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -436,6 +438,42 @@ int sv_bl_constrained_toy(sv_bl_constrained *c)
     c->A[0] = -1.0;
     c->B[0] = 1.0;
     c->b[0] = 0.0;
+    return SV_OK;
+}
+
+static const char *const constrained_class[] = {"constrained", NULL};
+
+const sv_param_spec sv_bl_constrained_gen_params[] = {
+    {.name = "class", .type = SV_PARAM_ENUM, .offset = offsetof(sv_bl_constrained_gen, cls),
+     .choices = constrained_class, .flags = SV_PARAM_REQUIRED, .help = "the problem class"},
+    SV_PN_INT32_REQ(sv_bl_constrained_gen, spec.q.dx, "dx", 1, SV_BL_GEN_MAX_DIM,
+                    "upper dimension"),
+    SV_PN_INT32_REQ(sv_bl_constrained_gen, spec.q.dy, "dy", 1, SV_BL_GEN_MAX_DIM,
+                    "lower dimension"),
+    SV_PN_INT32(sv_bl_constrained_gen, spec.m, "m", 0, SV_BL_GEN_MAX_DIM, 0,
+                "number of constraints, at most dy; 0: dy / 2 (at least 1)"),
+    SV_PN_NUMBER(sv_bl_constrained_gen, spec.q.cond, "cond", 1, 1e12, 10,
+                 "condition number of H (eigenvalues log-spaced in [1, cond])"),
+    SV_PN_NUMBER(sv_bl_constrained_gen, spec.q.lambda, "lambda", 0, 1e12, 0.1,
+                 "upper-level ridge weight lambda/2 |x|^2"),
+    SV_PN_NUMBER(sv_bl_constrained_gen, spec.q.box, "box", 0, 1e12, 0,
+                 "> 0: x in [-box, box]^dx; 0: no box"),
+    SV_PN_NUMBER(sv_bl_constrained_gen, spec.q.noise, "noise", 0, 1e12, 0,
+                 "std of the stochastic oracles' per-sample gradient noise"),
+    SV_PN_SEED(sv_bl_constrained_gen, spec.q.seed, "seed", 0,
+               "seed of the objectives; the constraints use seed + 1"),
+    SV_PARAMS_END,
+};
+
+int sv_bl_constrained_gen_finish(sv_bl_constrained_gen *g, sv_err *e)
+{
+    sv_bl_constrained_spec *s = &g->spec;
+    if (s->m == 0)
+        s->m = s->q.dy / 2 > 0 ? s->q.dy / 2 : 1;
+    if (s->m > s->q.dy)
+        return sv_fail(e, "/problem/generate/m", "out of range: %d, must be at most dy = %d",
+                       s->m, s->q.dy);
+    s->seed = s->q.seed + 1;
     return SV_OK;
 }
 

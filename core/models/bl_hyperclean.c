@@ -6,7 +6,9 @@
  *   grad^2_xy g v = (1/n) s'(x_i) grad l_i(y) . v       (entry i)
  *   f(x, y) = (1/n_val) sum_j l_j(y) + upper_reg/2 |x|^2
  * Over a batch of training rows, 1/n becomes 1/k and only the batch's entries are non-zero. */
+#include <limits.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -283,6 +285,34 @@ static int check_spec(const sv_bl_hyperclean_spec *s, const char *base, int from
         return sv_fail(e, f, "must be a finite number >= 0");
     return SV_OK;
 }
+
+static const char *const hyperclean_class[] = {"hyperclean", NULL};
+
+/* flip < 1: the largest double below 1 is the table's inclusive bound. */
+const sv_param_spec sv_bl_hyperclean_gen_params[] = {
+    {.name = "class", .type = SV_PARAM_ENUM, .offset = offsetof(sv_bl_hyperclean_gen, cls),
+     .choices = hyperclean_class, .flags = SV_PARAM_REQUIRED, .help = "the problem class"},
+    SV_PN_INT32_REQ(sv_bl_hyperclean_gen, spec.n_train, "n_train", 1, INT_MAX,
+                    "training rows (the lower level; dx = n_train)"),
+    SV_PN_INT32_REQ(sv_bl_hyperclean_gen, spec.n_val, "n_val", 1, INT_MAX,
+                    "validation rows (the upper level)"),
+    SV_PN_INT32(sv_bl_hyperclean_gen, spec.n_test, "n_test", 0, INT_MAX, 0,
+                "test rows (0: no test set)"),
+    SV_PN_INT32_REQ(sv_bl_hyperclean_gen, spec.d, "d", 1, INT_MAX - 1,
+                    "features (a constant one is added with intercept)"),
+    SV_PN_INT32(sv_bl_hyperclean_gen, spec.classes, "classes", 2, 1000, 2,
+                "2: logistic; more: multinomial"),
+    SV_PN_NUMBER(sv_bl_hyperclean_gen, spec.flip, "flip", 0, 1.0 - 0x1p-53, 0.3,
+                 "fraction of training labels corrupted, in [0, 1)"),
+    SV_PN_NUMBER_GT(sv_bl_hyperclean_gen, spec.mu, "mu", 0, 1e12, 1e-2,
+                    "lower-level ridge weight (strong convexity)"),
+    SV_PN_NUMBER(sv_bl_hyperclean_gen, spec.upper_reg, "upper_reg", 0, 1e12, 0,
+                 "upper-level ridge weight on x"),
+    SV_PN_BOOL(sv_bl_hyperclean_gen, spec.intercept, "intercept", 1,
+               "append a constant-1 feature"),
+    SV_PN_SEED(sv_bl_hyperclean_gen, spec.seed, "seed", 0, "seed of the generator"),
+    SV_PARAMS_END,
+};
 
 int sv_bl_hyperclean_generate(const sv_bl_hyperclean_spec *s, sv_bl_hyperclean *h, sv_err *e)
 {

@@ -8,7 +8,9 @@
  *   grad^2_xy g v:  per feature e^{x_j} y_j . v_j;  global e^{x_0} y . v
  *   f(x, y) = (1/n_val) sum_j l_j(y)
  * The regulariser is exact in every oracle; a batch only subsamples the data terms. */
+#include <limits.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -235,6 +237,37 @@ static int add_box(sv_bl_hyperparam *h, double box)
     sv_fill(dx, box, h->x_hi);
     return SV_OK;
 }
+
+static const char *const hyperparam_class[] = {"hyperparam", NULL};
+/* In the order of sv_bl_loss. */
+static const char *const hyperparam_losses[] = {"squared", "logistic", "multinomial", NULL};
+
+const sv_param_spec sv_bl_hyperparam_gen_params[] = {
+    {.name = "class", .type = SV_PARAM_ENUM, .offset = offsetof(sv_bl_hyperparam_gen, cls),
+     .choices = hyperparam_class, .flags = SV_PARAM_REQUIRED, .help = "the problem class"},
+    SV_PN_INT32_REQ(sv_bl_hyperparam_gen, spec.n_train, "n_train", 1, INT_MAX,
+                    "training rows (the lower level)"),
+    SV_PN_INT32_REQ(sv_bl_hyperparam_gen, spec.n_val, "n_val", 1, INT_MAX,
+                    "validation rows (the upper level)"),
+    SV_PN_INT32(sv_bl_hyperparam_gen, spec.n_test, "n_test", 0, INT_MAX, 0,
+                "test rows (0: no test set)"),
+    SV_PN_INT32_REQ(sv_bl_hyperparam_gen, spec.d, "d", 1, INT_MAX - 1,
+                    "features (a constant one is added with intercept)"),
+    SV_PN_ENUM(sv_bl_hyperparam_gen, spec.loss, "loss", hyperparam_losses, SV_BL_LOSS_SQUARED,
+               "the model's loss"),
+    SV_PN_INT32(sv_bl_hyperparam_gen, spec.classes, "classes", 2, 1000, 3,
+                "classes of the multinomial loss"),
+    SV_PN_BOOL(sv_bl_hyperparam_gen, spec.per_feature, "per_feature", 0,
+               "one ridge weight per feature (dx = d), else one global weight (dx = 1)"),
+    SV_PN_NUMBER(sv_bl_hyperparam_gen, spec.noise, "noise", 0, 1e12, 0.5,
+                 "label noise (squared: target std; classification: the scores' temperature)"),
+    SV_PN_NUMBER(sv_bl_hyperparam_gen, spec.box, "box", 0, 700, 0,
+                 "> 0: x in [-box, box]; 0: no box"),
+    SV_PN_BOOL(sv_bl_hyperparam_gen, spec.intercept, "intercept", 0,
+               "append a constant-1 feature"),
+    SV_PN_SEED(sv_bl_hyperparam_gen, spec.seed, "seed", 0, "seed of the generator"),
+    SV_PARAMS_END,
+};
 
 int sv_bl_hyperparam_generate(const sv_bl_hyperparam_spec *s, sv_bl_hyperparam *h, sv_err *e)
 {

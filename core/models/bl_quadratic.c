@@ -6,7 +6,9 @@
  *   f(x, y) = 1/2 |y - c|^2 + lambda/2 |x|^2
  *   grad^2_yy g = H,  grad^2_xy g v = -B'v */
 #include <cblas.h>
+#include <limits.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -423,7 +425,28 @@ void sv_bl_quadratic_free(sv_bl_quadratic *q)
 }
 
 /* Largest dimension the generator accepts (it forms dense dy x dy matrices). */
-#define BLQ_GEN_MAX_DIM 4000
+static const char *const quadratic_class[] = {"quadratic", NULL};
+
+const sv_param_spec sv_bl_quadratic_gen_params[] = {
+    {.name = "class", .type = SV_PARAM_ENUM, .offset = offsetof(sv_bl_quadratic_gen, cls),
+     .choices = quadratic_class, .flags = SV_PARAM_REQUIRED, .help = "the problem class"},
+    SV_PN_INT32_REQ(sv_bl_quadratic_gen, spec.dx, "dx", 1, SV_BL_GEN_MAX_DIM,
+                    "upper dimension"),
+    SV_PN_INT32_REQ(sv_bl_quadratic_gen, spec.dy, "dy", 1, SV_BL_GEN_MAX_DIM,
+                    "lower dimension"),
+    SV_PN_NUMBER(sv_bl_quadratic_gen, spec.cond, "cond", 1, 1e12, 10,
+                 "condition number of H (eigenvalues log-spaced in [1, cond])"),
+    SV_PN_NUMBER(sv_bl_quadratic_gen, spec.lambda, "lambda", 0, 1e12, 0.1,
+                 "upper-level ridge weight lambda/2 |x|^2"),
+    SV_PN_NUMBER(sv_bl_quadratic_gen, spec.box, "box", 0, 1e12, 0,
+                 "> 0: x in [-box, box]^dx; 0: no box"),
+    SV_PN_NUMBER(sv_bl_quadratic_gen, spec.noise, "noise", 0, 1e12, 0,
+                 "std of the stochastic oracles' per-sample gradient noise"),
+    SV_PN_SEED(sv_bl_quadratic_gen, spec.seed, "seed", 0, "seed of the generator"),
+    SV_PARAMS_END,
+};
+
+#define BLQ_GEN_MAX_DIM SV_BL_GEN_MAX_DIM
 
 int sv_bl_quadratic_generate(const sv_bl_quadratic_spec *s, sv_bl_quadratic *q, sv_err *e)
 {

@@ -824,6 +824,168 @@ static void test_decoder_errors(void **state)
                  "\"class\": \"quadratic\"}", "/problem");
 }
 
+/* ---- the generate forms' tables (core/models/bl_<class>.c) and the oneOf schema ---- */
+
+/* sv_blp_read alone, under the given dimension limit; the JSON is freed before returning (the
+ * specs read here do not borrow from it). */
+static int read_only(const char *text, long max_dim, sv_blp *d, sv_err *e)
+{
+    sv_codec_env lim = *env;
+    lim.max_dim = max_dim;
+    json_t *j = sv_test_json(text);
+    memset(e, 0, sizeof *e);
+    int rc = sv_blp_read(j, &lim, d, e);
+    json_decref(j);
+    return rc;
+}
+
+/* The defaults the tables give are the ones the hand-written reader gave (pinned before the
+ * move), null keeps a default, m = 0 is the sentinel for dy / 2, and the paths of the errors
+ * the move touched stayed. */
+static void test_generate_tables(void **state)
+{
+    (void)state;
+    sv_blp d;
+    sv_err e;
+    assert_int_equal(read_only("{\"generate\": {\"class\": \"quadratic\", \"dx\": 5, \"dy\": 8, "
+                               "\"cond\": null}}", 100000, &d, &e),
+                     SV_OK);
+    assert_int_equal(d.form, SV_BLP_GENERATE);
+    assert_int_equal(d.dx, 5);
+    assert_int_equal(d.dy, 8);
+    assert_true(d.gen_q.cond == 10 && d.gen_q.lambda == 0.1 && d.gen_q.box == 0 &&
+                d.gen_q.noise == 0 && d.gen_q.seed == 0);
+    assert_int_equal(read_only("{\"generate\": {\"class\": \"constrained\", \"dx\": 3, \"dy\": 5, "
+                               "\"seed\": 4}}", 100000, &d, &e),
+                     SV_OK);
+    assert_int_equal(d.gen_c.m, 2);
+    assert_true(d.gen_c.q.seed == 4 && d.gen_c.seed == 5);
+    assert_int_equal(read_only("{\"generate\": {\"class\": \"constrained\", \"dx\": 3, \"dy\": 1, "
+                               "\"m\": 0}}", 100000, &d, &e),
+                     SV_OK);
+    assert_int_equal(d.gen_c.m, 1);
+    assert_int_equal(read_only("{\"generate\": {\"class\": \"constrained\", \"dx\": 3, \"dy\": 5, "
+                               "\"m\": 6}}", 100000, &d, &e),
+                     SV_EINVAL);
+    assert_string_equal(e.field, "/problem/generate/m");
+    assert_int_equal(read_only("{\"generate\": {\"class\": \"hyperclean\", \"n_train\": 20, "
+                               "\"n_val\": 10, \"d\": 4}}", 100000, &d, &e),
+                     SV_OK);
+    const sv_bl_hyperclean_spec *h = &d.gen_hc;
+    assert_true(h->n_train == 20 && h->n_val == 10 && h->n_test == 0 && h->d == 4 &&
+                h->classes == 2 && h->flip == 0.3 && h->mu == 1e-2 && h->upper_reg == 0 &&
+                h->intercept == 1 && h->seed == 0);
+    assert_int_equal(d.dx, 20);
+    assert_int_equal(d.dy, 5);
+    assert_int_equal(read_only("{\"generate\": {\"class\": \"hyperparam\", \"n_train\": 20, "
+                               "\"n_val\": 10, \"d\": 4}}", 100000, &d, &e),
+                     SV_OK);
+    const sv_bl_hyperparam_spec *q = &d.gen_hp;
+    assert_true(q->loss == SV_BL_LOSS_SQUARED && q->classes == 3 && q->per_feature == 0 &&
+                q->noise == 0.5 && q->box == 0 && q->intercept == 0 && q->n_test == 0);
+    assert_int_equal(d.dx, 1);
+    assert_int_equal(d.dy, 4);
+    /* flip in [0, 1): just below 1 passes, 1 does not */
+    assert_int_equal(read_only("{\"generate\": {\"class\": \"hyperclean\", \"n_train\": 20, "
+                               "\"n_val\": 10, \"d\": 4, \"flip\": 0.9999999}}", 100000, &d, &e),
+                     SV_OK);
+    assert_int_equal(read_only("{\"generate\": {\"class\": \"hyperclean\", \"n_train\": 20, "
+                               "\"n_val\": 10, \"d\": 4, \"flip\": 1}}", 100000, &d, &e),
+                     SV_EINVAL);
+    assert_string_equal(e.field, "/problem/generate/flip");
+    /* the server's dimension limit, at the member that exceeds it */
+    assert_int_equal(read_only("{\"generate\": {\"class\": \"quadratic\", \"dx\": 200, \"dy\": 8}}",
+                               100, &d, &e),
+                     SV_EINVAL);
+    assert_string_equal(e.field, "/problem/generate/dx");
+    assert_int_equal(read_only("{\"generate\": {\"class\": \"hyperclean\", \"n_train\": 20, "
+                               "\"n_val\": 10, \"d\": 100}}", 100, &d, &e),
+                     SV_EINVAL);
+    assert_string_equal(e.field, "/problem/generate/d");
+    /* unknown members: the class's own names, at every level */
+    assert_int_equal(read_only("{\"generate\": {\"class\": \"quadratic\", \"dx\": 5, \"dy\": 8, "
+                               "\"Cond\": 3}}", 100000, &d, &e),
+                     SV_EINVAL);
+    assert_string_equal(e.field, "/problem/generate/Cond");
+    assert_non_null(strstr(e.msg, "class, dx, dy, cond, lambda, box, noise, seed"));
+    assert_non_null(strstr(e.msg, "did you mean \"cond\""));
+    assert_int_equal(read_only("{\"class\": \"hyperparam\", \"mu\": 1}", 100000, &d, &e),
+                     SV_EINVAL);
+    assert_string_equal(e.field, "/problem/mu");
+    assert_int_equal(read_only("{\"generate\": {\"class\": \"quadratic\", \"dx\": 5, \"dy\": 8}, "
+                               "\"zz\": 1}", 100000, &d, &e),
+                     SV_EINVAL);
+    assert_string_equal(e.field, "/problem/zz");
+}
+
+/* The schema is one alternative per (class, form), each told apart by its key and class, and
+ * every codec example's problem fits its generate alternative. */
+static void test_problem_schema(void **state)
+{
+    (void)state;
+    json_t *schema = sv_blp_schema();
+    assert_non_null(schema);
+    json_t *alts = json_object_get(schema, "oneOf");
+    assert_int_equal(json_array_size(alts), 10);
+    int keys[3] = {0, 0, 0};
+    static const char *const key_names[3] = {"class", "generate", "dataset"};
+    size_t i;
+    json_t *a;
+    json_array_foreach(alts, i, a) {
+        json_t *req = json_object_get(a, "required");
+        assert_int_equal(json_array_size(req), 1);
+        const char *key = json_string_value(json_array_get(req, 0));
+        int k = 0;
+        while (k < 3 && strcmp(key, key_names[k]) != 0)
+            k++;
+        assert_true(k < 3);
+        keys[k]++;
+        assert_true(json_is_false(json_object_get(a, "additionalProperties")));
+        json_t *props = json_object_get(a, "properties");
+        assert_non_null(json_object_get(props, "x0"));
+        assert_non_null(json_object_get(props, "y0"));
+        json_t *cls = k == 0 ? json_object_get(props, "class")
+                             : json_object_get(json_object_get(json_object_get(props, key),
+                                                               "properties"),
+                                               "class");
+        assert_int_equal(json_array_size(json_object_get(cls, "enum")), 1);
+    }
+    assert_int_equal(keys[0], 4);
+    assert_int_equal(keys[1], 4);
+    assert_int_equal(keys[2], 2);
+    /* the examples: class named by exactly one generate alternative, members all described */
+    for (int c = 0; c < 4; c++) {
+        json_t *ex = sv_blp_example((sv_bl_class)c);
+        json_t *gen = json_object_get(ex, "generate");
+        const char *name = json_string_value(json_object_get(gen, "class"));
+        int matches = 0;
+        json_array_foreach(alts, i, a) {
+            json_t *g = json_object_get(json_object_get(a, "properties"), "generate");
+            json_t *gp = json_object_get(g, "properties");
+            if (!g || strcmp(json_string_value(json_array_get(
+                                 json_object_get(json_object_get(gp, "class"), "enum"), 0)),
+                             name) != 0)
+                continue;
+            matches++;
+            const char *m;
+            json_t *v;
+            json_object_foreach(gen, m, v) assert_non_null(json_object_get(gp, m));
+            size_t r;
+            json_t *rq;
+            json_array_foreach(json_object_get(g, "required"), r, rq)
+                assert_non_null(json_object_get(gen, json_string_value(rq)));
+        }
+        assert_int_equal(matches, 1);
+        json_decref(ex);
+    }
+    /* defaults come from the tables */
+    json_t *q = json_object_get(
+        json_object_get(json_object_get(json_array_get(alts, 1), "properties"), "generate"),
+        "properties");
+    assert_true(json_number_value(json_object_get(json_object_get(q, "cond"), "default")) == 10);
+    json_decref(schema);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -844,6 +1006,8 @@ int main(void)
         cmocka_unit_test(test_decoder_explicit),
         cmocka_unit_test(test_decoder_generate_and_dataset),
         cmocka_unit_test(test_decoder_errors),
+        cmocka_unit_test(test_generate_tables),
+        cmocka_unit_test(test_problem_schema),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

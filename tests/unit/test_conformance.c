@@ -21,18 +21,6 @@
 
 static const sv_codec_env env = {100000, 10000000, SOLVD_REPO_DATA};
 
-/* Codecs that have not moved onto the declarative tables yet; each migration removes its name.
- * The list must end empty (then this mechanism goes). */
-static const char *const legacy[] = {"bilevel.borep", "bilevel.penalty", NULL};
-
-static int is_legacy(const char *name)
-{
-    for (const char *const *l = legacy; *l; l++)
-        if (strcmp(*l, name) == 0)
-            return 1;
-    return 0;
-}
-
 static char *read_file(const char *path)
 {
     FILE *f = fopen(path, "rb");
@@ -140,8 +128,6 @@ static void test_params_defaults_agree(void **state)
     (void)state;
     for (const sv_codec *const *cp = sv_codecs(); *cp; cp++) {
         const sv_codec *c = *cp;
-        if (is_legacy(c->name))
-            continue;
         if (!c->params || !c->settings_default || c->settings_size == 0)
             fail_msg("%s: no parameter table / settings_default in its codec", c->name);
         char *a = calloc(1, c->settings_size), *b = calloc(1, c->settings_size);
@@ -198,8 +184,6 @@ static void test_unknown_members_refused(void **state)
     (void)state;
     for (const sv_codec *const *cp = sv_codecs(); *cp; cp++) {
         const sv_codec *c = *cp;
-        if (is_legacy(c->name))
-            continue;
         json_t *ex = c->example();
         json_t *problem = json_object_get(ex, "problem"), *params = json_object_get(ex, "params");
         json_t *p2 = json_deep_copy(params ? params : json_object());
@@ -245,8 +229,6 @@ static void test_examples_validate_and_solve(void **state)
     (void)state;
     for (const sv_codec *const *cp = sv_codecs(); *cp; cp++) {
         const sv_codec *c = *cp;
-        if (is_legacy(c->name))
-            continue;
         json_t *ex = c->example();
         assert_true(json_is_object(ex));
         json_t *problem = json_object_get(ex, "problem"), *params = json_object_get(ex, "params");

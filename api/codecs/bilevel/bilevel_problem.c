@@ -11,16 +11,15 @@
 
 #include "api/codec_util.h"
 #include "api/datasets.h"
+#include "api/forms.h"
 #include "api/jsonval.h"
+#include "api/params.h"
 #include "core/dataset.h"
 
-/* ---- defaults of the generated and data-set forms (docs/solvers/bilevel/problems.md) ---- */
-#define BLP_DEFAULT_COND 10.0
-#define BLP_DEFAULT_LAMBDA 0.1
+/* ---- defaults of the explicit and data-set forms (docs/solvers/bilevel/problems.md; the
+ * generate forms' are in their tables beside the generators, core/models/bl_<class>.c) ---- */
 #define BLP_DEFAULT_FLIP 0.3
 #define BLP_DEFAULT_MU 1e-2
-#define BLP_DEFAULT_HP_NOISE 0.5
-#define BLP_DEFAULT_CLASSES_HP 3
 /* The lower level is solved to this gradient norm for the result fields. */
 #define BLP_RESULT_TOL 1e-10
 /* sigmoid(40) is 1 to double precision: "all weights 1" for the unweighted baseline. */
@@ -31,9 +30,142 @@
 static const char *const class_names[] = {"quadratic", "hyperclean", "hyperparam", "constrained",
                                           NULL};
 
+/* ---- the problem forms: one table a class (api/forms.h), in the order of sv_bl_class ----
+ * The form is told apart by its key: "class" at /problem (explicit data), "generate" (decoded
+ * by the class's table in core/models/bl_<class>.c) or "dataset" (hyperclean, hyperparam).
+ * Every class's generate and dataset forms accept the same members at /problem. */
+enum { BLP_FORM_EXPLICIT = 0, BLP_FORM_GENERATE = 1, BLP_FORM_DATASET = 2 };
+
+#define J_VEC "{\"type\": \"array\", \"items\": {\"type\": \"number\"}}"
+#define J_MATRIX "{\"description\": \"matrix: nested arrays, {rows, cols, data}, CSR or COO\"}"
+#define J_BOX(what)                                                                          \
+    "{\"type\": \"object\", \"additionalProperties\": false, \"description\": \"the box of " \
+    what "\", \"properties\": {\"lo\": {\"description\": \"number or array\"},"              \
+    " \"hi\": {\"description\": \"number or array\"}}}"
+#define J_START                                                                               \
+    "\"x0\": {\"type\": \"array\", \"items\": {\"type\": \"number\"}, \"description\":"       \
+    " \"upper-level start (default zeros)\"},"                                                 \
+    " \"y0\": {\"type\": \"array\", \"items\": {\"type\": \"number\"}, \"description\":"      \
+    " \"lower-level start (default zeros)\"}"
+#define J_CLASS(name) "\"class\": {\"type\": \"string\", \"enum\": [\"" name "\"]}"
+#define J_SET(flipped)                                                                        \
+    "{\"type\": \"object\", \"required\": [\"A\", \"labels\"], \"additionalProperties\": false," \
+    " \"properties\": {\"A\": " J_MATRIX ", \"labels\": " J_VEC flipped "}}"
+#define J_FLIPPED                                                                             \
+    ", \"flipped\": {\"type\": \"array\", \"items\": {\"type\": \"integer\", \"minimum\": 0,"  \
+    " \"maximum\": 1}, \"description\": \"1 where the label is known to be corrupted\"}"
+#define J_QUADRATIC                                                                           \
+    "\"H\": " J_MATRIX ", \"B\": " J_MATRIX ", \"h\": " J_VEC ", \"c\": " J_VEC ","            \
+    " \"lambda\": {\"type\": \"number\", \"minimum\": 0, \"default\": 0},"                     \
+    " \"noise\": {\"type\": \"number\", \"minimum\": 0, \"default\": 0},"                      \
+    " \"x_box\": " J_BOX("x") ", " J_START
+#define J_DATASET(name, members)                                                              \
+    "{\"dataset\": {\"type\": \"object\", \"required\": [\"name\", \"class\"],"               \
+    " \"additionalProperties\": false, \"properties\": {"                                      \
+    "\"name\": {\"type\": \"string\", \"enum\": [\"breast_cancer\", \"digits\"]}, "             \
+    J_CLASS(name) ","                                                                          \
+    " \"n_train\": {\"type\": \"integer\", \"minimum\": 1, \"description\": \"default rows/2\"}," \
+    " \"n_val\": {\"type\": \"integer\", \"minimum\": 1, \"description\": \"default rows/4\"},"  \
+    " \"n_test\": {\"type\": \"integer\", \"minimum\": 0, \"description\": \"default the rest\"}," \
+    " \"intercept\": {\"type\": \"boolean\", \"default\": true},"                              \
+    " \"seed\": {\"type\": \"integer\", \"minimum\": 0, \"default\": 0}, " members "}}, "       \
+    J_START "}"
+
+static const char *const members_quadratic[] = {"class", "H", "B", "h", "c", "lambda", "noise",
+                                                "x_box", "x0", "y0", NULL};
+static const char *const members_constrained[] = {"class", "H", "B", "h", "c", "lambda", "noise",
+                                                  "x_box", "y_box", "constraints", "x0", "y0",
+                                                  NULL};
+static const char *const members_hyperclean[] = {"class", "train", "val", "test", "loss",
+                                                 "classes", "mu", "upper_reg", "x_box", "x0",
+                                                 "y0", NULL};
+static const char *const members_hyperparam[] = {"class", "loss", "classes", "per_feature",
+                                                 "train", "val", "test", "x_box", "x0", "y0",
+                                                 NULL};
+static const char *const members_generate[] = {"generate", "x0", "y0", NULL};
+static const char *const members_dataset[] = {"dataset", "x0", "y0", NULL};
+
+#define GEN_FORM(cls_name, table, type)                                                       \
+    {.key = "generate", .members = members_generate,                                          \
+     .summary = "a seeded " cls_name " instance (core/models/bl_" cls_name ".c)",             \
+     .fields = table, .fields_size = sizeof(type), .properties = "{" J_START "}"}
+
+static const sv_problem_form forms_quadratic[] = {
+    {.key = "class", .members = members_quadratic,
+     .summary = "explicit quadratic data: g = 1/2 y'Hy - y'(Bx + h), f = 1/2 |y - c|^2 + "
+                "lambda/2 |x|^2",
+     .properties = "{" J_CLASS("quadratic") ", " J_QUADRATIC "}"},
+    GEN_FORM("quadratic", sv_bl_quadratic_gen_params, sv_bl_quadratic_gen),
+    SV_FORMS_END,
+};
+
+static const sv_problem_form forms_hyperclean[] = {
+    {.key = "class", .members = members_hyperclean,
+     .summary = "explicit data hyper-cleaning: weighted training rows, validation rows above",
+     .properties =
+         "{" J_CLASS("hyperclean") ", \"train\": " J_SET(J_FLIPPED) ", \"val\": " J_SET("")
+         ", \"test\": " J_SET("") ","
+         " \"loss\": {\"type\": \"string\", \"enum\": [\"logistic\", \"multinomial\"],"
+         " \"default\": \"logistic\"},"
+         " \"classes\": {\"type\": \"integer\", \"minimum\": 2, \"description\": \"multinomial:"
+         " default the largest label + 1\"},"
+         " \"mu\": {\"type\": \"number\", \"exclusiveMinimum\": 0, \"default\": 0.01},"
+         " \"upper_reg\": {\"type\": \"number\", \"minimum\": 0, \"default\": 0},"
+         " \"x_box\": " J_BOX("x") ", " J_START "}"},
+    GEN_FORM("hyperclean", sv_bl_hyperclean_gen_params, sv_bl_hyperclean_gen),
+    {.key = "dataset", .members = members_dataset,
+     .summary = "a named data set for hyper-cleaning, its training labels flipped",
+     .properties = J_DATASET(
+         "hyperclean",
+         "\"flip\": {\"type\": \"number\", \"minimum\": 0, \"exclusiveMaximum\": 1,"
+         " \"default\": 0.3}, \"mu\": {\"type\": \"number\", \"exclusiveMinimum\": 0,"
+         " \"default\": 0.01}, \"upper_reg\": {\"type\": \"number\", \"minimum\": 0,"
+         " \"default\": 0}")},
+    SV_FORMS_END,
+};
+
+static const sv_problem_form forms_hyperparam[] = {
+    {.key = "class", .members = members_hyperparam,
+     .summary = "explicit data for ridge-weight tuning: training rows below, validation above",
+     .properties =
+         "{" J_CLASS("hyperparam") ", \"train\": " J_SET("") ", \"val\": " J_SET("")
+         ", \"test\": " J_SET("") ","
+         " \"loss\": {\"type\": \"string\", \"enum\": [\"squared\", \"logistic\","
+         " \"multinomial\"], \"default\": \"squared\"},"
+         " \"classes\": {\"type\": \"integer\", \"minimum\": 2, \"description\": \"multinomial:"
+         " default the largest label + 1\"},"
+         " \"per_feature\": {\"type\": \"boolean\", \"default\": false},"
+         " \"x_box\": " J_BOX("x") ", " J_START "}"},
+    GEN_FORM("hyperparam", sv_bl_hyperparam_gen_params, sv_bl_hyperparam_gen),
+    {.key = "dataset", .members = members_dataset,
+     .summary = "a named data set for ridge-weight tuning",
+     .properties = J_DATASET(
+         "hyperparam",
+         "\"loss\": {\"type\": \"string\", \"enum\": [\"squared\", \"logistic\","
+         " \"multinomial\"], \"description\": \"default multinomial with more than two classes,"
+         " else logistic\"}, \"per_feature\": {\"type\": \"boolean\", \"default\": false},"
+         " \"box\": {\"type\": \"number\", \"minimum\": 0, \"maximum\": 700, \"default\": 0}")},
+    SV_FORMS_END,
+};
+
+static const sv_problem_form forms_constrained[] = {
+    {.key = "class", .members = members_constrained,
+     .summary = "explicit quadratic data with coupled lower-level constraints A x + B y <= b",
+     .properties =
+         "{" J_CLASS("constrained") ", " J_QUADRATIC ", \"y_box\": " J_BOX("y") ","
+         " \"constraints\": {\"type\": \"object\", \"required\": [\"A\", \"B\", \"b\"],"
+         " \"additionalProperties\": false, \"properties\": {\"A\": " J_MATRIX ", \"B\": "
+         J_MATRIX ", \"b\": " J_VEC "}}}"},
+    GEN_FORM("constrained", sv_bl_constrained_gen_params, sv_bl_constrained_gen),
+    SV_FORMS_END,
+};
+
+static const sv_problem_form *const blp_forms[] = {forms_quadratic, forms_hyperclean,
+                                                   forms_hyperparam, forms_constrained};
+
 /* ---- static prototypes ---- */
 static int read_explicit(const json_t *pr, const sv_codec_env *env, sv_blp *d, sv_err *e);
-static int read_generate(const json_t *g, const sv_codec_env *env, sv_blp *d, sv_err *e);
+static int read_generate(const json_t *problem, const sv_codec_env *env, sv_blp *d, sv_err *e);
 static int read_dataset(const json_t *g, const sv_codec_env *env, sv_blp *d, sv_err *e);
 static int read_class(const json_t *obj, const char *path, sv_bl_class *out, sv_err *e);
 static int read_loss(const json_t *obj, const char *path, sv_bl_loss dflt, int allow_squared,
@@ -44,8 +176,6 @@ static int opt_num(const json_t *obj, const char *path, const char *key, double 
                    int min_excl, double dflt, double *out, sv_err *e);
 static int opt_bool(const json_t *obj, const char *path, const char *key, int dflt, int *out,
                     sv_err *e);
-static int req_int(const json_t *obj, const char *path, const char *key, long min, long max,
-                   long *out, sv_err *e);
 static void matrix_shape(const json_t *v, long *rows, long *cols, long *stored);
 static int read_matrix(const json_t *obj, const char *path, const char *key, long rows,
                        long cols, const sv_codec_env *env, long *r_out, long *c_out,
@@ -71,16 +201,6 @@ static int opt_int(const json_t *obj, const char *path, const char *key, long mi
     *out = dflt;
     if (!v)
         return SV_OK;
-    return sv_json_int(v, sv_json_path_key(f, sizeof f, path, key), min, max, out, e);
-}
-
-static int req_int(const json_t *obj, const char *path, const char *key, long min, long max,
-                   long *out, sv_err *e)
-{
-    json_t *v;
-    char f[96];
-    if (sv_json_require(obj, path, key, &v, e) != SV_OK)
-        return SV_EINVAL;
     return sv_json_int(v, sv_json_path_key(f, sizeof f, path, key), min, max, out, e);
 }
 
@@ -309,23 +429,22 @@ int sv_blp_read(const json_t *problem, const sv_codec_env *env, sv_blp *d, sv_er
     if (sv_json_object(problem, "/problem", e) != SV_OK)
         return SV_EINVAL;
     d->json = problem;
-    json_t *gen = json_object_get(problem, "generate");
-    json_t *ds = json_object_get(problem, "dataset");
-    json_t *cls = json_object_get(problem, "class");
-    int forms = !!gen + !!ds + !!cls;
-    if (forms != 1)
-        return sv_fail(e, "/problem", forms ? "give only one of class (explicit data), generate "
-                                              "and dataset"
-                                            : "needs one of class (explicit data), generate or "
-                                              "dataset");
-    int rc;
-    if (cls) {
+    int rc, form;
+    if (json_object_get(problem, "class") && !json_object_get(problem, "generate") &&
+        !json_object_get(problem, "dataset")) {
+        /* explicit data: the class names the table whose members /problem may hold */
+        if ((rc = read_class(problem, "/problem", &d->cls, e)) != SV_OK ||
+            (rc = sv_forms_pick(blp_forms[d->cls], problem, &form, e)) != SV_OK)
+            return rc;
         rc = read_explicit(problem, env, d, e);
     } else {
-        static const char *const allowed[] = {"generate", "dataset", "x0", "y0", NULL};
-        if ((rc = sv_json_no_unknown(problem, "/problem", allowed, e)) != SV_OK)
+        /* generate or dataset (or not exactly one form): their members at /problem are the same
+         * in every class's table, and the class is read inside the object */
+        if ((rc = sv_forms_pick(forms_hyperclean, problem, &form, e)) != SV_OK)
             return rc;
-        rc = gen ? read_generate(gen, env, d, e) : read_dataset(ds, env, d, e);
+        rc = form == BLP_FORM_GENERATE ? read_generate(problem, env, d, e)
+                                       : read_dataset(json_object_get(problem, "dataset"), env, d,
+                                                      e);
     }
     if (rc != SV_OK)
         return rc;
@@ -341,23 +460,14 @@ int sv_blp_read(const json_t *problem, const sv_codec_env *env, sv_blp *d, sv_er
     return SV_OK;
 }
 
+/* Explicit data of the class d->cls (read by sv_blp_read, with the members of /problem). */
 static int read_explicit(const json_t *pr, const sv_codec_env *env, sv_blp *d, sv_err *e)
 {
     const char *P = "/problem";
     int rc;
     d->form = SV_BLP_EXPLICIT;
-    if ((rc = read_class(pr, P, &d->cls, e)) != SV_OK)
-        return rc;
     double num;
     if (d->cls == SV_BL_QUADRATIC || d->cls == SV_BL_CONSTRAINED) {
-        static const char *const allowed_q[] = {"class", "H", "B", "h", "c", "lambda", "noise",
-                                                "x_box", "x0", "y0", NULL};
-        static const char *const allowed_c[] = {"class", "H", "B", "h", "c", "lambda", "noise",
-                                                "x_box", "y_box", "constraints", "x0", "y0",
-                                                NULL};
-        if ((rc = sv_json_no_unknown(pr, P, d->cls == SV_BL_QUADRATIC ? allowed_q : allowed_c,
-                                     e)) != SV_OK)
-            return rc;
         long dy, c2, dx, r;
         if ((rc = read_matrix(pr, P, "H", -1, -1, env, &dy, &c2, e)) != SV_OK)
             return rc;
@@ -399,14 +509,8 @@ static int read_explicit(const json_t *pr, const sv_codec_env *env, sv_blp *d, s
         return SV_OK;
     }
 
-    /* hyperclean, hyperparam */
-    static const char *const allowed_hc[] = {"class", "loss", "classes", "train", "val", "test",
-                                             "mu", "upper_reg", "x_box", "x0", "y0", NULL};
-    static const char *const allowed_hp[] = {"class", "loss", "classes", "per_feature", "train",
-                                             "val", "test", "x_box", "x0", "y0", NULL};
+    /* hyperclean, hyperparam (the members were checked by sv_forms_pick) */
     const int hc = d->cls == SV_BL_HYPERCLEAN;
-    if ((rc = sv_json_no_unknown(pr, P, hc ? allowed_hc : allowed_hp, e)) != SV_OK)
-        return rc;
     sv_bl_loss loss;
     if ((rc = read_loss(pr, P, hc ? SV_BL_LOSS_LOGISTIC : SV_BL_LOSS_SQUARED, !hc, &loss, e)) !=
         SV_OK)
@@ -452,115 +556,122 @@ static int read_explicit(const json_t *pr, const sv_codec_env *env, sv_blp *d, s
     return read_box(pr, P, "x_box", d->dx, env, e);
 }
 
-static int read_generate(const json_t *g, const sv_codec_env *env, sv_blp *d, sv_err *e)
+/* The generate object decoded by the class's table (core/models/bl_<class>.c) into out, which
+ * holds the table's defaults. A member given as null keeps its default, as it always has; the
+ * table then checks names, types, ranges and required members. */
+static int decode_generate(const json_t *g, const sv_param_spec *table, void *out, sv_err *e)
+{
+    json_t *copy = json_copy((json_t *)g);
+    if (!copy)
+        return sv_fail(e, "/problem/generate", "out of memory");
+    const char *key;
+    json_t *v;
+    void *tmp;
+    json_object_foreach_safe(copy, tmp, key, v) {
+        if (json_is_null(v) && sv_params_find(table, key))
+            json_object_del(copy, key);
+    }
+    int rc = sv_params_decode_at(table, copy, "/problem/generate", out, e);
+    json_decref(copy);
+    return rc;
+}
+
+/* The rows and dimension limits of the server (env) on a decoded generate object. */
+static int check_rows(const char *name, long v, long lim, sv_err *e)
+{
+    char f[96];
+    if (v <= lim)
+        return SV_OK;
+    snprintf(f, sizeof f, "/problem/generate/%s", name);
+    return sv_fail(e, f, "%ld exceeds the limit of %ld", v, lim);
+}
+
+static int read_generate(const json_t *problem, const sv_codec_env *env, sv_blp *d, sv_err *e)
 {
     const char *P = "/problem/generate";
+    const json_t *g = json_object_get(problem, "generate");
     int rc;
     d->form = SV_BLP_GENERATE;
     if ((rc = sv_json_object(g, P, e)) != SV_OK || (rc = read_class(g, P, &d->cls, e)) != SV_OK)
         return rc;
+    const sv_problem_form *f = &blp_forms[d->cls][BLP_FORM_GENERATE];
     const long LD = lim_dim(env);
     const double LE = (double)lim_entries(env);
-    long seed;
     if (d->cls == SV_BL_QUADRATIC || d->cls == SV_BL_CONSTRAINED) {
-        static const char *const allowed_q[] = {"class", "dx", "dy", "cond", "lambda", "box",
-                                                "noise", "seed", NULL};
-        static const char *const allowed_c[] = {"class", "dx", "dy", "m", "cond", "lambda", "box",
-                                                "noise", "seed", NULL};
-        sv_bl_quadratic_spec *q = &d->gen_q;
-        long dx, dy, m = 0;
-        if ((rc = sv_json_no_unknown(g, P, d->cls == SV_BL_QUADRATIC ? allowed_q : allowed_c, e)) !=
-                SV_OK ||
-            (rc = req_int(g, P, "dx", 1, LD, &dx, e)) != SV_OK ||
-            (rc = req_int(g, P, "dy", 1, LD, &dy, e)) != SV_OK ||
-            (rc = opt_num(g, P, "cond", 1, 1e12, 0, BLP_DEFAULT_COND, &q->cond, e)) != SV_OK ||
-            (rc = opt_num(g, P, "lambda", 0, 1e12, 0, BLP_DEFAULT_LAMBDA, &q->lambda, e)) != SV_OK ||
-            (rc = opt_num(g, P, "box", 0, 1e12, 0, 0.0, &q->box, e)) != SV_OK ||
-            (rc = opt_num(g, P, "noise", 0, 1e12, 0, 0.0, &q->noise, e)) != SV_OK ||
-            (rc = opt_int(g, P, "seed", 0, LONG_MAX, 0, &seed, e)) != SV_OK)
+        sv_bl_quadratic_gen gq;
+        sv_bl_constrained_gen gc;
+        sv_bl_quadratic_spec *q;
+        if (d->cls == SV_BL_QUADRATIC) {
+            sv_params_defaults(f->fields, &gq);
+            rc = decode_generate(g, f->fields, &gq, e);
+            q = &gq.spec;
+        } else {
+            sv_params_defaults(f->fields, &gc);
+            rc = decode_generate(g, f->fields, &gc, e);
+            q = &gc.spec.q;
+        }
+        if (rc != SV_OK || (rc = check_rows("dx", q->dx, LD, e)) != SV_OK ||
+            (rc = check_rows("dy", q->dy, LD, e)) != SV_OK)
             return rc;
-        if (dx > 4000 || dy > 4000)
-            return sv_fail(e, dx > 4000 ? "/problem/generate/dx" : "/problem/generate/dy",
-                           "the generator accepts dimensions up to 4000");
-        if ((double)dy * dy + (double)dy * dx > LE)
+        const double dx = q->dx, dy = q->dy;
+        if (dy * dy + dy * dx > LE)
             return sv_fail(e, "/problem/generate/dy", "dy^2 + dy dx = %.0f exceeds the limit of "
-                           "%.0f matrix entries", (double)dy * dy + (double)dy * dx, LE);
-        if (d->cls == SV_BL_CONSTRAINED &&
-            (rc = opt_int(g, P, "m", 1, dy, dy / 2 > 0 ? dy / 2 : 1, &m, e)) != SV_OK)
-            return rc;
-        q->dx = (int)dx;
-        q->dy = (int)dy;
-        q->seed = (uint64_t)seed;
-        d->gen_c.q = *q;
-        d->gen_c.m = (int)m;
-        d->gen_c.seed = (uint64_t)seed + 1;
-        d->dx = (int)dx;
-        d->dy = (int)dy;
+                           "%.0f matrix entries", dy * dy + dy * dx, LE);
+        if (d->cls == SV_BL_CONSTRAINED) {
+            if ((rc = sv_bl_constrained_gen_finish(&gc, e)) != SV_OK)
+                return rc;
+            d->gen_c = gc.spec;
+            d->gen_q = gc.spec.q;
+        } else {
+            d->gen_q = gq.spec;
+            d->gen_c.q = gq.spec;  /* as before: both specs filled, whichever the class */
+            d->gen_c.seed = gq.spec.seed + 1;
+        }
+        d->dx = q->dx;
+        d->dy = q->dy;
         return SV_OK;
     }
-    long n, nv, nt, dd, K;
-    int icpt;
     if (d->cls == SV_BL_HYPERCLEAN) {
-        static const char *const allowed[] = {"class", "n_train", "n_val", "n_test", "d",
-                                              "classes", "flip", "mu", "upper_reg", "intercept",
-                                              "seed", NULL};
-        sv_bl_hyperclean_spec *s = &d->gen_hc;
-        if ((rc = sv_json_no_unknown(g, P, allowed, e)) != SV_OK ||
-            (rc = req_int(g, P, "n_train", 1, LD, &n, e)) != SV_OK ||
-            (rc = req_int(g, P, "n_val", 1, LD, &nv, e)) != SV_OK ||
-            (rc = opt_int(g, P, "n_test", 0, LD, 0, &nt, e)) != SV_OK ||
-            (rc = req_int(g, P, "d", 1, LD - 1, &dd, e)) != SV_OK ||
-            (rc = opt_int(g, P, "classes", 2, 1000, 2, &K, e)) != SV_OK ||
-            (rc = opt_num(g, P, "flip", 0, 1, 0, BLP_DEFAULT_FLIP, &s->flip, e)) != SV_OK ||
-            (rc = opt_num(g, P, "mu", 0, 1e12, 1, BLP_DEFAULT_MU, &s->mu, e)) != SV_OK ||
-            (rc = opt_num(g, P, "upper_reg", 0, 1e12, 0, 0.0, &s->upper_reg, e)) != SV_OK ||
-            (rc = opt_bool(g, P, "intercept", 1, &icpt, e)) != SV_OK ||
-            (rc = opt_int(g, P, "seed", 0, LONG_MAX, 0, &seed, e)) != SV_OK)
+        sv_bl_hyperclean_gen gh;
+        sv_params_defaults(f->fields, &gh);
+        sv_bl_hyperclean_spec *s = &gh.spec;
+        if ((rc = decode_generate(g, f->fields, &gh, e)) != SV_OK ||
+            (rc = check_rows("n_train", s->n_train, LD, e)) != SV_OK ||
+            (rc = check_rows("n_val", s->n_val, LD, e)) != SV_OK ||
+            (rc = check_rows("n_test", s->n_test, LD, e)) != SV_OK ||
+            (rc = check_rows("d", s->d, LD - 1, e)) != SV_OK)
             return rc;
-        if (s->flip >= 1)
-            return sv_fail(e, "/problem/generate/flip", "must be in [0, 1), got %g", s->flip);
-        long dfe = dd + icpt;
-        if ((double)(n + nv + nt) * dfe > LE)
+        long dfe = (long)s->d + s->intercept, K = s->classes;
+        if ((double)((long)s->n_train + s->n_val + s->n_test) * dfe > LE)
             return sv_fail(e, P, "(n_train + n_val + n_test) * d exceeds the limit of %.0f matrix "
                            "entries", LE);
         if ((double)dfe * (K > 2 ? K : 1) > (double)LD)
             return sv_fail(e, "/problem/generate/d", "the lower-level dimension d * classes "
                            "exceeds the limit of %ld", LD);
-        s->n_train = (int)n, s->n_val = (int)nv, s->n_test = (int)nt, s->d = (int)dd;
-        s->classes = (int)K, s->intercept = icpt, s->seed = (uint64_t)seed;
-        d->dx = (int)n;
+        d->gen_hc = *s;
+        d->dx = s->n_train;
         d->dy = (int)(dfe * (K > 2 ? K : 1));
         return SV_OK;
     }
     /* hyperparam */
-    static const char *const allowed[] = {"class", "n_train", "n_val", "n_test", "d", "loss",
-                                          "classes", "per_feature", "noise", "box", "intercept",
-                                          "seed", NULL};
-    sv_bl_hyperparam_spec *s = &d->gen_hp;
-    int pf;
-    if ((rc = sv_json_no_unknown(g, P, allowed, e)) != SV_OK ||
-        (rc = req_int(g, P, "n_train", 1, LD, &n, e)) != SV_OK ||
-        (rc = req_int(g, P, "n_val", 1, LD, &nv, e)) != SV_OK ||
-        (rc = opt_int(g, P, "n_test", 0, LD, 0, &nt, e)) != SV_OK ||
-        (rc = req_int(g, P, "d", 1, LD - 1, &dd, e)) != SV_OK ||
-        (rc = read_loss(g, P, SV_BL_LOSS_SQUARED, 1, &s->loss, e)) != SV_OK ||
-        (rc = opt_int(g, P, "classes", 2, 1000, BLP_DEFAULT_CLASSES_HP, &K, e)) != SV_OK ||
-        (rc = opt_bool(g, P, "per_feature", 0, &pf, e)) != SV_OK ||
-        (rc = opt_num(g, P, "noise", 0, 1e12, 0, BLP_DEFAULT_HP_NOISE, &s->noise, e)) != SV_OK ||
-        (rc = opt_num(g, P, "box", 0, 700, 0, 0.0, &s->box, e)) != SV_OK ||
-        (rc = opt_bool(g, P, "intercept", 0, &icpt, e)) != SV_OK ||
-        (rc = opt_int(g, P, "seed", 0, LONG_MAX, 0, &seed, e)) != SV_OK)
+    sv_bl_hyperparam_gen gp;
+    sv_params_defaults(f->fields, &gp);
+    sv_bl_hyperparam_spec *s = &gp.spec;
+    if ((rc = decode_generate(g, f->fields, &gp, e)) != SV_OK ||
+        (rc = check_rows("n_train", s->n_train, LD, e)) != SV_OK ||
+        (rc = check_rows("n_val", s->n_val, LD, e)) != SV_OK ||
+        (rc = check_rows("n_test", s->n_test, LD, e)) != SV_OK ||
+        (rc = check_rows("d", s->d, LD - 1, e)) != SV_OK)
         return rc;
-    long dfe = dd + icpt, kk = s->loss == SV_BL_LOSS_MULTINOMIAL ? K : 1;
-    if ((double)(n + nv + nt) * dfe > LE)
+    long dfe = (long)s->d + s->intercept, kk = s->loss == SV_BL_LOSS_MULTINOMIAL ? s->classes : 1;
+    if ((double)((long)s->n_train + s->n_val + s->n_test) * dfe > LE)
         return sv_fail(e, P, "(n_train + n_val + n_test) * d exceeds the limit of %.0f matrix "
                        "entries", LE);
     if ((double)dfe * kk > (double)LD)
         return sv_fail(e, "/problem/generate/d", "the lower-level dimension exceeds the limit of "
                        "%ld", LD);
-    s->n_train = (int)n, s->n_val = (int)nv, s->n_test = (int)nt, s->d = (int)dd;
-    s->classes = (int)K, s->per_feature = pf, s->intercept = icpt, s->seed = (uint64_t)seed;
-    d->dx = pf ? (int)dfe : 1;
+    d->gen_hp = *s;
+    d->dx = s->per_feature ? (int)dfe : 1;
     d->dy = (int)(dfe * kk);
     return SV_OK;
 }
@@ -1099,35 +1210,24 @@ int sv_blp_encode(const sv_blp *d, const double *x, const double *y, json_t *r)
 
 json_t *sv_blp_schema(void)
 {
-    json_t *props = json_pack(
-        "{s:{s:s, s:[s,s,s,s], s:s}, s:{s:s, s:s}, s:{s:s, s:s}, s:{s:s, s:s}, s:{s:s, s:s},"
-        " s:{s:s, s:s}}",
-        "class", "type", "string", "enum", "quadratic", "hyperclean", "hyperparam", "constrained",
-        "description",
-        "explicit data: quadratic {H, B, h?, c, lambda?, noise?, x_box?}; constrained {the same, "
-        "constraints {A, B, b}, y_box?}; hyperclean {loss? (logistic|multinomial), classes?, "
-        "train {A, labels, flipped?}, val {A, labels}, test?, mu? (0.01), upper_reg? (0), "
-        "x_box?}; hyperparam {loss? (squared|logistic|multinomial), classes?, per_feature? "
-        "(false), train, val, test?, x_box?}",
-        "generate", "type", "object", "description",
-        "{class, ...sizes, seed}: quadratic/constrained {dx, dy, m?, cond? (10), lambda? (0.1), "
-        "box? (0), noise? (0)}; hyperclean {n_train, n_val, n_test? (0), d, classes? (2), flip? "
-        "(0.3), mu? (0.01), upper_reg? (0), intercept? (true)}; hyperparam {n_train, n_val, "
-        "n_test? (0), d, loss? (squared), classes? (3), per_feature? (false), noise? (0.5), box? "
-        "(0), intercept? (false)}",
-        "dataset", "type", "object", "description",
-        "{name: breast_cancer | digits, class: hyperclean | hyperparam, n_train? (rows/2), "
-        "n_val? (rows/4), n_test? (the rest), seed? (0), intercept? (true); hyperclean: flip? "
-        "(0.3), mu? (0.01), upper_reg? (0); hyperparam: loss?, per_feature? (false), box? (0)}",
-        "x0", "type", "array", "description", "upper-level start (default zeros)",
-        "y0", "type", "array", "description", "lower-level start (default zeros)",
-        "x_box", "type", "object", "description",
-        "{lo?: number | array, hi?: number | array}: the feasible box of x");
-    return json_pack("{s:s, s:s, s:o}", "type", "object", "description",
-                     "a bilevel problem min_x f(x, y*(x)), y*(x) = argmin_y g(x, y): exactly one "
-                     "of class (explicit data), generate, dataset; docs/solvers/"
-                     "bilevel-problems.md",
-                     "properties", props);
+    /* one alternative a (class, form): the oneOf of every class's table, one after the other */
+    json_t *one_of = json_array();
+    for (int c = 0; one_of && c < (int)(sizeof blp_forms / sizeof blp_forms[0]); c++) {
+        json_t *part = sv_forms_schema(blp_forms[c]);
+        if (!part || json_array_extend(one_of, json_object_get(part, "oneOf")) != 0) {
+            json_decref(part);
+            json_decref(one_of);
+            return NULL;
+        }
+        json_decref(part);
+    }
+    if (!one_of)
+        return NULL;
+    return json_pack("{s:o, s:s}", "oneOf", one_of, "description",
+                     "a bilevel problem min_x f(x, y*(x)), y*(x) = argmin_y g(x, y), of class "
+                     "quadratic, hyperclean, hyperparam or constrained: exactly one of class "
+                     "(explicit data), generate, dataset (hyperclean and hyperparam); "
+                     "docs/solvers/bilevel/problems.md");
 }
 
 json_t *sv_blp_example(sv_bl_class cls)

@@ -1,8 +1,9 @@
 /* bilevel_problem.h - the JSON form of a bilevel problem (core/models/bilevel.h), shared by every
  * bilevel.* codec: the decoder of the four classes in their three forms (explicit data,
  * {"generate": {...}}, {"dataset": {...}}), the problem schema, the starting points, and the
- * result fields every bilevel solver reports. The format is documented in
- * docs/solvers/bilevel/problems.md.
+ * result fields every bilevel solver reports. The forms are sv_problem_form tables, one a class;
+ * the "generate" objects are decoded by the parameter tables of core/models/bl_<class>.c. The
+ * format is documented in docs/solvers/bilevel/problems.md.
  *
  * Use: sv_blp_read (checks the JSON, allocates nothing; enough for a codec's validate together
  * with sv_blp_validate), then sv_blp_build (generates, loads or copies the data and binds
@@ -83,7 +84,9 @@ int sv_blp_prepare(sv_blp *d, const sv_codec_env *env, double **x, double **y, s
 int sv_blp_result_new(const sv_blp *d, const sv_info *info, const double *x, const double *y,
                       json_t **out);
 
-/* The JSON Schema of "problem" shared by the bilevel codecs. New reference. */
+/* The JSON Schema of "problem" shared by the bilevel codecs: a "oneOf" of one alternative a
+ * (class, form), from the forms tables (api/forms.h) and the generate tables beside the
+ * generators (core/models/bl_<class>.c). New reference, NULL when out of memory. */
 json_t *sv_blp_schema(void);
 
 /* A small generated problem of the class for the codecs' examples ({"generate": {...}}). New

@@ -14,50 +14,6 @@
 #include "api/params.h"
 #include "core/solvers/bilevel/penalty.h"
 
-static const char *const variant_choices[] = {"double_loop", "single_loop", NULL};
-
-static const sv_param_spec penalty_params[] = {
-    {"variant", SV_PARAM_ENUM, offsetof(penalty_settings, variant), 0, 0, 0, variant_choices,
-     "double_loop: inner projected-gradient solves and backtracking steps on psi_sigma; "
-     "single_loop: the fully single-loop stochastic variant on mini-batches", 0, 0, NULL},
-    {"sigma", SV_PARAM_NUMBER, offsetof(penalty_settings, sigma), 0, 1e6, 1, NULL,
-     "penalty parameter (the target for the single loop); psi_sigma is within O(sigma) of F",
-     0, 0, NULL},
-    {"sigma0", SV_PARAM_NUMBER, offsetof(penalty_settings, sigma0), 0, 1e6, 1, NULL,
-     "single loop: sigma_k = max(sigma, sigma0 / (k+1)^sigma_decay)", 0, 0, NULL},
-    {"sigma_decay", SV_PARAM_NUMBER, offsetof(penalty_settings, sigma_decay), 0, 10, 0, NULL,
-     "single loop: decay exponent of sigma_k", 0, 0, NULL},
-    {"alpha", SV_PARAM_NUMBER, offsetof(penalty_settings, alpha), 0, INFINITY, 1, NULL,
-     "x step; null: automatic (double loop backtracks from 1, single loop 1/L by a secant "
-     "estimate)", 0, 0, NULL},
-    {"gamma", SV_PARAM_NUMBER, offsetof(penalty_settings, gamma), 0, INFINITY, 1, NULL,
-     "y and z step; null: 1 / L_g", 0, 0, NULL},
-    {"step_ratio", SV_PARAM_NUMBER, offsetof(penalty_settings, step_ratio), 0, 1e12, 1, NULL,
-     "single loop: x steps are at most step_ratio * gamma * sigma_k (two time scales)", 0, 0, NULL},
-    {"inner_iters", SV_PARAM_INT, offsetof(penalty_settings, inner_iters), 1, 1e7, 0, NULL,
-     "double loop: most projected-gradient steps per inner solve", 0, 0, NULL},
-    {"inner_tol", SV_PARAM_NUMBER, offsetof(penalty_settings, inner_tol), 0, INFINITY, 0, NULL,
-     "double loop: inner solves stop at this gradient-mapping norm", 0, 0, NULL},
-    {"batch_upper", SV_PARAM_INT, offsetof(penalty_settings, batch_upper), 0, 1e9, 0, NULL,
-     "single loop: validation rows per batch (0: all)", 0, 0, NULL},
-    {"batch_lower", SV_PARAM_INT, offsetof(penalty_settings, batch_lower), 0, 1e9, 0, NULL,
-     "single loop: training rows per batch (0: all)", 0, 0, NULL},
-    {"tol", SV_PARAM_NUMBER, offsetof(penalty_settings, tol), 0, INFINITY, 0, NULL,
-     "double loop: stop when the gradient mapping of psi_sigma is at most tol", 0, 0, NULL},
-    {"max_iter", SV_PARAM_INT, offsetof(penalty_settings, max_iter), 0, 1e9, 0, NULL,
-     "outer iterations", 0, 0, NULL},
-    {"time_limit_s", SV_PARAM_NUMBER, offsetof(penalty_settings, time_limit_s), 0, INFINITY, 0,
-     NULL, "wall-clock limit of the solve in seconds; 0: none", 0, 0, NULL},
-    {"report_every", SV_PARAM_INT, offsetof(penalty_settings, report_every), 1, 1e9, 0, NULL,
-     "progress report every this many iterations", 0, 0, NULL},
-    {"exact_metrics", SV_PARAM_BOOL, offsetof(penalty_settings, exact_metrics), 0, 0, 0, NULL,
-     "progress reports carry the exact F(x) and |grad F(x)| (second-order work, monitoring "
-     "only)", 0, 0, NULL},
-    {"seed", SV_PARAM_SEED, offsetof(penalty_settings, seed), 0, 0, 0, NULL,
-     "seed of the mini-batch sampling", 0, 0, NULL},
-    SV_PARAMS_END,
-};
-
 static int read_settings(const json_t *params, penalty_settings *s, sv_err *e)
 {
     penalty_settings_default(s);
@@ -147,6 +103,11 @@ done:
     return rc;
 }
 
+static void penalty_defaults(void *s)
+{
+    penalty_settings_default(s);
+}
+
 const sv_codec sv_codec_penalty = {
     .name = "bilevel.penalty",
     .family = "bilevel",
@@ -155,6 +116,9 @@ const sv_codec sv_codec_penalty = {
     .paper = "Kwon, Kwon, Wright, Nowak: On Penalty Methods for Nonconvex Bilevel Optimization "
              "and First-Order Stochastic Approximation, ICLR 2024",
     .doc = "docs/solvers/bilevel/penalty.md",
+    .params = penalty_params,
+    .settings_size = sizeof(penalty_settings),
+    .settings_default = penalty_defaults,
     .params_schema = penalty_params_schema,
     .problem_schema = sv_blp_schema,
     .example = penalty_example,

@@ -20,79 +20,80 @@ typedef struct {
     long upper_grads, lower_grads, hvps;
 } br_ws;
 
+/* What a report carries besides the counters: measured at a report iteration (before the stop
+ * test, which reads hg) and at the end. */
+typedef struct {
+    br_ws *w;
+    double fy, lres, zres, F, hg, eta;
+} br_state;
+
 static int check_problem(const sv_bl_problem *p, sv_err *e);
 static int ws_alloc(br_ws *w, const sv_bl_problem *p, const borep_settings *s);
 static void ws_free(br_ws *w);
 static const sv_bl_batch *draw(br_ws *w, sv_bl_level level, sv_bl_batch *b);
-static void sgd_steps(br_ws *w, const double *x, double *y, double step, long n, double *avg);
+static void sgd_steps(br_ws *w, const double *x, double *y, double step, long n, double *avg,
+                      sv_loop *L);
 static void epoch_sgd(br_ws *w, const double *x, double *y, double gamma, long epochs,
-                      long steps);
+                      long steps, sv_loop *L);
 static double z_residual(br_ws *w, const double *x, const double *y, const double *z);
-static int report(const sv_monitor *mon, long iter, double elapsed, br_ws *w, const double *x,
-                  const double *y, const double *z, double eta, int exact, double *F_out,
-                  double *hg_out);
+static void measure(br_state *st, const double *x, const double *y, const double *z, int exact,
+                    sv_loop *L);
+static int metrics(void *ctx, sv_metric *m, int cap);
 
 /* ================================ settings ================================ */
 
+const sv_param_spec borep_params[] = {
+    SV_P_NUMBER_GT(borep_settings, eta, 0, 1e12, BOREP_DEFAULT_ETA,
+                   "upper step: the distance x moves per iteration (normalized momentum), times "
+                   "the schedule"),
+    SV_P_NUMBER(borep_settings, beta, 0, BOREP_BETA_MAX, BOREP_DEFAULT_BETA,
+                "momentum parameter in [0, 1) (the bound is the largest double below 1)"),
+    SV_P_NUMBER_GT(borep_settings, gamma, 0, INFINITY, NAN,
+                   "lower-level SGD step; null: 1 / L_g"),
+    SV_P_NUMBER_GT(borep_settings, nu, 0, INFINITY, NAN,
+                   "step of the linear-system variable z; null: 1 / L_g"),
+    SV_P_NUMBER(borep_settings, z_radius, 0, INFINITY, 0,
+                "z is projected onto the ball of this radius; 0: no projection"),
+    SV_P_INT(borep_settings, period, 1, 1e9, BOREP_DEFAULT_PERIOD,
+             "I: the lower variable is updated every I iterations (periodic updates)"),
+    SV_P_INT(borep_settings, lower_steps, 0, 1e7, BOREP_DEFAULT_LOWER_STEPS,
+             "N: SGD steps of each periodic update"),
+    SV_P_INT(borep_settings, init_epochs, 0, 40, BOREP_DEFAULT_INIT_EPOCHS,
+             "epochs of the Epoch-SGD initialization refinement (0: none)"),
+    SV_P_INT(borep_settings, init_steps, 1, 1e9, BOREP_DEFAULT_INIT_STEPS,
+             "SGD steps of the first refinement epoch (doubled each epoch)"),
+    SV_P_INT(borep_settings, batch_upper, 0, 1e9, BOREP_DEFAULT_BATCH,
+             "validation rows per batch (0: all)"),
+    SV_P_INT(borep_settings, batch_lower, 0, 1e9, BOREP_DEFAULT_BATCH,
+             "training rows per batch of gradients and Hessian-vector products (0: all)"),
+    SV_CONTROL_PARAMS(borep_settings, ctl, BOREP_DEFAULT_TOL,
+                      "stop when the exact hypergradient norm at a report is at most tol (0: "
+                      "never; needs exact_metrics)",
+                      BOREP_DEFAULT_MAX_ITER, BOREP_DEFAULT_REPORT_EVERY),
+    SV_P_BOOL(borep_settings, exact_metrics, 1,
+              "progress reports carry the exact F(x) and |grad F(x)| (extra work, monitoring "
+              "only)"),
+    SV_P_SEED(borep_settings, seed, 0, "seed of the mini-batch sampling"),
+    SV_P_SCHEDULE(borep_settings, schedule,
+                  "eta_t = eta * factor(t, max_iter) (docs/schedules.md)"),
+    SV_PARAMS_END,
+};
+
 void borep_settings_default(borep_settings *s)
 {
-    s->eta = BOREP_DEFAULT_ETA;
-    sv_schedule_default(&s->schedule);
-    s->beta = BOREP_DEFAULT_BETA;
-    s->gamma = NAN;
-    s->nu = NAN;
-    s->z_radius = 0.0;
-    s->period = BOREP_DEFAULT_PERIOD;
-    s->lower_steps = BOREP_DEFAULT_LOWER_STEPS;
-    s->init_epochs = BOREP_DEFAULT_INIT_EPOCHS;
-    s->init_steps = BOREP_DEFAULT_INIT_STEPS;
-    s->batch_upper = BOREP_DEFAULT_BATCH;
-    s->batch_lower = BOREP_DEFAULT_BATCH;
-    s->tol = 0.0;
-    s->max_iter = BOREP_DEFAULT_MAX_ITER;
-    s->time_limit_s = 0.0;
-    s->report_every = BOREP_DEFAULT_REPORT_EVERY;
-    s->exact_metrics = 1;
-    s->seed = 0;
+    sv_params_defaults(borep_params, s);
 }
 
 int borep_check_settings(const borep_settings *s, sv_err *e)
 {
     if (!s)
         return sv_fail(e, "/params", "settings missing");
-    if (!(isfinite(s->eta) && s->eta > 0))
-        return sv_fail(e, "/params/eta", "must be a positive finite number");
-    if (!(isfinite(s->beta) && s->beta >= 0 && s->beta < 1))
-        return sv_fail(e, "/params/beta", "must be in [0, 1)");
-    if (!isnan(s->gamma) && !(isfinite(s->gamma) && s->gamma > 0))
-        return sv_fail(e, "/params/gamma", "must be a positive finite number or null");
-    if (!isnan(s->nu) && !(isfinite(s->nu) && s->nu > 0))
-        return sv_fail(e, "/params/nu", "must be a positive finite number or null");
-    if (!(isfinite(s->z_radius) && s->z_radius >= 0))
-        return sv_fail(e, "/params/z_radius", "must be a finite number >= 0 (0: no projection)");
-    if (s->period < 1)
-        return sv_fail(e, "/params/period", "must be at least 1");
-    if (s->lower_steps < 0)
-        return sv_fail(e, "/params/lower_steps", "must be >= 0");
-    if (s->init_epochs < 0 || s->init_epochs > 40)
-        return sv_fail(e, "/params/init_epochs", "must be in [0, 40]");
-    if (s->init_steps < 1)
-        return sv_fail(e, "/params/init_steps", "must be at least 1");
+    int rc = sv_params_validate(borep_params, s, "/params", e);
+    if (rc != SV_OK)
+        return rc;
     if (s->init_epochs > 0 && (double)s->init_steps * ldexp(1.0, (int)s->init_epochs) > 1e9)
         return sv_fail(e, "/params/init_epochs", "init_steps * 2^init_epochs exceeds 1e9 steps");
-    if (s->batch_upper < 0 || s->batch_upper > 1000000000L)
-        return sv_fail(e, "/params/batch_upper", "must be in [0, 1e9] (0: full)");
-    if (s->batch_lower < 0 || s->batch_lower > 1000000000L)
-        return sv_fail(e, "/params/batch_lower", "must be in [0, 1e9] (0: full)");
-    if (!(isfinite(s->tol) && s->tol >= 0))
-        return sv_fail(e, "/params/tol", "must be a finite number >= 0");
-    if (s->max_iter < 0)
-        return sv_fail(e, "/params/max_iter", "must be >= 0");
-    if (!(isfinite(s->time_limit_s) && s->time_limit_s >= 0))
-        return sv_fail(e, "/params/time_limit_s", "must be a finite number >= 0 (0: no limit)");
-    if (s->report_every < 1)
-        return sv_fail(e, "/params/report_every", "must be at least 1");
-    return sv_schedule_check(&s->schedule, "/params/schedule", e);
+    return SV_OK;
 }
 
 static int check_problem(const sv_bl_problem *p, sv_err *e)
@@ -166,13 +167,18 @@ static const sv_bl_batch *draw(br_ws *w, sv_bl_level level, sv_bl_batch *b)
     return b;
 }
 
-/* n SGD steps on g(x, .) from y with a constant step; avg (may be NULL) gets the mean iterate. */
-static void sgd_steps(br_ws *w, const double *x, double *y, double step, long n, double *avg)
+/* n SGD steps on g(x, .) from y with a constant step; avg (may be NULL) gets the mean iterate.
+ * Each step polls L and the steps end early once it says stop (avg then holds a partial sum:
+ * the solve ends without using it as an iterate). */
+static void sgd_steps(br_ws *w, const double *x, double *y, double step, long n, double *avg,
+                      sv_loop *L)
 {
     const sv_bl_problem *p = w->p;
     if (avg)
         sv_zero(w->dy, avg);
     for (long t = 0; t < n; t++) {
+        if (sv_loop_poll(L))
+            return;
         sv_bl_batch b;
         const sv_bl_batch *pb = draw(w, SV_BL_LOWER, &b);
         sv_bl_lower(p, x, y, pb, NULL, w->gy, w->work);
@@ -186,14 +192,16 @@ static void sgd_steps(br_ws *w, const double *x, double *y, double step, long n,
 
 /* Initialization refinement by Epoch-SGD (Hazan and Kale): epoch k runs steps * 2^(k-1) SGD
  * steps with step gamma / 2^(k-1) from the previous epoch's average, and hands on its own
- * average. */
+ * average. Stops (y left at the last completed epoch's average) once L says stop. */
 static void epoch_sgd(br_ws *w, const double *x, double *y, double gamma, long epochs,
-                      long steps)
+                      long steps, sv_loop *L)
 {
     double step = gamma;
     long n = steps;
     for (long k = 0; k < epochs; k++) {
-        sgd_steps(w, x, y, step, n, w->ybar);
+        sgd_steps(w, x, y, step, n, w->ybar, L);
+        if (sv_loop_stopped(L))
+            return;
         sv_copy(w->dy, w->ybar, y);
         n *= 2;
         step *= 0.5;
@@ -210,34 +218,39 @@ static double z_residual(br_ws *w, const double *x, const double *y, const doubl
     return sv_nrm2(w->dy, w->hz);
 }
 
-static int report(const sv_monitor *mon, long iter, double elapsed, br_ws *w, const double *x,
-                  const double *y, const double *z, double eta, int exact, double *F_out,
-                  double *hg_out)
+/* The full-oracle values of a report at (x, y, z); with exact, also the exact F(x) and
+ * |grad F(x)| (a lower solve to 1e-10 that polls L: NaN once it says stop). */
+static void measure(br_state *st, const double *x, const double *y, const double *z, int exact,
+                    sv_loop *L)
 {
+    br_ws *w = st->w;
     const sv_bl_problem *p = w->p;
-    double fy = sv_bl_upper(p, x, y, NULL, NULL, NULL, w->work);
-    double lres = sv_bl_lower_residual(p, x, y, w->work);
-    double zres = z_residual(w, x, y, z);
-    double F = NAN, hg = NAN;
+    st->fy = sv_bl_upper(p, x, y, NULL, NULL, NULL, w->work);
+    st->lres = sv_bl_lower_residual(p, x, y, w->work);
+    st->zres = z_residual(w, x, y, z);
+    st->F = st->hg = NAN;
     if (exact)
-        sv_bl_exact_metrics(p, x, y, w->ys, w->tx, w->work, &F, &hg, NULL);
-    if (F_out)
-        *F_out = F;
-    if (hg_out)
-        *hg_out = hg;
-    sv_metric m[9] = {
-        {"upper_objective", exact ? F : fy},
-        {"hypergrad_norm", hg},
-        {"momentum_norm", sv_nrm2(w->dx, w->m)},
-        {"lower_residual", lres},
-        {"z_residual", zres},
-        {"eta", eta},
-        {"upper_at_y", fy},
-        {"lower_grads", (double)w->lower_grads},
-        {"hvps", (double)w->hvps},
-    };
-    sv_progress pr = {iter, elapsed, fy, m, 9};
-    return sv_monitor_report(mon, &pr);
+        sv_bl_exact_metrics(p, x, y, w->ys, w->tx, w->work, &st->F, &st->hg, L);
+}
+
+/* The metrics of a report (core/control.h), from the last measure. upper_objective is the
+ * exact F(x), the report's objective too (NaN without exact_metrics); upper_at_y is f(x, y) at
+ * the method's y. */
+static int metrics(void *ctx, sv_metric *m, int cap)
+{
+    const br_state *st = ctx;
+    if (cap < 9)
+        return 0;
+    m[0] = (sv_metric){"upper_objective", st->F};
+    m[1] = (sv_metric){"hypergrad_norm", st->hg};
+    m[2] = (sv_metric){"momentum_norm", sv_nrm2(st->w->dx, st->w->m)};
+    m[3] = (sv_metric){"lower_residual", st->lres};
+    m[4] = (sv_metric){"z_residual", st->zres};
+    m[5] = (sv_metric){"eta", st->eta};
+    m[6] = (sv_metric){"upper_at_y", st->fy};
+    m[7] = (sv_metric){"lower_grads", (double)st->w->lower_grads};
+    m[8] = (sv_metric){"hvps", (double)st->w->hvps};
+    return 9;
 }
 
 /* ================================ solve ================================ */
@@ -248,8 +261,7 @@ int borep_solve(const sv_bl_problem *p, const borep_settings *s, const sv_monito
     if (!info)
         return sv_fail(e, "/info", "info struct missing");
     memset(info, 0, sizeof *info);
-    info->base.status = SV_UNSOLVED;
-    info->base.obj = info->base.res = NAN;
+    sv_info_init(&info->base);
     info->momentum_norm = info->lower_residual = info->z_residual = NAN;
     info->hypergrad_norm = info->F = info->gamma = info->nu = NAN;
     int rc;
@@ -258,8 +270,11 @@ int borep_solve(const sv_bl_problem *p, const borep_settings *s, const sv_monito
     if ((rc = sv_bl_check_start(p, x, y, e)) != SV_OK)
         return rc;
 
-    double t0 = sv_now_s();
     br_ws w;
+    br_state st = {.w = &w, .fy = NAN, .lres = NAN, .zres = NAN, .F = NAN, .hg = NAN,
+                   .eta = s->eta};
+    sv_loop L;
+    sv_loop_begin(&L, &s->ctl, mon, metrics, &st);
     if (ws_alloc(&w, p, s) != SV_OK)
         return SV_ENOMEM;
     double *z = z_out ? z_out : NULL, *z_own = NULL;
@@ -282,43 +297,27 @@ int borep_solve(const sv_bl_problem *p, const borep_settings *s, const sv_monito
     info->nu = nu;
 
     /* initialization refinement */
-    epoch_sgd(&w, x, y, gam, s->init_epochs, s->init_steps);
+    epoch_sgd(&w, x, y, gam, s->init_epochs, s->init_steps, &L);
 
-    sv_status status = SV_UNSOLVED;
-    long t = 0, last_report = -1;
-    double eta = s->eta;
-    for (;;) {
-        eta = sv_schedule_lr(&s->schedule, s->eta, t, s->max_iter);
-        if (!sv_all_finite(dx, x) || !sv_all_finite(dy, y) || !sv_all_finite(dy, z) ||
-            sv_nrminf(dx, x) > BOREP_DIVERGED || sv_nrminf(dy, z) > BOREP_DIVERGED) {
-            status = SV_DIVERGED;
+    long t = 0;
+    for (;; t++) {
+        st.eta = sv_schedule_lr(&s->schedule, s->eta, t, s->ctl.max_iter);
+        int diverged = !sv_all_finite(dx, x) || !sv_all_finite(dy, y) || !sv_all_finite(dy, z) ||
+                       sv_nrminf(dx, x) > BOREP_DIVERGED || sv_nrminf(dy, z) > BOREP_DIVERGED;
+        /* the tol test reads the exact |grad F| of a report, so a report iteration measures
+         * before the stop test (the loop's rhythm: every report_every iterations) */
+        if (!diverged && !sv_loop_stopped(&L) && t % s->ctl.report_every == 0)
+            measure(&st, x, y, z, s->exact_metrics, &L);
+        int solved = !diverged && t % s->ctl.report_every == 0 && s->ctl.tol > 0 &&
+                     st.hg <= s->ctl.tol;
+        if (sv_loop_check(&L, t, st.F, diverged, solved))
             break;
-        }
-        double now = sv_now_s();
-        if (t % s->report_every == 0) {
-            double hg;
-            last_report = t;
-            if (report(mon, t, now - t0, &w, x, y, z, eta, s->exact_metrics, NULL, &hg)) {
-                status = SV_CANCELLED;
-                break;
-            }
-            if (s->tol > 0 && hg <= s->tol) {
-                status = SV_SOLVED;
-                break;
-            }
-        }
-        if (t >= s->max_iter) {
-            status = SV_MAX_ITER;
-            break;
-        }
-        if (s->time_limit_s > 0 && now - t0 >= s->time_limit_s) {
-            status = SV_TIME_LIMIT;
-            break;
-        }
         /* periodic update of the lower variable */
         if (t > 0 && t % s->period == 0 && s->lower_steps > 0) {
-            sgd_steps(&w, x, y, gam, s->lower_steps, NULL);
+            sgd_steps(&w, x, y, gam, s->lower_steps, NULL, &L);
             info->lower_updates++;
+            if (sv_loop_stopped(&L))
+                break;
         }
         sv_bl_batch bl, bu;
         const sv_bl_batch *pl, *pu;
@@ -348,30 +347,26 @@ int borep_solve(const sv_bl_problem *p, const borep_settings *s, const sv_monito
         /* the normalized step */
         double mn = sv_nrm2(dx, w.m);
         if (mn > BOREP_TINY_MOMENTUM) {
-            sv_axpy(dx, -eta / mn, w.m, x);
+            sv_axpy(dx, -st.eta / mn, w.m, x);
             sv_bl_project_x(p, x);
         }
-        t++;
     }
 
-    info->base.status = status;
-    info->base.iter = t;
     info->momentum_norm = sv_nrm2(dx, w.m);
-    info->base.res = info->momentum_norm;
-    info->base.obj = sv_bl_upper(p, x, y, NULL, NULL, NULL, w.work);
-    info->lower_residual = sv_bl_lower_residual(p, x, y, w.work);
-    info->z_residual = z_residual(&w, x, y, z);
     info->upper_grads = w.upper_grads;
     info->lower_grads = w.lower_grads;
     info->hvps = w.hvps;
-    info->base.solve_time_s = sv_now_s() - t0;
-    if (last_report != t || s->exact_metrics) {
-        double F = NAN, hg = NAN;
-        report(last_report != t ? mon : NULL, t, info->base.solve_time_s, &w, x, y, z, eta,
-               s->exact_metrics, &F, &hg);
-        info->F = F;
-        info->hypergrad_norm = hg;
-    }
+    /* The final values (the final report's and info's). The solve has ended, so the exact
+     * metrics poll a copy of the loop that only the monitor and the time limit can stop: a
+     * cancel or an expired time limit leaves F and hg NaN instead of waiting for a lower solve. */
+    sv_loop fin = L;
+    fin.status = SV_UNSOLVED;
+    measure(&st, x, y, z, s->exact_metrics, &fin);
+    info->lower_residual = st.lres;
+    info->z_residual = st.zres;
+    info->F = st.F;
+    info->hypergrad_norm = st.hg;
+    sv_loop_end(&L, &info->base, t, st.F, info->momentum_norm);
     free(z_own);
     ws_free(&w);
     return SV_OK;

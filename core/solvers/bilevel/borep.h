@@ -15,10 +15,12 @@
 #define SV_BOREP_H
 
 #include <stdint.h>
+#include "core/control.h"
 #include "core/models/bilevel.h"
+#include "core/params.h"
 #include "core/schedule.h"
 
-/* Defaults (borep_settings_default). */
+/* Defaults (the table borep_params). */
 #define BOREP_DEFAULT_ETA 1e-2
 #define BOREP_DEFAULT_BETA 0.9
 #define BOREP_DEFAULT_PERIOD 10L
@@ -26,11 +28,15 @@
 #define BOREP_DEFAULT_INIT_EPOCHS 5L
 #define BOREP_DEFAULT_INIT_STEPS 20L
 #define BOREP_DEFAULT_BATCH 32L
+#define BOREP_DEFAULT_TOL 0.0
 #define BOREP_DEFAULT_MAX_ITER 1000L
 #define BOREP_DEFAULT_REPORT_EVERY 10L
 /* |m| below this counts as zero: no step (normalising it would amplify rounding). */
 #define BOREP_TINY_MOMENTUM 1e-300
 #define BOREP_DIVERGED 1e12
+/* beta must be < 1 (the paper's momentum parameter lies in [0, 1)): the largest double below 1,
+ * so that the table's inclusive upper bound says exactly beta < 1. */
+#define BOREP_BETA_MAX (1.0 - 0x1p-53)
 
 typedef struct {
     double eta;           /* upper step (distance moved per iteration) > 0 */
@@ -45,18 +51,16 @@ typedef struct {
     long init_steps;      /* steps of its first epoch (each epoch doubles them, halves gamma) */
     long batch_upper;     /* rows per upper batch (grad f); 0: full */
     long batch_lower;     /* rows per lower batch (grad g, Hessian-vector products); 0: full */
-    double tol;           /* stop when the exact |grad F(x)| at a report is <= tol (needs
-                           * exact_metrics); 0: never */
-    long max_iter;
-    double time_limit_s;  /* 0: none */
-    long report_every;
+    sv_control ctl;       /* tol: stop when the exact |grad F(x)| at a report is <= tol (needs
+                           * exact_metrics); 0: never. max_iter: upper iterations */
     int exact_metrics;    /* reports carry the exact F(x) and |grad F(x)| (second-order work,
                            * for monitoring only) */
     uint64_t seed;
 } borep_settings;
 
 typedef struct {
-    sv_info base;             /* base.obj = f(x, y) (full); base.res = |m| at the end */
+    sv_info base;             /* base.obj = F (the objective: exact F(x) when exact_metrics,
+                               * else NaN); base.res = |m| at the end */
     double momentum_norm;     /* |m_t| at the end */
     double lower_residual;    /* |grad_y g(x, y)| (full) at the end */
     double z_residual;        /* |grad^2_yy g z - grad_y f| (full) at the end */
@@ -69,8 +73,13 @@ typedef struct {
     long lower_updates;       /* periodic updates done (the refinement not counted) */
 } borep_info;
 
+/* The parameter table of borep_settings: names, ranges, defaults, help (core/params.h). */
+extern const sv_param_spec borep_params[];
+
+/* Fills s with the defaults of borep_params. */
 void borep_settings_default(borep_settings *s);
-/* Checks the settings alone. SV_OK or SV_EINVAL with e->field "/params/<name>". */
+/* Checks the settings against borep_params, and that init_steps * 2^init_epochs stays within
+ * 1e9 steps. SV_OK or SV_EINVAL with e->field "/params/<name>". */
 int borep_check_settings(const borep_settings *s, sv_err *e);
 
 /* Runs BO-REP on p from x (in: x0, out: final x; length p->dx) and y (in: y0, out: the final

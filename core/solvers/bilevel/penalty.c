@@ -32,77 +32,76 @@ typedef struct {
     double gam_max;           /* the inner steps never exceed this (1 / L_g) */
 } pen_ws;
 
+/* What a report carries besides the counters: the method's own values (psi_gn, gap, sigma, as
+ * the iteration left them) and the full-oracle ones measured at a report iteration and at the
+ * end. */
+typedef struct {
+    pen_ws *w;
+    double fz, lres, F, hg, psi_gn, gap, sigma;
+} pen_state;
+
 static int check_problem(const sv_bl_problem *p, sv_err *e);
 static int ws_alloc(pen_ws *w, const sv_bl_problem *p, const penalty_settings *s);
 static void ws_free(pen_ws *w);
 static double inner_solve(pen_ws *w, const double *x, double *v, double wf, double *gam,
-                          long max_iter, double tol);
+                          long max_iter, double tol, sv_loop *L);
 static double psi_eval(pen_ws *w, const double *x, const double *ys, const double *z,
                        double sigma, double *gx, double *gap);
 static double secant_smoothness(pen_ws *w, const double *x0, double *z, double *ys,
-                                double sigma, double gam, const penalty_settings *s);
-static int report(const sv_monitor *mon, long iter, double elapsed, pen_ws *w, const double *x,
-                  const double *z, double sigma, double psi_gn, double gap, int exact,
-                  double *F_out, double *hg_out);
+                                double sigma, double gam, const penalty_settings *s, sv_loop *L);
+static void measure(pen_state *st, const double *x, const double *z, int exact, sv_loop *L);
+static int metrics(void *ctx, sv_metric *m, int cap);
 
 /* ================================ settings ================================ */
 
+static const char *const variant_choices[] = {"double_loop", "single_loop", NULL};
+
+const sv_param_spec penalty_params[] = {
+    SV_P_ENUM(penalty_settings, variant, variant_choices, BLP_DEFAULT_VARIANT,
+              "double_loop: inner projected-gradient solves and backtracking steps on psi_sigma; "
+              "single_loop: the fully single-loop stochastic variant on mini-batches"),
+    SV_P_NUMBER_GT(penalty_settings, sigma, 0, 1e6, BLP_DEFAULT_SIGMA,
+                   "penalty parameter (the target for the single loop); psi_sigma is within "
+                   "O(sigma) of F"),
+    SV_P_NUMBER_GT(penalty_settings, sigma0, 0, 1e6, BLP_DEFAULT_SIGMA0,
+                   "single loop: sigma_k = max(sigma, sigma0 / (k+1)^sigma_decay)"),
+    SV_P_NUMBER(penalty_settings, sigma_decay, 0, 10, BLP_DEFAULT_SIGMA_DECAY,
+                "single loop: decay exponent of sigma_k"),
+    SV_P_NUMBER_GT(penalty_settings, alpha, 0, INFINITY, NAN,
+                   "x step; null: automatic (double loop backtracks from 1, single loop 1/L by a "
+                   "secant estimate)"),
+    SV_P_NUMBER_GT(penalty_settings, gamma, 0, INFINITY, NAN, "y and z step; null: 1 / L_g"),
+    SV_P_NUMBER_GT(penalty_settings, step_ratio, 0, 1e12, BLP_DEFAULT_STEP_RATIO,
+                   "single loop: x steps are at most step_ratio * gamma * sigma_k (two time "
+                   "scales)"),
+    SV_P_INT(penalty_settings, inner_iters, 1, 1e7, BLP_DEFAULT_INNER_ITERS,
+             "double loop: most projected-gradient steps per inner solve"),
+    SV_P_NUMBER(penalty_settings, inner_tol, 0, INFINITY, BLP_DEFAULT_INNER_TOL,
+                "double loop: inner solves stop at this gradient-mapping norm"),
+    SV_P_INT(penalty_settings, batch_upper, 0, 1e9, BLP_DEFAULT_BATCH,
+             "single loop: validation rows per batch (0: all)"),
+    SV_P_INT(penalty_settings, batch_lower, 0, 1e9, BLP_DEFAULT_BATCH,
+             "single loop: training rows per batch (0: all)"),
+    SV_CONTROL_PARAMS(penalty_settings, ctl, BLP_DEFAULT_TOL,
+                      "double loop: stop when the gradient mapping of psi_sigma is at most tol",
+                      BLP_DEFAULT_MAX_ITER, BLP_DEFAULT_REPORT_EVERY),
+    SV_P_BOOL(penalty_settings, exact_metrics, 1,
+              "progress reports carry the exact F(x) and |grad F(x)| (second-order work, "
+              "monitoring only)"),
+    SV_P_SEED(penalty_settings, seed, BLP_DEFAULT_SEED, "seed of the mini-batch sampling"),
+    SV_PARAMS_END,
+};
+
 void penalty_settings_default(penalty_settings *s)
 {
-    s->variant = BLP_DEFAULT_VARIANT;
-    s->sigma = BLP_DEFAULT_SIGMA;
-    s->sigma0 = BLP_DEFAULT_SIGMA0;
-    s->sigma_decay = BLP_DEFAULT_SIGMA_DECAY;
-    s->alpha = NAN;
-    s->gamma = NAN;
-    s->inner_iters = BLP_DEFAULT_INNER_ITERS;
-    s->inner_tol = BLP_DEFAULT_INNER_TOL;
-    s->batch_upper = BLP_DEFAULT_BATCH;
-    s->batch_lower = BLP_DEFAULT_BATCH;
-    s->tol = BLP_DEFAULT_TOL;
-    s->max_iter = BLP_DEFAULT_MAX_ITER;
-    s->time_limit_s = 0.0;
-    s->report_every = BLP_DEFAULT_REPORT_EVERY;
-    s->exact_metrics = 1;
-    s->step_ratio = BLP_DEFAULT_STEP_RATIO;
-    s->seed = BLP_DEFAULT_SEED;
+    sv_params_defaults(penalty_params, s);
 }
 
 int penalty_check_settings(const penalty_settings *s, sv_err *e)
 {
     if (!s)
         return sv_fail(e, "/params", "settings missing");
-    if (s->variant != BLP_VARIANT_DOUBLE_LOOP && s->variant != BLP_VARIANT_SINGLE_LOOP)
-        return sv_fail(e, "/params/variant", "must be \"double_loop\" or \"single_loop\"");
-    if (!(isfinite(s->sigma) && s->sigma > 0))
-        return sv_fail(e, "/params/sigma", "must be a positive finite number");
-    if (!(isfinite(s->sigma0) && s->sigma0 > 0))
-        return sv_fail(e, "/params/sigma0", "must be a positive finite number");
-    if (!(isfinite(s->sigma_decay) && s->sigma_decay >= 0))
-        return sv_fail(e, "/params/sigma_decay", "must be a finite number >= 0");
-    if (!isnan(s->alpha) && !(isfinite(s->alpha) && s->alpha > 0))
-        return sv_fail(e, "/params/alpha", "must be a positive finite number or null");
-    if (!isnan(s->gamma) && !(isfinite(s->gamma) && s->gamma > 0))
-        return sv_fail(e, "/params/gamma", "must be a positive finite number or null");
-    if (s->inner_iters < 1)
-        return sv_fail(e, "/params/inner_iters", "must be at least 1");
-    if (!(isfinite(s->inner_tol) && s->inner_tol >= 0))
-        return sv_fail(e, "/params/inner_tol", "must be a finite number >= 0");
-    if (s->batch_upper < 0 || s->batch_upper > 1000000000L)
-        return sv_fail(e, "/params/batch_upper", "must be in [0, 1e9] (0: full)");
-    if (s->batch_lower < 0 || s->batch_lower > 1000000000L)
-        return sv_fail(e, "/params/batch_lower", "must be in [0, 1e9] (0: full)");
-    if (!(isfinite(s->tol) && s->tol >= 0))
-        return sv_fail(e, "/params/tol", "must be a finite number >= 0");
-    if (s->max_iter < 0)
-        return sv_fail(e, "/params/max_iter", "must be >= 0");
-    if (!(isfinite(s->time_limit_s) && s->time_limit_s >= 0))
-        return sv_fail(e, "/params/time_limit_s", "must be a finite number >= 0 (0: no limit)");
-    if (s->report_every < 1)
-        return sv_fail(e, "/params/report_every", "must be at least 1");
-    if (!(isfinite(s->step_ratio) && s->step_ratio > 0))
-        return sv_fail(e, "/params/step_ratio", "must be a positive finite number");
-    return SV_OK;
+    return sv_params_validate(penalty_params, s, "/params", e);
 }
 
 static int check_problem(const sv_bl_problem *p, sv_err *e)
@@ -184,15 +183,18 @@ static double h_eval(pen_ws *w, const double *x, const double *v, double wf, dou
 
 /* Projected gradient with backtracking on h = wf f + g over the box of y from v (in/out); the
  * step *gam adapts (halved on a failed decrease test, grown by 1.25 after a success). Returns
- * the last gradient-mapping norm. */
+ * the last gradient-mapping norm. Polls L before each step and returns early (v at the last
+ * accepted step) once it says stop. */
 static double inner_solve(pen_ws *w, const double *x, double *v, double wf, double *gam,
-                          long max_iter, double tol)
+                          long max_iter, double tol, sv_loop *L)
 {
     const sv_bl_problem *p = w->p;
     const int n = w->dy;
     double gm = INFINITY;
     double hv = h_eval(w, x, v, wf, w->gy);
     for (long it = 0; it < max_iter; it++) {
+        if (sv_loop_poll(L))
+            return gm;
         double ht;
         int grow = 1;
         for (;;) {
@@ -259,14 +261,17 @@ static double psi_eval(pen_ws *w, const double *x, const double *ys, const doubl
 }
 
 /* A secant estimate of psi_sigma's smoothness at x0: gradients (with accurate inner solves) at
- * x0 and at a small step along the negative gradient. z, ys are left at the x0 solutions. */
+ * x0 and at a small step along the negative gradient. z, ys are left at the x0 solutions. NaN
+ * once L says stop. */
 static double secant_smoothness(pen_ws *w, const double *x0, double *z, double *ys,
-                                double sigma, double gam, const penalty_settings *s)
+                                double sigma, double gam, const penalty_settings *s, sv_loop *L)
 {
     const int dx = w->dx, dy = w->dy;
     double gz = gam, gy = gam, gap;
-    inner_solve(w, x0, z, 0.0, &gz, 10 * s->inner_iters, 1e-10);
-    inner_solve(w, x0, ys, sigma, &gy, 10 * s->inner_iters, 1e-10);
+    inner_solve(w, x0, z, 0.0, &gz, 10 * s->inner_iters, 1e-10, L);
+    inner_solve(w, x0, ys, sigma, &gy, 10 * s->inner_iters, 1e-10, L);
+    if (sv_loop_stopped(L))
+        return NAN;
     psi_eval(w, x0, ys, z, sigma, w->fx0, &gap);
     double gn = sv_nrm2(dx, w->fx0);
     if (!(gn > 0) || !isfinite(gn))
@@ -277,8 +282,10 @@ static double secant_smoothness(pen_ws *w, const double *x0, double *z, double *
     sv_copy(dy, z, w->zt);
     sv_copy(dy, ys, w->yst);
     gz = gy = gam;
-    inner_solve(w, w->xt, w->zt, 0.0, &gz, 10 * s->inner_iters, 1e-10);
-    inner_solve(w, w->xt, w->yst, sigma, &gy, 10 * s->inner_iters, 1e-10);
+    inner_solve(w, w->xt, w->zt, 0.0, &gz, 10 * s->inner_iters, 1e-10, L);
+    inner_solve(w, w->xt, w->yst, sigma, &gy, 10 * s->inner_iters, 1e-10, L);
+    if (sv_loop_stopped(L))
+        return NAN;
     psi_eval(w, w->xt, w->yst, w->zt, sigma, w->gx, &gap);
     double dg = 0.0;
     for (int j = 0; j < dx; j++)
@@ -286,33 +293,36 @@ static double secant_smoothness(pen_ws *w, const double *x0, double *z, double *
     return sqrt(dg) / delta;
 }
 
-static int report(const sv_monitor *mon, long iter, double elapsed, pen_ws *w, const double *x,
-                  const double *z, double sigma, double psi_gn, double gap, int exact,
-                  double *F_out, double *hg_out)
+/* The full-oracle values of a report at (x, z); with exact, also the exact F(x) and |grad F(x)|
+ * (a lower solve to 1e-10 that polls L: NaN once it says stop). */
+static void measure(pen_state *st, const double *x, const double *z, int exact, sv_loop *L)
 {
+    pen_ws *w = st->w;
     const sv_bl_problem *p = w->p;
-    double fz = sv_bl_upper(p, x, z, NULL, NULL, NULL, w->work);
-    double lres = sv_bl_lower_residual(p, x, z, w->work);
-    double F = NAN, hg = NAN;
+    st->fz = sv_bl_upper(p, x, z, NULL, NULL, NULL, w->work);
+    st->lres = sv_bl_lower_residual(p, x, z, w->work);
+    st->F = st->hg = NAN;
     if (exact)
-        sv_bl_exact_metrics(p, x, z, w->vt, w->tx, w->work, &F, &hg, NULL);
-    if (F_out)
-        *F_out = F;
-    if (hg_out)
-        *hg_out = hg;
-    sv_metric m[9] = {
-        {"upper_objective", exact ? F : fz},
-        {"hypergrad_norm", hg},
-        {"psi_grad_norm", psi_gn},
-        {"lower_residual", lres},
-        {"penalty_gap", gap},
-        {"sigma", sigma},
-        {"upper_at_z", fz},
-        {"upper_grads", (double)w->upper_grads},
-        {"lower_grads", (double)w->lower_grads},
-    };
-    sv_progress pr = {iter, elapsed, fz, m, 9};
-    return sv_monitor_report(mon, &pr);
+        sv_bl_exact_metrics(p, x, z, w->vt, w->tx, w->work, &st->F, &st->hg, L);
+}
+
+/* The metrics of a report (core/control.h). upper_objective is the exact F(x), the report's
+ * objective too (NaN without exact_metrics); upper_at_z is f(x, z) at the method's z. */
+static int metrics(void *ctx, sv_metric *m, int cap)
+{
+    const pen_state *st = ctx;
+    if (cap < 9)
+        return 0;
+    m[0] = (sv_metric){"upper_objective", st->F};
+    m[1] = (sv_metric){"hypergrad_norm", st->hg};
+    m[2] = (sv_metric){"psi_grad_norm", st->psi_gn};
+    m[3] = (sv_metric){"lower_residual", st->lres};
+    m[4] = (sv_metric){"penalty_gap", st->gap};
+    m[5] = (sv_metric){"sigma", st->sigma};
+    m[6] = (sv_metric){"upper_at_z", st->fz};
+    m[7] = (sv_metric){"upper_grads", (double)st->w->upper_grads};
+    m[8] = (sv_metric){"lower_grads", (double)st->w->lower_grads};
+    return 9;
 }
 
 /* ================================ solve ================================ */
@@ -323,8 +333,7 @@ int penalty_solve(const sv_bl_problem *p, const penalty_settings *s, const sv_mo
     if (!info)
         return sv_fail(e, "/info", "info struct missing");
     memset(info, 0, sizeof *info);
-    info->base.status = SV_UNSOLVED;
-    info->base.obj = info->base.res = NAN;
+    sv_info_init(&info->base);
     info->sigma = info->alpha = info->gamma = info->psi_grad_norm = NAN;
     info->penalty_gap = info->lower_residual = info->hypergrad_norm = info->F = NAN;
     int rc;
@@ -333,8 +342,11 @@ int penalty_solve(const sv_bl_problem *p, const penalty_settings *s, const sv_mo
     if ((rc = sv_bl_check_start(p, x, y, e)) != SV_OK)
         return rc;
 
-    double t0 = sv_now_s();
     pen_ws w;
+    pen_state st = {.w = &w, .fz = NAN, .lres = NAN, .F = NAN, .hg = NAN, .psi_gn = NAN,
+                    .gap = NAN, .sigma = s->sigma};
+    sv_loop L;
+    sv_loop_begin(&L, &s->ctl, mon, metrics, &st);
     if (ws_alloc(&w, p, s) != SV_OK)
         return SV_ENOMEM;
     const int dx = p->dx, dy = p->dy;
@@ -359,8 +371,8 @@ int penalty_solve(const sv_bl_problem *p, const penalty_settings *s, const sv_mo
     w.gam_max = gam;
     sv_rng rng;
     sv_rng_seed(&rng, s->seed);
-    sv_status status = SV_UNSOLVED;
-    long k = 0, last_report = -1;
+    const long every = s->ctl.report_every;
+    long k = 0;
     double psi_gn = NAN, gap = NAN, sigma = s->sigma, alpha = s->alpha;
     double gz = gam, gy = gam;
 
@@ -368,10 +380,10 @@ int penalty_solve(const sv_bl_problem *p, const penalty_settings *s, const sv_mo
         const int auto_alpha = isnan(s->alpha);
         if (auto_alpha)
             alpha = 1.0;
-        inner_solve(&w, x, z, 0.0, &gz, s->inner_iters, s->inner_tol);
-        inner_solve(&w, x, ys, sigma, &gy, s->inner_iters, s->inner_tol);
+        inner_solve(&w, x, z, 0.0, &gz, s->inner_iters, s->inner_tol, &L);
+        inner_solve(&w, x, ys, sigma, &gy, s->inner_iters, s->inner_tol, &L);
         double psi = psi_eval(&w, x, ys, z, sigma, w.gx, &gap);
-        for (;;) {
+        for (;; k++) {
             /* gradient mapping at the current step */
             for (int j = 0; j < dx; j++)
                 w.xt[j] = x[j] - alpha * w.gx[j];
@@ -380,35 +392,22 @@ int penalty_solve(const sv_bl_problem *p, const penalty_settings *s, const sv_mo
             for (int j = 0; j < dx; j++)
                 dn += (w.xt[j] - x[j]) * (w.xt[j] - x[j]);
             psi_gn = sqrt(dn) / alpha;
-            if (!isfinite(psi) || !isfinite(psi_gn) || sv_nrminf(dx, x) > BLP_DIVERGED_X) {
-                status = SV_DIVERGED;
+            st.psi_gn = psi_gn;
+            st.gap = gap;
+            int diverged = !isfinite(psi) || !isfinite(psi_gn) || sv_nrminf(dx, x) > BLP_DIVERGED_X;
+            int solved = psi_gn <= s->ctl.tol;
+            /* a report iteration measures before the loop's check sends it */
+            if (!diverged && !solved && !sv_loop_stopped(&L) && k % every == 0)
+                measure(&st, x, z, s->exact_metrics, &L);
+            if (sv_loop_check(&L, k, st.F, diverged, solved))
                 break;
-            }
-            if (psi_gn <= s->tol) {
-                status = SV_SOLVED;
-                break;
-            }
-            double now = sv_now_s();
-            if (k % s->report_every == 0) {
-                last_report = k;
-                if (report(mon, k, now - t0, &w, x, z, sigma, psi_gn, gap, s->exact_metrics, NULL,
-                           NULL)) {
-                    status = SV_CANCELLED;
-                    break;
-                }
-            }
-            if (k >= s->max_iter) {
-                status = SV_MAX_ITER;
-                break;
-            }
-            if (s->time_limit_s > 0 && now - t0 >= s->time_limit_s) {
-                status = SV_TIME_LIMIT;
-                break;
-            }
-            /* a projected gradient step on psi_sigma, backtracking when alpha is automatic */
+            /* a projected gradient step on psi_sigma, backtracking when alpha is automatic; a
+             * stop asked meanwhile leaves x at x_k */
             double psit = psi, gapt = gap;
             int first_try = 1;
             for (;;) {
+                if (sv_loop_poll(&L))
+                    break;
                 for (int j = 0; j < dx; j++)
                     w.xt[j] = x[j] - alpha * w.gx[j];
                 sv_bl_project_x(p, w.xt);
@@ -421,8 +420,10 @@ int penalty_solve(const sv_bl_problem *p, const penalty_settings *s, const sv_mo
                 sv_copy(dy, z, w.zt);
                 sv_copy(dy, ys, w.yst);
                 double gz_t = gz, gy_t = gy;
-                inner_solve(&w, w.xt, w.zt, 0.0, &gz_t, s->inner_iters, s->inner_tol);
-                inner_solve(&w, w.xt, w.yst, sigma, &gy_t, s->inner_iters, s->inner_tol);
+                inner_solve(&w, w.xt, w.zt, 0.0, &gz_t, s->inner_iters, s->inner_tol, &L);
+                inner_solve(&w, w.xt, w.yst, sigma, &gy_t, s->inner_iters, s->inner_tol, &L);
+                if (sv_loop_stopped(&L))
+                    break;
                 psit = psi_eval(&w, w.xt, w.yst, w.zt, sigma, NULL, &gapt);
                 /* psi carries the rounding of g(x, y_s) - g(x, z) divided by sigma: a decrease
                  * below that floor cannot be told from noise, so it passes */
@@ -453,45 +454,33 @@ int penalty_solve(const sv_bl_problem *p, const penalty_settings *s, const sv_mo
                 alpha *= 0.5;
                 first_try = 0;
             }
+            if (sv_loop_stopped(&L))
+                break;
             sv_copy(dx, w.xt, x);
             sv_copy(dy, w.zt, z);
             sv_copy(dy, w.yst, ys);
             psi = psi_eval(&w, x, ys, z, sigma, w.gx, &gap);
             if (auto_alpha && first_try)
                 alpha *= BLP_STEP_GROW;
-            k++;
         }
     } else {
         /* ---- single loop ---- */
         if (isnan(alpha)) {
-            double L = secant_smoothness(&w, x, z, ys, sigma, gam, s);
-            alpha = isfinite(L) && L > 0 ? 1.0 / L : 1e-3;
+            double Lpsi = secant_smoothness(&w, x, z, ys, sigma, gam, s, &L);
+            alpha = isfinite(Lpsi) && Lpsi > 0 ? 1.0 / Lpsi : 1e-3;
         }
-        for (;;) {
+        for (;; k++) {
             double sk = fmax(s->sigma, s->sigma0 / pow((double)k + 1.0, s->sigma_decay));
             sigma = sk;
-            if (!sv_all_finite(dx, x) || !sv_all_finite(dy, z) || !sv_all_finite(dy, ys) ||
-                sv_nrminf(dx, x) > BLP_DIVERGED_X) {
-                status = SV_DIVERGED;
+            st.sigma = sk;
+            st.psi_gn = psi_gn;
+            st.gap = gap;
+            int diverged = !sv_all_finite(dx, x) || !sv_all_finite(dy, z) ||
+                           !sv_all_finite(dy, ys) || sv_nrminf(dx, x) > BLP_DIVERGED_X;
+            if (!diverged && !sv_loop_stopped(&L) && k % every == 0)
+                measure(&st, x, z, s->exact_metrics, &L);
+            if (sv_loop_check(&L, k, st.F, diverged, 0))
                 break;
-            }
-            double now = sv_now_s();
-            if (k % s->report_every == 0) {
-                last_report = k;
-                if (report(mon, k, now - t0, &w, x, z, sigma, psi_gn, gap, s->exact_metrics, NULL,
-                           NULL)) {
-                    status = SV_CANCELLED;
-                    break;
-                }
-            }
-            if (k >= s->max_iter) {
-                status = SV_MAX_ITER;
-                break;
-            }
-            if (s->time_limit_s > 0 && now - t0 >= s->time_limit_s) {
-                status = SV_TIME_LIMIT;
-                break;
-            }
             /* batches: NULL (full) when the size is 0 */
             sv_bl_batch bl = {w.il, 0, &rng}, bu = {w.iu, 0, &rng};
             const sv_bl_batch *pl = NULL, *pu = NULL;
@@ -545,30 +534,29 @@ int penalty_solve(const sv_bl_problem *p, const penalty_settings *s, const sv_mo
             double ak = fmin(alpha, s->step_ratio * gam * sk);
             sv_axpy(dx, -ak, w.gx, x);
             sv_bl_project_x(p, x);
-            k++;
         }
     }
 
-    info->base.status = status;
-    info->base.iter = k;
-    info->base.res = psi_gn;
-    info->base.obj = sv_bl_upper(p, x, z, NULL, NULL, NULL, w.work);
     info->sigma = sigma;
     info->alpha = alpha;
     info->psi_grad_norm = psi_gn;
     info->penalty_gap = gap;
-    info->lower_residual = sv_bl_lower_residual(p, x, z, w.work);
     info->upper_grads = w.upper_grads;
     info->lower_grads = w.lower_grads;
     info->inner_steps = w.inner_steps;
-    info->base.solve_time_s = sv_now_s() - t0;
-    if (last_report != k || s->exact_metrics) {
-        double F = NAN, hg = NAN;
-        report(last_report != k ? mon : NULL, k, info->base.solve_time_s, &w, x, z, sigma,
-               psi_gn, gap, s->exact_metrics, &F, &hg);
-        info->F = F;
-        info->hypergrad_norm = hg;
-    }
+    /* The final values (the final report's and info's). The solve has ended, so the exact
+     * metrics poll a copy of the loop that only the monitor and the time limit can stop: a
+     * cancel or an expired time limit leaves F and hg NaN instead of waiting for a lower solve. */
+    st.sigma = sigma;
+    st.psi_gn = psi_gn;
+    st.gap = gap;
+    sv_loop fin = L;
+    fin.status = SV_UNSOLVED;
+    measure(&st, x, z, s->exact_metrics, &fin);
+    info->lower_residual = st.lres;
+    info->F = st.F;
+    info->hypergrad_norm = st.hg;
+    sv_loop_end(&L, &info->base, k, st.F, psi_gn);
     free(ys_own);
     ws_free(&w);
     return SV_OK;

@@ -18,14 +18,16 @@
 #define SV_BL_PENALTY_H
 
 #include <stdint.h>
+#include "core/control.h"
 #include "core/models/bilevel.h"
+#include "core/params.h"
 
 typedef enum {
     BLP_VARIANT_DOUBLE_LOOP = 0,  /* deterministic: inner solves, backtracking on psi_sigma */
     BLP_VARIANT_SINGLE_LOOP = 1   /* stochastic, one step per variable per iteration */
 } penalty_variant;
 
-/* Defaults (penalty_settings_default). */
+/* Defaults (the table penalty_params). */
 #define BLP_DEFAULT_VARIANT BLP_VARIANT_DOUBLE_LOOP
 #define BLP_DEFAULT_SIGMA 1e-2
 #define BLP_DEFAULT_SIGMA0 1.0
@@ -61,10 +63,8 @@ typedef struct {
     double inner_tol;     /* double loop: inner solves stop at this gradient-mapping norm */
     long batch_upper;     /* single loop: rows per upper batch; 0: full */
     long batch_lower;     /* single loop: rows per lower batch; 0: full */
-    double tol;           /* double loop: stop when |gradient mapping of psi_sigma| <= tol */
-    long max_iter;        /* outer iterations */
-    double time_limit_s;  /* 0: none */
-    long report_every;    /* monitor report every this many iterations (and at start and end) */
+    sv_control ctl;       /* tol: double loop: stop when |gradient mapping of psi_sigma| <= tol;
+                           * max_iter: outer iterations */
     int exact_metrics;    /* reports also carry F(x) and |grad F(x)| (second-order, for
                            * monitoring only) */
     double step_ratio;    /* single loop: x step alpha_k = min(alpha, step_ratio gamma sigma_k) */
@@ -72,8 +72,9 @@ typedef struct {
 } penalty_settings;
 
 typedef struct {
-    sv_info base;            /* base.obj = f(x, y) with y the lower estimate z; base.res = the
-                              * last gradient-mapping norm of psi_sigma (estimate) */
+    sv_info base;            /* base.obj = F (the objective: exact F(x) when exact_metrics,
+                              * else NaN); base.res = the last gradient-mapping norm of
+                              * psi_sigma (estimate) */
     double sigma;            /* the penalty parameter at the end */
     double alpha;            /* the x step at the end */
     double gamma;            /* the y, z step */
@@ -87,8 +88,13 @@ typedef struct {
     long inner_steps;        /* double loop: inner projected gradient steps in all */
 } penalty_info;
 
+/* The parameter table of penalty_settings: names, ranges, defaults, help (core/params.h). */
+extern const sv_param_spec penalty_params[];
+
+/* Fills s with the defaults of penalty_params. */
 void penalty_settings_default(penalty_settings *s);
-/* Checks the settings alone. SV_OK or SV_EINVAL with e->field "/params/<name>". */
+/* Checks the settings against penalty_params. SV_OK or SV_EINVAL with e->field
+ * "/params/<name>". */
 int penalty_check_settings(const penalty_settings *s, sv_err *e);
 
 /* Runs the method on p from x (in: x0, out: final x; length p->dx) and y (in: y0, out: the

@@ -41,9 +41,9 @@ static void test_quadratic_closed_form(void **state)
         borep_settings_default(&s);
         s.eta = noisy ? 0.05 : 0.02;
         s.schedule.kind = SV_SCHEDULE_COSINE;
-        s.max_iter = 5000;
+        s.ctl.max_iter = 5000;
         s.batch_lower = s.batch_upper = noisy ? 16 : 0;
-        s.report_every = 500;
+        s.ctl.report_every = 500;
         double x[5] = {0}, y[8] = {0};
         borep_info info;
         sv_err e;
@@ -75,7 +75,7 @@ static void test_initialization_refinement(void **state)
     sv_bl_quadratic_bind(&q, &p);
     borep_settings s;
     borep_settings_default(&s);
-    s.max_iter = 0;
+    s.ctl.max_iter = 0;
     s.batch_lower = s.batch_upper = 0;
     double x[5] = {0.1, 0.2, 0.3, 0.4, 0.5}, y[8] = {0}, y0[8] = {0};
     double *work = calloc(sv_bl_work_size(&p), sizeof *work);
@@ -110,11 +110,11 @@ static void test_hyperclean_detects_flips(void **state)
     borep_settings_default(&s);
     s.eta = 1.0;
     s.schedule.kind = SV_SCHEDULE_COSINE;
-    s.max_iter = 600;
+    s.ctl.max_iter = 600;
     s.batch_lower = 64;
     s.batch_upper = 64;
     s.exact_metrics = 0;
-    s.report_every = 100;
+    s.ctl.report_every = 100;
     double *x = calloc(200, sizeof *x), *y = calloc((size_t)p.dy, sizeof *y);
     double *yu = calloc((size_t)p.dy, sizeof *yu), *xu = malloc(200 * sizeof *xu);
     double *work = calloc(sv_bl_work_size(&p), sizeof *work);
@@ -169,10 +169,10 @@ static void test_hyperparam_global_matches_grid(void **state)
     borep_settings_default(&s);
     s.eta = 0.1;
     s.schedule.kind = SV_SCHEDULE_COSINE;
-    s.max_iter = 3000;
+    s.ctl.max_iter = 3000;
     s.batch_lower = s.batch_upper = 0;
     s.exact_metrics = 0;
-    s.report_every = 500;
+    s.ctl.report_every = 500;
     double x = 0.0, y[20] = {0};
     borep_info info;
     assert_int_equal(borep_solve(&p, &s, NULL, &x, y, NULL, &info, NULL), SV_OK);
@@ -211,7 +211,7 @@ static void test_cancel_and_validation(void **state)
     sv_bl_quadratic_bind(&q, &p);
     borep_settings s;
     borep_settings_default(&s);
-    s.report_every = 5;
+    s.ctl.report_every = 5;
     int calls = 0;
     sv_monitor mon = {stop_at_third, &calls, NULL};
     double x[5] = {0}, y[8] = {0};
@@ -223,10 +223,10 @@ static void test_cancel_and_validation(void **state)
 
     /* tol on the exact hypergradient stops the run */
     borep_settings_default(&s);
-    s.tol = 1e-2;
+    s.ctl.tol = 1e-2;
     s.eta = 1e-3;  /* normalized steps hover within about L_F eta of x* */
     s.batch_lower = s.batch_upper = 0;
-    s.max_iter = 100000;
+    s.ctl.max_iter = 100000;
     sv_zero(5, x);
     sv_zero(8, y);
     assert_int_equal(borep_solve(&p, &s, NULL, x, y, NULL, &info, NULL), SV_OK);
@@ -250,6 +250,151 @@ static void test_cancel_and_validation(void **state)
     sv_bl_quadratic_free(&q);
 }
 
+/* Platform pins: the report's objective is the exact F(x) (the metric upper_objective and the
+ * final info.F too); f(x, y) at the method's y is upper_at_y; without exact_metrics both F
+ * values are NaN (JSON null) rather than another quantity under the same name. */
+typedef struct {
+    int calls;
+    double last_obj, last_upper, last_at_y;
+    long last_iter;
+} obj_log;
+
+static int log_objective(const sv_progress *pr, void *data)
+{
+    obj_log *l = data;
+    l->calls++;
+    assert_string_equal(pr->metrics[0].name, "upper_objective");
+    assert_string_equal(pr->metrics[6].name, "upper_at_y");
+    if (isnan(pr->obj))
+        assert_true(isnan(pr->metrics[0].value));
+    else
+        assert_true(pr->obj == pr->metrics[0].value);
+    l->last_obj = pr->obj;
+    l->last_upper = pr->metrics[0].value;
+    l->last_at_y = pr->metrics[6].value;
+    l->last_iter = pr->iter;
+    return 0;
+}
+
+static void test_objective_one_meaning(void **state)
+{
+    (void)state;
+    sv_bl_quadratic q;
+    sv_test_bl_quadratic_5x8(&q, 0.0, 0.0);
+    sv_bl_problem p;
+    sv_bl_quadratic_bind(&q, &p);
+    borep_settings s;
+    borep_settings_default(&s);
+    s.ctl.max_iter = 37;
+    s.ctl.report_every = 10;
+    obj_log l = {0};
+    sv_monitor mon = {log_objective, &l, NULL};
+    double x[5] = {0}, y[8] = {0}, ys[8];
+    borep_info info;
+    assert_int_equal(borep_solve(&p, &s, &mon, x, y, NULL, &info, NULL), SV_OK);
+    assert_int_equal(l.calls, 5); /* 0, 10, 20, 30 and the final 37 */
+    assert_int_equal(l.last_iter, 37);
+    assert_true(isfinite(l.last_obj));
+    assert_true(l.last_obj == info.F && info.base.obj == info.F);
+    /* an independent evaluation of F at the returned x */
+    double *work = calloc(sv_bl_work_size(&p), sizeof *work);
+    double F;
+    sv_copy(8, y, ys);
+    assert_int_equal(sv_bl_evaluate(&p, x, ys, 1e-10, &F, NULL, work, NULL), SV_OK);
+    assert_true(fabs(F - info.F) <= 1e-9 * (1.0 + fabs(F)));
+    /* f(x, y) at the method's y differs from F (y is not y*(x)) and keeps its own name */
+    double fy = sv_bl_upper(&p, x, y, NULL, NULL, NULL, work);
+    assert_true(l.last_at_y == fy);
+    assert_true(fabs(fy - F) > 1e-9);
+
+    s.exact_metrics = 0;
+    memset(&l, 0, sizeof l);
+    sv_zero(5, x);
+    sv_zero(8, y);
+    assert_int_equal(borep_solve(&p, &s, &mon, x, y, NULL, &info, NULL), SV_OK);
+    assert_int_equal(l.calls, 5);
+    assert_true(isnan(l.last_obj) && isnan(l.last_upper) && isnan(info.base.obj));
+    assert_true(isfinite(l.last_at_y));
+    free(work);
+    sv_bl_quadratic_free(&q);
+}
+
+/* Inner loops poll the monitor: a stop asked during the initialization refinement (here
+ * 20 * (2^25 - 1) steps, far more than a test can run) or during a periodic update ends the
+ * solve there, cancelled, after as many lower gradients as polls allowed. */
+typedef struct {
+    long polls, stop_at;
+} poll_count;
+
+static int stop_after(void *data)
+{
+    poll_count *c = data;
+    return ++c->polls >= c->stop_at;
+}
+
+static void test_inner_loops_poll(void **state)
+{
+    (void)state;
+    sv_bl_quadratic q;
+    sv_test_bl_quadratic_5x8(&q, 0.0, 0.0);
+    sv_bl_problem p;
+    sv_bl_quadratic_bind(&q, &p);
+    borep_settings s;
+    borep_settings_default(&s);
+    s.init_epochs = 25;
+    s.ctl.max_iter = 1000000;
+    poll_count c = {0, 1000};
+    sv_monitor mon = {NULL, &c, stop_after};
+    double x[5] = {0}, y[8] = {0};
+    borep_info info;
+    assert_int_equal(borep_solve(&p, &s, &mon, x, y, NULL, &info, NULL), SV_OK);
+    assert_int_equal(info.base.status, SV_CANCELLED);
+    assert_int_equal(info.base.iter, 0);
+    assert_int_equal(info.lower_grads, 999);
+    assert_true(isnan(info.F)); /* the final exact metrics stop at the first poll too */
+
+    /* a long periodic update (1e7 steps) at iteration 1 */
+    borep_settings_default(&s);
+    s.init_epochs = 0;
+    s.period = 1;
+    s.lower_steps = 10000000;
+    s.exact_metrics = 0;
+    c = (poll_count){0, 5000};
+    sv_zero(5, x);
+    sv_zero(8, y);
+    assert_int_equal(borep_solve(&p, &s, &mon, x, y, NULL, &info, NULL), SV_OK);
+    assert_int_equal(info.base.status, SV_CANCELLED);
+    assert_int_equal(info.base.iter, 1);
+    assert_true(info.lower_grads > 0 && info.lower_grads < 5000);
+    sv_bl_quadratic_free(&q);
+}
+
+/* beta: the table's bound is beta < 1 (the paper's [0, 1)), so 0.9999995 is taken (the old
+ * codec stopped at 0.999999) and 1 is refused. */
+static void test_beta_bound(void **state)
+{
+    (void)state;
+    borep_settings s;
+    borep_settings_default(&s);
+    sv_err e;
+    s.beta = 0.9999995;
+    assert_int_equal(borep_check_settings(&s, &e), SV_OK);
+    s.beta = 1.0;
+    assert_int_equal(borep_check_settings(&s, &e), SV_EINVAL);
+    assert_string_equal(e.field, "/params/beta");
+    const sv_codec *c = sv_codec_find("bilevel.borep");
+    json_t *prob = json_pack("{s:{s:s, s:i, s:i}}", "generate", "class", "quadratic", "dx", 2,
+                             "dy", 3);
+    json_t *pa = json_pack("{s:f}", "beta", 0.9999995);
+    assert_int_equal(c->validate(prob, pa, &sv_test_codec_env, &e), SV_OK);
+    json_decref(pa);
+    pa = json_pack("{s:f}", "beta", 1.0);
+    assert_int_equal(c->validate(prob, pa, &sv_test_codec_env, &e), SV_EINVAL);
+    assert_string_equal(e.field, "/params/beta");
+    json_decref(pa);
+    json_decref(prob);
+}
+
 /* ============================================================================================
  * Codec
  * ========================================================================================== */
@@ -271,7 +416,8 @@ static void test_codec(void **state)
     assert_int_equal(c->run(json_object_get(ex, "problem"), json_object_get(ex, "params"), env,
                             NULL, &r, &e),
                      SV_OK);
-    assert_string_equal(json_string_value(json_object_get(r, "status")), "max_iter");
+    assert_string_equal(json_string_value(json_object_get(r, "status")), "solved");
+    assert_true(json_real_value(json_object_get(r, "hypergrad_norm")) <= 5e-5 * 1.5);
     double acc = json_real_value(json_object_get(r, "validation_accuracy"));
     double acc_u = json_real_value(json_object_get(r, "unweighted_validation_accuracy"));
     json_t *det = json_object_get(r, "detection");
@@ -352,7 +498,7 @@ static int solve_20_exact(const sv_bl_problem *p, double *x, double *y, double *
 {
     borep_settings s;
     borep_settings_default(&s);
-    s.max_iter = 20;
+    s.ctl.max_iter = 20;
     s.exact_metrics = 1;
     borep_info info;
     int rc = borep_solve(p, &s, NULL, x, y, NULL, &info, e);
@@ -375,6 +521,9 @@ int main(void)
         cmocka_unit_test(test_hyperclean_detects_flips),
         cmocka_unit_test(test_hyperparam_global_matches_grid),
         cmocka_unit_test(test_cancel_and_validation),
+        cmocka_unit_test(test_objective_one_meaning),
+        cmocka_unit_test(test_inner_loops_poll),
+        cmocka_unit_test(test_beta_bound),
         cmocka_unit_test(test_codec),
         cmocka_unit_test(test_codec_glue_pins),
         cmocka_unit_test(test_start_and_exact_pins),

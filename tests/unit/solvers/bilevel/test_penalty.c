@@ -34,8 +34,8 @@ static double quadratic_error(const sv_bl_quadratic *q, double sigma, const doub
     penalty_settings s;
     penalty_settings_default(&s);
     s.sigma = sigma;
-    s.tol = 1e-9;
-    s.max_iter = 2000;
+    s.ctl.tol = 1e-9;
+    s.ctl.max_iter = 2000;
     s.exact_metrics = 0;
     double x[5] = {0}, y[8] = {0};
     penalty_info info;
@@ -112,10 +112,10 @@ static void test_quadratic_single_loop(void **state)
         s.sigma0 = 1.0;
         s.sigma_decay = 1.0;
         s.step_ratio = 10.0;
-        s.max_iter = 20000;
+        s.ctl.max_iter = 20000;
         s.batch_lower = s.batch_upper = noisy ? 16 : 0;
         s.exact_metrics = 0;
-        s.report_every = 1000;
+        s.ctl.report_every = 1000;
         double x[5] = {0}, y[8] = {0};
         penalty_info info;
         assert_int_equal(penalty_solve(&p, &s, NULL, x, y, NULL, &info, NULL), SV_OK);
@@ -145,8 +145,8 @@ static void test_hyperclean_detects_flips(void **state)
     penalty_settings s;
     penalty_settings_default(&s);
     s.sigma = 1e-2;
-    s.max_iter = 60;
-    s.tol = 1e-7;
+    s.ctl.max_iter = 60;
+    s.ctl.tol = 1e-7;
     s.inner_tol = 1e-7;
     s.exact_metrics = 0;
     double *x = calloc(200, sizeof *x), *y = calloc((size_t)p.dy, sizeof *y);
@@ -208,8 +208,8 @@ static void test_hyperparam_global_matches_grid(void **state)
     penalty_settings s;
     penalty_settings_default(&s);
     s.sigma = 1e-4;
-    s.tol = 1e-8;
-    s.max_iter = 500;
+    s.ctl.tol = 1e-8;
+    s.ctl.max_iter = 500;
     s.exact_metrics = 0;
     double x = 0.0, y[20] = {0};
     penalty_info info;
@@ -248,7 +248,7 @@ static void test_cancel_and_validation(void **state)
     sv_bl_quadratic_bind(&q, &p);
     penalty_settings s;
     penalty_settings_default(&s);
-    s.report_every = 1;
+    s.ctl.report_every = 1;
     int calls = 0;
     sv_monitor mon = {stop_at_second, &calls, NULL};
     double x[5] = {0}, y[8] = {0};
@@ -276,6 +276,146 @@ static void test_cancel_and_validation(void **state)
     assert_int_equal(penalty_solve(&p, &s, NULL, &xc, &yc, NULL, &info, &e), SV_EINVAL);
     assert_string_equal(e.field, "/problem/class");
     sv_bl_constrained_free(&c);
+}
+
+/* Platform pins: the report's objective is the exact F(x) (the metric upper_objective and the
+ * final info.F too); f(x, z) at the method's z is upper_at_z; without exact_metrics both F
+ * values are NaN (JSON null) rather than another quantity under the same name. */
+typedef struct {
+    int calls;
+    double last_obj, last_upper, last_at_z;
+    long last_iter;
+} obj_log;
+
+static int log_objective(const sv_progress *pr, void *data)
+{
+    obj_log *l = data;
+    l->calls++;
+    assert_string_equal(pr->metrics[0].name, "upper_objective");
+    assert_string_equal(pr->metrics[6].name, "upper_at_z");
+    if (isnan(pr->obj))
+        assert_true(isnan(pr->metrics[0].value));
+    else
+        assert_true(pr->obj == pr->metrics[0].value);
+    l->last_obj = pr->obj;
+    l->last_upper = pr->metrics[0].value;
+    l->last_at_z = pr->metrics[6].value;
+    l->last_iter = pr->iter;
+    return 0;
+}
+
+static void test_objective_one_meaning(void **state)
+{
+    (void)state;
+    sv_bl_quadratic q;
+    sv_test_bl_quadratic_5x8(&q, 0.0, 0.0);
+    sv_bl_problem p;
+    sv_bl_quadratic_bind(&q, &p);
+    double *work = calloc(sv_bl_work_size(&p), sizeof *work);
+    for (int variant = 0; variant <= 1; variant++) {
+        penalty_settings s;
+        penalty_settings_default(&s);
+        s.variant = variant;
+        s.sigma = 0.1; /* z and y_sigma apart, so f(x, z) and F(x) differ */
+        s.ctl.max_iter = 23;
+        s.ctl.report_every = 5;
+        s.ctl.tol = 0;
+        obj_log l = {0};
+        sv_monitor mon = {log_objective, &l, NULL};
+        double x[5] = {0}, y[8] = {0}, ys[8];
+        penalty_info info;
+        assert_int_equal(penalty_solve(&p, &s, &mon, x, y, NULL, &info, NULL), SV_OK);
+        assert_int_equal(info.base.status, SV_MAX_ITER);
+        assert_int_equal(l.calls, 6); /* 0, 5, 10, 15, 20 and the final 23 */
+        assert_int_equal(l.last_iter, 23);
+        assert_true(isfinite(l.last_obj));
+        assert_true(l.last_obj == info.F && info.base.obj == info.F);
+        double F;
+        sv_copy(8, y, ys);
+        assert_int_equal(sv_bl_evaluate(&p, x, ys, 1e-10, &F, NULL, work, NULL), SV_OK);
+        assert_true(fabs(F - info.F) <= 1e-9 * (1.0 + fabs(F)));
+        assert_true(l.last_at_z == sv_bl_upper(&p, x, y, NULL, NULL, NULL, work));
+
+        s.exact_metrics = 0;
+        memset(&l, 0, sizeof l);
+        sv_zero(5, x);
+        sv_zero(8, y);
+        assert_int_equal(penalty_solve(&p, &s, &mon, x, y, NULL, &info, NULL), SV_OK);
+        assert_int_equal(l.calls, 6);
+        assert_true(isnan(l.last_obj) && isnan(l.last_upper) && isnan(info.base.obj));
+        assert_true(isfinite(l.last_at_z));
+    }
+    free(work);
+    sv_bl_quadratic_free(&q);
+}
+
+/* Inner loops poll the monitor: with inner_tol 0 and 10^7 inner steps allowed, a stop asked at
+ * the 50th poll ends the solve inside the first inner solve (double loop) or inside the secant
+ * estimate of the single loop's step, cancelled at iteration 0 after 49 inner steps. */
+typedef struct {
+    long polls, stop_at;
+} poll_count;
+
+static int stop_after(void *data)
+{
+    poll_count *c = data;
+    return ++c->polls >= c->stop_at;
+}
+
+static void test_inner_loops_poll(void **state)
+{
+    (void)state;
+    sv_bl_quadratic q;
+    sv_test_bl_quadratic_5x8(&q, 0.0, 0.0);
+    sv_bl_problem p;
+    sv_bl_quadratic_bind(&q, &p);
+    for (int variant = 0; variant <= 1; variant++) {
+        penalty_settings s;
+        penalty_settings_default(&s);
+        s.variant = variant;
+        s.inner_tol = 0;
+        s.inner_iters = 10000000;
+        poll_count c = {0, 50};
+        sv_monitor mon = {NULL, &c, stop_after};
+        double x[5] = {0}, y[8] = {0};
+        penalty_info info;
+        assert_int_equal(penalty_solve(&p, &s, &mon, x, y, NULL, &info, NULL), SV_OK);
+        assert_int_equal(info.base.status, SV_CANCELLED);
+        assert_int_equal(info.base.iter, 0);
+        assert_int_equal(info.inner_steps, 49);
+        assert_true(isnan(info.F)); /* the final exact metrics stop at their first poll */
+    }
+    /* a stop during the backtracking of iteration 3 (double loop): x stays x_3 */
+    penalty_settings s;
+    penalty_settings_default(&s);
+    s.ctl.tol = 0;
+    s.exact_metrics = 0; /* no polls from report work: the count below is the iterations' */
+    poll_count c = {0, 0};
+    sv_monitor mon = {NULL, &c, stop_after};
+    double x[5] = {0}, y[8] = {0}, x3[5], y3[8];
+    penalty_info info;
+    s.ctl.max_iter = 3;
+    assert_int_equal(penalty_solve(&p, &s, NULL, x, y, NULL, &info, NULL), SV_OK);
+    sv_copy(5, x, x3);
+    sv_copy(8, y, y3);
+    long steps3 = info.inner_steps;
+    /* the polls until the third iteration's check: the same run once more, counted */
+    sv_zero(5, x);
+    sv_zero(8, y);
+    c = (poll_count){0, 1L << 40};
+    assert_int_equal(penalty_solve(&p, &s, &mon, x, y, NULL, &info, NULL), SV_OK);
+    long polls3 = c.polls; /* every poll of a run of 3 iterations (its last check stops at
+                            * max_iter before polling) */
+    s.ctl.max_iter = 100;
+    sv_zero(5, x);
+    sv_zero(8, y);
+    c = (poll_count){0, polls3 + 2}; /* the check of iteration 3 passes, then the first trial */
+    assert_int_equal(penalty_solve(&p, &s, &mon, x, y, NULL, &info, NULL), SV_OK);
+    assert_int_equal(info.base.status, SV_CANCELLED);
+    assert_int_equal(info.base.iter, 3);
+    assert_int_equal(info.inner_steps, steps3);
+    assert_true(sv_test_dist(5, x, x3) == 0.0);
+    sv_bl_quadratic_free(&q);
 }
 
 /* ============================================================================================
@@ -393,7 +533,7 @@ static int solve_20_exact(const sv_bl_problem *p, double *x, double *y, double *
 {
     penalty_settings s;
     penalty_settings_default(&s);
-    s.max_iter = 20;
+    s.ctl.max_iter = 20;
     s.exact_metrics = 1;
     penalty_info info;
     int rc = penalty_solve(p, &s, NULL, x, y, NULL, &info, e);
@@ -417,6 +557,8 @@ int main(void)
         cmocka_unit_test(test_hyperclean_detects_flips),
         cmocka_unit_test(test_hyperparam_global_matches_grid),
         cmocka_unit_test(test_cancel_and_validation),
+        cmocka_unit_test(test_objective_one_meaning),
+        cmocka_unit_test(test_inner_loops_poll),
         cmocka_unit_test(test_codec),
         cmocka_unit_test(test_codec_glue_pins),
         cmocka_unit_test(test_start_and_exact_pins),
