@@ -664,6 +664,11 @@ int sv_solve_spd(int n, double *A, double *B, int nrhs)
         return SV_EINVAL;
     if (n == 0 || nrhs == 0)
         return SV_OK;
+    /* One right-hand side: the column-major call on the same memory ('L' there is the row-major
+     * upper triangle; b is a vector either way) needs none of the transposed copies LAPACKE
+     * makes for row-major input, so a solve inside an iteration allocates nothing. */
+    if (nrhs == 1)
+        return lapack_status(LAPACKE_dposv(LAPACK_COL_MAJOR, 'L', n, 1, A, n, B, n));
     return lapack_status(LAPACKE_dposv(LAPACK_ROW_MAJOR, 'U', n, nrhs, A, n, B, nrhs));
 }
 
@@ -688,6 +693,66 @@ int sv_sym_eig(int n, double *A, double *w, int vectors)
     if (n == 0)
         return SV_OK;
     return lapack_status(LAPACKE_dsyevd(LAPACK_ROW_MAJOR, vectors ? 'V' : 'N', 'U', n, A, n, w));
+}
+
+/* dsyevd's workspace for order n (LAPACK's documented minimum sizes). */
+static void eig_sizes(int n, int vectors, int *lwork, int *liwork)
+{
+    if (n <= 1) {
+        *lwork = 1;
+        *liwork = 1;
+    } else if (vectors) {
+        *lwork = 1 + 6 * n + 2 * n * n;
+        *liwork = 3 + 5 * n;
+    } else {
+        *lwork = 2 * n + 1;
+        *liwork = 1;
+    }
+}
+
+int sv_eig_ws_alloc(sv_eig_ws *ws, int n_max, int vectors)
+{
+    memset(ws, 0, sizeof *ws);
+    ws->n_max = n_max > 1 ? n_max : 1;
+    ws->vectors = vectors != 0;
+    eig_sizes(ws->n_max, ws->vectors, &ws->lwork, &ws->liwork);
+    ws->work = malloc((size_t)ws->lwork * sizeof *ws->work);
+    ws->iwork = malloc((size_t)ws->liwork * sizeof *ws->iwork);
+    if (!ws->work || !ws->iwork) {
+        sv_eig_ws_free(ws);
+        return SV_ENOMEM;
+    }
+    return SV_OK;
+}
+
+void sv_eig_ws_free(sv_eig_ws *ws)
+{
+    free(ws->work);
+    free(ws->iwork);
+    memset(ws, 0, sizeof *ws);
+}
+
+int sv_sym_eig_ws(sv_eig_ws *ws, int n, double *A, double *w, int vectors)
+{
+    if (n < 0 || n > ws->n_max || (vectors && !ws->vectors))
+        return SV_EINVAL;
+    if (n == 0)
+        return SV_OK;
+    int lwork, liwork;
+    eig_sizes(n, vectors, &lwork, &liwork);
+    /* Column-major on the same memory: A is symmetric, so its lower triangle there is the
+     * row-major upper one, and no transposed copy is made. The eigenvectors come back as the
+     * columns of the column-major matrix, i.e. the rows here: transpose them into columns. */
+    int rc = lapack_status(LAPACKE_dsyevd_work(LAPACK_COL_MAJOR, vectors ? 'V' : 'N', 'L', n, A,
+                                               n, w, ws->work, lwork, ws->iwork, liwork));
+    if (rc == SV_OK && vectors)
+        for (int i = 0; i < n; i++)
+            for (int j = i + 1; j < n; j++) {
+                double t = A[(size_t)i * n + j];
+                A[(size_t)i * n + j] = A[(size_t)j * n + i];
+                A[(size_t)j * n + i] = t;
+            }
+    return rc;
 }
 
 int sv_lstsq(int m, int n, double *A, double *b)

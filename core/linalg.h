@@ -105,6 +105,19 @@ int sv_solve_general(int n, double *A, double *B, int nrhs); /* LU, dgesv */
 /* Eigenvalues of symmetric A (overwritten), ascending into w[n]; eigenvectors into A's rows
  * when vectors != 0 (row i of A is NOT eigenvector i: column i is, as LAPACK row-major). */
 int sv_sym_eig(int n, double *A, double *w, int vectors);
+/* The same with a workspace allocated once (sv_eig_ws_alloc, for n up to n_max, eigenvectors
+ * or not), so that an eigendecomposition inside a solver's iterations allocates nothing. */
+typedef struct {
+    int n_max, vectors;
+    double *work;
+    int *iwork;
+    int lwork, liwork;
+} sv_eig_ws;
+int sv_eig_ws_alloc(sv_eig_ws *ws, int n_max, int vectors);   /* SV_OK or SV_ENOMEM */
+void sv_eig_ws_free(sv_eig_ws *ws);
+/* As sv_sym_eig (same layout of the eigenvectors); n <= ws->n_max, vectors only if ws has
+ * room for them. */
+int sv_sym_eig_ws(sv_eig_ws *ws, int n, double *A, double *w, int vectors);
 /* Least squares min |A x - b| for dense m x n A (overwritten), b length max(m,n) (overwritten,
  * solution in its first n entries). dgels. */
 int sv_lstsq(int m, int n, double *A, double *b);

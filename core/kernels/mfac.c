@@ -269,7 +269,9 @@ static int window_refactor(sv_mfac_window *s)
             R[(size_t)i * m + j] = s->GG[(size_t)i * m + j] * inv_lambda;
         R[(size_t)i * m + i] += norm;
     }
-    if (LAPACKE_dpotrf(LAPACK_ROW_MAJOR, 'U', m, R, m) != 0)
+    /* Column-major 'L' on the same memory is the row-major upper triangle, without the
+     * transposed copies LAPACKE allocates for row-major calls. */
+    if (LAPACKE_dpotrf(LAPACK_COL_MAJOR, 'L', m, R, m) != 0)
         return SV_ENUMERIC;
     for (int i = 0; i < m; i++) {
         const double rii = R[(size_t)i * m + i];
@@ -277,7 +279,7 @@ static int window_refactor(sv_mfac_window *s)
         for (int j = i + 1; j < m; j++)
             s->U[(size_t)i * m + j] = R[(size_t)i * m + j] / rii;
     }
-    if (LAPACKE_dtrtri(LAPACK_ROW_MAJOR, 'U', 'N', m, R, m) != 0)
+    if (LAPACKE_dtrtri(LAPACK_COL_MAJOR, 'L', 'N', m, R, m) != 0)
         return SV_ENUMERIC;
     /* R now holds R^{-1} (upper); B_ij = R_ii (R^{-1})_ji / lambda for j <= i. */
     for (int i = 0; i < m; i++) {

@@ -88,9 +88,9 @@ typedef struct {
     void (*constraints)(const sv_bl_problem *p, const double *x, const double *y, double *c,
                         double *Jx, double *Jy);
     /* A strong-convexity constant of g(x, .) and a smoothness constant of g(x, .) (for the
-     * lower-level step size), valid at x (hyperparam's depend on x). NaN when unknown. These two
-     * may allocate scratch (an eigenvalue computation) and give NaN when that fails; call them
-     * at set-up, not per iteration. */
+     * lower-level step size), valid at x (hyperparam's depend on x). NaN when unknown. lower_mu
+     * may allocate scratch (an eigenvalue computation) and give NaN when that fails: call it at
+     * set-up, not per iteration; lower_L reads what the bind computed and is cheap. */
     double (*lower_mu)(const sv_bl_problem *p, const double *x);
     double (*lower_L)(const sv_bl_problem *p, const double *x);
     /* Classification accuracy in [0, 1] of the lower-level model y on a labelled set; NULL for
@@ -117,6 +117,10 @@ struct sv_bl_problem {
     const double *x_lo, *x_hi;  /* box of x (dx each); NULL: unbounded on that side */
     const double *y_lo, *y_hi;  /* box of y (constrained class only), else NULL */
     size_t work;              /* doubles of work one oracle call needs */
+    /* eigmax(A'A) / rows of the lower level's training rows (hyperclean, hyperparam; else 0),
+     * computed once when the problem is bound, so that lower_L needs no power iteration when a
+     * solver asks for it in its iterations. */
+    double gram_eig;
 };
 
 /* ---- thin wrappers over the table (the same arguments; see sv_bl_ops) ---- */

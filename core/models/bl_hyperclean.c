@@ -115,7 +115,7 @@ static double hc_L(const sv_bl_problem *p, const double *x)
     (void)x;
     const sv_bl_hyperclean *h = p->data;
     /* sigmoid weights are below 1, so the unweighted Gram matrix bounds the data term */
-    return sv__bl_loss_curv(h->loss) * sv__bl_lin_gram_eig(&h->train) + h->mu;
+    return sv__bl_loss_curv(h->loss) * p->gram_eig + h->mu;
 }
 
 static double hc_accuracy(const sv_bl_problem *p, const double *y, sv_bl_set_id set)
@@ -187,6 +187,7 @@ void sv_bl_hyperclean_bind(const sv_bl_hyperclean *h, sv_bl_problem *p)
     p->ops = &hyperclean_ops;
     p->data = h;
     p->cls = SV_BL_HYPERCLEAN;
+    p->gram_eig = sv__bl_lin_gram_eig(&h->train);
     p->dx = h->train.rows;
     p->dy = h->d * (h->loss == SV_BL_LOSS_MULTINOMIAL ? h->K : 1);
     p->n_upper = h->val.rows;

@@ -114,7 +114,7 @@ static double hp_L(const sv_bl_problem *p, const double *x)
     double m = x[0];
     for (int j = 1; j < p->dx; j++)
         m = fmax(m, x[j]);
-    return sv__bl_loss_curv(h->loss) * sv__bl_lin_gram_eig(&h->train) + exp(m);
+    return sv__bl_loss_curv(h->loss) * p->gram_eig + exp(m);
 }
 
 static double hp_accuracy(const sv_bl_problem *p, const double *y, sv_bl_set_id set)
@@ -170,6 +170,7 @@ void sv_bl_hyperparam_bind(const sv_bl_hyperparam *h, sv_bl_problem *p)
     p->ops = &hyperparam_ops;
     p->data = h;
     p->cls = SV_BL_HYPERPARAM;
+    p->gram_eig = sv__bl_lin_gram_eig(&h->train);
     p->dx = h->per_feature ? h->d : 1;
     p->dy = h->d * score_len(h);
     p->n_upper = h->val.rows;

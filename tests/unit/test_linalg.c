@@ -546,6 +546,47 @@ static void test_solve_general(void **state)
     assert_int_equal(sv_solve_general(2, S, b, 1), SV_ENUMERIC);
 }
 
+/* The workspace variant: the eigenvalues of sv_sym_eig, eigenvectors in the same layout (column
+ * j of A) with A v = lambda v, orders up to n_max with one workspace, and refusals past it. */
+static void test_sym_eig_ws(void **state)
+{
+    (void)state;
+    enum { N = 7 };
+    sv_eig_ws ws;
+    assert_int_equal(sv_eig_ws_alloc(&ws, N, 1), SV_OK);
+    sv_rng r;
+    sv_rng_seed(&r, 3);
+    for (int n = 1; n <= N; n++) {
+        double A[N * N], B[N * N], V[N * N], w1[N], w2[N];
+        for (int i = 0; i < n; i++)
+            for (int j = 0; j <= i; j++)
+                A[i * n + j] = A[j * n + i] = sv_rng_normal(&r);
+        memcpy(B, A, sizeof(double) * (size_t)(n * n));
+        memcpy(V, A, sizeof(double) * (size_t)(n * n));
+        assert_int_equal(sv_sym_eig(n, B, w1, 0), SV_OK);
+        assert_int_equal(sv_sym_eig_ws(&ws, n, V, w2, 1), SV_OK);
+        for (int k = 0; k < n; k++) {
+            assert_true(fabs(w1[k] - w2[k]) < 1e-12 * (1 + fabs(w1[k])));
+            double res = 0, nv = 0;
+            for (int i = 0; i < n; i++) {
+                double av = 0;
+                for (int j = 0; j < n; j++)
+                    av += A[i * n + j] * V[j * n + k];
+                res = fmax(res, fabs(av - w2[k] * V[i * n + k]));
+                nv += V[i * n + k] * V[i * n + k];
+            }
+            assert_true(res < 1e-12 * (1 + fabs(w2[k])));
+            assert_true(fabs(nv - 1) < 1e-12);
+        }
+    }
+    double A[(N + 1) * (N + 1)] = {0}, w[N + 1];
+    assert_int_equal(sv_sym_eig_ws(&ws, N + 1, A, w, 0), SV_EINVAL);
+    sv_eig_ws_free(&ws);
+    assert_int_equal(sv_eig_ws_alloc(&ws, 3, 0), SV_OK);
+    assert_int_equal(sv_sym_eig_ws(&ws, 3, A, w, 1), SV_EINVAL);  /* no room for vectors */
+    sv_eig_ws_free(&ws);
+}
+
 static void test_sym_eig(void **state)
 {
     (void)state;
@@ -718,7 +759,7 @@ int main(void)
         cmocka_unit_test(test_gram),           cmocka_unit_test(test_dense_gemm),
         cmocka_unit_test(test_gram_eigmax),    cmocka_unit_test(test_vector_kernels),
         cmocka_unit_test(test_topk),           cmocka_unit_test(test_solve_spd),
-        cmocka_unit_test(test_solve_general),  cmocka_unit_test(test_sym_eig),
+        cmocka_unit_test(test_solve_general),  cmocka_unit_test(test_sym_eig), cmocka_unit_test(test_sym_eig_ws),
         cmocka_unit_test(test_lstsq),
     };
     return cmocka_run_group_tests_name("linalg", tests, NULL, NULL);

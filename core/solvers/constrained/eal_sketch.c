@@ -226,6 +226,7 @@ typedef struct {
     double *scratch;                  /* n */
     double *Kf;                       /* N x N: LU copy of K (exact_fallback only) */
     sv_sketch_ws *sk;
+    sv_eig_ws eig;                    /* order up to max(n, m), eigenvectors when modify_hessian */
 } eal_sketch_ws;
 
 static int ws_alloc(eal_sketch_ws *w, int n, int m, const eal_sketch_settings *s)
@@ -251,9 +252,12 @@ static int ws_alloc(eal_sketch_ws *w, int n, int m, const eal_sketch_settings *s
         *ptrs[i] = p;
         p += sizes[i] + 1;
     }
-    if (sv_sketch_ws_new((int)N, (int)N, s->sketch, (int)s->sketch_size, &w->sk) != SV_OK) {
+    if (sv_sketch_ws_new((int)N, (int)N, s->sketch, (int)s->sketch_size, &w->sk) != SV_OK ||
+        sv_eig_ws_alloc(&w->eig, n > m ? n : m, s->modify_hessian) != SV_OK) {
+        sv_sketch_ws_free(w->sk);
         free(w->block);
         w->block = NULL;
+        w->sk = NULL;
         return SV_ENOMEM;
     }
     return SV_OK;
@@ -263,6 +267,7 @@ static void ws_free(eal_sketch_ws *w)
 {
     free(w->block);
     sv_sketch_ws_free(w->sk);
+    sv_eig_ws_free(&w->eig);
     memset(w, 0, sizeof *w);
 }
 
@@ -323,7 +328,7 @@ static int reduced_eigmin(int n, int m, eal_sketch_ws *w, double *lmin)
     } else {
         sv_dense Jd = {m, n, w->J}, GtG = {n, n, w->GtG};
         sv_dense_gemm(1, 0, 1.0, &Jd, &Jd, 0.0, &GtG);
-        if (sv_sym_eig(n, w->GtG, w->eign, 1) != SV_OK)
+        if (sv_sym_eig_ws(&w->eig, n, w->GtG, w->eign, 1) != SV_OK)
             return SV_ENUMERIC;
         /* eigenvalues ascending: the first r eigenvectors (columns) span null(J) */
         for (int i = 0; i < n; i++)
@@ -333,7 +338,7 @@ static int reduced_eigmin(int n, int m, eal_sketch_ws *w, double *lmin)
         sv_dense_gemm(0, 0, 1.0, &H, &Z, 0.0, &HZ);
         sv_dense_gemm(1, 0, 1.0, &Z, &HZ, 0.0, &R);
     }
-    if (sv_sym_eig(r, w->R, w->eign, 0) != SV_OK)
+    if (sv_sym_eig_ws(&w->eig, r, w->R, w->eign, 0) != SV_OK)
         return SV_ENUMERIC;
     *lmin = w->eign[0];
     return SV_OK;
@@ -435,7 +440,7 @@ static int newton_setup(eal_sketch_ctx *c, const double *x, newton_consts *nc)
     if (m > 0) {
         sv_dense Jd = {m, n, w->J}, GG = {m, m, w->GG};
         sv_dense_gemm(0, 1, 1.0, &Jd, &Jd, 0.0, &GG);
-        if (sv_sym_eig(m, w->GG, w->eigm, 0) != SV_OK || !(w->eigm[m - 1] > 0) ||
+        if (sv_sym_eig_ws(&w->eig, m, w->GG, w->eigm, 0) != SV_OK || !(w->eigm[m - 1] > 0) ||
             w->eigm[0] <= EAL_SKETCH_RANK_TOL * w->eigm[m - 1])
             return EAL_SKETCH_REASON_SINGULAR_JACOBIAN;
         xi_g = w->eigm[0];

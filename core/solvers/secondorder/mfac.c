@@ -34,6 +34,7 @@ typedef struct {
     double *mom;     /* d: momentum buffer */
     double *acc;     /* d: one Fisher gradient before compaction */
     double *xcopy;   /* d: magnitude-pruning baseline */
+    double *keys;    /* d: TopK scratch of the baseline */
     double *work;    /* rows: glm workspace; in pruning the per-sample derivatives */
     int *perm;       /* rows: sampling order */
     int *active;     /* d: indices of unpruned weights (prune mode) */
@@ -240,7 +241,7 @@ static int ws_alloc(mfac_run *r)
     const int d = r->d, rows = r->rows;
     const int prune = r->s->mode == MFAC_MODE_PRUNE;
     memset(w, 0, sizeof *w);
-    w->g = calloc((size_t)d * 6, sizeof *w->g);
+    w->g = calloc((size_t)d * 7, sizeof *w->g);
     w->work = calloc((size_t)rows, sizeof *w->work);
     w->perm = malloc((size_t)rows * sizeof *w->perm);
     if (prune) {
@@ -256,6 +257,7 @@ static int ws_alloc(mfac_run *r)
     w->mom = w->dir + d;
     w->acc = w->mom + d;
     w->xcopy = w->acc + d;
+    w->keys = w->xcopy + d;
     for (int i = 0; i < rows; i++)
         w->perm[i] = i;
     r->pos = rows;  /* the first batch shuffles */
@@ -279,7 +281,7 @@ static int ws_alloc(mfac_run *r)
 
 static void ws_free(mfac_ws *w)
 {
-    free(w->g);  /* head of the six d-vectors */
+    free(w->g);  /* head of the seven d-vectors */
     free(w->work);
     free(w->perm);
     free(w->active);
@@ -444,7 +446,7 @@ static double magnitude_baseline(mfac_run *r, const double *x, long keep)
 {
     double *xc = r->w.xcopy;
     sv_copy(r->d, x, xc);
-    sv_topk(r->d, (int)keep, xc, NULL);
+    sv_topk(r->d, (int)keep, xc, r->w.keys);
     return sv_glm_value(r->glm, xc, NULL, r->w.work);
 }
 
