@@ -34,6 +34,7 @@ const char *sv_status_name(sv_status status)
     case SV_CANCELLED: return "cancelled";
     case SV_DIVERGED: return "diverged";
     case SV_INFEASIBLE: return "infeasible";
+    case SV_STALLED: return "stalled";
     }
     return "unknown";
 }

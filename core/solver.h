@@ -30,7 +30,9 @@ typedef enum {
     SV_TIME_LIMIT,     /* the solver's own time limit (settings.time_limit_s) */
     SV_CANCELLED,      /* the monitor asked to stop */
     SV_DIVERGED,       /* iterates or objective became non-finite or blew up */
-    SV_INFEASIBLE      /* the problem has no feasible point (where a solver can tell) */
+    SV_INFEASIBLE,     /* the problem has no feasible point (where a solver can tell) */
+    SV_STALLED         /* no further step can be made or certified at the accuracy floor the
+                          solver documents; the iterate is its best, but tol was not met */
 } sv_status;
 
 /* Lower-case name of a status ("solved", "max_iter", ...); never NULL. */

@@ -657,7 +657,7 @@ int inexact_solve(const sv_bl_problem *p, const inexact_settings *s, const sv_mo
              * floor, where no step can be certified any more */
             if (eps <= s->eps_min && delta <= s->eps_min) {
                 info->floor_reached = 1;
-                loop_stop(&L, SV_SOLVED);
+                loop_stop(&L, SV_STALLED);
                 break;
             }
             eps = fmax(s->nu * eps, s->eps_min);

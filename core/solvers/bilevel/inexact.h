@@ -36,7 +36,8 @@ typedef enum {
 #define INEXACT_DEFAULT_ARMIJO 1e-4     /* sufficient-decrease fraction, < eta */
 #define INEXACT_DEFAULT_MAX_BT 10L      /* line-search budget, +1 after each failure */
 #define INEXACT_DEFAULT_MAX_REFINE 60L  /* accuracy tightenings within one iteration */
-#define INEXACT_DEFAULT_EPS_MIN 1e-12   /* floor of epsilon and delta */
+#define INEXACT_DEFAULT_EPS_MIN 1e-14   /* floor of epsilon and delta: low enough that the default
+                                           tol is certified on the documented classes */
 #define INEXACT_DEFAULT_LOWER INEXACT_LOWER_AGD
 #define INEXACT_DEFAULT_LOWER_MAX_ITER 100000L
 #define INEXACT_DEFAULT_CG_MAX_ITER 10000L
@@ -116,8 +117,8 @@ int inexact_check_settings(const inexact_settings *s, sv_err *e);
  * iteration under way, x and y stay the last accepted pair. The closing exact evaluation
  * (F_exact, hypergrad_norm, lower_error) runs whatever the status (not after divergence) without
  * polling, bounded by sv_bl_evaluate's own limits (100 Newton steps), so a stopped run still
- * returns them. Returns SV_OK (info->base.status says how the solve ended; SV_SOLVED also when
- * the accuracy floor stopped it, with info->floor_reached = 1), SV_EINVAL (e names the field;
+ * returns them. Returns SV_OK (info->base.status says how the solve ended; SV_STALLED when
+ * the accuracy floor stopped it before tol, with info->floor_reached = 1), SV_EINVAL (e names the field;
  * info left UNSOLVED) or SV_ENOMEM. */
 int inexact_solve(const sv_bl_problem *p, const inexact_settings *s, const sv_monitor *mon,
                      double *x, double *y, inexact_info *info, sv_err *e);

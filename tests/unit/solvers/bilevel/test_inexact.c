@@ -75,6 +75,30 @@ static void gen_quadratic(sv_bl_quadratic *q, sv_bl_problem *p, int dx, int dy, 
 /* Quadratic class (lambda = 1, cond(H) = 10): MAID reaches the closed-form x* to 1e-5. It ends
  * either on |z| <= tol or at the accuracy floor eps_min = 1e-12, where certified decrease needs
  * |grad_y f| eps < armijo alpha |z|^2 and so |z| stalls near 1e-6. */
+/* With a tolerance no certified step can reach (0) the solve ends at the accuracy floor: status
+ * stalled (not solved), floor_reached set, the iterate still near x*. */
+static void test_floor_is_stalled(void **state)
+{
+    (void)state;
+    sv_bl_quadratic q;
+    sv_bl_problem p;
+    gen_quadratic(&q, &p, 5, 8, 10.0, 1.0, 0.0, 3);
+    double xs[5], ys[8];
+    assert_int_equal(sv_bl_quadratic_solution(&q, xs, ys), SV_OK);
+    inexact_settings s;
+    inexact_settings_default(&s);
+    s.ctl.tol = 0;
+    s.eps_min = 1e-10;
+    double x[5] = {0}, y[8] = {0};
+    inexact_info info;
+    assert_int_equal(inexact_solve(&p, &s, NULL, x, y, &info, NULL), SV_OK);
+    assert_int_equal(info.base.status, SV_STALLED);
+    assert_int_equal(info.floor_reached, 1);
+    assert_true(info.base.res > 0);
+    assert_true(sv_test_max_abs_diff(5, x, xs) <= 1e-3);
+    sv_bl_quadratic_free(&q);
+}
+
 static void test_quadratic_closed_form(void **state)
 {
     (void)state;
@@ -663,6 +687,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_quadratic_closed_form),
+        cmocka_unit_test(test_floor_is_stalled),
         cmocka_unit_test(test_certified_monotone_decrease),
         cmocka_unit_test(test_accuracies_adapt),
         cmocka_unit_test(test_variants_agree),
