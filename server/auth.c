@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include "server/auth.h"
 
 #include "server/app.h"
@@ -14,10 +15,15 @@ struct sv_token {
     struct sv_token *next;
 };
 
+/* 0, -1 for a malformed entry, -2 for a token already listed (for this or another tenant:
+ * taking the last one silently would hand one tenant's jobs to another). */
 static int add_token(sv_app *app, const char *token, size_t tl, const char *tenant, size_t nl)
 {
     if (tl == 0 || tl >= 128 || nl == 0 || nl >= 64)
         return -1;
+    for (struct sv_token *o = app->tokens; o; o = o->next)
+        if (strlen(o->token) == tl && memcmp(o->token, token, tl) == 0)
+            return -2;
     struct sv_token *t = calloc(1, sizeof *t);
     if (!t)
         return -1;
@@ -41,13 +47,20 @@ int sv_auth_load(sv_app *app)
         int lineno = 0;
         while (fgets(line, sizeof line, f)) {
             lineno++;
+            char *l = line;
+            /* A UTF-8 byte order mark (editors on some systems write one) is not part of the
+             * first token. */
+            if (lineno == 1 && strncmp(l, "\xEF\xBB\xBF", 3) == 0)
+                l += 3;
             char tok[256], ten[256];
-            int fields = line[0] == '#' ? 0 : sscanf(line, "%255s %255s", tok, ten);
+            int fields = l[0] == '#' ? 0 : sscanf(l, "%255s %255s", tok, ten);
             if (fields < 1)
                 continue;   /* blank or comment */
-            if (fields != 2 || add_token(app, tok, strlen(tok), ten, strlen(ten)) != 0) {
-                sv_log_error("bad line in the tokens file", "path=\"%s\" line=%d",
-                             c->tokens_file, lineno);
+            int rc = fields == 2 ? add_token(app, tok, strlen(tok), ten, strlen(ten)) : -1;
+            if (rc != 0) {
+                sv_log_error(rc == -2 ? "a token is listed twice in the tokens file"
+                                      : "bad line in the tokens file",
+                             "path=\"%s\" line=%d", c->tokens_file, lineno);
                 fclose(f);
                 return -1;
             }
@@ -65,9 +78,13 @@ int sv_auth_load(sv_app *app)
         const char *comma = strchr(p, ',');
         size_t len = comma ? (size_t)(comma - p) : strlen(p);
         const char *colon = memchr(p, ':', len);
-        if (!colon || add_token(app, p, (size_t)(colon - p), colon + 1,
-                                len - (size_t)(colon - p) - 1) != 0) {
-            sv_log_error("bad --tokens entry: expected token:tenant", NULL);
+        int rc = colon ? add_token(app, p, (size_t)(colon - p), colon + 1,
+                                   len - (size_t)(colon - p) - 1)
+                       : -1;
+        if (rc != 0) {
+            sv_log_error(rc == -2 ? "a token is listed twice in --tokens"
+                                  : "bad --tokens entry: expected token:tenant",
+                         NULL);
             return -1;
         }
         p += len + (comma ? 1 : 0);
@@ -100,9 +117,12 @@ int sv_auth_tenant(sv_app *app, const char *authorization, char *tenant, size_t 
         snprintf(tenant, n, "default");
         return 0;
     }
-    if (!authorization || strncmp(authorization, "Bearer ", 7) != 0)
+    /* The scheme name is case-insensitive (RFC 9110, section 11.1). */
+    if (!authorization || strncasecmp(authorization, "Bearer ", 7) != 0)
         return -1;
     const char *tok = authorization + 7;
+    while (*tok == ' ')
+        tok++;
     int found = 0;
     for (struct sv_token *t = app->tokens; t; t = t->next) {
         if (same(t->token, tok) && !found) {

@@ -385,6 +385,12 @@ void sv_jobs_submit(sv_jobs *J, const sv_jobs_submission *sub, sv_jobs_reply_fn 
         reply_fail(cb, data, "bad_request", "Idempotency-Key is longer than 255 bytes");
         return;
     }
+    for (const unsigned char *k = (const unsigned char *)key; k && *k; k++)
+        if (*k < 0x20 || *k > 0x7e) {
+            reply_fail(cb, data, "bad_request",
+                       "Idempotency-Key may hold only printable ASCII characters");
+            return;
+        }
     if (key && find_pending(J, sub->tenant, key)) {
         reply_fail(cb, data, "conflict",
                    "a request with this Idempotency-Key is in progress; retry");

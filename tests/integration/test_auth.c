@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "harness.h"
+#include "it_proc.h"
 
 static const char *const args[] = {"--tokens", "a:alice,b:bob", NULL};
 static const char *const alice[] = {"Authorization: Bearer a", NULL};
@@ -191,11 +192,96 @@ static void test_tenants_isolated(void **state)
     it_daemon_destroy(&d);
 }
 
+/* The scheme name is case-insensitive; spaces before the token are skipped. */
+static void test_scheme_any_case(void **state)
+{
+    (void)state;
+    it_daemon d;
+    it_assert_start(&d, args);
+    static const char *const lower[] = {"Authorization: bearer a", NULL};
+    static const char *const upper[] = {"Authorization: BEARER  a", NULL};
+    it_resp r;
+    as(&d, "GET", "/v1/jobs", NULL, lower, &r);
+    assert_int_equal(r.status, 200);
+    it_resp_free(&r);
+    as(&d, "GET", "/v1/jobs", NULL, upper, &r);
+    assert_int_equal(r.status, 200);
+    it_resp_free(&r);
+    it_assert_clean_exit(&d);
+    it_daemon_destroy(&d);
+}
+
+/* Start-up with a bad token configuration: exit status 1 with the reason, no store opened. */
+static void expect_refused(char *const *argv, const char *msg)
+{
+    it_proc p;
+    int rc = it_proc_run(argv, NULL, NULL, 20, &p);
+    if (rc != 1 || !strstr(p.err, msg))
+        fprintf(stderr, "[auth] exit %d, stderr:\n%s\n", rc, p.err);
+    assert_int_equal(rc, 1);
+    assert_non_null(strstr(p.err, msg));
+    assert_null(strstr(p.err, "solvd ready"));
+    it_proc_free(&p);
+}
+
+static void write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+/* A token listed twice (one tenant's token remapped to another's), a tokens file of comments
+ * only (auth would silently be off) refuse to start; a byte order mark is ignored. */
+static void test_token_configuration(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/solvd-auth-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char db[96], file[96];
+    snprintf(db, sizeof db, "%s/solvd.db", dir);
+    snprintf(file, sizeof file, "%s/tokens", dir);
+    char *twice[] = {SOLVD_BIN, "--listen", "127.0.0.1:0", "--db", db, "--tokens",
+                     "a:alice,a:bob", NULL};
+    expect_refused(twice, "a token is listed twice in --tokens");
+    write_file(file, "# alice\nt1 alice\nt1 bob\n");
+    char *from_file[] = {SOLVD_BIN, "--listen", "127.0.0.1:0", "--db", db, "--tokens-file", file,
+                         NULL};
+    expect_refused(from_file, "a token is listed twice in the tokens file");
+    write_file(file, "# nobody yet\n\n");
+    expect_refused(from_file, "the tokens file holds no token");
+    unlink(file);
+    unlink(db);
+    rmdir(dir);
+
+    /* A BOM before the first token: the token is "t1", not "\xEF\xBB\xBFt1". */
+    it_daemon d;
+    it_assert_start(&d, NULL);
+    it_daemon_stop(&d, 20);
+    char bom[400];
+    snprintf(bom, sizeof bom, "%s/tokens", d.dir);
+    write_file(bom, "\xEF\xBB\xBFt1 alice\n");
+    static const char *const t1[] = {"Authorization: Bearer t1", NULL};
+    const char *const with_file[] = {"--tokens-file", bom, NULL};
+    it_daemon e;
+    it_assert_start(&e, with_file);
+    it_resp r;
+    as(&e, "GET", "/v1/jobs", NULL, t1, &r);
+    assert_int_equal(r.status, 200);
+    it_resp_free(&r);
+    it_assert_clean_exit(&e);
+    it_daemon_destroy(&e);
+    it_daemon_destroy(&d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_token_required, it_teardown),
         cmocka_unit_test_teardown(test_tenants_isolated, it_teardown),
+        cmocka_unit_test_teardown(test_scheme_any_case, it_teardown),
+        cmocka_unit_test_teardown(test_token_configuration, it_teardown),
     };
     return cmocka_run_group_tests_name("integration/auth", tests, NULL, NULL);
 }

@@ -343,6 +343,41 @@ static void test_dataset_default_dir(void **state)
     it_daemon_destroy(&d);
 }
 
+/* Hostile header and path bytes: an Idempotency-Key with a control character or a non-ASCII
+ * byte is refused (400, nothing stored); "%00" in a path is not decoded into a NUL that would
+ * cut it ("/ui/index.html%00.js" served index.html), so it names nothing (404). */
+static void test_hostile_bytes(void **state)
+{
+    (void)state;
+    it_daemon d;
+    it_assert_start(&d, NULL);
+    char *body = it_body_example(&d, IT_EF21, NULL);
+    static const char *const tab[] = {"Idempotency-Key: a\tb", NULL};
+    static const char *const utf8[] = {"Idempotency-Key: caf\xc3\xa9", NULL};
+    const char *const *keys[] = {tab, utf8};
+    for (int i = 0; i < 2; i++) {
+        it_resp r;
+        it_req_opts o = {keys[i], 0, 0, 0};
+        it_http(&d, "POST", "/v1/jobs", body, &o, &r);
+        assert_non_null(strstr(r.body, "printable ASCII"));
+        it_assert_error(&r, 400, "bad_request", NULL);
+    }
+    assert_true(it_metric(&d, "solvd_jobs_submitted_total") == 0);
+    free(body);
+    it_resp r;
+    it_http(&d, "GET", "/ui/index.html%00.js", NULL, NULL, &r);
+    assert_int_equal(r.status, 404);
+    it_resp_free(&r);
+    it_http(&d, "GET", "/v1/solvers/distributed.ef21%00x", NULL, NULL, &r);
+    assert_int_equal(r.status, 404);
+    it_resp_free(&r);
+    it_http(&d, "GET", "/ui/index%2Ehtml", NULL, NULL, &r);  /* other escapes still decode */
+    assert_int_equal(r.status, 200);
+    it_resp_free(&r);
+    it_assert_clean_exit(&d);
+    it_daemon_destroy(&d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -350,6 +385,7 @@ int main(void)
         cmocka_unit_test_teardown(test_bad_requests_on_empty_store, it_teardown),
         cmocka_unit_test_teardown(test_body_under_limit_accepted_promptly, it_teardown),
         cmocka_unit_test_teardown(test_dataset_default_dir, it_teardown),
+        cmocka_unit_test_teardown(test_hostile_bytes, it_teardown),
     };
     return cmocka_run_group_tests_name("integration/errors", tests, NULL, NULL);
 }
