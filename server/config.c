@@ -56,6 +56,8 @@ static const opt options[] = {
      "keep at most this many finished jobs (the newest); 0: no limit"},
     {"maintenance-s", OPT_DOUBLE, O(maintenance_s), 0.1, 86400,
      "seconds between retention rounds and store log checkpoints"},
+    {"metrics-public", OPT_INT, O(metrics_public), 0, 1,
+     "1: /metrics is open without a token when auth is on; 0: it needs one"},
 };
 #define N_OPTIONS (sizeof options / sizeof options[0])
 
@@ -86,6 +88,7 @@ void sv_config_defaults(sv_config *c)
     c->max_connections = 4096;
     c->drain_seconds = 10;
     c->maintenance_s = 60;
+    c->metrics_public = 1;
 }
 
 static const opt *find_opt(const char *name, size_t len)

@@ -443,8 +443,10 @@ enum MHD_Result sv_handle(sv_req *r)
     if (m == 405)
         return sv_http_error_header(r, "method_not_allowed", "method not allowed here", "Allow",
                                     route.allow);
-    /* The API description is public: clients fetch it before they have a token. */
-    if (strncmp(path, "/v1/", 4) == 0 && route.id != SV_R_OPENAPI) {
+    /* The API description is public: clients fetch it before they have a token. /metrics is
+     * too unless --metrics-public 0 (a scraper then sends a token like any client). */
+    if ((strncmp(path, "/v1/", 4) == 0 && route.id != SV_R_OPENAPI) ||
+        (route.id == SV_R_METRICS && !app->cfg.metrics_public)) {
         if (sv_auth_tenant(app, sv_http_header(r, "Authorization"), r->tenant,
                            sizeof r->tenant) != 0)
             return sv_http_error_header(r, "unauthorized", "a valid bearer token is required",

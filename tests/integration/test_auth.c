@@ -211,6 +211,28 @@ static void test_scheme_any_case(void **state)
     it_daemon_destroy(&d);
 }
 
+/* --metrics-public 0: /metrics needs a token like /v1/; /healthz stays open. */
+static void test_metrics_private(void **state)
+{
+    (void)state;
+    static const char *const private_args[] = {"--tokens", "a:alice", "--metrics-public", "0",
+                                               NULL};
+    it_daemon d;
+    it_assert_start(&d, private_args);
+    it_resp r;
+    as(&d, "GET", "/metrics", NULL, nobody, &r);
+    assert_unauthorized(&r);
+    as(&d, "GET", "/metrics", NULL, alice, &r);
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.body, "solvd_jobs_submitted_total"));
+    it_resp_free(&r);
+    as(&d, "GET", "/healthz", NULL, nobody, &r);
+    assert_int_equal(r.status, 200);
+    it_resp_free(&r);
+    it_assert_clean_exit(&d);
+    it_daemon_destroy(&d);
+}
+
 /* Start-up with a bad token configuration: exit status 1 with the reason, no store opened. */
 static void expect_refused(char *const *argv, const char *msg)
 {
@@ -281,6 +303,7 @@ int main(void)
         cmocka_unit_test_teardown(test_token_required, it_teardown),
         cmocka_unit_test_teardown(test_tenants_isolated, it_teardown),
         cmocka_unit_test_teardown(test_scheme_any_case, it_teardown),
+        cmocka_unit_test_teardown(test_metrics_private, it_teardown),
         cmocka_unit_test_teardown(test_token_configuration, it_teardown),
     };
     return cmocka_run_group_tests_name("integration/auth", tests, NULL, NULL);
