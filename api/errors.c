@@ -9,6 +9,7 @@ static const struct {
 } table[] = {
     {"bad_json", 400},          {"bad_request", 400},       {"unauthorized", 401},
     {"not_found", 404},         {"method_not_allowed", 405}, {"conflict", 409},
+    {"quota_exceeded", 429},
     {"payload_too_large", 413}, {"unsupported_media_type", 415},
     {"invalid", 422},           {"unknown_solver", 422},    {"internal", 500},
     {"unavailable", 503},

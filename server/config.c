@@ -56,6 +56,8 @@ static const opt options[] = {
      "keep at most this many finished jobs (the newest); 0: no limit"},
     {"maintenance-s", OPT_DOUBLE, O(maintenance_s), 0.1, 86400,
      "seconds between retention rounds and store log checkpoints"},
+    {"max-queued-per-tenant", OPT_LONG, O(max_queued_per_tenant), 0, 1e9,
+     "queued jobs one tenant may have at once (429 beyond); 0: no limit"},
     {"metrics-public", OPT_INT, O(metrics_public), 0, 1,
      "1: /metrics is open without a token when auth is on; 0: it needs one"},
 };

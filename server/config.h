@@ -29,6 +29,7 @@ typedef struct {
     double retain_days;        /* finished jobs older than this are deleted; 0: kept */
     long retain_jobs;          /* at most this many finished jobs are kept; 0: no limit */
     double maintenance_s;      /* period of retention and the store's log checkpoint */
+    long max_queued_per_tenant; /* queued jobs one tenant may have; 0: no limit */
     int metrics_public;        /* 1: /metrics needs no token even when authentication is on */
 } sv_config;
 

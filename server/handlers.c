@@ -47,7 +47,12 @@ static void jobs_replied(void *data, const sv_jobs_reply *o)
                                        "cancel_requested", 1));
         return;
     case SV_JOBS_DELETED: sv_http_buffer(r, 204, "application/json", NULL, 0); return;
-    case SV_JOBS_FAILED: sv_http_error(r, o->code, o->message, NULL); return;
+    case SV_JOBS_FAILED:
+        if (strcmp(o->code, "quota_exceeded") == 0)
+            sv_http_error_header(r, o->code, o->message, "Retry-After", "1");
+        else
+            sv_http_error(r, o->code, o->message, NULL);
+        return;
     }
 }
 

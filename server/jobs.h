@@ -66,6 +66,7 @@ typedef struct {
 typedef struct {
     int workers;                 /* jobs run at once */
     double max_job_seconds;      /* the time limit of jobs that set none */
+    long max_queued_per_tenant;  /* queued jobs a tenant may have; 0: no limit */
     double progress_interval_s;
     const sv_codec_env *env;
     const char *node;            /* the name this node claims jobs under (copied) */

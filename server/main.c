@@ -201,6 +201,7 @@ int main(int argc, char **argv)
     sv_jobs_config jcfg = {
         .workers = app.cfg.workers,
         .max_job_seconds = app.cfg.max_job_seconds,
+        .max_queued_per_tenant = app.cfg.max_queued_per_tenant,
         .progress_interval_s = app.cfg.progress_interval_ms / 1000.0,
         .env = &app.env,
         .node = SV_NODE_NAME,

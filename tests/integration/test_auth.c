@@ -233,6 +233,46 @@ static void test_metrics_private(void **state)
     it_daemon_destroy(&d);
 }
 
+/* --max-queued-per-tenant 2 with one worker: alice's third queued job gets 429 with
+ * Retry-After, bob (another tenant) is not affected; running jobs do not count. */
+static void test_queued_quota(void **state)
+{
+    (void)state;
+    static const char *const quota_args[] = {"--tokens", "a:alice,b:bob", "--workers", "1",
+                                             "--max-queued-per-tenant", "2", NULL};
+    it_daemon d;
+    it_assert_start(&d, quota_args);
+    snprintf(d.auth, sizeof d.auth, "%s", alice[0]);
+    char *body = it_body_long(NULL);
+    char run[64], q1[64], q2[64], b1[64];
+    json_decref(it_submit(&d, body, run));
+    json_decref(it_wait_for_status(&d, run, "running", 30));
+    json_decref(it_submit(&d, body, q1));
+    json_decref(it_submit(&d, body, q2));
+    it_resp r;
+    as(&d, "POST", "/v1/jobs", body, alice, &r);
+    char ra[16];
+    assert_non_null(it_resp_header(&r, "Retry-After", ra, sizeof ra));
+    assert_string_equal(ra, "1");
+    it_assert_error(&r, 429, "quota_exceeded", NULL);
+    json_decref(it_submit_h(&d, body, bob, b1));
+    free(body);
+    const char *ids[] = {q1, q2, run};
+    for (int i = 0; i < 3; i++) {
+        char path[200];
+        snprintf(path, sizeof path, "/v1/jobs/%s/cancel", ids[i]);
+        it_http(&d, "POST", path, NULL, NULL, &r);
+        it_resp_free(&r);
+    }
+    d.auth[0] = 0;
+    char path[200];
+    snprintf(path, sizeof path, "/v1/jobs/%s/cancel", b1);
+    as(&d, "POST", path, NULL, bob, &r);
+    it_resp_free(&r);
+    it_assert_clean_exit(&d);
+    it_daemon_destroy(&d);
+}
+
 /* Start-up with a bad token configuration: exit status 1 with the reason, no store opened. */
 static void expect_refused(char *const *argv, const char *msg)
 {
@@ -304,6 +344,7 @@ int main(void)
         cmocka_unit_test_teardown(test_tenants_isolated, it_teardown),
         cmocka_unit_test_teardown(test_scheme_any_case, it_teardown),
         cmocka_unit_test_teardown(test_metrics_private, it_teardown),
+        cmocka_unit_test_teardown(test_queued_quota, it_teardown),
         cmocka_unit_test_teardown(test_token_configuration, it_teardown),
     };
     return cmocka_run_group_tests_name("integration/auth", tests, NULL, NULL);
