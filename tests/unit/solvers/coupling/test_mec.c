@@ -364,6 +364,71 @@ static void test_ebim_closed_cases(void **state)
     assert_int_equal(info.codes, 2);
 }
 
+/* ---- progress ---- */
+
+typedef struct {
+    int reports;
+    double last, first;
+    int monotone;  /* +1: never fell; -1: never rose */
+    double entropy_metric;
+} trace;
+
+static int record(const sv_progress *p, void *data)
+{
+    trace *t = data;
+    if (t->reports == 0)
+        t->first = p->obj;
+    else if ((t->monotone > 0 && p->obj < t->last - 1e-12) ||
+             (t->monotone < 0 && p->obj > t->last + 1e-12))
+        t->monotone = 0;
+    t->last = p->obj;
+    for (int i = 0; i < p->n_metrics; i++)
+        if (strcmp(p->metrics[i].name, "entropy") == 0)
+            t->entropy_metric = p->metrics[i].value;
+    t->reports++;
+    return 0;
+}
+
+/* MEC reports the partial coupling's entropy, growing to H; EBIM reports H(T) = I(X;T),
+ * falling from H(X) to at most R. */
+static void test_progress(void **state)
+{
+    (void)state;
+    const int n = 3000;
+    double a[3000], b[3000];
+    sv_rng r;
+    sv_rng_seed(&r, 5);
+    mec_gen_marginal(MEC_GEN_DIRICHLET, 1.0, n, &r, a);
+    mec_gen_marginal(MEC_GEN_DIRICHLET, 1.0, n, &r, b);
+    int ns[2] = {n, n};
+    const double *p[2] = {a, b};
+    mec_problem P = {2, ns, p};
+    static int idx[2 * 6000];
+    static double mass[6000];
+    mec_coupling c = {6000, idx, mass};
+    mec_settings s;
+    mec_settings_default(&s);
+    s.ctl.report_every = 100;
+    trace t = {0, 0, 0, 1, NAN};
+    sv_monitor mon = {record, &t, NULL};
+    mec_info info;
+    assert_int_equal(mec_solve(&P, &s, &mon, &c, &info, NULL), SV_OK);
+    assert_true(t.reports >= 50);
+    assert_true(t.first == 0.0 && t.monotone == 1);
+    assert_true(t.last == info.joint_entropy && t.entropy_metric == info.joint_entropy);
+
+    static int code[3000];
+    ebim_problem E = {a, n, 4.0};
+    ebim_info ei;
+    trace u = {0, 0, 0, -1, NAN};
+    mon.data = &u;
+    s.ctl.report_every = 10;
+    assert_int_equal(ebim_solve(&E, &s, &mon, code, &ei, NULL), SV_OK);
+    assert_true(u.reports >= 20);
+    assert_true(fabs(u.first - ei.h_x) < 1e-9 && u.monotone == -1);
+    assert_true(fabs(u.last - ei.mi) < 1e-9 && u.last <= 4.0 + 1e-12);
+}
+
 /* ---- control ---- */
 
 static int stop_now(void *data)
@@ -538,6 +603,7 @@ int main(void)
         cmocka_unit_test(test_closed_cases),
         cmocka_unit_test(test_ebim_guarantee_and_brute_force),
         cmocka_unit_test(test_ebim_closed_cases),
+        cmocka_unit_test(test_progress),
         cmocka_unit_test(test_cancel_and_time_limit),
         cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_codec_errors),
