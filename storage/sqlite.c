@@ -280,6 +280,14 @@ static int bind_state(sqlite3_stmt *st, int i, sv_job_state state)
     return sqlite3_bind_text(st, i, sv_job_state_name(state), -1, SQLITE_STATIC);
 }
 
+/* A bind failed: the statement is reset and the error recorded. Returns the SV_STORE_ code. */
+static int bind_failed(sq_store *s, sqlite3_stmt *st, int rc)
+{
+    int ret = fail(s, rc);
+    done(st);
+    return ret;
+}
+
 /* Keeps the first failing bind; every later bind is skipped. */
 #define BIND(call)                                                                           \
     do {                                                                                     \
@@ -702,11 +710,8 @@ static int sq_insert_job(sq_store *s, const sv_job *j)
     BIND(bind_text(st, 19, j->params));
     BIND(bind_field(st, 20, j->node, sizeof j->node));
     BIND(sqlite3_bind_double(st, 21, j->lease_until));
-    if (rc != SQLITE_OK) {
-        int ret = fail(s, rc);
-        done(st);
-        return ret;
-    }
+    if (rc != SQLITE_OK)
+        return bind_failed(s, st, rc);
     if ((int)j->state < 0 || j->state >= SV_JOB_NSTATES) {
         done(st);
         return fail_msg(s, SV_STORE_ESTATE, "insert: the job has no valid state");
@@ -730,11 +735,8 @@ static int sq_claim_job(sq_store *s, const char *id, const char *node, double no
     BIND(bind_state(st, 5, SV_JOB_QUEUED));
     BIND(bind_text(st, 6, node && *node ? node : NULL));
     BIND(sqlite3_bind_double(st, 7, lease_s > 0 ? now + lease_s : 0.0));
-    if (rc != SQLITE_OK) {
-        int ret = fail(s, rc);
-        done(st);
-        return ret;
-    }
+    if (rc != SQLITE_OK)
+        return bind_failed(s, st, rc);
     if ((rc = run(s, st)) != SV_STORE_OK)
         return rc;
     return sqlite3_changes(s->db) == 1 ? SV_STORE_OK : missing_or_state(s, id);
@@ -789,11 +791,8 @@ static int sq_heartbeat(sq_store *s, const char *node, double now, double lease_
     BIND(bind_state(st, 1, SV_JOB_RUNNING));
     BIND(bind_text(st, 2, node));
     BIND(sqlite3_bind_double(st, 3, lease_s > 0 ? now + lease_s : 0.0));
-    if (rc != SQLITE_OK) {
-        int ret = fail(s, rc);
-        done(st);
-        return ret;
-    }
+    if (rc != SQLITE_OK)
+        return bind_failed(s, st, rc);
     if ((rc = run(s, st)) != SV_STORE_OK)
         return rc;
     if (renewed)
@@ -820,11 +819,8 @@ static int sq_finish_job(sq_store *s, const char *id, sv_job_state state, double
     BIND(bind_text(st, 6, error));
     BIND(bind_state(st, 7, SV_JOB_QUEUED));
     BIND(bind_state(st, 8, SV_JOB_RUNNING));
-    if (rc != SQLITE_OK) {
-        int ret = fail(s, rc);
-        done(st);
-        return ret;
-    }
+    if (rc != SQLITE_OK)
+        return bind_failed(s, st, rc);
     if ((rc = run(s, st)) != SV_STORE_OK)
         return rc;
     return sqlite3_changes(s->db) == 1 ? SV_STORE_OK : missing_or_state(s, id);
@@ -942,11 +938,8 @@ static int give_back(sq_store *s, const running_job *r, double now, const char *
         BIND(bind_state(st, 2, SV_JOB_QUEUED));
         BIND(bind_state(st, 3, SV_JOB_RUNNING));
     }
-    if (rc != SQLITE_OK) {
-        int ret = fail(s, rc);
-        done(st);
-        return ret;
-    }
+    if (rc != SQLITE_OK)
+        return bind_failed(s, st, rc);
     if ((rc = run(s, st)) != SV_STORE_OK)
         return rc;
     if (sqlite3_changes(s->db) != 1)
@@ -1014,11 +1007,8 @@ static int sq_recover(sq_store *s, const char *node, int max_attempts, double no
         return rc;
     BIND(bind_state(st, 1, SV_JOB_RUNNING));
     BIND(bind_text(st, 2, node ? node : ""));
-    if (rc != SQLITE_OK) {
-        int ret = fail(s, rc);
-        done(st);
-        return ret;
-    }
+    if (rc != SQLITE_OK)
+        return bind_failed(s, st, rc);
     return give_back_all(s, st, max_attempts, now, "the server stopped", requeued, failed);
 }
 
@@ -1033,11 +1023,8 @@ static int sq_requeue_expired(sq_store *s, double now, int max_attempts, int *re
         return rc;
     BIND(bind_state(st, 1, SV_JOB_RUNNING));
     BIND(sqlite3_bind_double(st, 2, now));
-    if (rc != SQLITE_OK) {
-        int ret = fail(s, rc);
-        done(st);
-        return ret;
-    }
+    if (rc != SQLITE_OK)
+        return bind_failed(s, st, rc);
     return give_back_all(s, st, max_attempts, now, "its node stopped renewing its lease",
                          requeued, failed);
 }
@@ -1053,11 +1040,8 @@ static int sq_release(sq_store *s, const char *id, const char *node, double now)
     BIND(bind_state(st, 1, SV_JOB_RUNNING));
     BIND(bind_text(st, 2, id));
     BIND(bind_text(st, 3, node ? node : ""));
-    if (rc != SQLITE_OK) {
-        int ret = fail(s, rc);
-        done(st);
-        return ret;
-    }
+    if (rc != SQLITE_OK)
+        return bind_failed(s, st, rc);
     if ((rc = savepoint(s)) != SV_STORE_OK) {
         done(st);
         return rc;
@@ -1089,11 +1073,8 @@ static int sq_get_job(sq_store *s, const char *id, const char *tenant, sv_job *o
         return rc;
     BIND(bind_text(st, 1, id));
     BIND(bind_text(st, 2, tenant));
-    if (rc != SQLITE_OK) {
-        int ret = fail(s, rc);
-        done(st);
-        return ret;
-    }
+    if (rc != SQLITE_OK)
+        return bind_failed(s, st, rc);
     return fetch_one_job(s, st, out);
 }
 
@@ -1106,11 +1087,8 @@ static int sq_get_result(sq_store *s, const char *id, const char *tenant, char *
         return rc;
     BIND(bind_text(st, 1, id));
     BIND(bind_text(st, 2, tenant));
-    if (rc != SQLITE_OK) {
-        int ret = fail(s, rc);
-        done(st);
-        return ret;
-    }
+    if (rc != SQLITE_OK)
+        return bind_failed(s, st, rc);
     rc = sqlite3_step(st);
     int ret;
     if (rc == SQLITE_ROW) {
@@ -1139,11 +1117,8 @@ static int sq_find_idem(sq_store *s, const char *tenant, const char *key, sv_job
         return rc;
     BIND(bind_text(st, 1, tenant ? tenant : ""));
     BIND(bind_text(st, 2, key));
-    if (rc != SQLITE_OK) {
-        int ret = fail(s, rc);
-        done(st);
-        return ret;
-    }
+    if (rc != SQLITE_OK)
+        return bind_failed(s, st, rc);
     return fetch_one_job(s, st, out);
 }
 
@@ -1219,11 +1194,8 @@ static int sq_list_jobs(sq_store *s, const sv_job_filter *f, sv_job *out, int *n
     if (mask & LF_BEFORE)
         BIND(bind_text(st, 5, f->before_id));
     BIND(sqlite3_bind_int(st, 6, limit));
-    if (rc != SQLITE_OK) {
-        int ret = fail(s, rc);
-        done(st);
-        return ret;
-    }
+    if (rc != SQLITE_OK)
+        return bind_failed(s, st, rc);
     int count = 0, ret = SV_STORE_OK;
     while (count < limit) {
         rc = sqlite3_step(st);
@@ -1258,11 +1230,8 @@ static int sq_events(sq_store *s, const char *id, long after_seq, int limit, sv_
     BIND(bind_text(st, 1, id));
     BIND(sqlite3_bind_int64(st, 2, after_seq));
     BIND(sqlite3_bind_int(st, 3, limit > 0 ? limit : -1));   /* LIMIT -1: no limit */
-    if (rc != SQLITE_OK) {
-        int ret = fail(s, rc);
-        done(st);
-        return ret;
-    }
+    if (rc != SQLITE_OK)
+        return bind_failed(s, st, rc);
     /* The callback runs while this statement is active: it may use the store, but not call
      * sv_store_events on the same handle (the statement is cached). */
     int ret = SV_STORE_OK;
@@ -1288,11 +1257,8 @@ static int get_job_full(sq_store *s, const char *id, sv_job *out)
     if (rc)
         return rc;
     rc = sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
-    if (rc != SQLITE_OK) {
-        int ret = fail(s, rc);
-        done(st);
-        return ret;
-    }
+    if (rc != SQLITE_OK)
+        return bind_failed(s, st, rc);
     return fetch_one_job(s, st, out);
 }
 
@@ -1306,11 +1272,8 @@ static int sq_each_queued(sq_store *s, sv_job_cb cb, void *data)
     if (rc)
         return rc;
     rc = bind_state(st, 1, SV_JOB_QUEUED);
-    if (rc != SQLITE_OK) {
-        int ret = fail(s, rc);
-        done(st);
-        return ret;
-    }
+    if (rc != SQLITE_OK)
+        return bind_failed(s, st, rc);
     typedef struct {
         char id[sizeof ((sv_job *)0)->id];
     } job_id;
@@ -1391,11 +1354,8 @@ static int sq_delete_job(sq_store *s, const char *id, const char *tenant)
         return rc;
     BIND(bind_text(st, 1, id));
     BIND(bind_text(st, 2, tenant));
-    if (rc != SQLITE_OK) {
-        int ret = fail(s, rc);
-        done(st);
-        return ret;
-    }
+    if (rc != SQLITE_OK)
+        return bind_failed(s, st, rc);
     if ((rc = run(s, st)) != SV_STORE_OK)
         return rc;
     if (sqlite3_changes(s->db) == 1)
@@ -1420,11 +1380,8 @@ static int prune_step(sq_store *s, int which, double arg, long limit, long *dele
     else
         BIND(sqlite3_bind_int64(st, 1, (sqlite3_int64)arg));
     BIND(sqlite3_bind_int64(st, 2, (sqlite3_int64)limit));
-    if (rc != SQLITE_OK) {
-        int ret = fail(s, rc);
-        done(st);
-        return ret;
-    }
+    if (rc != SQLITE_OK)
+        return bind_failed(s, st, rc);
     if ((rc = run(s, st)) != SV_STORE_OK)
         return rc;
     *deleted += sqlite3_changes(s->db);
