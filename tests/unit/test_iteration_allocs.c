@@ -54,11 +54,12 @@ static void trace_alloc(void)
     in_trace = 0;
 }
 
-#if SV_COUNT_ALLOCS
 /* glibc's own entry points: the definitions below interpose on every caller in the process. */
 extern void *__libc_malloc(size_t);
 extern void *__libc_calloc(size_t, size_t);
 extern void *__libc_realloc(void *, size_t);
+
+#if SV_COUNT_ALLOCS
 
 void *malloc(size_t n)
 {
