@@ -327,12 +327,13 @@ static void test_generator_seeded(void **state)
     assert_int_equal(a.prob.budget, top / 2);
     assert_memory_equal(a.cost, b.cost, 28 * sizeof *a.cost);
     assert_memory_equal(a.value, b.value, 28 * sizeof *a.value);
+    mck_data_free(&b);
     g.options = 0;
     sv_err e;
     assert_int_equal(mck_generate(&g, &b, &e), SV_EINVAL);
     assert_string_equal(e.field, "/problem/generate/options");
     mck_data_free(&a);
-    mck_data_free(&b);
+    mck_data_free(&b);  /* empty after the failure: still safe */
 }
 
 /* ---- the codec ---- */
