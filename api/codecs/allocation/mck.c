@@ -367,11 +367,13 @@ static int read_problem(const json_t *problem, const sv_codec_env *env, mck_desc
     d->key = json_object_get(problem, mck_forms[form].key);
     switch (d->form) {
     case FORM_GROUPS:
-        if ((rc = read_unit(problem, 0, d, e)) != SV_OK || (rc = read_budget(problem, d, e)))
+        if ((rc = read_unit(problem, 0, d, e)) != SV_OK ||
+            (rc = read_budget(problem, d, e)) != SV_OK)
             return rc;
         return read_groups(problem, env, d, out, e);
     case FORM_WEIGHTS:
-        if ((rc = read_unit(problem, 0, d, e)) != SV_OK || (rc = read_budget(problem, d, e)))
+        if ((rc = read_unit(problem, 0, d, e)) != SV_OK ||
+            (rc = read_budget(problem, d, e)) != SV_OK)
             return rc;
         return read_weights(problem, env, d, out, e);
     case FORM_CURVES:

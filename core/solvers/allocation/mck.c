@@ -31,7 +31,7 @@
 const sv_param_spec mck_params[] = {
     SV_P_INT(mck_settings, max_budget, 1, 1e9, MCK_DEFAULT_MAX_BUDGET,
              "largest budget (in cost units, after capping it at the sum of every group's "
-             "dearest option) the DP accepts; it allocates 24 bytes per budget unit"),
+             "dearest option) the DP accepts; its two rows take 16 bytes per budget unit"),
     SV_P_INT(mck_settings, max_cells, 1, 1e10, MCK_DEFAULT_MAX_CELLS,
              "largest groups * (budget + 1) accepted: the choice table, 2 bytes a cell"),
     SV_P_BOOL(mck_settings, simd, 1,
