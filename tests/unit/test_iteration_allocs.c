@@ -13,12 +13,14 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <execinfo.h>
 #include <jansson.h>
 #include <math.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "api/codec.h"
 #include "support/codec.h"
@@ -35,12 +37,15 @@
 #endif
 
 static atomic_long n_allocs;
+/* glibc's own entry points: the definitions below interpose on every caller in the process. */
+extern void *__libc_malloc(size_t);
+extern void *__libc_calloc(size_t, size_t);
+extern void *__libc_realloc(void *, size_t);
+
+#if SV_COUNT_ALLOCS
 /* SV_ALLOC_TRACE=1: the call stacks of counted allocations between reports go to stderr (for
  * finding them; the test's verdict is the same). */
 static int tracing, in_trace;
-
-#include <execinfo.h>
-#include <unistd.h>
 
 static void trace_alloc(void)
 {
@@ -53,13 +58,6 @@ static void trace_alloc(void)
     write(2, "--\n", 3);
     in_trace = 0;
 }
-
-/* glibc's own entry points: the definitions below interpose on every caller in the process. */
-extern void *__libc_malloc(size_t);
-extern void *__libc_calloc(size_t, size_t);
-extern void *__libc_realloc(void *, size_t);
-
-#if SV_COUNT_ALLOCS
 
 void *malloc(size_t n)
 {
@@ -121,7 +119,9 @@ static int on_report(const sv_progress *p, void *data)
                 t->phase[t->n] = p->metrics[i].value;
     }
     t->n++;
+#if SV_COUNT_ALLOCS
     tracing = t->n >= 2 && getenv("SV_ALLOC_TRACE") != NULL;
+#endif
     return 0;
 }
 
@@ -143,7 +143,9 @@ static void test_no_allocation_between_reports(void **state)
         sv_monitor mon = {on_report, &t, NULL};
         json_t *res = sv_test_codec_run_json(*c, json_object_get(ex, "problem"),
                                              json_object_get(ex, "params"), &mon);
+#if SV_COUNT_ALLOCS
         tracing = 0;
+#endif
         long inside = t.n < MAX_REPORTS ? t.n - 1 : MAX_REPORTS;  /* the last one is the final */
         long grew = 0;
         for (long k = 2; k < inside; k++)  /* the intervals from report 2 to report inside */
