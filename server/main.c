@@ -178,7 +178,11 @@ int main(int argc, char **argv)
         sv_log_error("start-up failed", NULL);
         return 1;
     }
-    char err[256];
+    char err[512];
+    if (sv_store_preflight(app.cfg.db, err, sizeof err) != SV_STORE_OK) {
+        sv_log_error("refusing the job store", "db=\"%s\" err=\"%s\"", app.cfg.db, err);
+        return 1;
+    }
     if (sv_store_open(app.cfg.db, &app.wstore, err, sizeof err) != SV_STORE_OK ||
         sv_store_open(app.cfg.db, &app.rstore, err, sizeof err) != SV_STORE_OK) {
         sv_log_error("cannot open the job store", "db=\"%s\" err=\"%s\"", app.cfg.db, err);

@@ -59,5 +59,6 @@ struct sv_store {
 typedef int (*sv_store_open_fn)(const char *target, sv_store **out, char *err, size_t errlen);
 
 int sv_sqlite_open(const char *path, sv_store **out, char *err, size_t errlen);
+int sv_sqlite_preflight(const char *path, char *err, size_t errlen);
 
 #endif

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 /* ------------------------------------------------------------------------------------------ */
 /* Schema                                                                                      */
@@ -562,6 +563,23 @@ static int configure(sq_store *s)
 
 static const sv_store_ops sqlite_ops;
 static void sq_close(sq_store *s);
+
+/* A database file that exists but is empty was truncated (or replaced) behind our back: SQLite
+ * would take it for a new store and start empty over jobs that were acknowledged. (Not part of
+ * the open itself: two handles creating a new store at once see it empty for a moment.) */
+int sv_sqlite_preflight(const char *path, char *err, size_t errlen)
+{
+    struct stat sb;
+    if (path && strcmp(path, ":memory:") != 0 && stat(path, &sb) == 0 && S_ISREG(sb.st_mode) &&
+        sb.st_size == 0) {
+        if (err && errlen)
+            snprintf(err, errlen, "%s exists but is empty (truncated?); solvd will not start a "
+                     "new store over it: remove the file (and any -wal, -shm beside it) to "
+                     "start one", path);
+        return SV_STORE_EIO;
+    }
+    return SV_STORE_OK;
+}
 
 int sv_sqlite_open(const char *path, sv_store **out, char *err, size_t errlen)
 {

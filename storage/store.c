@@ -61,6 +61,15 @@ int sv_store_open(const char *url, sv_store **out, char *err, size_t errlen)
     return sv_sqlite_open(url, out, err, errlen);
 }
 
+int sv_store_preflight(const char *url, char *err, size_t errlen)
+{
+    if (!url)
+        return SV_STORE_OK;
+    if (strncmp(url, "sqlite:", 7) == 0)
+        return sv_sqlite_preflight(url + 7, err, errlen);
+    return looks_like_url(url) ? SV_STORE_OK : sv_sqlite_preflight(url, err, errlen);
+}
+
 void sv_store_close(sv_store *s)
 {
     if (s)

@@ -95,6 +95,10 @@ enum {
  * into err. */
 int sv_store_open(const char *url, sv_store **out, char *err, size_t errlen);
 void sv_store_close(sv_store *s);   /* NULL is fine */
+/* What a server checks once before it opens its handles: the store url names is not one that
+ * an open would silently take for a new, empty store although it held jobs (SQLite: an existing
+ * file of zero bytes). SV_STORE_OK, or SV_STORE_EIO with the reason in err. */
+int sv_store_preflight(const char *url, char *err, size_t errlen);
 /* The backend's name ("sqlite") and its SV_STORE_CAP_* bits. */
 const char *sv_store_backend(const sv_store *s);
 unsigned sv_store_caps(const sv_store *s);

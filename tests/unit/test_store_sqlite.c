@@ -265,6 +265,23 @@ static void test_open_errors(void **state)
     remove_db_files(path);
     sv_store_close(NULL);
     assert_non_null(sv_store_errmsg(NULL));
+
+    /* An existing file of zero bytes (a truncated store) is refused by the preflight, under
+     * both spellings; a missing file and a real store pass. */
+    snprintf(path, sizeof path, "%s/empty.db", f->dir);
+    fp = fopen(path, "w");
+    assert_non_null(fp);
+    fclose(fp);
+    err[0] = '\0';
+    assert_int_equal(sv_store_preflight(path, err, sizeof err), SV_STORE_EIO);
+    assert_non_null(strstr(err, "exists but is empty"));
+    char url[220];
+    snprintf(url, sizeof url, "sqlite:%s", path);
+    assert_int_equal(sv_store_preflight(url, err, sizeof err), SV_STORE_EIO);
+    remove(path);
+    assert_int_equal(sv_store_preflight(path, err, sizeof err), SV_STORE_OK);
+    assert_int_equal(sv_store_preflight(f->path, err, sizeof err), SV_STORE_OK);
+    assert_int_equal(sv_store_preflight("postgres://h/db", err, sizeof err), SV_STORE_OK);
 }
 
 /* ------------------------------------------------------------------------------------------ */
