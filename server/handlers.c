@@ -365,7 +365,8 @@ static void health_done(sv_read *rd)
     health_read *c = (health_read *)rd;
     sv_req *r = c->r;
     sv_app *app = r->app;
-    int ok = c->rc == SV_STORE_OK;
+    int writes = !sv_writer_failing(&app->writer);
+    int ok = c->rc == SV_STORE_OK && writes;
     free(c);
     json_t *o = json_pack("{s:s, s:s, s:i, s:i, s:I}", "status",
                           !ok ? "degraded" : app->draining ? "draining" : "ok", "version",
@@ -373,6 +374,7 @@ static void health_done(sv_read *rd)
                           sv_jobs_running(&app->jobs), "queued",
                           (json_int_t)sv_jobs_queued(&app->jobs));
     json_object_set_new(o, "store", json_string(ok ? "ok" : "failing"));
+    json_object_set_new(o, "store_writes", json_string(writes ? "ok" : "failing"));
     sv_http_json(r, ok && !app->draining ? 200 : 503, o);
 }
 

@@ -71,6 +71,8 @@ void sv_writer_close(sv_writer *w)
 
 int sv_writer_idle(const sv_writer *w) { return !w->busy && !w->pending; }
 
+int sv_writer_failing(const sv_writer *w) { return w->failing; }
+
 static int apply(sv_store *s, sv_wop *op)
 {
     switch (op->kind) {
@@ -96,12 +98,14 @@ static void batch_work(uv_work_t *req)
 {
     sv_writer *w = req->data;
     int rc = sv_store_begin(w->store);
+    w->batch_failed = rc != SV_STORE_OK;
     for (sv_wop *op = w->batch; op; op = op->next)
         op->rc = rc == SV_STORE_OK ? apply(w->store, op) : rc;
     if (rc == SV_STORE_OK && sv_store_commit(w->store) != SV_STORE_OK) {
         sv_store_rollback(w->store);
         for (sv_wop *op = w->batch; op; op = op->next)
             op->rc = SV_STORE_EIO;
+        w->batch_failed = 1;
         return;
     }
     /* Maintenance asked for: the log is checkpointed outside the transaction. */
@@ -121,6 +125,14 @@ static void batch_done(uv_work_t *req, int status)
     sv_wop *op = w->batch;
     w->batch = NULL;
     w->busy = 0;
+    if (w->batch_failed && !w->failing) {
+        w->failing = 1;
+        w->failing_since = sv_now_s();
+        sv_log_error("store writes failing", "err=\"%s\"", sv_store_errmsg(w->store));
+    } else if (!w->batch_failed && w->failing) {
+        w->failing = 0;
+        sv_log_info("store writes recovered", "after_s=%.3f", sv_now_s() - w->failing_since);
+    }
     while (op) {
         sv_wop *next = op->next;
         m->store_ops++;

@@ -62,6 +62,9 @@ typedef struct {
     int busy;
     size_t n_pending;
     double batch_started;
+    int batch_failed;                /* pool thread: the batch's begin or commit failed */
+    int failing;                     /* loop thread: the last batch failed as a whole */
+    double failing_since;            /* sv_now_s() of the first failed batch in a row */
 } sv_writer;
 
 int sv_writer_init(sv_writer *w, uv_loop_t *loop, sv_store *store, sv_metrics *metrics);
@@ -70,5 +73,8 @@ void sv_writer_close(sv_writer *w);
  * running, so the ops one callback queues share one transaction. */
 void sv_writer_submit(sv_writer *w, sv_wop *op);
 int sv_writer_idle(const sv_writer *w);
+/* 1 while durable writes fail as a whole (the last batch could not begin or commit: a full
+ * disk, a read-only or corrupt database); 0 again after a batch commits. */
+int sv_writer_failing(const sv_writer *w);
 
 #endif
