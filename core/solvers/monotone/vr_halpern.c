@@ -53,7 +53,7 @@ const sv_param_spec vr_halpern_params[] = {
               "at every evaluation)"),
     SV_P_NUMBER_GT(vr_halpern_settings, eta, 0, INFINITY, NAN,
                    "forward step (cocoercive) or resolvent parameter (monotone); null: 1/L"),
-    SV_P_NUMBER_GT(vr_halpern_settings, L, 0, INFINITY, NAN,
+    SV_PN_NUMBER_GT(vr_halpern_settings, L, "lipschitz", 0, INFINITY, NAN,
                    "the components' parameter; null: computed (vr monotone: sqrt of the largest "
                    "eigenvalue of (1/n) sum M_i'M_i; vr cocoercive: max_i |M_i|; plain: |M|)"),
     SV_P_NUMBER_GT(vr_halpern_settings, p, 0, 1, NAN,

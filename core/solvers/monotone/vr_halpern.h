@@ -38,7 +38,7 @@ typedef struct {
     int setting;          /* vr_halpern_setting */
     int variant;          /* vr_halpern_variant */
     double eta;           /* the step (cocoercive) or resolvent parameter (monotone); NaN: 1/L */
-    double L;             /* Lipschitz/cocoercivity parameter; NaN: computed from the M_i */
+    double L;             /* "lipschitz": Lipschitz/cocoercivity parameter; NaN: computed */
     double p;             /* snapshot probability; NaN: 1/sqrt(n) cocoercive, 1/n monotone */
     int batch;            /* cocoercive estimator's batch; 0: ceil(sqrt(n)) */
     double inner_scale;   /* monotone: inner steps m_k = ceil(inner_scale (1+eta L)/sqrt(p)

@@ -374,6 +374,93 @@ static void test_bad_input(void **state)
     drop(&I);
 }
 
+/* ---- the codec ---- */
+
+#define GEN "\"generate\": {\"components\": 4, \"dim\": 4}"
+
+static void test_codec_errors(void **state)
+{
+    (void)state;
+    const sv_codec *C = &sv_codec_vr_halpern;
+    sv_test_codec_ok(C, "{" GEN "}", NULL);
+    sv_test_codec_ok(C, "{" GEN ", \"lo\": [0, null, 0, 0], \"z0\": [1, 1, 1, 1]}", NULL);
+    sv_test_codec_error(C, "{" GEN ", \"lo\": [0, 0]}", NULL, "/problem/lo");
+    sv_test_codec_error(C, "{" GEN ", \"hi\": [0, \"x\", 0, 0]}", NULL, "/problem/hi/1");
+    sv_test_codec_error(C, "{" GEN ", \"lo\": [1, 0, 0, 0], \"hi\": [0, 1, 1, 1]}", NULL,
+                        "/problem/lo");
+    sv_test_codec_error(C, "{" GEN ", \"z0\": [1]}", NULL, "/problem/z0");
+    sv_test_codec_error(C, "{\"generate\": {\"components\": 4, \"dim\": 3, \"kind\":"
+                        " \"bilinear\"}}", NULL, "/problem/generate/dim");
+    sv_test_codec_error(C, "{\"generate\": {\"components\": 0, \"dim\": 4}}", NULL,
+                        "/problem/generate/components");
+    sv_test_codec_error(C, "{\"generate\": {\"dim\": 4}}", NULL,
+                        "/problem/generate/components");
+    sv_test_codec_error(C, "{\"generate\": {\"components\": 4, \"dim\": 4, \"skw\": 1}}",
+                        NULL, "/problem/generate/skw");
+    sv_test_codec_error(C, "{" GEN "}", "{\"batch\": 5}", "/params/batch");
+    sv_test_codec_error(C, "{" GEN "}", "{\"operator\": \"strong\"}", "/params/operator");
+    sv_test_codec_error(C, "{" GEN "}", "{\"variant\": \"fast\"}", "/params/variant");
+    sv_test_codec_error(C, "{" GEN "}", "{\"p\": 0}", "/params/p");
+    sv_test_codec_error(C, "{\"components\": [{\"M\": [[1, 0], [0, 1]], \"q\": [1]}]}", NULL,
+                        "/problem/components/0/q");
+    sv_test_codec_error(C, "{\"components\": [{\"M\": [[1, 0]]}]}", NULL,
+                        "/problem/components/0/M");
+    sv_test_codec_error(C, "{\"components\": [{\"M\": [[1]]}, {\"M\": [[1, 0], [0, 1]]}]}",
+                        NULL, "/problem/components/1/M");
+    sv_test_codec_error(C, "{\"components\": [{\"M\": [[1]], \"r\": 1}]}", NULL,
+                        "/problem/components/0/r");
+    sv_test_codec_error(C, "{\"bilinear\": {\"A\": [[1, 2]], \"b\": [1, 2]}}", NULL,
+                        "/problem/bilinear/b");
+    sv_test_codec_error(C, "{\"bilinear\": {\"A\": [[[1, 2]], [[1, 2], [3, 4]]]}}", NULL,
+                        "/problem/bilinear/A/1");
+    sv_test_codec_error(C, "{\"bilinear\": {\"B\": 1}}", NULL, "/problem/bilinear/B");
+    sv_test_codec_error(C, "{" GEN ", \"bilinear\": {\"A\": [[1]]}}", NULL, "/problem");
+}
+
+/* A 2x2 bilinear game with linear terms, two components: the saddle point by hand. With
+ * A = (1/2)(A_1 + A_2) = [[2, 0], [0, 1]], b = (2, -1), c = (4, 3): A y = -b gives y = (-1, 1),
+ * A'x = c gives x = (2, 3). */
+static void test_codec_bilinear(void **state)
+{
+    (void)state;
+    const char *problem =
+        "{\"bilinear\": {\"A\": [[[3, 1], [0, 1]], [[1, -1], [0, 1]]], \"b\": [2, -1],"
+        " \"c\": [4, 3]}}";
+    json_t *r = sv_test_codec_run(&sv_codec_vr_halpern, problem, "{\"tol\": 1e-4}", NULL);
+    assert_string_equal(json_string_value(json_object_get(r, "status")), "solved");
+    double xs[2] = {2, 3}, ys[2] = {-1, 1};
+    json_t *x = json_object_get(r, "x"), *y = json_object_get(r, "y");
+    for (int j = 0; j < 2; j++) {
+        assert_true(fabs(json_number_value(json_array_get(x, (size_t)j)) - xs[j]) < 1e-3);
+        assert_true(fabs(json_number_value(json_array_get(y, (size_t)j)) - ys[j]) < 1e-3);
+    }
+    assert_true(json_number_value(json_object_get(r, "residual")) <= 1e-4);
+    assert_int_equal(json_integer_value(json_object_get(r, "components")), 2);
+    assert_int_equal(json_integer_value(json_object_get(r, "dim")), 4);
+    json_decref(r);
+}
+
+/* Explicit components on a box: F(z) = z - (2, -2) on [-1, 1]^2 (two non-symmetric
+ * components averaging to it) has the VI solution (1, -1), where F points out of the box. */
+static void test_codec_components_box(void **state)
+{
+    (void)state;
+    const char *problem =
+        "{\"components\": [{\"M\": [[2, 1], [-1, 0]], \"q\": [-4, 0]},"
+        " {\"M\": [[0, -1], [1, 2]], \"q\": [0, 4]}], \"lo\": [-1, -1], \"hi\": [1, 1]}";
+    json_t *r = sv_test_codec_run(&sv_codec_vr_halpern, problem,
+                                  "{\"tol\": 1e-4, \"operator\": \"cocoercive\","
+                                  " \"variant\": \"plain\"}", NULL);
+    assert_string_equal(json_string_value(json_object_get(r, "status")), "solved");
+    json_t *z = json_object_get(r, "z");
+    /* Halpern from the anchor 0 with T = P(u - F(u)) = (1, -1) for every u: u_k = (1 - 1/(k+1))
+     * (1, -1), so the residual is sqrt(2)/(k+1) and the run takes 14142 steps */
+    assert_true(fabs(json_number_value(json_array_get(z, 0)) - 1.0) < 1e-4);
+    assert_true(fabs(json_number_value(json_array_get(z, 1)) + 1.0) < 1e-4);
+    assert_int_equal(json_integer_value(json_object_get(r, "iterations")), 14142);
+    json_decref(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -385,6 +472,9 @@ int main(void)
         cmocka_unit_test(test_seeded),
         cmocka_unit_test(test_cancel_and_time_limit),
         cmocka_unit_test(test_bad_input),
+        cmocka_unit_test(test_codec_errors),
+        cmocka_unit_test(test_codec_bilinear),
+        cmocka_unit_test(test_codec_components_box),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
