@@ -28,7 +28,7 @@ typedef enum {
     VR_HALPERN_PLAIN = 1   /* deterministic Halpern: full F at every evaluation */
 } vr_halpern_variant;
 
-#define VR_HALPERN_DEFAULT_TOL 1e-6
+#define VR_HALPERN_DEFAULT_TOL 1e-4
 #define VR_HALPERN_DEFAULT_MAX_ITER 1000000L
 #define VR_HALPERN_DEFAULT_REPORT_EVERY 100L
 /* The run counts as diverged once the residual exceeds this multiple of its initial value. */
