@@ -420,6 +420,8 @@ static int bip_run(const json_t *problem, const json_t *params, const sv_codec_e
             json_object_set_new(r, "kept", json_integer(info.kept));
             json_object_set_new(r, "mask_changes", json_integer(info.mask_changes));
             json_object_set_new(r, "masks_scored", json_integer(info.masks_scored));
+            json_object_set_new(r, "select_newton_steps", json_integer(info.select_newton_steps));
+            json_object_set_new(r, "select_time_s", json_real(info.select_time_s));
             json_object_set_new(r, "best_iter", json_integer(info.best_iter));
             json_object_set_new(r, "ig_norm", sv_codec_real(info.base.res));
             json_object_set_new(r, "parameters", pars);

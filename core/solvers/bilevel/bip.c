@@ -294,9 +294,10 @@ static size_t retrain_scratch_size(int d, int n)
 
 /* bip_retrain with its scratch given (retrain_scratch_size doubles) and an inner stop test:
  * when P says stop, theta is left at the last Newton iterate and the gradient norm there is
- * returned (the caller asks sv_loop_stopped). */
+ * returned (the caller asks sv_loop_stopped). newton (may be NULL) gains the Newton steps
+ * taken. */
 static double retrain(const bip_problem *p, const double *mask, double gamma, double tol,
-                      double *theta, double *v, bip_poll *P)
+                      double *theta, double *v, bip_poll *P, long *newton)
 {
     const sv_glm tr = glm_of(p, 0);
     const int d = p->A->cols;
@@ -332,6 +333,8 @@ static double retrain(const bip_problem *p, const double *mask, double gamma, do
         sv_copy(d, trial, theta);
         lower_grad(&tr, mask, gamma, theta, z, gz, g, work);
         gn = sv_nrm2(d, g);
+        if (newton)
+            (*newton)++;
     }
     return gn;
 }
@@ -342,7 +345,7 @@ double bip_retrain(const bip_problem *p, const double *mask, double gamma, doubl
     double *v = calloc(retrain_scratch_size(p->A->cols, p->A->rows), sizeof *v);
     if (!v)
         return NAN;
-    double gn = retrain(p, mask, gamma, tol, theta, v, NULL);
+    double gn = retrain(p, mask, gamma, tol, theta, v, NULL, NULL);
     free(v);
     return gn;
 }
@@ -369,8 +372,8 @@ const sv_param_spec bip_params[] = {
     SV_P_ENUM(bip_settings, init, init_choices, BIP_DEFAULT_INIT,
               "initial scores: magnitude of the dense model's weights, or seeded uniform"),
     SV_P_ENUM(bip_settings, select, select_choices, BIP_DEFAULT_SELECT,
-              "returned mask: best visited by the upper objective (each new mask retrained "
-              "exactly), or the last one"),
+              "returned mask: last, the mask of the last iteration (the paper), or best, the "
+              "visited mask with the lowest upper objective (each new mask retrained exactly)"),
     SV_P_NUMBER_GT(bip_settings, gamma, 0, INFINITY, BIP_DEFAULT_GAMMA,
                    "ridge (gamma/2)|theta|^2 of the lower level; 1/gamma weighs the implicit term"),
     SV_P_NUMBER_GT(bip_settings, lr, 0, INFINITY, NAN,
@@ -543,14 +546,20 @@ static void grad_z(const sv_glm *g, const int *idx, int k, const double *z, doub
 
 /* The upper objective of a binary mask after exact retraining from the warm start in theta
  * (overwritten with theta*(mask)); meaningless when P stopped the retraining (the caller asks
- * sv_loop_stopped). rt: retrain scratch. */
+ * sv_loop_stopped). rt: retrain scratch. cost (may be NULL: the magnitude baseline, computed
+ * whatever select is) gains the Newton steps and the seconds of the retraining: what
+ * select = best costs. */
 static double score_mask(const bip_problem *p, const bip_settings *s, const double *mask,
-                         double *theta, double *z, double *rt, bip_poll *P)
+                         double *theta, double *z, double *rt, bip_poll *P, bip_info *cost)
 {
     const int d = p->A->cols;
+    const double t0 = cost ? sv_now_s() : 0.0;
     for (int j = 0; j < d; j++)
         theta[j] *= mask[j];
-    retrain(p, mask, s->gamma, s->retrain_tol, theta, rt, P);
+    retrain(p, mask, s->gamma, s->retrain_tol, theta, rt, P,
+            cost ? &cost->select_newton_steps : NULL);
+    if (cost)
+        cost->select_time_s += sv_now_s() - t0;
     for (int j = 0; j < d; j++)
         z[j] = mask[j] * theta[j];
     return bip_loss(p, s->upper == BIP_UPPER_VALIDATION, z);
@@ -610,7 +619,7 @@ static double incumbent_objective(const bip_problem *p, const bip_settings *s, b
     for (int j = 0; j < d; j++)
         w->cand[j] = theta[j] * w->bm[j];
     if (s->select == BIP_SELECT_LAST && s->retrain)
-        retrain(p, w->bm, s->gamma, s->retrain_tol, w->cand, w->rt, P);
+        retrain(p, w->bm, s->gamma, s->retrain_tol, w->cand, w->rt, P, NULL);
     for (int j = 0; j < d; j++)
         w->zr[j] = w->bm[j] * w->cand[j];
     return bip_loss(p, s->upper == BIP_UPPER_VALIDATION, w->zr);
@@ -662,14 +671,14 @@ int bip_solve(const bip_problem *p, const bip_settings *s, const sv_monitor *mon
      * request or the time limit may cut it short (then the loop below ends at once) ---- */
     sv_fill(d, 1.0, w.m);
     sv_zero(d, theta);
-    retrain(p, w.m, gamma, s->retrain_tol, theta, w.rt, &P);
+    retrain(p, w.m, gamma, s->retrain_tol, theta, w.rt, &P, NULL);
     if (!sv_loop_stopped(&L)) {
         info->dense_val_loss = bip_loss(p, 1, theta);
         for (int j = 0; j < d; j++)
             w.z[j] = fabs(theta[j]);
         topk_binary(d, k, w.z, w.bm, w.idx, w.idx_tmp);
         sv_copy(d, theta, w.cand);
-        best = score_mask(p, s, w.bm, w.cand, w.z, w.rt, &P);
+        best = score_mask(p, s, w.bm, w.cand, w.z, w.rt, &P, NULL);
         if (!sv_loop_stopped(&L)) {
             for (int j = 0; j < d; j++)
                 w.z[j] = w.bm[j] * w.cand[j];
@@ -700,17 +709,17 @@ int bip_solve(const bip_problem *p, const bip_settings *s, const sv_monitor *mon
             double f = best;
             if (s->init != BIP_INIT_MAGNITUDE) {  /* the first mask is not magnitude pruning's */
                 sv_copy(d, theta, w.cand);
-                f = score_mask(p, s, w.bm, w.cand, w.z, w.rt, &P);
-                info->masks_scored++;
+                f = score_mask(p, s, w.bm, w.cand, w.z, w.rt, &P, info);
             }
             if (!sv_loop_stopped(&L)) {
                 best = f;
                 sv_copy(d, w.bm, w.best_m);
                 sv_copy(d, w.cand, w.best_theta);
                 have_best = 1;
+                info->masks_scored++;  /* the initial mask (with magnitude scores: shared with
+                                        * the baseline, at no extra cost) */
             }
         }
-        info->masks_scored++;
         setup_done = !sv_loop_stopped(&L);
     }
 
@@ -777,7 +786,7 @@ int bip_solve(const bip_problem *p, const bip_settings *s, const sv_monitor *mon
         sv_copy(d, w.bm, w.bm_prev);
         if (s->select == BIP_SELECT_BEST) {
             sv_copy(d, theta, w.cand);
-            double f = score_mask(p, s, w.bm, w.cand, w.z, w.rt, &P);
+            double f = score_mask(p, s, w.bm, w.cand, w.z, w.rt, &P, info);
             if (sv_loop_stopped(&L))
                 break;  /* cut short: not a score */
             info->masks_scored++;
@@ -810,7 +819,7 @@ int bip_solve(const bip_problem *p, const bip_settings *s, const sv_monitor *mon
                 theta[j] *= mask[j];
             if (s->select == BIP_SELECT_LAST && s->retrain) {
                 P.after_loop = 1;  /* only a stop request from outside cuts it short */
-                retrain(p, mask, gamma, s->retrain_tol, theta, w.rt, &P);
+                retrain(p, mask, gamma, s->retrain_tol, theta, w.rt, &P, NULL);
             }
         }
     }

@@ -71,12 +71,14 @@ typedef enum { BIP_UPPER_TRAIN = 0, BIP_UPPER_VALIDATION = 1 } bip_upper;
 typedef enum { BIP_INIT_MAGNITUDE = 0, BIP_INIT_RANDOM = 1 } bip_init;
 
 typedef enum {
-    BIP_SELECT_BEST = 0,  /* return the visited binary mask with the lowest upper objective
-                           * l_up(m .* theta*(m)), every new mask being scored after exact
-                           * retraining; with the magnitude initialisation the first mask visited
-                           * is magnitude pruning's, so the result is never worse than it in the
-                           * upper objective */
-    BIP_SELECT_LAST = 1   /* return the mask of the last iteration (the algorithm as stated) */
+    BIP_SELECT_BEST = 0,  /* an option: return the visited binary mask with the lowest upper
+                           * objective l_up(m .* theta*(m)), every new mask being scored after
+                           * exact retraining (its cost: bip_info.masks_scored, select_newton_steps,
+                           * select_time_s); with the magnitude initialisation the first mask
+                           * visited is magnitude pruning's, so the result is never worse than it
+                           * in the upper objective */
+    BIP_SELECT_LAST = 1   /* the default: return the mask of the last iteration, as the paper's
+                           * algorithm outputs it */
 } bip_select;
 
 /* Defaults (bip_settings_default). */
@@ -84,7 +86,7 @@ typedef enum {
 #define BIP_DEFAULT_IG BIP_IG_HESSIAN_FREE
 #define BIP_DEFAULT_UPPER BIP_UPPER_TRAIN
 #define BIP_DEFAULT_INIT BIP_INIT_MAGNITUDE
-#define BIP_DEFAULT_SELECT BIP_SELECT_BEST
+#define BIP_DEFAULT_SELECT BIP_SELECT_LAST
 #define BIP_DEFAULT_GAMMA 1e-3
 #define BIP_DEFAULT_MASK_LR 0.1
 #define BIP_DEFAULT_LOWER_STEPS 1L
@@ -133,7 +135,12 @@ typedef struct {
     double dense_val_loss;     /* the dense model theta*(1) */
     double magnitude_val_loss; /* magnitude pruning of the dense model, retrained like BiP's */
     long mask_changes;         /* iterations whose binary mask differed from the previous one */
-    long masks_scored;         /* masks retrained and scored (select = best) */
+    long masks_scored;         /* masks scored (select = best, the initial one included; 0 with
+                                * select = last) */
+    long select_newton_steps;  /* the cost of select = best: Newton steps of the exact
+                                * retrainings made only to score masks (not the magnitude
+                                * baseline's, which is computed anyway); 0 with select = last */
+    double select_time_s;      /* wall-clock seconds of those retrainings */
     long best_iter;            /* iteration at which the returned mask was first visited */
     long mask_stable_iters;    /* iterations since the binary mask last changed */
     int kept;                  /* ones in the returned mask (k) */

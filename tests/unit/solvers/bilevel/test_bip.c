@@ -373,6 +373,7 @@ static void test_no_worse_than_magnitude(void **state)
             const bip_problem *p = &D.prob;
             bip_settings s;
             bip_settings_default(&s);
+            s.select = BIP_SELECT_BEST;  /* the guarantee is select = best's */
             double mask[50], theta[50], mp_mask[50], mp_theta[50], ref[50];
             double mp = magnitude_baseline(p, s.gamma, mp_mask, mp_theta);
             bip_info info = solve(p, &s, mask, theta);
@@ -413,6 +414,7 @@ static void test_modes(void **state)
         for (int ig = 0; ig < 3; ig++) {
             bip_settings s;
             bip_settings_default(&s);
+            s.select = BIP_SELECT_BEST;
             s.mask = mode;
             s.implicit = ig;
             s.upper = BIP_UPPER_VALIDATION;
@@ -446,6 +448,54 @@ static void test_modes(void **state)
     info = solve(p, &s, mask, theta);
     assert_int_equal(info.base.status, SV_SOLVED);
     assert_true(info.mask_stable_iters == 50 && info.base.iter < 100000);
+    bip_data_free(&D);
+}
+
+/* The default is select = last, the paper's output: the mask of the final iteration. Pinned
+ * against the path that records visited masks: select = best returns the mask it first visited
+ * at iteration best_iter (> 0 here), and the iterates do not depend on select (scoring touches
+ * neither the weights nor the random stream), so the default stopped at max_iter = best_iter
+ * must return that very mask, with theta*(mask) (the normal equations), no mask scored and no
+ * scoring cost; select = best reports the cost of its retrainings. */
+static void test_last_is_default(void **state)
+{
+    (void)state;
+    bip_data D;
+    gen(&D, 200, 50, 10, SV_LOSS_SQUARED, 7);
+    const bip_problem *p = &D.prob;
+    bip_settings s;
+    bip_settings_default(&s);
+    assert_int_equal(s.select, BIP_SELECT_LAST);
+    double bmask[50], btheta[50], mask[50], theta[50], ref[50];
+    s.select = BIP_SELECT_BEST;
+    s.ctl.max_iter = 600;
+    bip_info best = solve(p, &s, bmask, btheta);
+    printf("  select = best: %ld masks scored, %ld Newton steps, %.4f s; best at iteration %ld\n",
+           best.masks_scored, best.select_newton_steps, best.select_time_s, best.best_iter);
+    assert_true(best.best_iter > 0 && best.best_iter < 600);
+    assert_true(best.masks_scored >= 2 && best.masks_scored <= best.mask_changes + 1);
+    assert_true(best.select_newton_steps >= best.masks_scored - 1);
+    assert_true(best.select_time_s >= 0 && isfinite(best.select_time_s));
+
+    bip_settings_default(&s);
+    s.ctl.max_iter = best.best_iter;
+    bip_info last = solve(p, &s, mask, theta);
+    assert_int_equal(last.base.iter, best.best_iter);
+    assert_int_equal(last.best_iter, best.best_iter);
+    assert_memory_equal(mask, bmask, sizeof mask);
+    assert_int_equal(last.masks_scored, 0);
+    assert_int_equal(last.select_newton_steps, 0);
+    assert_true(last.select_time_s == 0.0);
+    ridge_normal(p, mask, s.gamma, ref);
+    assert_true(sv_test_max_abs_diff(50, theta, ref) <= 1e-8);
+    /* one iteration further the default still returns its final iteration's mask, not the
+     * best: with max_iter 600 it is the mask select = best saw last (mask_changes equal) */
+    s.ctl.max_iter = 600;
+    last = solve(p, &s, mask, theta);
+    assert_int_equal(last.mask_changes, best.mask_changes);
+    /* never better than the best visited (to rounding: the retrainings start from different
+     * weights) */
+    assert_true(last.base.obj >= best.base.obj * (1 - 1e-10));
     bip_data_free(&D);
 }
 
@@ -738,7 +788,8 @@ static void check_result(const json_t *res, int d, int k)
 static void test_codec_run_small(void **state)
 {
     (void)state;
-    json_t *res = run_codec(small, "{\"upper\": \"validation\", \"max_iter\": 200, \"batch\": 0}");
+    json_t *res = run_codec(small, "{\"upper\": \"validation\", \"max_iter\": 200, \"batch\": 0, "
+                                  "\"select\": \"best\"}");
     check_result(res, 3, 2);
     assert_true(json_real_value(json_object_get(res, "val_loss")) <=
                 json_real_value(json_object_get(res, "magnitude_val_loss")) * (1 + 1e-12));
@@ -794,7 +845,7 @@ static void test_codec_breast_cancer(void **state)
 {
     (void)state;
     json_t *res = run_codec("{\"dataset\": {\"name\": \"breast_cancer\", \"seed\": 3}, \"k\": 5}",
-                            "{\"upper\": \"validation\"}");
+                            "{\"upper\": \"validation\", \"select\": \"best\"}");
     check_result(res, 30, 5);
     double v = json_real_value(json_object_get(res, "val_loss"));
     double mp = json_real_value(json_object_get(res, "magnitude_val_loss"));
@@ -815,6 +866,7 @@ int main(void)
         cmocka_unit_test(test_from_dataset),
         cmocka_unit_test(test_no_worse_than_magnitude),
         cmocka_unit_test(test_modes),
+        cmocka_unit_test(test_last_is_default),
         cmocka_unit_test(test_reproducible),
         cmocka_unit_test(test_cancel_and_invalid),
         cmocka_unit_test(test_objective_one_meaning),
