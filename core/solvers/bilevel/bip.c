@@ -600,7 +600,6 @@ typedef struct {
     int frozen;                /* the losses below are the last iterate's: theta now holds the
                                 * returned model */
     double it_val, it_train;
-    const int *remaining;      /* imp: weights left after the rounds so far; NULL for bip */
 } bip_report_ctx;
 
 static void iterate_losses(bip_report_ctx *c)
@@ -618,7 +617,7 @@ static void iterate_losses(bip_report_ctx *c)
 static int metrics(void *ctx, sv_metric *m, int cap)
 {
     bip_report_ctx *c = ctx;
-    if (cap < 7)
+    if (cap < 6)
         return 0;
     iterate_losses(c);
     m[0] = (sv_metric){"iterate_val_loss", c->it_val};
@@ -627,10 +626,7 @@ static int metrics(void *ctx, sv_metric *m, int cap)
     m[3] = (sv_metric){"best_upper", *c->best};
     m[4] = (sv_metric){"mask_changes", (double)c->info->mask_changes};
     m[5] = (sv_metric){"mask_stable_iters", (double)c->info->mask_stable_iters};
-    if (!c->remaining)
-        return 6;
-    m[6] = (sv_metric){"remaining", (double)*c->remaining};
-    return 7;
+    return 6;
 }
 
 /* The objective of a report at the current state: the upper loss of the model the solve would
@@ -748,14 +744,13 @@ int bip_solve(const bip_problem *p, const bip_settings *s, const sv_monitor *mon
     int have_best = 0, setup_done = 0, remaining = d;
     long imp_finished = -1;
     const int imp = s->method == BIP_METHOD_IMP;
-    bip_report_ctx rep = {p, w.bm, theta, w.zr, &ig_norm, &best, info, 0, NAN, NAN, NULL};
+    bip_report_ctx rep = {p, w.bm, theta, w.zr, &ig_norm, &best, info, 0, NAN, NAN};
     /* IMP's rounds are its schedule's, not max_iter's */
     sv_control ctl = s->ctl;
     if (imp) {
         ctl.max_iter = bip_imp_rounds(d, k, s->imp_rate);
         ig_norm = NAN;
         rep.bm = w.m;  /* the iterate is the current IMP mask */
-        rep.remaining = &remaining;
     }
     sv_loop L;
     sv_loop_begin(&L, &ctl, mon, metrics, &rep);
