@@ -402,8 +402,12 @@ static int bip_run(const json_t *problem, const json_t *params, const sv_codec_e
         json_t *r = sv_codec_result_new(&info.base, info.base.obj), *sup = NULL;
         json_t *ms = mask_json(mask, d.dim, &sup);
         json_t *th = sv_json_from_vector(theta, d.dim);
-        json_t *pars = json_pack("{s:o, s:o, s:o}", "lr", sv_codec_real(info.lr), "mask_lr",
-                                 sv_codec_real(info.mask_lr), "gamma", sv_codec_real(info.gamma));
+        const int imp = s.method == BIP_METHOD_IMP;
+        json_t *pars = imp ? json_pack("{s:o, s:o}", "gamma", sv_codec_real(info.gamma),
+                                       "imp_rate", sv_codec_real(s.imp_rate))
+                           : json_pack("{s:o, s:o, s:o}", "lr", sv_codec_real(info.lr),
+                                       "mask_lr", sv_codec_real(info.mask_lr), "gamma",
+                                       sv_codec_real(info.gamma));
         if (!r || !ms || !th || !pars) {
             json_decref(r);
             json_decref(ms);
@@ -412,14 +416,18 @@ static int bip_run(const json_t *problem, const json_t *params, const sv_codec_e
             json_decref(pars);
             rc = SV_ENOMEM;
         } else {
+            json_object_set_new(r, "method", json_string(imp ? "imp" : "bip"));
             json_object_set_new(r, "val_loss", sv_codec_real(info.val_loss));
             json_object_set_new(r, "train_loss", sv_codec_real(info.train_loss));
+            json_object_set_new(r, "lower_loss", sv_codec_real(info.lower_loss));
             json_object_set_new(r, "dense_val_loss", sv_codec_real(info.dense_val_loss));
             json_object_set_new(r, "magnitude_val_loss", sv_codec_real(info.magnitude_val_loss));
             json_object_set_new(r, "k", json_integer(D.prob.k));
             json_object_set_new(r, "kept", json_integer(info.kept));
             json_object_set_new(r, "mask_changes", json_integer(info.mask_changes));
             json_object_set_new(r, "masks_scored", json_integer(info.masks_scored));
+            json_object_set_new(r, "select_newton_steps", json_integer(info.select_newton_steps));
+            json_object_set_new(r, "select_time_s", json_real(info.select_time_s));
             json_object_set_new(r, "best_iter", json_integer(info.best_iter));
             json_object_set_new(r, "ig_norm", sv_codec_real(info.base.res));
             json_object_set_new(r, "parameters", pars);

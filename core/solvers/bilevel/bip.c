@@ -294,9 +294,10 @@ static size_t retrain_scratch_size(int d, int n)
 
 /* bip_retrain with its scratch given (retrain_scratch_size doubles) and an inner stop test:
  * when P says stop, theta is left at the last Newton iterate and the gradient norm there is
- * returned (the caller asks sv_loop_stopped). */
+ * returned (the caller asks sv_loop_stopped). newton (may be NULL) gains the Newton steps
+ * taken. */
 static double retrain(const bip_problem *p, const double *mask, double gamma, double tol,
-                      double *theta, double *v, bip_poll *P)
+                      double *theta, double *v, bip_poll *P, long *newton)
 {
     const sv_glm tr = glm_of(p, 0);
     const int d = p->A->cols;
@@ -332,6 +333,8 @@ static double retrain(const bip_problem *p, const double *mask, double gamma, do
         sv_copy(d, trial, theta);
         lower_grad(&tr, mask, gamma, theta, z, gz, g, work);
         gn = sv_nrm2(d, g);
+        if (newton)
+            (*newton)++;
     }
     return gn;
 }
@@ -342,13 +345,14 @@ double bip_retrain(const bip_problem *p, const double *mask, double gamma, doubl
     double *v = calloc(retrain_scratch_size(p->A->cols, p->A->rows), sizeof *v);
     if (!v)
         return NAN;
-    double gn = retrain(p, mask, gamma, tol, theta, v, NULL);
+    double gn = retrain(p, mask, gamma, tol, theta, v, NULL, NULL);
     free(v);
     return gn;
 }
 
 /* ================================ settings ================================ */
 
+static const char *const method_choices[] = {"bip", "imp", NULL};
 static const char *const mask_choices[] = {"topk", "relaxed", NULL};
 static const char *const ig_choices[] = {"hessian_free", "exact", "none", NULL};
 static const char *const upper_choices[] = {"train", "validation", NULL};
@@ -358,6 +362,12 @@ static const char *const select_choices[] = {"best", "last", NULL};
 /* BiP has no tolerance (it stops at max_iter or by patience), so the control block's three
  * other entries are spelled here as SV_CONTROL_PARAMS spells them. */
 const sv_param_spec bip_params[] = {
+    SV_P_ENUM(bip_settings, method, method_choices, BIP_DEFAULT_METHOD,
+              "bip: the bi-level iteration; imp: iterative magnitude pruning, the paper's baseline "
+              "(prune imp_rate of the remaining weights, retrain exactly, until k remain)"),
+    SV_P_NUMBER_GT(bip_settings, imp_rate, 0, 1, BIP_DEFAULT_IMP_RATE,
+                   "imp: share of the remaining weights pruned per round (1: one-shot magnitude "
+                   "pruning)"),
     SV_P_ENUM(bip_settings, mask, mask_choices, BIP_DEFAULT_MASK,
               "topk: scores with the top-k mask in every step (the authors' code); relaxed: "
               "projected gradient on {m in [0,1]^d, sum m <= k}, rounded to the top k at the end"),
@@ -369,8 +379,8 @@ const sv_param_spec bip_params[] = {
     SV_P_ENUM(bip_settings, init, init_choices, BIP_DEFAULT_INIT,
               "initial scores: magnitude of the dense model's weights, or seeded uniform"),
     SV_P_ENUM(bip_settings, select, select_choices, BIP_DEFAULT_SELECT,
-              "returned mask: best visited by the upper objective (each new mask retrained "
-              "exactly), or the last one"),
+              "returned mask: last, the mask of the last iteration (the paper), or best, the "
+              "visited mask with the lowest upper objective (each new mask retrained exactly)"),
     SV_P_NUMBER_GT(bip_settings, gamma, 0, INFINITY, BIP_DEFAULT_GAMMA,
                    "ridge (gamma/2)|theta|^2 of the lower level; 1/gamma weighs the implicit term"),
     SV_P_NUMBER_GT(bip_settings, lr, 0, INFINITY, NAN,
@@ -413,6 +423,23 @@ int bip_check_settings(const bip_settings *s, sv_err *e)
     if (!s)
         return sv_fail(e, "/params", "settings missing");
     return sv_params_validate(bip_params, s, "/params", e);
+}
+
+/* ================================ IMP schedule ================================ */
+
+int bip_imp_next(int n, int k, double rate)
+{
+    double kept = floor((1.0 - rate) * n);
+    int m = kept < n ? (int)kept : n - 1;
+    return m < k ? k : m;
+}
+
+long bip_imp_rounds(int d, int k, double rate)
+{
+    long r = 0;
+    for (int n = d; n > k; n = bip_imp_next(n, k, rate))
+        r++;
+    return r;
 }
 
 /* ================================ implicit gradient ================================ */
@@ -543,14 +570,20 @@ static void grad_z(const sv_glm *g, const int *idx, int k, const double *z, doub
 
 /* The upper objective of a binary mask after exact retraining from the warm start in theta
  * (overwritten with theta*(mask)); meaningless when P stopped the retraining (the caller asks
- * sv_loop_stopped). rt: retrain scratch. */
+ * sv_loop_stopped). rt: retrain scratch. cost (may be NULL: the magnitude baseline, computed
+ * whatever select is) gains the Newton steps and the seconds of the retraining: what
+ * select = best costs. */
 static double score_mask(const bip_problem *p, const bip_settings *s, const double *mask,
-                         double *theta, double *z, double *rt, bip_poll *P)
+                         double *theta, double *z, double *rt, bip_poll *P, bip_info *cost)
 {
     const int d = p->A->cols;
+    const double t0 = cost ? sv_now_s() : 0.0;
     for (int j = 0; j < d; j++)
         theta[j] *= mask[j];
-    retrain(p, mask, s->gamma, s->retrain_tol, theta, rt, P);
+    retrain(p, mask, s->gamma, s->retrain_tol, theta, rt, P,
+            cost ? &cost->select_newton_steps : NULL);
+    if (cost)
+        cost->select_time_s += sv_now_s() - t0;
     for (int j = 0; j < d; j++)
         z[j] = mask[j] * theta[j];
     return bip_loss(p, s->upper == BIP_UPPER_VALIDATION, z);
@@ -610,10 +643,68 @@ static double incumbent_objective(const bip_problem *p, const bip_settings *s, b
     for (int j = 0; j < d; j++)
         w->cand[j] = theta[j] * w->bm[j];
     if (s->select == BIP_SELECT_LAST && s->retrain)
-        retrain(p, w->bm, s->gamma, s->retrain_tol, w->cand, w->rt, P);
+        retrain(p, w->bm, s->gamma, s->retrain_tol, w->cand, w->rt, P, NULL);
     for (int j = 0; j < d; j++)
         w->zr[j] = w->bm[j] * w->cand[j];
     return bip_loss(p, s->upper == BIP_UPPER_VALIDATION, w->zr);
+}
+
+/* The model IMP returns from its current state (mask w->m, weights theta = theta*(w->m)): the k
+ * largest |theta_j| among the remaining weights (ties: lower index), retrained exactly, into
+ * w->bm and w->cand; its upper loss. Once k weights remain that is the current model itself
+ * (the retraining starts converged and takes no step). A report's objective and the result are
+ * both this, so the last report carries the result's objective. */
+static double imp_finish(const bip_problem *p, const bip_settings *s, bip_ws *w,
+                         const double *theta, bip_poll *P)
+{
+    const int d = p->A->cols;
+    for (int j = 0; j < d; j++)
+        w->zr[j] = w->m[j] != 0.0 ? fabs(theta[j]) : -1.0;
+    topk_binary(d, p->k, w->zr, w->bm, w->idx, w->idx_tmp);
+    for (int j = 0; j < d; j++)
+        w->cand[j] = theta[j] * w->bm[j];
+    retrain(p, w->bm, s->gamma, s->retrain_tol, w->cand, w->rt, P, NULL);
+    for (int j = 0; j < d; j++)
+        w->zr[j] = w->bm[j] * w->cand[j];
+    return bip_loss(p, s->upper == BIP_UPPER_VALIDATION, w->zr);
+}
+
+/* IMP's rounds from the dense model theta = theta*(1) (w->m all ones): each prunes to
+ * bip_imp_next of the remaining weights by magnitude and retrains exactly from the surviving
+ * weights. A stop inside a round's retraining leaves that round uncounted (its mask is kept).
+ * Returns the rounds done; finished gets the round whose report computed imp_finish in w->bm,
+ * w->cand (the loop may end there: that model is then the result), else -1. */
+static long imp_rounds(const bip_problem *p, const bip_settings *s, bip_ws *w, double *theta,
+                       sv_loop *L, bip_poll *P, int *remaining, bip_info *info, long *finished)
+{
+    const int d = p->A->cols, k = p->k;
+    long t = 0;
+    *remaining = d;
+    *finished = -1;
+    for (;;) {
+        int diverged = !sv_all_finite(d, theta);
+        int solved = *remaining <= k;
+        double obj = NAN;
+        if (!diverged && !solved && !sv_loop_stopped(L) && t % s->ctl.report_every == 0) {
+            obj = imp_finish(p, s, w, theta, P);
+            *finished = sv_loop_stopped(L) ? -1 : t;
+        }
+        if (sv_loop_check(L, t, obj, diverged, solved))
+            break;
+        int next = bip_imp_next(*remaining, k, s->imp_rate);
+        for (int j = 0; j < d; j++)
+            w->z[j] = w->m[j] != 0.0 ? fabs(theta[j]) : -1.0;
+        topk_binary(d, next, w->z, w->m, w->idx, w->idx_tmp);
+        for (int j = 0; j < d; j++)
+            theta[j] *= w->m[j];
+        retrain(p, w->m, s->gamma, s->retrain_tol, theta, w->rt, P, NULL);
+        if (sv_loop_stopped(L))
+            break;
+        *remaining = next;
+        info->mask_changes++;
+        t++;
+    }
+    return t;
 }
 
 int bip_solve(const bip_problem *p, const bip_settings *s, const sv_monitor *mon, double *mask,
@@ -623,7 +714,7 @@ int bip_solve(const bip_problem *p, const bip_settings *s, const sv_monitor *mon
         return sv_fail(e, "/info", "info struct missing");
     memset(info, 0, sizeof *info);
     sv_info_init(&info->base);
-    info->val_loss = info->train_loss = NAN;
+    info->val_loss = info->train_loss = info->lower_loss = NAN;
     info->dense_val_loss = info->magnitude_val_loss = info->lr = info->mask_lr = NAN;
     info->gamma = NAN;
     int rc = bip_check_problem(p, e);
@@ -650,10 +741,19 @@ int bip_solve(const bip_problem *p, const bip_settings *s, const sv_monitor *mon
         return SV_ENOMEM;
     long t = 0;
     double ig_norm = 0.0, best = NAN;
-    int have_best = 0, setup_done = 0;
+    int have_best = 0, setup_done = 0, remaining = d;
+    long imp_finished = -1;
+    const int imp = s->method == BIP_METHOD_IMP;
     bip_report_ctx rep = {p, w.bm, theta, w.zr, &ig_norm, &best, info, 0, NAN, NAN};
+    /* IMP's rounds are its schedule's, not max_iter's */
+    sv_control ctl = s->ctl;
+    if (imp) {
+        ctl.max_iter = bip_imp_rounds(d, k, s->imp_rate);
+        ig_norm = NAN;
+        rep.bm = w.m;  /* the iterate is the current IMP mask */
+    }
     sv_loop L;
-    sv_loop_begin(&L, &s->ctl, mon, metrics, &rep);
+    sv_loop_begin(&L, &ctl, mon, metrics, &rep);
     bip_poll P = {&L, 0};
     sv_rng rng;
     sv_rng_seed(&rng, s->seed);
@@ -662,14 +762,14 @@ int bip_solve(const bip_problem *p, const bip_settings *s, const sv_monitor *mon
      * request or the time limit may cut it short (then the loop below ends at once) ---- */
     sv_fill(d, 1.0, w.m);
     sv_zero(d, theta);
-    retrain(p, w.m, gamma, s->retrain_tol, theta, w.rt, &P);
+    retrain(p, w.m, gamma, s->retrain_tol, theta, w.rt, &P, NULL);
     if (!sv_loop_stopped(&L)) {
         info->dense_val_loss = bip_loss(p, 1, theta);
         for (int j = 0; j < d; j++)
             w.z[j] = fabs(theta[j]);
         topk_binary(d, k, w.z, w.bm, w.idx, w.idx_tmp);
         sv_copy(d, theta, w.cand);
-        best = score_mask(p, s, w.bm, w.cand, w.z, w.rt, &P);
+        best = score_mask(p, s, w.bm, w.cand, w.z, w.rt, &P, NULL);
         if (!sv_loop_stopped(&L)) {
             for (int j = 0; j < d; j++)
                 w.z[j] = w.bm[j] * w.cand[j];
@@ -679,9 +779,15 @@ int bip_solve(const bip_problem *p, const bip_settings *s, const sv_monitor *mon
         }
     }
 
+    if (imp) {
+        best = NAN;  /* no mask is scored: best_upper is not IMP's */
+        setup_done = !sv_loop_stopped(&L);
+        t = imp_rounds(p, s, &w, theta, &L, &P, &remaining, info, &imp_finished);
+    }
+
     /* ---- scores: |theta_dense| (the authors' initialisation from the dense model) or seeded
      * uniform; the weights start from the dense model ---- */
-    if (!sv_loop_stopped(&L)) {
+    if (!imp && !sv_loop_stopped(&L)) {
         if (s->init == BIP_INIT_MAGNITUDE)
             for (int j = 0; j < d; j++)
                 w.s[j] = fabs(theta[j]);
@@ -700,22 +806,22 @@ int bip_solve(const bip_problem *p, const bip_settings *s, const sv_monitor *mon
             double f = best;
             if (s->init != BIP_INIT_MAGNITUDE) {  /* the first mask is not magnitude pruning's */
                 sv_copy(d, theta, w.cand);
-                f = score_mask(p, s, w.bm, w.cand, w.z, w.rt, &P);
-                info->masks_scored++;
+                f = score_mask(p, s, w.bm, w.cand, w.z, w.rt, &P, info);
             }
             if (!sv_loop_stopped(&L)) {
                 best = f;
                 sv_copy(d, w.bm, w.best_m);
                 sv_copy(d, w.cand, w.best_theta);
                 have_best = 1;
+                info->masks_scored++;  /* the initial mask (with magnitude scores: shared with
+                                        * the baseline, at no extra cost) */
             }
         }
-        info->masks_scored++;
         setup_done = !sv_loop_stopped(&L);
     }
 
-    /* ---- iterations ---- */
-    for (;;) {
+    /* ---- iterations (bip; imp has done its rounds above) ---- */
+    while (!imp) {
         int diverged = !sv_all_finite(d, theta) || !sv_all_finite(d, w.s) ||
                        sv_nrm2(d, theta) > BIP_DIVERGENCE_NORM;
         int solved = s->patience > 0 && info->mask_stable_iters >= s->patience;
@@ -777,7 +883,7 @@ int bip_solve(const bip_problem *p, const bip_settings *s, const sv_monitor *mon
         sv_copy(d, w.bm, w.bm_prev);
         if (s->select == BIP_SELECT_BEST) {
             sv_copy(d, theta, w.cand);
-            double f = score_mask(p, s, w.bm, w.cand, w.z, w.rt, &P);
+            double f = score_mask(p, s, w.bm, w.cand, w.z, w.rt, &P, info);
             if (sv_loop_stopped(&L))
                 break;  /* cut short: not a score */
             info->masks_scored++;
@@ -794,7 +900,17 @@ int bip_solve(const bip_problem *p, const bip_settings *s, const sv_monitor *mon
     iterate_losses(&rep);  /* for the final report: theta becomes the returned model */
     rep.frozen = 1;
     const int diverged = L.status == SV_DIVERGED;
-    if (s->select == BIP_SELECT_BEST && have_best && !diverged) {
+    if (imp && setup_done && !diverged) {
+        /* the model of round t's report when there was one (the loop ended at it, or inside
+         * round t, which is not counted), so that the last report's objective is the result's;
+         * else finished now, where only a stop request from outside cuts the retraining short */
+        P.after_loop = 1;
+        if (imp_finished != t)
+            (void)imp_finish(p, s, &w, theta, &P);
+        sv_copy(d, w.bm, mask);
+        sv_copy(d, w.cand, theta);
+        info->best_iter = t;
+    } else if (s->select == BIP_SELECT_BEST && have_best && !diverged) {
         sv_copy(d, w.best_m, mask);
         sv_copy(d, w.best_theta, theta);
     } else {
@@ -810,7 +926,7 @@ int bip_solve(const bip_problem *p, const bip_settings *s, const sv_monitor *mon
                 theta[j] *= mask[j];
             if (s->select == BIP_SELECT_LAST && s->retrain) {
                 P.after_loop = 1;  /* only a stop request from outside cuts it short */
-                retrain(p, mask, gamma, s->retrain_tol, theta, w.rt, &P);
+                retrain(p, mask, gamma, s->retrain_tol, theta, w.rt, &P, NULL);
             }
         }
     }
@@ -821,6 +937,7 @@ int bip_solve(const bip_problem *p, const bip_settings *s, const sv_monitor *mon
         info->kept += mask[j] != 0.0;
     info->val_loss = bip_loss(p, 1, w.z);
     info->train_loss = bip_loss(p, 0, w.z);
+    info->lower_loss = lower_objective(&tr, mask, gamma, theta, w.z);
     sv_loop_end(&L, &info->base, t,
                 s->upper == BIP_UPPER_VALIDATION ? info->val_loss : info->train_loss, ig_norm);
     bip_ws_free(&w);

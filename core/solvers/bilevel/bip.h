@@ -2,7 +2,8 @@
  * mask m (upper level) and the weights theta (lower level, ridge-regularised retraining) are
  * found together, the implicit gradient taking the simple form that the bi-linear model
  * z = m .* theta allows. Also the pruning problem itself (checks, exact masked retraining; its
- * generated and data-set instances are bip_gen.h's) and magnitude pruning as the baseline. Paper: Zhang, Yao, Ram, Zhao,
+ * generated and data-set instances are bip_gen.h's), magnitude pruning, and iterative magnitude
+ * pruning (IMP, method = imp), the baseline the paper compares with. Paper: Zhang, Yao, Ram, Zhao,
  * Chen, Hong, Wang, Liu, "Advancing Model Pruning via Bi-level Optimization", NeurIPS 2022.
  *
  *   min_{m in S}  f(m) = l_up(m .* theta*(m))
@@ -71,20 +72,32 @@ typedef enum { BIP_UPPER_TRAIN = 0, BIP_UPPER_VALIDATION = 1 } bip_upper;
 typedef enum { BIP_INIT_MAGNITUDE = 0, BIP_INIT_RANDOM = 1 } bip_init;
 
 typedef enum {
-    BIP_SELECT_BEST = 0,  /* return the visited binary mask with the lowest upper objective
-                           * l_up(m .* theta*(m)), every new mask being scored after exact
-                           * retraining; with the magnitude initialisation the first mask visited
-                           * is magnitude pruning's, so the result is never worse than it in the
-                           * upper objective */
-    BIP_SELECT_LAST = 1   /* return the mask of the last iteration (the algorithm as stated) */
+    BIP_SELECT_BEST = 0,  /* an option: return the visited binary mask with the lowest upper
+                           * objective l_up(m .* theta*(m)), every new mask being scored after
+                           * exact retraining (its cost: bip_info.masks_scored, select_newton_steps,
+                           * select_time_s); with the magnitude initialisation the first mask
+                           * visited is magnitude pruning's, so the result is never worse than it
+                           * in the upper objective */
+    BIP_SELECT_LAST = 1   /* the default: return the mask of the last iteration, as the paper's
+                           * algorithm outputs it */
 } bip_select;
 
+typedef enum {
+    BIP_METHOD_BIP = 0,  /* the bi-level iteration */
+    BIP_METHOD_IMP = 1   /* iterative magnitude pruning, the paper's baseline: from the dense
+                          * model theta*(1), repeat { prune the smallest-magnitude remaining
+                          * weights (the geometric schedule bip_imp_next), retrain exactly:
+                          * theta*(m) } until k remain. One iteration = one round. */
+} bip_method;
+
 /* Defaults (bip_settings_default). */
+#define BIP_DEFAULT_METHOD BIP_METHOD_BIP
+#define BIP_DEFAULT_IMP_RATE 0.2
 #define BIP_DEFAULT_MASK BIP_MASK_TOPK
 #define BIP_DEFAULT_IG BIP_IG_HESSIAN_FREE
 #define BIP_DEFAULT_UPPER BIP_UPPER_TRAIN
 #define BIP_DEFAULT_INIT BIP_INIT_MAGNITUDE
-#define BIP_DEFAULT_SELECT BIP_SELECT_BEST
+#define BIP_DEFAULT_SELECT BIP_SELECT_LAST
 #define BIP_DEFAULT_GAMMA 1e-3
 #define BIP_DEFAULT_MASK_LR 0.1
 #define BIP_DEFAULT_LOWER_STEPS 1L
@@ -100,6 +113,8 @@ typedef enum {
 #define BIP_PROJ_MAX_ITER 200
 
 typedef struct {
+    int method;           /* bip_method */
+    double imp_rate;      /* imp: share p in (0, 1] of the remaining weights pruned per round */
     int mask;             /* bip_mask_mode */
     int implicit;         /* bip_ig */
     int upper;            /* bip_upper: the data of the upper loss */
@@ -130,10 +145,17 @@ typedef struct {
                                 * iterations */
     double val_loss;           /* validation loss of mask .* theta (returned) */
     double train_loss;         /* training loss of mask .* theta (no ridge) */
+    double lower_loss;         /* the lower objective there: l_tr(mask .* theta) +
+                                * (gamma/2)|theta|^2 */
     double dense_val_loss;     /* the dense model theta*(1) */
     double magnitude_val_loss; /* magnitude pruning of the dense model, retrained like BiP's */
     long mask_changes;         /* iterations whose binary mask differed from the previous one */
-    long masks_scored;         /* masks retrained and scored (select = best) */
+    long masks_scored;         /* masks scored (select = best, the initial one included; 0 with
+                                * select = last) */
+    long select_newton_steps;  /* the cost of select = best: Newton steps of the exact
+                                * retrainings made only to score masks (not the magnitude
+                                * baseline's, which is computed anyway); 0 with select = last */
+    double select_time_s;      /* wall-clock seconds of those retrainings */
     long best_iter;            /* iteration at which the returned mask was first visited */
     long mask_stable_iters;    /* iterations since the binary mask last changed */
     int kept;                  /* ones in the returned mask (k) */
@@ -146,6 +168,13 @@ typedef struct {
 int bip_implicit_gradient(const bip_problem *p, int implicit, int upper, double gamma,
                           const double *m, const double *theta, double *out);
 
+/* IMP's geometric schedule: the weights left after a round that starts with n > k of them,
+ * max(k, floor((1 - rate) n)), and at most n - 1 (so that every round prunes one weight at
+ * least; rate 1 prunes to k at once, one-shot magnitude pruning). n_r ~ d (1 - rate)^r. */
+int bip_imp_next(int n, int k, double rate);
+/* The number of rounds of that schedule from d weights down to k. */
+long bip_imp_rounds(int d, int k, double rate);
+
 /* m <- its Euclidean projection onto {m in [0,1]^d : 1'm <= k} (bisection on the shift). */
 void bip_project_relaxed(int d, double k, double *m);
 
@@ -154,7 +183,9 @@ void bip_settings_default(bip_settings *s);
 /* Checks the settings against bip_params. SV_OK or SV_EINVAL with e->field "/params/<name>". */
 int bip_check_settings(const bip_settings *s, sv_err *e);
 
-/* Runs BiP. mask (d, out): the final binary mask, exactly k ones; theta (d, out): the weights
+/* Runs BiP (or, with method = imp, IMP: then iter counts rounds, status is solved once k
+ * weights remain, and max_iter, mask, implicit, init, select, lr, mask_lr, lower_steps, batch,
+ * retrain, patience and seed do not apply). mask (d, out): the final binary mask, exactly k ones; theta (d, out): the weights
  * (theta*(mask) when settings.retrain, else the last lower iterate; 0 off the mask). Validates
  * everything before allocating. Returns SV_OK (info->base.status says how it ended: max_iter
  * after the budget, solved when the mask was stable for `patience` iterations, time_limit,

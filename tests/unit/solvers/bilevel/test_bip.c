@@ -373,6 +373,7 @@ static void test_no_worse_than_magnitude(void **state)
             const bip_problem *p = &D.prob;
             bip_settings s;
             bip_settings_default(&s);
+            s.select = BIP_SELECT_BEST;  /* the guarantee is select = best's */
             double mask[50], theta[50], mp_mask[50], mp_theta[50], ref[50];
             double mp = magnitude_baseline(p, s.gamma, mp_mask, mp_theta);
             bip_info info = solve(p, &s, mask, theta);
@@ -413,6 +414,7 @@ static void test_modes(void **state)
         for (int ig = 0; ig < 3; ig++) {
             bip_settings s;
             bip_settings_default(&s);
+            s.select = BIP_SELECT_BEST;
             s.mask = mode;
             s.implicit = ig;
             s.upper = BIP_UPPER_VALIDATION;
@@ -447,6 +449,166 @@ static void test_modes(void **state)
     assert_int_equal(info.base.status, SV_SOLVED);
     assert_true(info.mask_stable_iters == 50 && info.base.iter < 100000);
     bip_data_free(&D);
+}
+
+/* The default is select = last, the paper's output: the mask of the final iteration. Pinned
+ * against the path that records visited masks: select = best returns the mask it first visited
+ * at iteration best_iter (> 0 here), and the iterates do not depend on select (scoring touches
+ * neither the weights nor the random stream), so the default stopped at max_iter = best_iter
+ * must return that very mask, with theta*(mask) (the normal equations), no mask scored and no
+ * scoring cost; select = best reports the cost of its retrainings. */
+static void test_last_is_default(void **state)
+{
+    (void)state;
+    bip_data D;
+    gen(&D, 200, 50, 10, SV_LOSS_SQUARED, 7);
+    const bip_problem *p = &D.prob;
+    bip_settings s;
+    bip_settings_default(&s);
+    assert_int_equal(s.select, BIP_SELECT_LAST);
+    double bmask[50], btheta[50], mask[50], theta[50], ref[50];
+    s.select = BIP_SELECT_BEST;
+    s.ctl.max_iter = 600;
+    bip_info best = solve(p, &s, bmask, btheta);
+    printf("  select = best: %ld masks scored, %ld Newton steps, %.4f s; best at iteration %ld\n",
+           best.masks_scored, best.select_newton_steps, best.select_time_s, best.best_iter);
+    assert_true(best.best_iter > 0 && best.best_iter < 600);
+    assert_true(best.masks_scored >= 2 && best.masks_scored <= best.mask_changes + 1);
+    assert_true(best.select_newton_steps >= best.masks_scored - 1);
+    assert_true(best.select_time_s >= 0 && isfinite(best.select_time_s));
+
+    bip_settings_default(&s);
+    s.ctl.max_iter = best.best_iter;
+    bip_info last = solve(p, &s, mask, theta);
+    assert_int_equal(last.base.iter, best.best_iter);
+    assert_int_equal(last.best_iter, best.best_iter);
+    assert_memory_equal(mask, bmask, sizeof mask);
+    assert_int_equal(last.masks_scored, 0);
+    assert_int_equal(last.select_newton_steps, 0);
+    assert_true(last.select_time_s == 0.0);
+    ridge_normal(p, mask, s.gamma, ref);
+    assert_true(sv_test_max_abs_diff(50, theta, ref) <= 1e-8);
+    /* one iteration further the default still returns its final iteration's mask, not the
+     * best: with max_iter 600 it is the mask select = best saw last (mask_changes equal) */
+    s.ctl.max_iter = 600;
+    last = solve(p, &s, mask, theta);
+    assert_int_equal(last.mask_changes, best.mask_changes);
+    /* never better than the best visited (to rounding: the retrainings start from different
+     * weights) */
+    assert_true(last.base.obj >= best.base.obj * (1 - 1e-10));
+    bip_data_free(&D);
+}
+
+/* IMP written out here: from the dense ridge solution, each round keeps the
+ * max(k, floor((1 - rate) n)) largest |theta_j| among the n remaining weights (ties to the lower
+ * index, by selection) and retrains by the normal equations, until k remain. Returns the rounds;
+ * mask and theta get the result. */
+static int imp_by_hand(const bip_problem *p, double gamma, double rate, double *mask,
+                       double *theta)
+{
+    const int d = p->A->cols, k = p->k;
+    for (int j = 0; j < d; j++)
+        mask[j] = 1;
+    ridge_normal(p, mask, gamma, theta);
+    int n = d, rounds = 0;
+    while (n > k) {
+        int next = (int)floor((1 - rate) * n);
+        if (next >= n)
+            next = n - 1;
+        if (next < k)
+            next = k;
+        double keep[64] = {0};
+        for (int i = 0; i < next; i++) {
+            int best = -1;
+            for (int j = 0; j < d; j++)
+                if (mask[j] == 1 && keep[j] == 0 &&
+                    (best < 0 || fabs(theta[j]) > fabs(theta[best])))
+                    best = j;
+            keep[best] = 1;
+        }
+        memcpy(mask, keep, sizeof(double) * d);
+        ridge_normal(p, mask, gamma, theta);
+        n = next;
+        rounds++;
+    }
+    return rounds;
+}
+
+typedef struct {
+    int calls, names_ok;
+    double obj, rounds;
+} imp_reports;
+
+static int imp_monitor(const sv_progress *pr, void *data)
+{
+    imp_reports *r = data;
+    r->calls++;
+    r->obj = pr->obj;
+    /* the same six metrics as BiP's; mask_changes counts the rounds done */
+    r->names_ok &= pr->n_metrics == 6 && strcmp(pr->metrics[4].name, "mask_changes") == 0;
+    if (pr->n_metrics == 6)
+        r->rounds = pr->metrics[4].value;
+    return 0;
+}
+
+/* method = imp equals IMP written out above (the same mask, the same weights to 1e-8, as many
+ * rounds) on small instances for three pruning rates; its schedule is the documented one
+ * (20 -> 16 -> 12 -> 9 -> 7 -> 5 -> 4 at rate 0.2, k = 4: 6 rounds); it ends solved with one
+ * report per round (report_every 1) whose last objective is the result's; rate 1 is magnitude
+ * pruning (the same validation loss as the baseline). */
+static void test_imp(void **state)
+{
+    (void)state;
+    assert_int_equal(bip_imp_rounds(20, 4, 0.2), 6);
+    assert_int_equal(bip_imp_next(20, 4, 0.2), 16);
+    assert_int_equal(bip_imp_next(5, 4, 0.2), 4);
+    assert_int_equal(bip_imp_next(5, 4, 1e-9), 4);
+    for (int seed = 1; seed <= 3; seed++) {
+        bip_data D;
+        gen(&D, 80, 20, 4, SV_LOSS_SQUARED, (uint64_t)seed);
+        const bip_problem *p = &D.prob;
+        const double rates[3] = {0.2, 0.5, 1.0};
+        for (int q = 0; q < 3; q++) {
+            bip_settings s;
+            bip_settings_default(&s);
+            s.method = BIP_METHOD_IMP;
+            s.imp_rate = rates[q];
+            s.ctl.report_every = 1;
+            s.ctl.max_iter = 1;  /* not IMP's: its rounds are the schedule's */
+            double mask[20], theta[20], hm[20], ht[20];
+            int rounds = imp_by_hand(p, s.gamma, rates[q], hm, ht);
+            imp_reports r = {0, 1, NAN, NAN};
+            sv_monitor mon = {imp_monitor, &r, NULL};
+            bip_info info;
+            assert_int_equal(bip_solve(p, &s, &mon, mask, theta, &info, NULL), SV_OK);
+            assert_int_equal(info.base.status, SV_SOLVED);
+            assert_int_equal(info.base.iter, rounds);
+            assert_int_equal(rounds, bip_imp_rounds(20, 4, rates[q]));
+            assert_memory_equal(mask, hm, sizeof mask);
+            assert_true(sv_test_max_abs_diff(20, theta, ht) <= 1e-8);
+            assert_int_equal(r.calls, rounds + 1);
+            assert_true(r.names_ok);
+            assert_true(r.rounds == rounds);
+            assert_true(r.obj == info.base.obj && info.base.obj == info.train_loss);
+            assert_true(fabs(info.val_loss - val_loss(p, hm, ht)) <= 1e-9 * info.val_loss);
+            double lower = 0;  /* l_tr + (gamma/2)|theta|^2, summed here */
+            for (int i = 0; i < p->A->rows; i++) {
+                double z = 0;
+                for (int j = 0; j < 20; j++)
+                    z += p->A->dense.data[i * 20 + j] * hm[j] * ht[j];
+                lower += 0.5 * (z - p->b[i]) * (z - p->b[i]) / p->A->rows;
+            }
+            for (int j = 0; j < 20; j++)
+                lower += 0.5 * s.gamma * ht[j] * ht[j];
+            assert_true(fabs(info.lower_loss - lower) <= 1e-9 * lower);
+            if (rates[q] == 1.0) {
+                assert_int_equal(rounds, 1);
+                assert_true(fabs(info.val_loss - info.magnitude_val_loss) <=
+                            1e-10 * info.val_loss);
+            }
+        }
+        bip_data_free(&D);
+    }
 }
 
 /* The same seed gives the same mask and weights. */
@@ -511,6 +673,9 @@ static void test_cancel_and_invalid(void **state)
         assert_string_equal(e.field, f);                                                         \
         assert_int_equal(info.base.status, SV_UNSOLVED);                                         \
     } while (0)
+    EXPECT(s.method = 2, "/params/method");
+    EXPECT(s.imp_rate = 0, "/params/imp_rate");
+    EXPECT(s.imp_rate = 1.5, "/params/imp_rate");
     EXPECT(s.mask = 2, "/params/mask");
     EXPECT(s.implicit = 3, "/params/implicit");
     EXPECT(s.upper = -1, "/params/upper");
@@ -620,6 +785,13 @@ static int no_report(const sv_progress *pr, void *data)
     return 0;
 }
 
+static int stop_third(const sv_progress *pr, void *data)
+{
+    last_report *r = data;
+    (void)keep_last(pr, r);
+    return r->calls >= 3;
+}
+
 static void test_stop_inside_inner_loops(void **state)
 {
     (void)state;
@@ -649,6 +821,31 @@ static void test_stop_inside_inner_loops(void **state)
     assert_true(info.base.iter > 0 && info.base.iter < 400);
     assert_int_equal(count_ones(12, mask), 3);
     assert_true(isfinite(info.base.obj));
+    /* imp: the schedule 12 -> 9 -> 7 -> 5 -> 4 -> 3 at rate 0.2 is 5 rounds; a cancel from the
+     * monitor at the 3rd report (report_every 1: rounds 0, 1, 2) ends it cancelled at round 2
+     * with the top k of the weights retrained, the last report carrying the result's
+     * objective; a poll that stops at once (inside the dense model's retraining) ends it at
+     * round 0; both still return k ones */
+    s.method = BIP_METHOD_IMP;
+    s.ctl.report_every = 1;
+    last_report lr = {-1, NAN, NAN, NAN, NAN, 0};
+    sv_monitor cancel3 = {stop_third, &lr, NULL};
+    assert_int_equal(bip_solve(&D.prob, &s, &cancel3, mask, theta, &info, NULL), SV_OK);
+    assert_int_equal(info.base.status, SV_CANCELLED);
+    assert_int_equal(info.base.iter, 2);
+    assert_int_equal(lr.calls, 3);
+    assert_true(lr.obj == info.base.obj && isfinite(info.base.obj));
+    assert_int_equal(count_ones(12, mask), 3);
+    ps = (poll_state){0, 1};
+    assert_int_equal(bip_solve(&D.prob, &s, &mon, mask, theta, &info, NULL), SV_OK);
+    assert_int_equal(info.base.status, SV_CANCELLED);
+    assert_int_equal(info.base.iter, 0);
+    assert_int_equal(count_ones(12, mask), 3);
+    ps = (poll_state){0, 1000000000};
+    assert_int_equal(bip_solve(&D.prob, &s, &mon, mask, theta, &info, NULL), SV_OK);
+    assert_int_equal(info.base.status, SV_SOLVED);
+    assert_int_equal(info.base.iter, 5);
+    assert_int_equal(count_ones(12, mask), 3);
     bip_data_free(&D);
 }
 
@@ -738,7 +935,8 @@ static void check_result(const json_t *res, int d, int k)
 static void test_codec_run_small(void **state)
 {
     (void)state;
-    json_t *res = run_codec(small, "{\"upper\": \"validation\", \"max_iter\": 200, \"batch\": 0}");
+    json_t *res = run_codec(small, "{\"upper\": \"validation\", \"max_iter\": 200, \"batch\": 0, "
+                                  "\"select\": \"best\"}");
     check_result(res, 3, 2);
     assert_true(json_real_value(json_object_get(res, "val_loss")) <=
                 json_real_value(json_object_get(res, "magnitude_val_loss")) * (1 + 1e-12));
@@ -762,6 +960,23 @@ static void test_codec_example(void **state)
     printf("  example: validation loss %.4f, magnitude pruning %.4f, %.3f s\n", v, mp,
            json_real_value(json_object_get(res, "solve_time_s")));
     assert_true(v < mp);
+    /* the paper's comparison on the same instance: BiP's upper objective (here the training
+     * loss, the default upper level) is no worse than IMP's at the same k (measured: 0.684
+     * against 1.417 at imp_rate 0.2) */
+    json_t *imp_pa = json_deep_copy(pa);
+    json_object_set_new(imp_pa, "method", json_string("imp"));
+    json_t *imp = NULL;
+    assert_int_equal(sv_codec_bip.run(pb, imp_pa, &sv_test_codec_env, NULL, &imp, &e), SV_OK);
+    check_result(imp, 50, 10);
+    assert_string_equal(json_string_value(json_object_get(imp, "status")), "solved");
+    assert_string_equal(json_string_value(json_object_get(imp, "method")), "imp");
+    double fb = json_real_value(json_object_get(res, "objective"));
+    double fi = json_real_value(json_object_get(imp, "objective"));
+    printf("  example: upper objective BiP %.4f, IMP %.4f (%lld rounds)\n", fb, fi,
+           (long long)json_integer_value(json_object_get(imp, "iterations")));
+    assert_true(fb <= fi);
+    json_decref(imp);
+    json_decref(imp_pa);
     json_decref(res);
     json_decref(ex);
     json_t *schema = sv_codec_bip.params_schema();
@@ -794,7 +1009,7 @@ static void test_codec_breast_cancer(void **state)
 {
     (void)state;
     json_t *res = run_codec("{\"dataset\": {\"name\": \"breast_cancer\", \"seed\": 3}, \"k\": 5}",
-                            "{\"upper\": \"validation\"}");
+                            "{\"upper\": \"validation\", \"select\": \"best\"}");
     check_result(res, 30, 5);
     double v = json_real_value(json_object_get(res, "val_loss"));
     double mp = json_real_value(json_object_get(res, "magnitude_val_loss"));
@@ -815,6 +1030,8 @@ int main(void)
         cmocka_unit_test(test_from_dataset),
         cmocka_unit_test(test_no_worse_than_magnitude),
         cmocka_unit_test(test_modes),
+        cmocka_unit_test(test_last_is_default),
+        cmocka_unit_test(test_imp),
         cmocka_unit_test(test_reproducible),
         cmocka_unit_test(test_cancel_and_invalid),
         cmocka_unit_test(test_objective_one_meaning),
