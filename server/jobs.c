@@ -57,6 +57,7 @@ static sv_live *live_new(sv_jobs *J, const sv_job *j, const sv_codec *codec)
     if (!L)
         return NULL;
     sv_jobent_init(&L->ent, j->id, j->priority, j->created_at);
+    L->ent.group = L->tenant;
     L->svc = J;
     snprintf(L->tenant, sizeof L->tenant, "%s", j->tenant);
     L->codec = codec;

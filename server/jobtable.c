@@ -14,6 +14,7 @@ void sv_jobent_init(sv_jobent *e, const char *id, int priority, double created_a
     e->created_at = created_at;
     e->heap_index = -1;
     e->hnext = NULL;
+    e->group = NULL;
 }
 
 /* ---- hash table ---- */

@@ -12,6 +12,8 @@ typedef struct sv_jobent {
     double created_at;
     int heap_index;            /* position in a heap, -1 when in none */
     struct sv_jobent *hnext;   /* hash chain */
+    const char *group;         /* whose job (the tenant; owned by the embedding record), for a
+                                  queue that is fair between groups; NULL: the one group "" */
 } sv_jobent;
 
 /* Sets id, priority and created_at, and marks the entry as in no heap. */

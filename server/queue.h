@@ -2,7 +2,8 @@
  * not care whether the queue lives in this process or in a store that several nodes share.
  *
  * The in-memory queue (sv_queue_memory_new) is the one for a store of one node (SQLite): the
- * queued jobs of the service's table in a priority heap. Taking a job from it only decides the
+ * queued jobs of the service's table, one priority heap per tenant (sv_jobent.group), the
+ * tenants taking turns. Taking a job from it only decides the
  * order; the service then records the start durably itself (claims_durably is 0).
  *
  * A queue over a shared store (PostgreSQL, later) would claim jobs through the store
@@ -37,7 +38,8 @@ struct sv_queue {
     const sv_queue_ops *ops;
 };
 
-/* The priority heap of one node's own jobs. NULL when out of memory. */
+/* One node's own jobs: fair between groups (each take() moves to the next group that has a
+ * queued job), priority order within a group. NULL when out of memory. */
 sv_queue *sv_queue_memory_new(void);
 
 static inline int sv_queue_add(sv_queue *q, sv_jobent *e) { return q->ops->add(q, e); }

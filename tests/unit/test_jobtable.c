@@ -347,6 +347,51 @@ static void test_heap_free_clears_indices(void **state)
 
 /* ---- the in-memory queue ---- */
 
+/* Fair between tenants: alice's five jobs of priority 1000, queued first, do not keep bob's
+ * one job of priority 0 waiting behind them all; the tenants take turns, and within alice's
+ * jobs the priority order holds. A cancelled entry leaves its own tenant's heap. */
+static void test_queue_fair_between_groups(void **state)
+{
+    (void)state;
+    sv_queue *q = sv_queue_memory_new();
+    assert_non_null(q);
+    sv_jobent a[5], b[2];
+    char id[16];
+    for (int i = 0; i < 5; i++) {
+        snprintf(id, sizeof id, "a%d", i);
+        sv_jobent_init(&a[i], id, 1000 + i, (double)i);
+        a[i].group = "alice";
+        assert_int_equal(sv_queue_add(q, &a[i]), 0);
+    }
+    sv_jobent_init(&b[0], "b0", 0, 10.0);
+    sv_jobent_init(&b[1], "b1", 0, 11.0);
+    b[0].group = b[1].group = "bob";
+    assert_int_equal(sv_queue_add(q, &b[0]), 0);
+    assert_int_equal(sv_queue_add(q, &b[1]), 0);
+    assert_int_equal(sv_queue_length(q), 7);
+    sv_queue_remove(q, &b[1]);
+    assert_int_equal(sv_queue_length(q), 6);
+    const sv_jobent *want[] = {&a[4], &b[0], &a[3], &a[2], &a[1], &a[0]};
+    for (int i = 0; i < 6; i++)
+        assert_ptr_equal(sv_queue_take(q), want[i]);
+    assert_null(sv_queue_take(q));
+    assert_int_equal(sv_queue_length(q), 0);
+    /* A tenant that appears after another was served still comes next: alice is served, then
+     * bob queues one job and alice another; bob's runs first. */
+    assert_int_equal(sv_queue_add(q, &a[0]), 0);
+    assert_ptr_equal(sv_queue_take(q), &a[0]);
+    assert_int_equal(sv_queue_add(q, &a[1]), 0);
+    assert_int_equal(sv_queue_add(q, &b[0]), 0);
+    assert_ptr_equal(sv_queue_take(q), &b[0]);
+    assert_ptr_equal(sv_queue_take(q), &a[1]);
+    /* Entries without a group form one group of their own. */
+    sv_jobent n;
+    sv_jobent_init(&n, "n", 0, 0.0);
+    assert_int_equal(sv_queue_add(q, &n), 0);
+    assert_ptr_equal(sv_queue_take(q), &n);
+    sv_queue_destroy(q);
+}
+
 static void test_queue_memory(void **state)
 {
     (void)state;
@@ -404,6 +449,7 @@ int main(void)
         cmocka_unit_test(test_heap_random_against_reference),
         cmocka_unit_test(test_heap_free_clears_indices),
         cmocka_unit_test(test_queue_memory),
+        cmocka_unit_test(test_queue_fair_between_groups),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
