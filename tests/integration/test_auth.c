@@ -273,6 +273,49 @@ static void test_queued_quota(void **state)
     it_daemon_destroy(&d);
 }
 
+/* Tenants take turns for a worker: with one worker, alice's running job and three more of hers
+ * at priority 1000 queued before bob's one at priority 0, bob's job is the next to start. */
+static void test_fair_dispatch(void **state)
+{
+    (void)state;
+    static const char *const fair_args[] = {"--tokens", "a:alice,b:bob", "--workers", "1", NULL};
+    it_daemon d;
+    it_assert_start(&d, fair_args);
+    snprintf(d.auth, sizeof d.auth, "%s", alice[0]);
+    char *body = it_body_long(NULL);
+    char *high = it_body_long("{\"priority\":1000}");
+    char run[64], a[3][64], b[64];
+    json_decref(it_submit(&d, body, run));
+    json_decref(it_wait_for_status(&d, run, "running", 30));
+    for (int i = 0; i < 3; i++)
+        json_decref(it_submit(&d, high, a[i]));
+    json_decref(it_submit_h(&d, body, bob, b));
+    char path[200];
+    snprintf(path, sizeof path, "/v1/jobs/%.63s/cancel", run);
+    json_decref(it_call(&d, "POST", path, NULL, 202));
+    snprintf(d.auth, sizeof d.auth, "%s", bob[0]);
+    json_decref(it_wait_for_status(&d, b, "running", 30));
+    snprintf(d.auth, sizeof d.auth, "%s", alice[0]);
+    for (int i = 0; i < 3; i++) {
+        json_t *j = it_get_job(&d, a[i]);
+        assert_string_equal(it_str(j, "status"), "queued");
+        json_decref(j);
+    }
+    it_resp r;
+    for (int i = 0; i < 3; i++) {
+        snprintf(path, sizeof path, "/v1/jobs/%.63s/cancel", a[i]);
+        it_http(&d, "POST", path, NULL, NULL, &r);
+        it_resp_free(&r);
+    }
+    snprintf(path, sizeof path, "/v1/jobs/%.63s/cancel", b);
+    as(&d, "POST", path, NULL, bob, &r);
+    it_resp_free(&r);
+    free(body);
+    free(high);
+    it_assert_clean_exit(&d);
+    it_daemon_destroy(&d);
+}
+
 /* Start-up with a bad token configuration: exit status 1 with the reason, no store opened. */
 static void expect_refused(char *const *argv, const char *msg)
 {
@@ -345,6 +388,7 @@ int main(void)
         cmocka_unit_test_teardown(test_scheme_any_case, it_teardown),
         cmocka_unit_test_teardown(test_metrics_private, it_teardown),
         cmocka_unit_test_teardown(test_queued_quota, it_teardown),
+        cmocka_unit_test_teardown(test_fair_dispatch, it_teardown),
         cmocka_unit_test_teardown(test_token_configuration, it_teardown),
     };
     return cmocka_run_group_tests_name("integration/auth", tests, NULL, NULL);
