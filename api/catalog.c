@@ -18,7 +18,7 @@ json_t *sv_catalog_list(void)
 json_t *sv_catalog_solver(const sv_codec *c)
 {
     json_t *o = entry(c);
-    json_object_set_new(o, "params", c->params_schema());
+    json_object_set_new(o, "params", sv_codec_params_schema(c));
     json_object_set_new(o, "problem", c->problem_schema ? c->problem_schema() : json_object());
     json_object_set_new(o, "example", c->example());
     return o;

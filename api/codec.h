@@ -29,9 +29,8 @@ typedef struct sv_codec {
     const sv_param_spec *params;
     size_t settings_size;
     void (*settings_default)(void *settings);
+    /* (The JSON Schema of "params" follows from these: sv_codec_params_schema.) */
 
-    /* JSON Schema of "params" with every default. Returns a new reference. */
-    json_t *(*params_schema)(void);
     /* JSON Schema of "problem" (may be loose: the validator is authoritative). New reference. */
     json_t *(*problem_schema)(void);
     /* A complete job body without "solver": {"problem": {...}, "params": {...}} that finishes
@@ -64,6 +63,11 @@ const sv_solver_entry *sv_solver_entries(void);
 
 /* All registered codecs, NULL-terminated, in the order of api/solvers.def (sorted by name). */
 const sv_codec *const *sv_codecs(void);
+
+/* JSON Schema of c's "params": its table with the defaults settings_default fills in, so that
+ * the schema cannot drift from the decoder. New reference; NULL when out of memory. */
+json_t *sv_codec_params_schema(const sv_codec *c);
+
 /* The codec named name, or NULL. */
 const sv_codec *sv_codec_find(const char *name);
 

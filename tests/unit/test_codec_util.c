@@ -72,7 +72,7 @@ static json_t *run_example(const sv_codec *c)
     json_t *ex = c->example();
     assert_non_null(ex);
     json_t *params = json_object_get(ex, "params");
-    json_t *schema = c->params_schema();
+    json_t *schema = sv_codec_params_schema(c);
     json_t *props = json_object_get(schema, "properties");
     if (json_object_get(props, "max_iter")) {
         if (!params) {

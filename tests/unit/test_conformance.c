@@ -145,7 +145,7 @@ static void test_params_defaults_agree(void **state)
                      tb);
         }
         /* The schema shows the decoder's defaults: decoding {} gives settings_default. */
-        json_t *schema = c->params_schema();
+        json_t *schema = sv_codec_params_schema(c);
         json_t *props = json_object_get(schema, "properties");
         const char *key;
         json_t *v;

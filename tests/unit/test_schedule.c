@@ -307,7 +307,7 @@ static void test_ef21_codec_schedule(void **state)
     json_t *result = NULL;
     assert_int_equal(codec->run(problem, good, NULL, NULL, &result, &e), SV_OK);
     assert_string_equal(json_string_value(json_object_get(result, "status")), "solved");
-    json_t *schema = codec->params_schema();
+    json_t *schema = sv_codec_params_schema(codec);
     assert_non_null(json_object_get(json_object_get(schema, "properties"), "schedule"));
     json_decref(schema);
     json_decref(result);

@@ -439,13 +439,6 @@ static void mck_defaults(void *s)
     mck_settings_default(s);
 }
 
-static json_t *mck_params_schema(void)
-{
-    mck_settings s;
-    mck_settings_default(&s);
-    return sv_params_schema(mck_params, &s);
-}
-
 static json_t *mck_problem_schema(void)
 {
     json_t *schema = sv_forms_schema(mck_forms);
@@ -579,7 +572,6 @@ const sv_codec sv_codec_mck = {
     .params = mck_params,
     .settings_size = sizeof(mck_settings),
     .settings_default = mck_defaults,
-    .params_schema = mck_params_schema,
     .problem_schema = mck_problem_schema,
     .example = mck_example,
     .validate = mck_validate,

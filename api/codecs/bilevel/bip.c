@@ -324,13 +324,6 @@ static void bip_defaults(void *s)
     bip_settings_default(s);
 }
 
-static json_t *bip_params_schema(void)
-{
-    bip_settings s;
-    bip_settings_default(&s);
-    return sv_params_schema(bip_params, &s);
-}
-
 static json_t *bip_problem_schema(void)
 {
     json_t *schema = sv_forms_schema(bip_forms);
@@ -456,7 +449,6 @@ const sv_codec sv_codec_bip = {
     .params = bip_params,
     .settings_size = sizeof(bip_settings),
     .settings_default = bip_defaults,
-    .params_schema = bip_params_schema,
     .problem_schema = bip_problem_schema,
     .example = bip_example,
     .validate = bip_validate,

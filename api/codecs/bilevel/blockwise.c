@@ -273,13 +273,6 @@ static void bw_defaults(void *s)
     blockwise_settings_default(s);
 }
 
-static json_t *bw_params_schema(void)
-{
-    blockwise_settings s;
-    blockwise_settings_default(&s);
-    return sv_params_schema(blockwise_params, &s);
-}
-
 static json_t *bw_problem_schema(void)
 {
     json_t *schema = sv_forms_schema(bw_forms);
@@ -407,7 +400,6 @@ const sv_codec sv_codec_blockwise = {
     .params = blockwise_params,
     .settings_size = sizeof(blockwise_settings),
     .settings_default = bw_defaults,
-    .params_schema = bw_params_schema,
     .problem_schema = bw_problem_schema,
     .example = bw_example,
     .validate = bw_validate,

@@ -36,13 +36,6 @@ static int read_all(const json_t *problem, const json_t *params, const sv_codec_
     return rc;
 }
 
-static json_t *borep_params_schema(void)
-{
-    borep_settings s;
-    borep_settings_default(&s);
-    return sv_params_schema(borep_params, &s);
-}
-
 static json_t *borep_example(void)
 {
     /* the cosine schedule shrinks the normalized steps, so the exact |grad F| falls below tol
@@ -122,7 +115,6 @@ const sv_codec sv_codec_borep = {
     .params = borep_params,
     .settings_size = sizeof(borep_settings),
     .settings_default = borep_defaults,
-    .params_schema = borep_params_schema,
     .problem_schema = sv_blp_schema,
     .example = borep_example,
     .validate = borep_validate,

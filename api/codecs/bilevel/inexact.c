@@ -37,13 +37,6 @@ static void inexact_defaults(void *s)
     inexact_settings_default(s);
 }
 
-static json_t *inexact_params_schema(void)
-{
-    inexact_settings s;
-    inexact_settings_default(&s);
-    return sv_params_schema(inexact_params, &s);
-}
-
 static json_t *inexact_example(void)
 {
     /* solved (|z| <= tol) after 179 steps, about 0.2 s, a report every 5 steps */
@@ -133,7 +126,6 @@ const sv_codec sv_codec_inexact = {
     .params = inexact_params,
     .settings_size = sizeof(inexact_settings),
     .settings_default = inexact_defaults,
-    .params_schema = inexact_params_schema,
     .problem_schema = sv_blp_schema,
     .example = inexact_example,
     .validate = inexact_validate,

@@ -31,13 +31,6 @@ static void lvhba_defaults(void *s)
     lvhba_settings_default(s);
 }
 
-static json_t *lvhba_params_schema(void)
-{
-    lvhba_settings s;
-    lvhba_settings_default(&s);
-    return sv_params_schema(lvhba_params, &s);
-}
-
 static json_t *lvhba_example(void)
 {
     /* solved (step residual <= 1e-4) after about 140000 iterations, 0.2 s, 30 reports */
@@ -129,7 +122,6 @@ const sv_codec sv_codec_lvhba = {
     .params = lvhba_params,
     .settings_size = sizeof(lvhba_settings),
     .settings_default = lvhba_defaults,
-    .params_schema = lvhba_params_schema,
     .problem_schema = sv_blp_schema,
     .example = lvhba_example,
     .validate = lvhba_validate,

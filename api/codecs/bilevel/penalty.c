@@ -38,13 +38,6 @@ static int read_all(const json_t *problem, const json_t *params, const sv_codec_
     return rc;
 }
 
-static json_t *penalty_params_schema(void)
-{
-    penalty_settings s;
-    penalty_settings_default(&s);
-    return sv_params_schema(penalty_params, &s);
-}
-
 static json_t *penalty_example(void)
 {
     return json_pack("{s:o, s:{s:f, s:f, s:i, s:i}}", "problem", sv_blp_example(SV_BL_QUADRATIC),
@@ -119,7 +112,6 @@ const sv_codec sv_codec_penalty = {
     .params = penalty_params,
     .settings_size = sizeof(penalty_settings),
     .settings_default = penalty_defaults,
-    .params_schema = penalty_params_schema,
     .problem_schema = sv_blp_schema,
     .example = penalty_example,
     .validate = penalty_validate,

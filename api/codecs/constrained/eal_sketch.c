@@ -132,13 +132,6 @@ static void eal_sketch_defaults(void *s)
     eal_sketch_settings_default(s);
 }
 
-static json_t *eal_sketch_params_schema(void)
-{
-    eal_sketch_settings s;
-    eal_sketch_settings_default(&s);
-    return sv_params_schema(eal_sketch_params, &s);
-}
-
 static json_t *eal_sketch_problem_schema(void)
 {
     json_t *schema = sv_forms_schema(eal_sketch_forms);
@@ -287,7 +280,6 @@ const sv_codec sv_codec_eal_sketch = {
     .params = eal_sketch_params,
     .settings_size = sizeof(eal_sketch_settings),
     .settings_default = eal_sketch_defaults,
-    .params_schema = eal_sketch_params_schema,
     .problem_schema = eal_sketch_problem_schema,
     .example = eal_sketch_example,
     .validate = eal_sketch_validate,

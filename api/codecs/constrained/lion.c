@@ -182,13 +182,6 @@ static void lion_defaults(void *s)
     lion_settings_default(s);
 }
 
-static json_t *lion_params_schema(void)
-{
-    lion_settings s;
-    lion_settings_default(&s);
-    return sv_params_schema(lion_params, &s);
-}
-
 static json_t *lion_problem_schema(void)
 {
     json_t *schema = sv_forms_schema(lion_forms);
@@ -339,7 +332,6 @@ const sv_codec sv_codec_lion = {
     .params = lion_params,
     .settings_size = sizeof(lion_settings),
     .settings_default = lion_defaults,
-    .params_schema = lion_params_schema,
     .problem_schema = lion_problem_schema,
     .example = lion_example,
     .validate = lion_validate,

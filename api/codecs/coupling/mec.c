@@ -244,13 +244,6 @@ static void mec_defaults(void *s)
     mec_settings_default(s);
 }
 
-static json_t *mec_params_schema(void)
-{
-    mec_settings s;
-    mec_settings_default(&s);
-    return sv_params_schema(mec_params, &s);
-}
-
 static json_t *mec_problem_schema(void)
 {
     json_t *schema = sv_forms_schema(mec_forms);
@@ -340,7 +333,6 @@ const sv_codec sv_codec_mec = {
     .params = mec_params,
     .settings_size = sizeof(mec_settings),
     .settings_default = mec_defaults,
-    .params_schema = mec_params_schema,
     .problem_schema = mec_problem_schema,
     .example = mec_example,
     .validate = mec_validate,

@@ -224,13 +224,6 @@ static void ef21_defaults(void *s)
     ef21_settings_default(s);
 }
 
-static json_t *ef21_params_schema(void)
-{
-    ef21_settings s;
-    ef21_settings_default(&s);
-    return sv_params_schema(ef21_params, &s);
-}
-
 static json_t *ef21_problem_schema(void)
 {
     json_t *schema = sv_forms_schema(ef21_forms);
@@ -329,7 +322,6 @@ const sv_codec sv_codec_ef21 = {
     .params = ef21_params,
     .settings_size = sizeof(ef21_settings),
     .settings_default = ef21_defaults,
-    .params_schema = ef21_params_schema,
     .problem_schema = ef21_problem_schema,
     .example = ef21_example,
     .validate = ef21_validate,

@@ -211,13 +211,6 @@ static void srrw_defaults(void *s)
     srrw_settings_default(s);
 }
 
-static json_t *srrw_params_schema(void)
-{
-    srrw_settings s;
-    srrw_settings_default(&s);
-    return sv_params_schema(srrw_params, &s);
-}
-
 static json_t *srrw_problem_schema(void)
 {
     json_t *schema = sv_forms_schema(srrw_forms);
@@ -325,7 +318,6 @@ const sv_codec sv_codec_srrw = {
     .params = srrw_params,
     .settings_size = sizeof(srrw_settings),
     .settings_default = srrw_defaults,
-    .params_schema = srrw_params_schema,
     .problem_schema = srrw_problem_schema,
     .example = srrw_example,
     .validate = srrw_validate,

@@ -381,13 +381,6 @@ static void vh_defaults(void *s)
     vr_halpern_settings_default(s);
 }
 
-static json_t *vh_params_schema(void)
-{
-    vr_halpern_settings s;
-    vr_halpern_settings_default(&s);
-    return sv_params_schema(vr_halpern_params, &s);
-}
-
 static json_t *vh_problem_schema(void)
 {
     json_t *schema = sv_forms_schema(vh_forms);
@@ -480,7 +473,6 @@ const sv_codec sv_codec_vr_halpern = {
     .params = vr_halpern_params,
     .settings_size = sizeof(vr_halpern_settings),
     .settings_default = vh_defaults,
-    .params_schema = vh_params_schema,
     .problem_schema = vh_problem_schema,
     .example = vh_example,
     .validate = vh_validate,

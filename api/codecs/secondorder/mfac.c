@@ -144,13 +144,6 @@ static void mfac_defaults(void *s)
     mfac_settings_default(s);
 }
 
-static json_t *mfac_params_schema(void)
-{
-    mfac_settings s;
-    mfac_settings_default(&s);
-    return sv_params_schema(mfac_params, &s);
-}
-
 static json_t *mfac_problem_schema(void)
 {
     json_t *schema = sv_forms_schema(mfac_forms);
@@ -298,7 +291,6 @@ const sv_codec sv_codec_mfac = {
     .params = mfac_params,
     .settings_size = sizeof(mfac_settings),
     .settings_default = mfac_defaults,
-    .params_schema = mfac_params_schema,
     .problem_schema = mfac_problem_schema,
     .example = mfac_example,
     .validate = mfac_validate,

@@ -979,7 +979,7 @@ static void test_codec_example(void **state)
     json_decref(imp_pa);
     json_decref(res);
     json_decref(ex);
-    json_t *schema = sv_codec_bip.params_schema();
+    json_t *schema = sv_codec_params_schema(&sv_codec_bip);
     assert_non_null(json_object_get(json_object_get(schema, "properties"), "implicit"));
     /* every default the schema shows is accepted back as a value */
     json_t *defaults = json_object();

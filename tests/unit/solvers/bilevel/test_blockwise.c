@@ -738,7 +738,7 @@ static void test_codec_example(void **state)
     sv_mb_data_free(&D);
     json_decref(res);
     json_decref(ex);
-    json_t *schema = sv_codec_blockwise.params_schema();
+    json_t *schema = sv_codec_params_schema(&sv_codec_blockwise);
     int rc;
     assert_non_null(json_object_get(json_object_get(schema, "properties"), "msvr_gamma"));
     /* every default the schema shows is accepted back as a value */

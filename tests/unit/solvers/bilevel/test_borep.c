@@ -433,7 +433,7 @@ static void test_codec(void **state)
     json_decref(ex);
 
     /* every schema default decodes back */
-    json_t *schema = c->params_schema();
+    json_t *schema = sv_codec_params_schema(c);
     json_t *props = json_object_get(schema, "properties");
     json_t *params = json_object();
     const char *k;

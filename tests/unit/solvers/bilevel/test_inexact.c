@@ -675,7 +675,7 @@ static void test_codec_example(void **state)
     json_decref(res);
     json_decref(ex);
     free(log);
-    json_t *schema = sv_codec_inexact.params_schema();
+    json_t *schema = sv_codec_params_schema(&sv_codec_inexact);
     assert_non_null(schema);
     json_decref(schema);
     schema = sv_codec_inexact.problem_schema();

@@ -541,7 +541,7 @@ static void test_codec_example(void **state)
     json_decref(res);
     json_decref(ex);
 
-    json_t *schema = sv_codec_lvhba.params_schema();
+    json_t *schema = sv_codec_params_schema(&sv_codec_lvhba);
     assert_non_null(schema);
     json_decref(schema);
     schema = sv_codec_lvhba.problem_schema();

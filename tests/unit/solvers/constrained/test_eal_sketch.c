@@ -929,7 +929,7 @@ static void test_codec_example(void **state)
     json_decref(res);
     json_decref(ex);
     /* the schema's defaults agree with the settings */
-    json_t *schema = sv_codec_eal_sketch.params_schema();
+    json_t *schema = sv_codec_params_schema(&sv_codec_eal_sketch);
     assert_non_null(schema);
     json_decref(schema);
     schema = sv_codec_eal_sketch.problem_schema();

@@ -682,7 +682,7 @@ static void test_codec_example_and_schema(void **state)
     json_decref(result);
     json_decref(ex);
 
-    json_t *ps = codec->params_schema(), *pr = codec->problem_schema();
+    json_t *ps = sv_codec_params_schema(codec), *pr = codec->problem_schema();
     assert_non_null(json_object_get(json_object_get(ps, "properties"), "schedule"));
     /* the table's default kind shows in the schema and in the decoded defaults */
     assert_string_equal(json_string_value(json_object_get(

@@ -1270,7 +1270,7 @@ static void test_codec_example(void **state)
     json_decref(res);
     json_decref(ex);
 
-    json_t *schema = sv_codec_mfac.params_schema();
+    json_t *schema = sv_codec_params_schema(&sv_codec_mfac);
     assert_non_null(schema);
     json_t *props = json_object_get(schema, "properties");
     assert_string_equal(json_string_value(json_object_get(json_object_get(props, "schedule"),
