@@ -379,25 +379,14 @@ static void idem_found(void *kdata, int rc, const sv_job *prior)
     submit_store(c);
 }
 
-/* Queued jobs of tenant in the live table: a scan, paid only when a quota is set. Submissions
- * whose insert has not committed yet are not counted, so a burst can pass the quota by the
- * number of them in flight (as many as arrive within one write batch). */
-static long queued_of(const sv_jobs *J, const char *tenant)
-{
-    long n = 0;
-    for (size_t b = 0; b < J->table.nbuckets; b++)
-        for (const sv_jobent *e = J->table.buckets[b]; e; e = e->hnext) {
-            const sv_live *L = (const sv_live *)e;
-            n += L->state == SV_JOB_QUEUED && strcmp(L->tenant, tenant) == 0;
-        }
-    return n;
-}
-
+/* A per-tenant quota counts the tenant's jobs in the queue. Submissions whose insert has not
+ * committed yet are not queued yet, so a burst can pass the quota by the number of them in
+ * flight (as many as arrive within one write batch). */
 void sv_jobs_submit(sv_jobs *J, const sv_jobs_submission *sub, sv_jobs_reply_fn cb, void *data)
 {
     const char *key = sub->idem_key;
     if (J->cfg.max_queued_per_tenant > 0 &&
-        queued_of(J, sub->tenant) >= J->cfg.max_queued_per_tenant) {
+        (long)sv_queue_group_length(J->queue, sub->tenant) >= J->cfg.max_queued_per_tenant) {
         char msg[160];
         snprintf(msg, sizeof msg, "this tenant has %ld queued jobs, the limit; retry when some "
                  "have started", J->cfg.max_queued_per_tenant);

@@ -26,13 +26,19 @@ static const char *group_of(const sv_jobent *e) { return e->group ? e->group : "
 
 /* The group's heap, created when absent (NULL when out of memory). Groups are few (tenants)
  * and stay once seen, so a linear search is enough and turns stay stable. */
-static group_heap *find_group(memory_queue *q, const char *name, int create)
+static group_heap *lookup(const memory_queue *q, const char *name)
 {
     for (size_t i = 0; i < q->ngroups; i++)
         if (strcmp(q->groups[i].name, name) == 0)
             return &q->groups[i];
-    if (!create)
-        return NULL;
+    return NULL;
+}
+
+static group_heap *find_group(memory_queue *q, const char *name, int create)
+{
+    group_heap *found = lookup(q, name);
+    if (found || !create)
+        return found;
     if (q->ngroups == q->cap) {
         size_t cap = q->cap ? 2 * q->cap : 8;
         group_heap *g = realloc(q->groups, cap * sizeof *g);
@@ -88,6 +94,12 @@ static sv_jobent *mq_take(sv_queue *q)
 
 static size_t mq_length(const sv_queue *q) { return MQ(q)->length; }
 
+static size_t mq_group_length(const sv_queue *q, const char *group)
+{
+    const group_heap *g = lookup((const memory_queue *)q, group ? group : "");
+    return g ? sv_jobheap_len(&g->heap) : 0;
+}
+
 static void mq_destroy(sv_queue *q)
 {
     memory_queue *m = MQ(q);
@@ -106,6 +118,7 @@ static const sv_queue_ops memory_ops = {
     .remove = mq_remove,
     .take = mq_take,
     .length = mq_length,
+    .group_length = mq_group_length,
     .destroy = mq_destroy,
 };
 

@@ -31,6 +31,8 @@ typedef struct {
     sv_jobent *(*take)(sv_queue *q);
     /* Jobs waiting. */
     size_t (*length)(const sv_queue *q);
+    /* Jobs of group (a tenant) waiting: what a per-tenant quota counts. */
+    size_t (*group_length)(const sv_queue *q, const char *group);
     void (*destroy)(sv_queue *q);
 } sv_queue_ops;
 
@@ -46,6 +48,10 @@ static inline int sv_queue_add(sv_queue *q, sv_jobent *e) { return q->ops->add(q
 static inline void sv_queue_remove(sv_queue *q, sv_jobent *e) { q->ops->remove(q, e); }
 static inline sv_jobent *sv_queue_take(sv_queue *q) { return q->ops->take(q); }
 static inline size_t sv_queue_length(const sv_queue *q) { return q->ops->length(q); }
+static inline size_t sv_queue_group_length(const sv_queue *q, const char *group)
+{
+    return q->ops->group_length(q, group);
+}
 static inline void sv_queue_destroy(sv_queue *q)
 {
     if (q)

@@ -369,8 +369,12 @@ static void test_queue_fair_between_groups(void **state)
     assert_int_equal(sv_queue_add(q, &b[0]), 0);
     assert_int_equal(sv_queue_add(q, &b[1]), 0);
     assert_int_equal(sv_queue_length(q), 7);
+    assert_int_equal(sv_queue_group_length(q, "alice"), 5);
+    assert_int_equal(sv_queue_group_length(q, "bob"), 2);
+    assert_int_equal(sv_queue_group_length(q, "carol"), 0);
     sv_queue_remove(q, &b[1]);
     assert_int_equal(sv_queue_length(q), 6);
+    assert_int_equal(sv_queue_group_length(q, "bob"), 1);
     const sv_jobent *want[] = {&a[4], &b[0], &a[3], &a[2], &a[1], &a[0]};
     for (int i = 0; i < 6; i++)
         assert_ptr_equal(sv_queue_take(q), want[i]);
