@@ -281,6 +281,16 @@ static int bind_state(sqlite3_stmt *st, int i, sv_job_state state)
     return sqlite3_bind_text(st, i, sv_job_state_name(state), -1, SQLITE_STATIC);
 }
 
+static int tx_lost(sq_store *s);
+
+/* The prepared statement id for a write: SV_STORE_OK, or the error of a transaction the
+ * connection lost (tx_lost) or of the preparation. */
+static int write_stmt(sq_store *s, int id, sqlite3_stmt **st)
+{
+    int rc = tx_lost(s);
+    return rc ? rc : get_stmt(s, id, st);
+}
+
 /* A bind failed: the statement is reset and the error recorded. Returns the SV_STORE_ code. */
 static int bind_failed(sq_store *s, sqlite3_stmt *st, int rc)
 {
@@ -702,9 +712,7 @@ static int sq_rollback(sq_store *s)
 static int sq_insert_job(sq_store *s, const sv_job *j)
 {
     sqlite3_stmt *st = NULL;
-    int rc = tx_lost(s);
-    if (!rc)
-        rc = get_stmt(s, ST_INSERT, &st);
+    int rc = write_stmt(s, ST_INSERT, &st);
     if (rc)
         return rc;
     BIND(bind_field(st, 1, j->id, sizeof j->id));
@@ -741,9 +749,7 @@ static int sq_claim_job(sq_store *s, const char *id, const char *node, double no
                         double lease_s, int attempts)
 {
     sqlite3_stmt *st = NULL;
-    int rc = tx_lost(s);
-    if (!rc)
-        rc = get_stmt(s, ST_CLAIM, &st);
+    int rc = write_stmt(s, ST_CLAIM, &st);
     if (rc)
         return rc;
     BIND(bind_text(st, 1, id));
@@ -768,9 +774,7 @@ static int sq_claim_next(sq_store *s, const char *node, double now, double lease
 {
     memset(out, 0, sizeof *out);
     sqlite3_stmt *st = NULL;
-    int rc = tx_lost(s);
-    if (!rc)
-        rc = get_stmt(s, ST_FIRST_QUEUED, &st);
+    int rc = write_stmt(s, ST_FIRST_QUEUED, &st);
     if (rc)
         return rc;
     if ((rc = savepoint(s)) != SV_STORE_OK)
@@ -801,9 +805,7 @@ static int sq_heartbeat(sq_store *s, const char *node, double now, double lease_
     if (renewed)
         *renewed = 0;
     sqlite3_stmt *st = NULL;
-    int rc = tx_lost(s);
-    if (!rc)
-        rc = get_stmt(s, ST_HEARTBEAT, &st);
+    int rc = write_stmt(s, ST_HEARTBEAT, &st);
     if (rc)
         return rc;
     BIND(bind_state(st, 1, SV_JOB_RUNNING));
@@ -824,9 +826,7 @@ static int sq_finish_job(sq_store *s, const char *id, sv_job_state state, double
     if (!sv_job_state_final(state))
         return fail_msg(s, SV_STORE_ESTATE, "finish: the target state is not a final one");
     sqlite3_stmt *st = NULL;
-    int rc = tx_lost(s);
-    if (!rc)
-        rc = get_stmt(s, ST_FINISH, &st);
+    int rc = write_stmt(s, ST_FINISH, &st);
     if (rc)
         return rc;
     BIND(bind_text(st, 1, id));
@@ -1018,9 +1018,7 @@ static int sq_recover(sq_store *s, const char *node, int max_attempts, double no
                       int *failed)
 {
     sqlite3_stmt *st = NULL;
-    int rc = tx_lost(s);
-    if (!rc)
-        rc = get_stmt(s, ST_RUNNING_ON_NODE, &st);
+    int rc = write_stmt(s, ST_RUNNING_ON_NODE, &st);
     if (rc)
         return rc;
     BIND(bind_state(st, 1, SV_JOB_RUNNING));
@@ -1034,9 +1032,7 @@ static int sq_requeue_expired(sq_store *s, double now, int max_attempts, int *re
                               int *failed)
 {
     sqlite3_stmt *st = NULL;
-    int rc = tx_lost(s);
-    if (!rc)
-        rc = get_stmt(s, ST_RUNNING_EXPIRED, &st);
+    int rc = write_stmt(s, ST_RUNNING_EXPIRED, &st);
     if (rc)
         return rc;
     BIND(bind_state(st, 1, SV_JOB_RUNNING));
@@ -1050,9 +1046,7 @@ static int sq_requeue_expired(sq_store *s, double now, int max_attempts, int *re
 static int sq_release(sq_store *s, const char *id, const char *node, double now)
 {
     sqlite3_stmt *st = NULL;
-    int rc = tx_lost(s);
-    if (!rc)
-        rc = get_stmt(s, ST_RUNNING_ONE, &st);
+    int rc = write_stmt(s, ST_RUNNING_ONE, &st);
     if (rc)
         return rc;
     BIND(bind_state(st, 1, SV_JOB_RUNNING));
@@ -1365,9 +1359,7 @@ static int sq_count_states(sq_store *s, long *counts)
 static int sq_delete_job(sq_store *s, const char *id, const char *tenant)
 {
     sqlite3_stmt *st = NULL;
-    int rc = tx_lost(s);
-    if (!rc)
-        rc = get_stmt(s, ST_DELETE, &st);
+    int rc = write_stmt(s, ST_DELETE, &st);
     if (rc)
         return rc;
     BIND(bind_text(st, 1, id));
