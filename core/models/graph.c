@@ -211,6 +211,35 @@ int sv_graph_connected(const sv_graph *g)
     return reached == g->n;
 }
 
+void sv_graph_laplacian(const sv_graph *g, double *L)
+{
+    size_t n = (size_t)g->n;
+    memset(L, 0, n * n * sizeof *L);
+    for (int i = 0; i < g->n; i++) {
+        L[(size_t)i * n + (size_t)i] = sv_graph_degree(g, i);
+        for (int k = g->ptr[i]; k < g->ptr[i + 1]; k++)
+            L[(size_t)i * n + (size_t)g->adj[k]] = -1.0;
+    }
+}
+
+void sv_graph_metropolis(const sv_graph *g, double *W)
+{
+    size_t n = (size_t)g->n;
+    memset(W, 0, n * n * sizeof *W);
+    for (int i = 0; i < g->n; i++) {
+        double off = 0.0;
+        for (int k = g->ptr[i]; k < g->ptr[i + 1]; k++) {
+            int j = g->adj[k];
+            int dmax = sv_graph_degree(g, i) > sv_graph_degree(g, j) ? sv_graph_degree(g, i)
+                                                                     : sv_graph_degree(g, j);
+            double w = 1.0 / (1.0 + dmax);
+            W[(size_t)i * n + (size_t)j] = w;
+            off += w;
+        }
+        W[(size_t)i * n + (size_t)i] = 1.0 - off;
+    }
+}
+
 void sv_graph_free(sv_graph *g)
 {
     if (!g)

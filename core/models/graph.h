@@ -56,6 +56,17 @@ int sv_graph_connected(const sv_graph *g);
 
 static inline int sv_graph_degree(const sv_graph *g, int i) { return g->ptr[i + 1] - g->ptr[i]; }
 
+/* The Laplacian L = D - A of g (unit edge weights) into the dense row-major n x n matrix L: the
+ * matrix whose spectrum gives a graph's algebraic connectivity (lambda_2) and resistances. */
+void sv_graph_laplacian(const sv_graph *g, double *L);
+
+/* The Metropolis-Hastings gossip matrix of g into the dense row-major n x n matrix W:
+ * W_ij = 1 / (1 + max(deg i, deg j)) on an edge, W_ii = 1 - sum_j W_ij, else 0. Symmetric and
+ * doubly stochastic with nonnegative entries; on a connected graph 1 is a simple eigenvalue and
+ * the others lie in (-1, 1), so 1 - max(|lambda_2|, |lambda_n|) is its spectral gap. The
+ * standard mixing matrix of decentralized methods when none is given. */
+void sv_graph_metropolis(const sv_graph *g, double *W);
+
 /* Frees g's lists and zeroes it; a zeroed graph is fine. */
 void sv_graph_free(sv_graph *g);
 
