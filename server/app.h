@@ -9,6 +9,7 @@
 #include <uv.h>
 #include "api/codec.h"
 #include "server/config.h"
+#include "server/deadlines.h"
 #include "server/http.h"
 #include "server/jobs.h"
 #include "server/metrics.h"
@@ -36,6 +37,7 @@ struct sv_app {
     unsigned port;             /* the port bound (also when --listen asked for 0) */
     uv_poll_t mhd_poll;
     uv_timer_t mhd_timer;
+    sv_deadlines deadlines;    /* request header and body deadlines of connections */
     uv_timer_t heartbeat;
     uv_timer_t drain_timer;
     uv_timer_t maintenance;   /* retention and the store's log checkpoint, every maintenance-s */

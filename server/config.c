@@ -48,6 +48,15 @@ static const opt options[] = {
     {"heartbeat-s", OPT_INT, O(heartbeat_s), 1, 3600, "seconds of silence before an event stream gets a keep-alive"},
     {"max-subscribers", OPT_INT, O(max_subscribers), 1, 100000, "concurrent event streams"},
     {"max-connections", OPT_INT, O(max_connections), 1, 100000, "concurrent HTTP connections"},
+    {"max-connections-per-ip", OPT_INT, O(max_connections_per_ip), 0, 100000,
+     "concurrent HTTP connections from one address; 0: no limit"},
+    {"header-timeout-s", OPT_DOUBLE, O(header_timeout_s), 0, 86400,
+     "seconds a client has to send a request's headers (from connecting or the previous "
+     "response); 0: no limit"},
+    {"body-timeout-s", OPT_DOUBLE, O(body_timeout_s), 0, 86400,
+     "seconds a client has to send a request's body once its headers are in; 0: no limit"},
+    {"idle-timeout-s", OPT_INT, O(idle_timeout_s), 1, 86400,
+     "seconds of silence after which a connection is closed"},
     {"drain-seconds", OPT_DOUBLE, O(drain_seconds), 0, 1e6,
      "on SIGTERM, how long running jobs may finish before they are interrupted"},
     {"retain-days", OPT_DOUBLE, O(retain_days), 0, 1e5,
@@ -88,6 +97,10 @@ void sv_config_defaults(sv_config *c)
     c->heartbeat_s = 15;
     c->max_subscribers = 1024;
     c->max_connections = 4096;
+    c->max_connections_per_ip = 1024;
+    c->header_timeout_s = 20;
+    c->body_timeout_s = 120;
+    c->idle_timeout_s = 60;
     c->drain_seconds = 10;
     c->maintenance_s = 60;
     c->metrics_public = 1;

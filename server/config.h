@@ -24,6 +24,10 @@ typedef struct {
     int heartbeat_s;           /* SSE comment heartbeat period */
     int max_subscribers;       /* concurrent SSE streams */
     int max_connections;
+    int max_connections_per_ip; /* concurrent connections from one address; 0: no limit */
+    double header_timeout_s;   /* a request's headers must arrive within this; 0: no limit */
+    double body_timeout_s;     /* its body within this of the headers; 0: no limit */
+    int idle_timeout_s;        /* a connection silent this long is closed */
     double drain_seconds;      /* on SIGTERM, how long running jobs may go on before they are
                                   interrupted (and requeued at the next start) */
     double retain_days;        /* finished jobs older than this are deleted; 0: kept */

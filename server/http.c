@@ -14,6 +14,7 @@
 #include "api/errors.h"
 #include "core/solver.h"
 #include "server/app.h"
+#include "server/deadlines.h"
 #include "server/log.h"
 
 static void arm_timer(sv_app *app);
@@ -50,6 +51,8 @@ void sv_http_kick(sv_app *app)
     if (app->mhd)
         uv_timer_start(&app->mhd_timer, on_timer, 0, 0);
 }
+
+static void kick_cb(void *app) { sv_http_kick(app); }
 
 /* ---- replies ---- */
 
@@ -171,12 +174,14 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
         snprintf(r->method, sizeof r->method, "%s", method);
         r->url = strdup(url);
         *con_cls = r;
+        sv_deadlines_phase(conn, SV_CONN_BODY);
         if (!r->url)
             return MHD_NO;
         const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
         if (cl && strtoll(cl, NULL, 10) > app->cfg.max_body_bytes) {
             /* Refuse before reading a byte of it; MHD closes the connection afterwards. */
             r->started = 1;
+            sv_deadlines_phase(conn, SV_CONN_REPLY);
             char msg[96];
             snprintf(msg, sizeof msg, "the body is larger than the limit of %ld bytes",
                      app->cfg.max_body_bytes);
@@ -219,6 +224,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
     if (r->started)
         return MHD_YES;
     r->started = 1;
+    sv_deadlines_phase(conn, SV_CONN_REPLY);
     if (r->too_big) {
         char msg[96];
         snprintf(msg, sizeof msg, "the body is larger than the limit of %ld bytes",
@@ -233,8 +239,9 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 {
     sv_app *app = cls;
     sv_req *r = *con_cls;
-    (void)conn;
     (void)toe;
+    /* A kept-alive connection waits for its next request: the header deadline starts again. */
+    sv_deadlines_phase(conn, SV_CONN_HEADERS);
     if (!r)
         return;
     sv_metrics_http(&app->metrics, r->status_sent, sv_now_s() - r->t0);
@@ -369,6 +376,12 @@ int sv_http_start(sv_app *app, sv_http_handler handler)
     int fd = bind_listen(app->cfg.listen, &ss, family, &bound_port);
     if (fd < 0)
         return -1;
+    if (sv_deadlines_start(&app->deadlines, app->loop, app->cfg.header_timeout_s,
+                           app->cfg.body_timeout_s, kick_cb, app) != 0) {
+        close(fd);
+        sv_log_error("cannot start the connection deadlines", NULL);
+        return -1;
+    }
     unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
     if (family == AF_INET6)
         flags |= MHD_USE_IPv6;
@@ -377,9 +390,10 @@ int sv_http_start(sv_app *app, sv_http_handler handler)
         flags, 0, NULL, NULL, on_access, app, MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, NULL,
         MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, app, MHD_OPTION_UNESCAPE_CALLBACK, unescape,
-        NULL, MHD_OPTION_CONNECTION_LIMIT,
-        (unsigned)app->cfg.max_connections, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
-        MHD_OPTION_END);
+        NULL, MHD_OPTION_NOTIFY_CONNECTION, sv_deadlines_notify, &app->deadlines,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)app->cfg.max_connections,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)app->cfg.max_connections_per_ip,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)app->cfg.idle_timeout_s, MHD_OPTION_END);
     if (!app->mhd) {
         close(fd);
         sv_log_error("cannot listen", "listen=\"%s\"", app->cfg.listen);
@@ -410,4 +424,5 @@ void sv_http_stop(sv_app *app)
     uv_close((uv_handle_t *)&app->mhd_timer, NULL);
     MHD_stop_daemon(app->mhd);
     app->mhd = NULL;
+    sv_deadlines_stop(&app->deadlines);
 }

@@ -135,6 +135,13 @@ char *sv_metrics_render(const sv_app *app, size_t *len)
     outf(&o, "solvd_event_streams %d\n", app->n_subs);
     header(&o, "solvd_event_streams_dropped_total", "counter", "Streams dropped as too slow.");
     outf(&o, "solvd_event_streams_dropped_total %lu\n", m->sse_dropped);
+    header(&o, "solvd_http_connections", "gauge", "Open HTTP connections.");
+    outf(&o, "solvd_http_connections %lu\n", app->deadlines.open);
+    header(&o, "solvd_http_deadline_closed_total", "counter",
+           "Connections closed for sending their request too slowly, by the deadline missed.");
+    outf(&o, "solvd_http_deadline_closed_total{phase=\"headers\"} %lu\n",
+         app->deadlines.closed_headers);
+    outf(&o, "solvd_http_deadline_closed_total{phase=\"body\"} %lu\n", app->deadlines.closed_body);
     header(&o, "solvd_store_batches_total", "counter", "Write transactions committed.");
     outf(&o, "solvd_store_batches_total %lu\n", m->store_batches);
     header(&o, "solvd_store_ops_total", "counter", "Writes carried by those transactions.");
