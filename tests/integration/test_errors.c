@@ -40,6 +40,13 @@ static const bad_case cases[] = {
     {"not JSON", "solve this please", 400, "bad_json", NULL},
     {"duplicate key", OK_HEAD ",\"solver\":\"distributed.ef21\"}", 400, "bad_json", NULL},
     {"array body", "[1,2,3]", 422, "invalid", NULL},
+    {"invalid UTF-8 in a string", WITH("\"tags\":[\"\xff\xfe\"]"), 400, "bad_json", NULL},
+    {"overlong UTF-8", WITH("\"tags\":[\"\xc0\xaf\"]"), 400, "bad_json", NULL},
+    {"integer beyond 64 bits", PROBLEM("{\"generate\":{\"clients\":99999999999999999999,"
+                                       "\"rows_per_client\":10,\"dim\":5}}"),
+     400, "bad_json", NULL},
+    {"real beyond double", WITH("\"params\":{\"tol\":1e999}"), 400, "bad_json", NULL},
+    {"nesting past the parser's depth", NULL, 400, "bad_json", NULL},  /* built in the test */
     /* The envelope. */
     {"unknown solver", "{\"solver\":\"no.such\",\"problem\":" GEN "}", 422, "unknown_solver",
      "/solver"},
@@ -188,8 +195,22 @@ static void test_bad_requests_store_nothing(void **state)
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         const bad_case *c = &cases[i];
         fprintf(stderr, "[errors] %s\n", c->what);
-        it_http(&d, "POST", "/v1/jobs", c->body, NULL, &r);
+        char *deep = NULL;
+        if (!c->body) {
+            /* 3000 nested arrays in a param: past jansson's parsing depth (2048). */
+            enum { DEPTH = 3000 };
+            const char *head = OK_HEAD ",\"params\":{\"tol\":";
+            size_t hl = strlen(head);
+            deep = malloc(hl + 2 * DEPTH + 3);
+            assert_non_null(deep);
+            memcpy(deep, head, hl);
+            memset(deep + hl, '[', DEPTH);
+            memset(deep + hl + DEPTH, ']', DEPTH);
+            memcpy(deep + hl + 2 * DEPTH, "}}", 3);
+        }
+        it_http(&d, "POST", "/v1/jobs", deep ? deep : c->body, NULL, &r);
         it_assert_error(&r, c->status, c->code, c->path);
+        free(deep);
     }
 
     /* No body, and a body that says it is not JSON. */
@@ -343,6 +364,45 @@ static void test_dataset_default_dir(void **state)
     it_daemon_destroy(&d);
 }
 
+/* A request head too large or malformed for the HTTP layer: libmicrohttpd answers it itself,
+ * before any handler runs (414 for a request line past its memory limit, 431 for headers past
+ * it, 400 for a header line without a colon), with its own short HTML body (docs/api.md says
+ * so: it has no hook for those answers). The daemon goes on answering, nothing is stored. */
+static void test_oversized_request_head(void **state)
+{
+    (void)state;
+    it_daemon d;
+    it_assert_start(&d, NULL);
+    char *pad = malloc(100001);
+    assert_non_null(pad);
+    memset(pad, 'a', 100000);
+    pad[100000] = 0;
+    char *url = malloc(100100);
+    assert_non_null(url);
+    snprintf(url, 100100, "/v1/jobs?x=%.40000s", pad);
+    it_resp r;
+    it_http(&d, "GET", url, NULL, NULL, &r);
+    assert_int_equal(r.status, 414);
+    it_resp_free(&r);
+    char *hdr = malloc(100100);
+    assert_non_null(hdr);
+    snprintf(hdr, 100100, "X-Big: %s", pad);
+    const char *const big[] = {hdr, NULL};
+    it_req_opts o = {big, 0, 0, 0};
+    char *body = it_body_example(&d, IT_EF21, NULL);
+    it_http(&d, "POST", "/v1/jobs", body, &o, &r);
+    assert_int_equal(r.status, 431);
+    it_resp_free(&r);
+    free(body);
+    free(hdr);
+    free(url);
+    free(pad);
+    json_decref(it_call(&d, "GET", "/healthz", NULL, 200));
+    assert_true(it_metric(&d, "solvd_jobs_submitted_total") == 0);
+    it_assert_clean_exit(&d);
+    it_daemon_destroy(&d);
+}
+
 /* Hostile header and path bytes: an Idempotency-Key with a control character or a non-ASCII
  * byte is refused (400, nothing stored); "%00" in a path is not decoded into a NUL that would
  * cut it ("/ui/index.html%00.js" served index.html), so it names nothing (404). */
@@ -385,6 +445,7 @@ int main(void)
         cmocka_unit_test_teardown(test_bad_requests_on_empty_store, it_teardown),
         cmocka_unit_test_teardown(test_body_under_limit_accepted_promptly, it_teardown),
         cmocka_unit_test_teardown(test_dataset_default_dir, it_teardown),
+        cmocka_unit_test_teardown(test_oversized_request_head, it_teardown),
         cmocka_unit_test_teardown(test_hostile_bytes, it_teardown),
     };
     return cmocka_run_group_tests_name("integration/errors", tests, NULL, NULL);
