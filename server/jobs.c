@@ -128,6 +128,7 @@ static void emit(sv_jobs *J, sv_live *L, const char *type, const char *data,
     op->data = stored_copy;
     op->live_data = live_copy;
     op->final = final;
+    op->retry = 1;
     op->done = event_committed;
     op->done_data = L;
     L->pending_writes++;
@@ -180,6 +181,7 @@ void sv_jobs_dispatch(sv_jobs *J)
             op->attempts = L->attempts;
             snprintf(op->node, sizeof op->node, "%s", J->node);
             op->lease_s = J->cfg.lease_s;
+            op->retry = 1;
             J->hooks.write(J->hooks.data, op);
         }
         emit_status(J, L, NULL);
@@ -221,6 +223,9 @@ static void on_done(sv_jobs *J, sv_task *t)
         emit(J, L, "result", t->result, t->summary ? t->summary : "{}", 0);
     op->result = t->result;
     t->result = NULL;
+    /* Kept and retried until durable: the result is not lost to a store that fails for a
+     * while (a full disk), and the events after it reach streams only once it is stored. */
+    op->retry = 1;
     J->hooks.write(J->hooks.data, op);
     emit_status(J, L, t->error);
     sv_metrics_job_finished(J->cfg.metrics, L->codec, L->state);
@@ -540,6 +545,13 @@ void sv_jobs_cancel(sv_jobs *J, const char *id, const char *tenant, sv_jobs_repl
         reply_finished(cb, data, L->state);
         return;
     }
+    /* A queued job's cancel is a write the client waits for: while the store fails it would
+     * wait for the store to recover, so it is refused now and the job stays queued. */
+    if (L && L->state == SV_JOB_QUEUED && J->hooks.store_failing &&
+        J->hooks.store_failing(J->hooks.data)) {
+        reply_fail(cb, data, "unavailable", "the job store is failing; the job is still queued");
+        return;
+    }
     cancel_ctx *c = calloc(1, sizeof *c);
     if (!c) {
         reply_fail(cb, data, "internal", "out of memory");
@@ -585,6 +597,7 @@ void sv_jobs_cancel(sv_jobs *J, const char *id, const char *tenant, sv_jobs_repl
     op->state = SV_JOB_CANCELLED;
     op->t = sv_wall_now();
     op->error = err;
+    op->retry = 1;
     op->done = cancel_committed;
     op->done_data = c;
     J->hooks.write(J->hooks.data, op);

@@ -51,7 +51,8 @@ typedef void (*sv_jobs_found)(void *kdata, int rc, const sv_job *row);
 
 typedef struct {
     void *data;   /* passed to every hook */
-    /* Durable write: takes op, calls op->done on the loop thread once it committed or failed. */
+    /* Durable write: takes op, calls op->done on the loop thread once it committed or failed
+     * (an op with retry set: once it committed, however many attempts that takes). */
     void (*write)(void *data, sv_wop *op);
     /* Runs a task on a worker; its messages come back through sv_jobs_deliver. */
     void (*run)(void *data, sv_task *t);
@@ -61,6 +62,8 @@ typedef struct {
     void (*closed)(void *data, sv_live *L);
     /* Reads one job row and answers through k, at once or later (a remote store). */
     void (*lookup)(void *data, const sv_jobs_lookup *q, sv_jobs_found k, void *kdata);
+    /* 1 while durable writes fail as a whole (optional: NULL, never). */
+    int (*store_failing)(void *data);
 } sv_jobs_hooks;
 
 typedef struct {

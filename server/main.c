@@ -4,6 +4,7 @@
  * rest (they stay `running` in the store and are requeued at the next start), flush the store,
  * close. A second signal exits at once. */
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,6 +58,12 @@ static void lookup_done(sv_read *rd)
     c->k(c->kdata, c->rc, &c->row);
     sv_job_clear(&c->row);
     free(c);
+}
+
+static int hook_store_failing(void *data)
+{
+    sv_app *app = data;
+    return sv_writer_failing(&app->writer);
 }
 
 static void hook_lookup(void *data, const sv_jobs_lookup *q, sv_jobs_found k, void *kdata)
@@ -116,8 +123,19 @@ static void on_drain_tick(uv_timer_t *t)
         sv_jobs_interrupt_all(&app->jobs);
         app->interrupted = 1;
     }
-    if (sv_jobs_running(&app->jobs) == 0 && sv_writer_idle(&app->writer))
+    if (sv_jobs_running(&app->jobs) != 0)
+        return;
+    if (sv_writer_idle(&app->writer)) {
         finish_shutdown(app);
+    } else if (sv_writer_holding(&app->writer) &&
+               sv_now_s() - app->drain_started > app->cfg.drain_seconds) {
+        /* The store has refused writes through the whole grace period: stop anyway. What it
+         * never acknowledged is lost to this process only: those jobs are still queued or
+         * running in the store, and run again at the next start. */
+        sv_log_error("stopping with writes the store never took", "ops=%zu",
+                     sv_writer_pending(&app->writer));
+        finish_shutdown(app);
+    }
 }
 
 static void on_signal(uv_signal_t *h, int signum)
@@ -151,6 +169,9 @@ static uint64_t random_seed(void)
 int main(int argc, char **argv)
 {
     static sv_app app;   /* large and long-lived: keep it off the stack */
+    /* A write past the file-size limit (RLIMIT_FSIZE) fails with EFBIG, which the store reports
+     * and the writer retries; the signal it also raises would otherwise kill the daemon. */
+    signal(SIGXFSZ, SIG_IGN);
     sv_config_defaults(&app.cfg);
     int rc = sv_config_load(&app.cfg, argc, argv);
     if (rc != 0)
@@ -220,6 +241,7 @@ int main(int argc, char **argv)
         .event = sv_stream_on_event,
         .closed = sv_stream_on_closed,
         .lookup = hook_lookup,
+        .store_failing = hook_store_failing,
     };
     if (sv_auth_load(&app) != 0 ||
         sv_jobs_init(&app.jobs, &jcfg, &hooks, sv_queue_memory_new()) != 0 ||

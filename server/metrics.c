@@ -148,6 +148,9 @@ char *sv_metrics_render(const sv_app *app, size_t *len)
     outf(&o, "solvd_store_ops_total %lu\n", m->store_ops);
     header(&o, "solvd_store_errors_total", "counter", "Writes that failed.");
     outf(&o, "solvd_store_errors_total %lu\n", m->store_errors);
+    header(&o, "solvd_store_writes_pending", "gauge",
+           "Writes waiting for a transaction, those held for a retry after a failed one included.");
+    outf(&o, "solvd_store_writes_pending %zu\n", sv_writer_pending(&app->writer));
     header(&o, "solvd_store_commit_seconds", "summary", "Time spent in write transactions.");
     outf(&o, "solvd_store_commit_seconds_sum %.6f\n", m->store_commit_seconds_sum);
     outf(&o, "solvd_store_commit_seconds_count %lu\n", m->store_batches);

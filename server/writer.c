@@ -41,7 +41,7 @@ static void on_idle(uv_idle_t *h) { (void)h; }
 static void on_check(uv_check_t *h)
 {
     sv_writer *w = h->data;
-    if (!w->busy && w->pending)
+    if (!w->busy && w->pending && !w->retry_wait)
         start_batch(w);
     if (!w->pending || w->busy)
         uv_idle_stop(&w->idle);
@@ -56,7 +56,9 @@ int sv_writer_init(sv_writer *w, uv_loop_t *loop, sv_store *store, sv_metrics *m
     w->work.data = w;
     w->check.data = w;
     w->idle.data = w;
-    if (uv_check_init(loop, &w->check) != 0 || uv_idle_init(loop, &w->idle) != 0)
+    w->retry_timer.data = w;
+    if (uv_check_init(loop, &w->check) != 0 || uv_idle_init(loop, &w->idle) != 0 ||
+        uv_timer_init(loop, &w->retry_timer) != 0)
         return -1;
     return uv_check_start(&w->check, on_check);
 }
@@ -67,9 +69,44 @@ void sv_writer_close(sv_writer *w)
     uv_idle_stop(&w->idle);
     uv_close((uv_handle_t *)&w->check, NULL);
     uv_close((uv_handle_t *)&w->idle, NULL);
+    uv_timer_stop(&w->retry_timer);
+    uv_close((uv_handle_t *)&w->retry_timer, NULL);
 }
 
 int sv_writer_idle(const sv_writer *w) { return !w->busy && !w->pending; }
+
+size_t sv_writer_pending(const sv_writer *w) { return w->n_pending; }
+
+int sv_writer_holding(const sv_writer *w) { return !w->busy && w->n_held > 0; }
+
+static void on_retry(uv_timer_t *t)
+{
+    sv_writer *w = t->data;
+    w->retry_wait = 0;
+    if (w->pending)
+        uv_idle_start(&w->idle, on_idle);
+}
+
+/* A failed batch's retryable ops go back to the front of the queue, in their order (a job's
+ * claim before its finish, its events by sequence), and the next batch waits for the backoff. */
+static void hold(sv_writer *w, sv_wop *head, sv_wop *tail, size_t n)
+{
+    if (!head)
+        return;
+    tail->next = w->pending;
+    if (!w->pending)
+        w->pending_tail = tail;
+    w->pending = head;
+    w->n_pending += n;
+    w->n_held = n;
+    double d = w->retry_delay_s * 2;
+    w->retry_delay_s = d < SV_WRITER_RETRY_MIN_S   ? SV_WRITER_RETRY_MIN_S
+                       : d > SV_WRITER_RETRY_MAX_S ? SV_WRITER_RETRY_MAX_S
+                                                   : d;
+    w->retry_wait = 1;
+    uv_timer_start(&w->retry_timer, on_retry, (uint64_t)(w->retry_delay_s * 1000), 0);
+    sv_log_warn("store writes held for retry", "ops=%zu retry_in_s=%.2f", n, w->retry_delay_s);
+}
 
 int sv_writer_failing(const sv_writer *w) { return w->failing; }
 
@@ -133,9 +170,27 @@ static void batch_done(uv_work_t *req, int status)
         w->failing = 0;
         sv_log_info("store writes recovered", "after_s=%.3f", sv_now_s() - w->failing_since);
     }
+    if (!w->batch_failed) {
+        w->retry_delay_s = 0;
+        w->n_held = 0;
+    }
+    sv_wop *held = NULL, *held_tail = NULL;
+    size_t n_held = 0;
     while (op) {
         sv_wop *next = op->next;
         m->store_ops++;
+        if (w->batch_failed && op->retry) {
+            m->store_errors++;
+            op->next = NULL;
+            if (held_tail)
+                held_tail->next = op;
+            else
+                held = op;
+            held_tail = op;
+            n_held++;
+            op = next;
+            continue;
+        }
         /* A refused delete (absent, or not finished) is an answer, not a store failure. */
         int answer = op->rc == SV_STORE_ECONFLICT ||
                      (op->kind == SV_W_DELETE &&
@@ -150,6 +205,7 @@ static void batch_done(uv_work_t *req, int status)
         sv_wop_free(op);
         op = next;
     }
+    hold(w, held, held_tail, n_held);
     (void)status;
 }
 

@@ -39,6 +39,10 @@ typedef struct sv_wop {
     long keep;                 /* MAINTAIN: keep this many finished jobs (0: no count rule) */
     long deleted;              /* MAINTAIN: set by the batch */
     int rc;                    /* set by the batch: SV_STORE_* */
+    int retry;                 /* a write the job service already acted on (a claim, a finish,
+                                  an event): when its batch fails as a whole it is kept, in
+                                  order, and tried again with backoff until it commits; done
+                                  then runs once, with SV_STORE_OK */
     /* Called on the loop thread once the batch holding this op has committed (or failed). */
     void (*done)(struct sv_wop *op, void *data);
     void *done_data;
@@ -65,7 +69,15 @@ typedef struct {
     int batch_failed;                /* pool thread: the batch's begin or commit failed */
     int failing;                     /* loop thread: the last batch failed as a whole */
     double failing_since;            /* sv_now_s() of the first failed batch in a row */
+    uv_timer_t retry_timer;          /* the next attempt after a failed batch */
+    int retry_wait;                  /* no batch starts until it fires */
+    double retry_delay_s;            /* the last backoff: 0.05 s doubling to 5 s; 0 after a commit */
+    size_t n_held;                   /* ops kept from failed batches for the next attempt */
 } sv_writer;
+
+/* Backoff between attempts while the store fails: the first retry after this, then doubling. */
+#define SV_WRITER_RETRY_MIN_S 0.05
+#define SV_WRITER_RETRY_MAX_S 5.0
 
 int sv_writer_init(sv_writer *w, uv_loop_t *loop, sv_store *store, sv_metrics *metrics);
 void sv_writer_close(sv_writer *w);
@@ -73,6 +85,11 @@ void sv_writer_close(sv_writer *w);
  * running, so the ops one callback queues share one transaction. */
 void sv_writer_submit(sv_writer *w, sv_wop *op);
 int sv_writer_idle(const sv_writer *w);
+/* Ops waiting for a batch (held ones included). */
+size_t sv_writer_pending(const sv_writer *w);
+/* 1 when a failed batch's ops are held and no batch is running: shutting down now loses only
+ * what the store never acknowledged (the jobs concerned run again at the next start). */
+int sv_writer_holding(const sv_writer *w);
 /* 1 while durable writes fail as a whole (the last batch could not begin or commit: a full
  * disk, a read-only or corrupt database); 0 again after a batch commits. */
 int sv_writer_failing(const sv_writer *w);
