@@ -2,9 +2,11 @@
 #include "api/submit.h"
 
 #include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "api/jsonval.h"
-#include <stdlib.h>
 
 /* JSON has no NaN or Infinity, so a parser error is all jansson can say about them. To name the
  * field, rewrite bare NaN/Infinity tokens (outside strings) as a marker string, parse again and
@@ -232,4 +234,42 @@ void sv_submit_clear(sv_submit *s)
 {
     json_decref(s->body);
     memset(s, 0, sizeof *s);
+}
+
+static uint64_t fnv1a(const char *s)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    return h;
+}
+
+int sv_submit_texts_make(const sv_submit *s, const char *text, size_t len, sv_submit_texts *t)
+{
+    memset(t, 0, sizeof *t);
+    char *canon = json_dumps(s->body, JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(17));
+    t->request = malloc(len + 1);
+    t->tags = s->tags ? json_dumps(s->tags, JSON_COMPACT) : strdup("[]");
+    json_t *params = json_object_get(s->body, "params");
+    t->params = json_is_object(params)
+                    ? json_dumps(params, JSON_COMPACT | JSON_REAL_PRECISION(17))
+                    : NULL;
+    if (!canon || !t->request || !t->tags || (json_is_object(params) && !t->params)) {
+        free(canon);
+        sv_submit_texts_clear(t);
+        return -1;
+    }
+    memcpy(t->request, text, len);
+    t->request[len] = 0;
+    snprintf(t->hash, sizeof t->hash, "%016llx", (unsigned long long)fnv1a(canon));
+    free(canon);
+    return 0;
+}
+
+void sv_submit_texts_clear(sv_submit_texts *t)
+{
+    free(t->request);
+    free(t->tags);
+    free(t->params);
+    memset(t, 0, sizeof *t);
 }

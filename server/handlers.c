@@ -14,6 +14,7 @@
 #include "api/router.h"
 #include "api/submit.h"
 #include "server/handlers.h"
+#include "server/intake.h"
 
 #include "server/app.h"
 #include "server/auth.h"
@@ -80,23 +81,7 @@ static enum MHD_Result post_job(sv_req *r)
                              NULL);
     if (!r->body || r->len == 0)
         return sv_http_error(r, "bad_json", "the body is empty; expected a JSON object", NULL);
-    sv_submit sub;
-    sv_err e;
-    memset(&e, 0, sizeof e);
-    const char *code = NULL;
-    int status = sv_submit_parse(r->body, r->len, &app->env, app->cfg.max_job_seconds, &sub,
-                                 &code, &e);
-    if (status != 0)
-        return sv_http_json(r, (unsigned)status, sv_api_error(code, e.msg, e.field));
-    sv_jobs_submission js = {.tenant = r->tenant,
-                             .body = sub.body,
-                             .codec = sub.codec,
-                             .priority = sub.priority,
-                             .time_limit_s = sub.time_limit_s,
-                             .idem_key = sv_http_header(r, "Idempotency-Key")};
-    sv_jobs_submit(&app->jobs, &js, jobs_replied, r);
-    sv_submit_clear(&sub);
-    return sv_http_pending(r);
+    return sv_intake_start(r, jobs_replied);
 }
 
 /* ---- listing ---- */

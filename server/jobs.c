@@ -284,14 +284,6 @@ typedef struct {
     void *data;
 } submit_ctx;
 
-static uint64_t fnv1a(const char *s)
-{
-    uint64_t h = 1469598103934665603ULL;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-    return h;
-}
-
 static pending_submit *find_pending(sv_jobs *J, const char *tenant, const char *key)
 {
     for (pending_submit *p = J->pending; p; p = p->next)
@@ -413,26 +405,19 @@ void sv_jobs_submit(sv_jobs *J, const sv_jobs_submission *sub, sv_jobs_reply_fn 
                    "a request with this Idempotency-Key is in progress; retry");
         return;
     }
-    /* Stored as given (key order matters: expression problems order their variables by it);
-     * the idempotency hash is taken over the key-sorted form, so that it ignores key order. */
-    char *text = json_dumps(sub->body, JSON_COMPACT | JSON_REAL_PRECISION(17));
-    char *canon =
-        json_dumps(sub->body, JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(17));
+    /* The texts were made off the loop (api/submit.h): the request as sent (key order matters:
+     * expression problems order their variables by it) and the idempotency hash over the
+     * key-sorted form, so that it ignores key order. */
     submit_ctx *c = calloc(1, sizeof *c);
     sv_wop *op = sv_wop_new(SV_W_INSERT, NULL);
     sv_wop *ev = sv_wop_new(SV_W_EVENT, NULL);
     pending_submit *ps = key ? calloc(1, sizeof *ps) : NULL;
-    json_t *tags = json_object_get(sub->body, "tags");
-    char *tags_text = tags ? json_dumps(tags, JSON_COMPACT) : strdup("[]");
     char *queued = sv_status_event_json(SV_JOB_QUEUED, 0, NULL);
-    if (!text || !canon || !c || !op || !ev || (key && !ps) || !tags_text || !queued) {
-        free(text);
-        free(canon);
+    if (!c || !op || !ev || (key && !ps) || !queued) {
         free(c);
         free(op);
         free(ev);
         free(ps);
-        free(tags_text);
         free(queued);
         reply_fail(cb, data, "internal", "out of memory");
         return;
@@ -440,8 +425,7 @@ void sv_jobs_submit(sv_jobs *J, const sv_jobs_submission *sub, sv_jobs_reply_fn 
     c->J = J;
     c->cb = cb;
     c->data = data;
-    snprintf(c->hash, sizeof c->hash, "%016llx", (unsigned long long)fnv1a(canon));
-    free(canon);
+    snprintf(c->hash, sizeof c->hash, "%s", sub->texts->hash);
 
     sv_job *j = &op->job;
     sv_new_job_id(J, j->id, sizeof j->id);
@@ -453,12 +437,10 @@ void sv_jobs_submit(sv_jobs *J, const sv_jobs_submission *sub, sv_jobs_reply_fn 
     j->time_limit_s = sub->time_limit_s;
     j->created_at = sv_wall_now();
     j->last_seq = 1;
-    j->request = text;
-    j->tags = tags_text;
-    json_t *params = json_object_get(sub->body, "params");
-    j->params = json_is_object(params)
-                    ? json_dumps(params, JSON_COMPACT | JSON_REAL_PRECISION(17))
-                    : NULL;
+    j->request = sub->texts->request;
+    j->tags = sub->texts->tags;
+    j->params = sub->texts->params;
+    sub->texts->request = sub->texts->tags = sub->texts->params = NULL;
     j->idem_key = key ? strdup(key) : NULL;
     j->request_hash = strdup(c->hash);
     snprintf(ev->id, sizeof ev->id, "%s", j->id);

@@ -10,6 +10,7 @@
 #include <jansson.h>
 #include <stdint.h>
 #include "api/codec.h"
+#include "api/submit.h"
 #include "server/jobtable.h"
 #include "server/metrics.h"
 #include "server/queue.h"
@@ -98,7 +99,8 @@ typedef void (*sv_jobs_reply_fn)(void *data, const sv_jobs_reply *r);
 
 typedef struct {
     const char *tenant;
-    json_t *body;                /* the validated job body (borrowed) */
+    sv_submit_texts *texts;      /* what is stored of the validated body (api/submit.h): its
+                                    strings are taken (left NULL) */
     const sv_codec *codec;
     int priority;
     double time_limit_s;

@@ -427,10 +427,14 @@ static json_t *parse(const char *text)
 static void submit(fixture *f, const char *tenant, const char *body, int priority,
                    double time_limit_s, const char *key, reply_rec *rr)
 {
-    json_t *b = parse(body);
+    /* As the intake makes them (server/intake.c): the texts of the parsed body. */
+    sv_submit sb = {.body = parse(body)};
+    sb.tags = json_object_get(sb.body, "tags");
+    sv_submit_texts texts;
+    assert_int_equal(sv_submit_texts_make(&sb, body, strlen(body), &texts), 0);
     sv_jobs_submission s = {
         .tenant = tenant,
-        .body = b,
+        .texts = &texts,
         .codec = sv_codec_find(SOLVER),
         .priority = priority,
         .time_limit_s = time_limit_s,
@@ -439,7 +443,8 @@ static void submit(fixture *f, const char *tenant, const char *body, int priorit
     assert_non_null(s.codec);
     memset(rr, 0, sizeof *rr);
     sv_jobs_submit(&f->J, &s, on_reply, rr);
-    json_decref(b);   /* borrowed: the service must have copied what it keeps */
+    sv_submit_texts_clear(&texts);   /* what the service kept, it took */
+    sv_submit_clear(&sb);
 }
 
 /* Submits and commits: the job's id. */

@@ -112,6 +112,45 @@ static void test_nonfinite_named(void **state)
     expect("{\"solver\":\"NaN\",\"problem\":" PROBLEM "}", 422, "unknown_solver", "/solver");
 }
 
+static void texts_of(const char *body, sv_submit_texts *t)
+{
+    sv_submit s;
+    sv_err e;
+    const char *c = NULL;
+    assert_int_equal(sv_submit_parse(body, strlen(body), &env, 100, &s, &c, &e), 0);
+    assert_int_equal(sv_submit_texts_make(&s, body, strlen(body), t), 0);
+    sv_submit_clear(&s);
+}
+
+/* The store keeps the request byte for byte as sent (0.1 stays 0.1, spacing stays), while the
+ * idempotency hash ignores key order and spacing and tells other values apart. */
+static void test_texts(void **state)
+{
+    (void)state;
+    const char *a = "{\"solver\": \"distributed.ef21\", \"problem\":" PROBLEM
+                    ", \"params\": {\"k\": 2, \"tol\": 0.1}}";
+    const char *b = "{\"params\":{\"tol\":0.1,\"k\":2},\"problem\":" PROBLEM
+                    ",\"solver\":\"distributed.ef21\"}";
+    const char *c = "{\"params\":{\"tol\":0.2,\"k\":2},\"problem\":" PROBLEM
+                    ",\"solver\":\"distributed.ef21\",\"tags\":[\"x\"]}";
+    sv_submit_texts ta, tb, tc;
+    texts_of(a, &ta);
+    texts_of(b, &tb);
+    texts_of(c, &tc);
+    assert_string_equal(ta.request, a);
+    assert_string_equal(tb.request, b);
+    assert_string_equal(ta.hash, tb.hash);
+    assert_string_not_equal(ta.hash, tc.hash);
+    assert_int_equal(strlen(ta.hash), 16);
+    assert_string_equal(ta.tags, "[]");
+    assert_string_equal(tc.tags, "[\"x\"]");
+    assert_non_null(strstr(ta.params, "\"k\":2"));
+    sv_submit_texts_clear(&ta);
+    sv_submit_texts_clear(&tb);
+    sv_submit_texts_clear(&tc);
+    assert_null(ta.request);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -119,6 +158,7 @@ int main(void)
         cmocka_unit_test(test_envelope_errors),
         cmocka_unit_test(test_codec_errors),
         cmocka_unit_test(test_nonfinite_named),
+        cmocka_unit_test(test_texts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
