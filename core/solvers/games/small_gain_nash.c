@@ -416,18 +416,66 @@ done:
 
 typedef struct {
     const small_gain_nash_problem *p;
+    int nb;                  /* nonzero blocks of M when F runs block by block, else 0 */
+    int *blocks;             /* 4 nb: row offset, column offset, rows, columns */
     double *wc;              /* n: w of each coordinate's block */
     double *g, *y, *acc, *xprev, *tmp;
     double res, dstep, obs_rate, rate;
     long evals;
 } sgn_ws;
 
+/* F(x) = M x + q. A game whose players couple with few others (a chain, a star) has mostly
+ * zero blocks; an iteration streams M from memory once or more, so F then runs over the nonzero
+ * blocks only. */
 static void field(sgn_ws *s, const double *x, double *out)
 {
     const small_gain_nash_problem *p = s->p;
-    cblas_dgemv(CblasRowMajor, CblasNoTrans, p->n, p->n, 1.0, p->M, p->n, x, 1, 0.0, out, 1);
-    cblas_daxpy(p->n, 1.0, p->q, 1, out, 1);
+    int n = p->n;
+    if (s->nb == 0) {
+        cblas_dgemv(CblasRowMajor, CblasNoTrans, n, n, 1.0, p->M, n, x, 1, 0.0, out, 1);
+        cblas_daxpy(n, 1.0, p->q, 1, out, 1);
+    } else {
+        sv_copy(n, p->q, out);
+        for (int t = 0; t < s->nb; t++) {
+            const int *b = s->blocks + 4 * t;
+            cblas_dgemv(CblasRowMajor, CblasNoTrans, b[2], b[3], 1.0,
+                        p->M + (size_t)b[0] * n + b[1], n, x + b[1], 1, 1.0, out + b[0], 1);
+        }
+    }
     s->evals++;
+}
+
+/* The nonzero blocks of M, when at least a quarter of them are zero (else F stays one dense
+ * product: nb = 0). SV_OK or SV_ENOMEM. */
+static int block_pattern(sgn_ws *s)
+{
+    const small_gain_nash_problem *p = s->p;
+    int N = p->n_players, n = p->n, pass, count = 0;
+    for (pass = 0; pass < 2; pass++) {
+        count = 0;
+        for (int i = 0, oi = 0; i < N; oi += p->dims[i], i++)
+            for (int j = 0, oj = 0; j < N; oj += p->dims[j], j++) {
+                int nz = 0;
+                for (int a = 0; a < p->dims[i] && !nz; a++)
+                    for (int b = 0; b < p->dims[j] && !nz; b++)
+                        nz = p->M[(size_t)(oi + a) * n + oj + b] != 0;
+                if (!nz)
+                    continue;
+                if (pass == 1) {
+                    int *blk = s->blocks + 4 * count;
+                    blk[0] = oi, blk[1] = oj, blk[2] = p->dims[i], blk[3] = p->dims[j];
+                }
+                count++;
+            }
+        if (pass == 0) {
+            if ((double)count > 0.75 * (double)N * (double)N || count == 0)
+                return SV_OK;
+            if (!(s->blocks = malloc((size_t)count * 4 * sizeof *s->blocks)))
+                return SV_ENOMEM;
+        }
+    }
+    s->nb = count;
+    return SV_OK;
 }
 
 /* |x - P(x - g)|, g = F(x) */
@@ -539,6 +587,8 @@ int small_gain_nash_solve(const small_gain_nash_problem *p, const small_gain_nas
     c->w = w_user;
     if (rc == SV_OK && w_user)
         memcpy(w_user, w, (size_t)N * sizeof *w);
+    if (rc == SV_OK)
+        rc = block_pattern(&ws);
     if (rc != SV_OK)
         goto done;
     for (int i = 0, a = 0; i < N; i++)
@@ -609,5 +659,6 @@ int small_gain_nash_solve(const small_gain_nash_problem *p, const small_gain_nas
 done:
     free(w);
     free(ws.wc), free(ws.g), free(ws.y), free(ws.acc), free(ws.xprev), free(ws.tmp);
+    free(ws.blocks);
     return rc;
 }

@@ -269,6 +269,27 @@ static void test_non_euclidean_converges(void **state)
         assert_true(maxdiff(12, z, hs) < 1e-6);
         assert_true(in.observed_rate <= in.rate + 1e-9);
     }
+
+    /* 4 players in a chain: 6 of the 16 blocks are zero, so F runs block by block */
+    small_gain_nash_gen_spec spec4 = {4, 3, 1.0, 3.0, 0.05, 0.5, 0.0, 8};
+    game c4;
+    memset(&c4, 0, sizeof c4);
+    c4.N = 4;
+    c4.n = 12;
+    c4.dims[0] = c4.dims[1] = c4.dims[2] = c4.dims[3] = 3;
+    assert_int_equal(small_gain_nash_generate(&spec4, c4.M, c4.q, planted, NULL, NULL, NULL),
+                     SV_OK);
+    p = as_problem(&c4);
+    assert_int_equal(small_gain_nash_certify(&p, 200, &c, NULL), SV_OK);
+    assert_true(c.euclidean_margin < 0 && c.certified);
+    direct_solve(&c4, hs);
+    assert_true(maxdiff(12, hs, planted) < 1e-8);
+    check_certified_rate(&c4, SMALL_GAIN_NASH_EULER, z0, hs, 25);
+    check_certified_rate(&c4, SMALL_GAIN_NASH_RK4, z0, hs, 25);
+    double z[12], ww[4];
+    small_gain_nash_info in = run_steps(&c4, SMALL_GAIN_NASH_RK4, NAN, 200000, z0, z, ww);
+    assert_true(maxdiff(12, z, hs) < 1e-9);
+    assert_true(in.gradient_evals == 4 * in.base.iter + 1);  /* four F per RK4 step */
 }
 
 /* ---- no weights certify ---- */
