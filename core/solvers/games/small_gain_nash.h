@@ -95,9 +95,10 @@ int small_gain_nash_check_settings(const small_gain_nash_settings *s, sv_err *e)
 int small_gain_nash_check_problem(const small_gain_nash_problem *p, sv_err *e);
 
 /* The certificate alone (no iteration): estimates mu, L, optimises w by weight_sweeps
- * pattern-search sweeps from the M-matrix weights, computes beta, rates and steps. SV_OK,
- * SV_EINVAL, SV_ENOMEM or SV_ENUMERIC (an eigen-solver failure). has_box tells whether the
- * rk4 bound applies (it is stated for the unconstrained case; the numbers are filled anyway). */
+ * pattern-search sweeps from the M-matrix weights, computes beta, rates and steps (the rk4
+ * numbers are filled whether or not there is a box; its bound is for the unconstrained
+ * iteration). Set-up work, O(n^3), not interruptible. SV_OK, SV_EINVAL, SV_ENOMEM or
+ * SV_ENUMERIC (an eigen-solver failure). */
 int small_gain_nash_certify(const small_gain_nash_problem *p, int weight_sweeps,
                             small_gain_nash_cert *c, sv_err *e);
 
