@@ -91,6 +91,9 @@ static int key_index(const char *key, int N, long *out)
 {
     if (!*key)
         return 0;
+    for (const char *c = key; *c; c++)
+        if (*c < '0' || *c > '9')
+            return 0;
     char *end;
     errno = 0;
     long v = strtol(key, &end, 10);

@@ -565,6 +565,8 @@ static void test_codec_errors(void **state)
                         NULL, "/problem/players/0/B/5");
     sv_test_codec_error(C, "{\"players\": [{\"A\": [[1]], \"B\": {\"0\": [[1]]}}, {\"A\": [[1]]}]}",
                         NULL, "/problem/players/0/B/0");
+    sv_test_codec_error(C, "{\"players\": [{\"A\": [[1]], \"B\": {\" 1\": [[1]]}}, {\"A\": [[1]]}]}",
+                        NULL, "/problem/players/0/B/ 1");
     sv_test_codec_error(C,
                         "{\"players\": [{\"A\": [[1]], \"B\": {\"1\": [[1]]}},"
                         " {\"A\": [[1, 0], [0, 1]]}]}",
