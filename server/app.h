@@ -44,6 +44,7 @@ struct sv_app {
     uv_signal_t sigterm, sigint;
     sv_notify notify;
     struct sv_sub *subs_all;   /* every open event stream (server/stream.c) */
+    struct sv_chunk *result_chunks; /* result blocks some stream holds, to share (chunk.h) */
     int n_subs;
     int draining;              /* no new jobs, no dispatch */
     int stopping;              /* shutdown sequence started */

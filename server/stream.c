@@ -1,6 +1,7 @@
-/* stream.c - Server-Sent Event streams. Each subscriber owns a buffer; libmicrohttpd pulls from
- * it through a content-reader callback, which suspends the connection when the buffer is empty
- * (so an idle stream costs nothing) and is resumed when an event arrives. A suspended connection
+/* stream.c - Server-Sent Event streams. Each subscriber owns a queue of shared event blocks
+ * (server/chunk.h: an event is framed once, whatever the number of streams sending it);
+ * libmicrohttpd pulls from it through a content-reader callback, which suspends the connection
+ * when the queue is empty (so an idle stream costs nothing) and is resumed when an event arrives. A suspended connection
  * neither times out nor notices a disconnect, so a stream that has been sent nothing for
  * --heartbeat-s seconds gets a comment; a write that fails then ends the stream and frees the
  * subscriber. The heartbeat is per stream, counted from its own last write: one timer ticks a
@@ -13,30 +14,37 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include "api/sse.h"
 #include "core/solver.h"
 #include "server/app.h"
+#include "server/chunk.h"
 #include "server/log.h"
 
 /* An event kept in memory: read from the store for a replay, or held while one runs. */
 typedef struct kept_event {
     long seq;
     char type[16];
-    char *data;
+    sv_chunk *c;               /* its frame (one reference) */
     struct kept_event *next;
 } kept_event;
+
+/* One block queued on a stream. */
+typedef struct qent {
+    sv_chunk *c;
+    struct qent *next;
+} qent;
 
 struct sv_sub {
     sv_app *app;
     struct MHD_Connection *conn;
     sv_live *live;             /* NULL once detached (job finished) */
     char job_id[40];
-    char *buf;
-    size_t len, cap, off;
+    qent *q_head, *q_tail;     /* blocks to send, shared with other streams */
+    size_t off;                /* bytes of q_head already sent */
+    size_t queued;             /* bytes not yet sent, over the whole queue */
     long last_seq;
     double quiet_since;        /* when something was last queued on it (sv_now_s) */
     int suspended;
-    int closing;               /* end the stream once buf is drained */
+    int closing;               /* end the stream once the queue is drained */
     int failed;                /* too slow: end with an error */
     int replaying;             /* the stored events are being read: live ones wait in held */
     kept_event *held, *held_tail;
@@ -45,7 +53,8 @@ struct sv_sub {
     int listed;
 };
 
-/* A subscriber further behind than this is dropped rather than buffered without bound. */
+/* A subscriber further behind than this is dropped rather than queued without bound. The bytes
+ * are counted per stream although blocks are shared: it bounds how far behind one may fall. */
 #define SV_STREAM_MAX_BUFFER (64u << 20)
 
 static void wake(sv_sub *s)
@@ -59,25 +68,21 @@ static void wake(sv_sub *s)
 
 static void check_backlog(sv_sub *s)
 {
-    if (s->len - s->off > SV_STREAM_MAX_BUFFER && !s->failed) {
+    if (s->queued > SV_STREAM_MAX_BUFFER && !s->failed) {
         s->failed = 1;
         s->app->metrics.sse_dropped++;
         sv_log_warn("event stream dropped: subscriber too slow", "job=%s", s->job_id);
     }
 }
 
-static kept_event *kept_new(long seq, const char *type, const char *data)
+static kept_event *kept_new(long seq, const char *type, sv_chunk *c)
 {
     kept_event *k = calloc(1, sizeof *k);
     if (!k)
         return NULL;
     k->seq = seq;
     snprintf(k->type, sizeof k->type, "%s", type);
-    k->data = data ? strdup(data) : NULL;
-    if (data && !k->data) {
-        free(k);
-        return NULL;
-    }
+    k->c = c;
     return k;
 }
 
@@ -85,17 +90,59 @@ static void kept_free_all(kept_event *k)
 {
     while (k) {
         kept_event *next = k->next;
-        free(k->data);
+        sv_chunk_unref(k->c);
         free(k);
         k = next;
     }
 }
 
-static void push(sv_sub *s, const char *type, long seq, const char *data)
+/* Queues a reference to c; 0, or -1 when out of memory (the stream then fails). */
+static int enqueue(sv_sub *s, sv_chunk *c)
+{
+    qent *q = malloc(sizeof *q);
+    if (!q) {
+        s->failed = 1;
+        return -1;
+    }
+    q->c = sv_chunk_ref(c);
+    q->next = NULL;
+    if (s->q_tail)
+        s->q_tail->next = q;
+    else
+        s->q_head = q;
+    s->q_tail = q;
+    s->queued += c->len;
+    return 0;
+}
+
+static void queue_free(sv_sub *s)
+{
+    for (qent *q = s->q_head; q;) {
+        qent *next = q->next;
+        sv_chunk_unref(q->c);
+        free(q);
+        q = next;
+    }
+    s->q_head = s->q_tail = NULL;
+    s->queued = s->off = 0;
+}
+
+/* A comment (the opening line, a keep-alive): a small block of its own. */
+static void comment(sv_sub *s, const char *text)
+{
+    sv_chunk *c = sv_chunk_new(NULL, 0, text);
+    if (!c || enqueue(s, c) != 0)
+        s->failed = 1;
+    sv_chunk_unref(c);
+}
+
+/* Event seq, framed in c (the caller keeps its reference). */
+static void push(sv_sub *s, long seq, const char *type, sv_chunk *c)
 {
     if (s->replaying) {
-        kept_event *k = kept_new(seq, type, data);
+        kept_event *k = kept_new(seq, type, sv_chunk_ref(c));
         if (!k) {
+            sv_chunk_unref(c);
             s->failed = 1;
             return;
         }
@@ -108,9 +155,7 @@ static void push(sv_sub *s, const char *type, long seq, const char *data)
     }
     if (seq <= s->last_seq || s->failed)
         return;
-    if (sv_sse_append(&s->buf, &s->len, &s->cap, type, seq, data) != 0) {
-        s->failed = 1;
-    } else {
+    if (enqueue(s, c) == 0) {
         s->last_seq = seq;
         s->quiet_since = sv_now_s();
         check_backlog(s);
@@ -130,14 +175,27 @@ static ssize_t reader(void *cls, uint64_t pos, char *buf, size_t max)
     (void)pos;
     if (s->failed)
         return MHD_CONTENT_READER_END_WITH_ERROR;
-    if (s->off < s->len) {
-        size_t n = s->len - s->off;
-        if (n > max)
-            n = max;
-        memcpy(buf, s->buf + s->off, n);
-        s->off += n;
-        if (s->off == s->len)
-            s->off = s->len = 0;
+    size_t n = 0;
+    while (n < max && s->q_head) {
+        sv_chunk *c = s->q_head->c;
+        size_t take = c->len - s->off;
+        if (take > max - n)
+            take = max - n;
+        memcpy(buf + n, c->data + s->off, take);
+        n += take;
+        s->off += take;
+        if (s->off == c->len) {
+            qent *q = s->q_head;
+            s->q_head = q->next;
+            if (!s->q_head)
+                s->q_tail = NULL;
+            sv_chunk_unref(q->c);
+            free(q);
+            s->off = 0;
+        }
+    }
+    if (n) {
+        s->queued -= n;
         return (ssize_t)n;
     }
     if (s->closing || s->app->stopping)
@@ -171,7 +229,7 @@ static void release(void *cls)
             s->all_next->all_prev = s->all_prev;
     }
     app->n_subs--;
-    free(s->buf);
+    queue_free(s);
     free(s);
 }
 
@@ -179,12 +237,23 @@ static void release(void *cls)
 
 void sv_stream_on_event(void *data, sv_live *L, const char *type, long seq, const char *json)
 {
-    (void)data;
-    for (sv_sub *s = L->subs; s; s = s->next)
-        push(s, type, seq, json);
+    sv_app *app = data;
+    if (!L->subs)
+        return;
+    /* Framed once, queued by reference on every stream; a result also for later replays. */
+    sv_chunk *c = sv_chunk_new(type, seq, json);
+    if (c && strcmp(type, "result") == 0)
+        c = sv_chunk_share(&app->result_chunks, c, L->ent.id, seq);
+    for (sv_sub *s = L->subs; s; s = s->next) {
+        if (c)
+            push(s, seq, type, c);
+        else
+            s->failed = 1;
+    }
+    sv_chunk_unref(c);
 }
 
-/* The job's final status is durable: streams get what is buffered and end. */
+/* The job's final status is durable: streams get what is queued and end. */
 void sv_stream_on_closed(void *data, sv_live *L)
 {
     (void)data;
@@ -221,9 +290,13 @@ static int collect(void *data, long seq, const char *type, double ts, const char
     if (strcmp(type, "result") == 0 &&
         sv_store_get_result(store, c->id, NULL, &full) == SV_STORE_OK && full)
         json = full;
-    kept_event *k = kept_new(seq, type, json);
+    /* Framed here, off the loop; a result is swapped for the block already in memory, if
+     * another stream holds it, when the replay reaches the loop. */
+    sv_chunk *frame = sv_chunk_new(type, seq, json);
     free(full);
+    kept_event *k = frame ? kept_new(seq, type, frame) : NULL;
     if (!k) {
+        sv_chunk_unref(frame);
         c->rc = SV_STORE_ENOMEM;
         return 1;
     }
@@ -271,18 +344,21 @@ static void replay_done(sv_read *rd)
         return;
     }
     /* Tell the client at once that the stream is open, even before the first event. */
-    sv_sse_comment(&s->buf, &s->len, &s->cap, "solvd event stream");
+    comment(s, "solvd event stream");
     s->quiet_since = sv_now_s();
     s->replaying = 0;
-    for (kept_event *k = c->events; k; k = k->next)
-        push(s, k->type, k->seq, k->data);
+    for (kept_event *k = c->events; k; k = k->next) {
+        if (strcmp(k->type, "result") == 0)
+            k->c = sv_chunk_share(&app->result_chunks, k->c, s->job_id, k->seq);
+        push(s, k->seq, k->type, k->c);
+    }
     kept_free_all(c->events);
     free(c);
     /* Then what arrived live meanwhile (what the replay already had is skipped by seq). */
     kept_event *held = s->held;
     s->held = s->held_tail = NULL;
     for (kept_event *k = held; k; k = k->next)
-        push(s, k->type, k->seq, k->data);
+        push(s, k->seq, k->type, k->c);
     kept_free_all(held);
     /* Not attached, or the job ended during the replay: nothing more will come. */
     if (!s->live)
@@ -352,8 +428,7 @@ static void on_heartbeat(uv_timer_t *t)
     for (sv_sub *s = app->subs_all; s; s = s->all_next) {
         if (now - s->quiet_since < (double)app->cfg.heartbeat_s)
             continue;
-        if (sv_sse_comment(&s->buf, &s->len, &s->cap, "keep-alive") != 0)
-            s->failed = 1;
+        comment(s, "keep-alive");
         s->quiet_since = now;
         wake(s);
     }
