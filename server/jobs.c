@@ -65,7 +65,10 @@ static sv_live *live_new(sv_jobs *J, const sv_job *j, const sv_codec *codec)
     L->time_limit_s = j->time_limit_s;
     L->attempts = j->attempts;
     L->seq = j->last_seq;
-    L->request = j->request ? strdup(j->request) : NULL;
+    /* A large request waits in the store, not in memory: its worker reads it back. */
+    if (j->request && (J->cfg.request_keep_bytes == 0 ||
+                       strlen(j->request) <= J->cfg.request_keep_bytes))
+        L->request = strdup(j->request);
     sv_jobtable_add(&J->table, &L->ent);
     return L;
 }

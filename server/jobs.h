@@ -77,6 +77,9 @@ typedef struct {
     double lease_s;              /* lease of a claim; 0: no expiry (one node) */
     sv_metrics *metrics;
     uint64_t id_seed;            /* random bits for job ids */
+    size_t request_keep_bytes;   /* a queued job keeps its request in memory up to this size;
+                                    a longer one is read back from the store by the worker that
+                                    runs it (sv_pool_start's store_url). 0: always kept */
 } sv_jobs_config;
 
 typedef enum {

@@ -233,6 +233,9 @@ int main(int argc, char **argv)
         .lease_s = 0,   /* one node: the hold lasts until this process stops */
         .metrics = &app.metrics,
         .id_seed = random_seed(),
+        /* Larger requests of queued jobs wait in the store: a 4 MB body cost 23.5 MB of RSS
+         * for as long as its job was queued. */
+        .request_keep_bytes = 64 * 1024,
     };
     sv_jobs_hooks hooks = {
         .data = &app,
@@ -259,7 +262,8 @@ int main(int argc, char **argv)
     app.sigterm.data = &app;
     app.sigint.data = &app;
     if (sv_writer_init(&app.writer, app.loop, app.wstore, &app.metrics) != 0 ||
-        sv_pool_start(&app.pool, app.loop, app.cfg.workers, sv_jobs_deliver, &app.jobs) != 0 ||
+        sv_pool_start(&app.pool, app.loop, app.cfg.workers, sv_jobs_deliver, &app.jobs,
+                      app.cfg.db) != 0 ||
         sv_stream_heartbeat_start(&app) != 0 || uv_timer_init(app.loop, &app.drain_timer) != 0 ||
         uv_timer_init(app.loop, &app.maintenance) != 0 ||
         uv_timer_start(&app.maintenance, on_maintenance, 0,

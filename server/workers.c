@@ -133,20 +133,44 @@ static char *error_json(const char *code, const char *message, const char *path)
     return s;
 }
 
-static void run_task(sv_pool *p, sv_task *t)
+/* A large request was left in the store while its job waited: read it on this thread's own
+ * handle, opened on first use. */
+static int load_request(sv_pool *p, sv_store **st, sv_task *t, sv_err *e)
+{
+    char err[256] = "";
+    if (!p->store_url) {
+        snprintf(e->msg, sizeof e->msg, "the job's request is not in memory and no store is set");
+        return SV_EINTERNAL;
+    }
+    if (!*st && sv_store_open(p->store_url, st, err, sizeof err) != SV_STORE_OK) {
+        *st = NULL;
+        snprintf(e->msg, sizeof e->msg, "the job's request could not be read: %s", err);
+        return SV_EINTERNAL;
+    }
+    int rc = sv_store_get_request(*st, t->id, &t->request);
+    if (rc != SV_STORE_OK) {
+        snprintf(e->msg, sizeof e->msg, "the job's request could not be read: %s",
+                 rc == SV_STORE_ENOTFOUND ? "none stored" : sv_store_errmsg(*st));
+        return SV_EINTERNAL;
+    }
+    return SV_OK;
+}
+
+static void run_task(sv_pool *p, sv_store **st, sv_task *t)
 {
     t->pool = p;
     t->t_start = sv_now_s();
     json_error_t jerr;
-    json_t *req = json_loads(t->request, 0, &jerr);
+    json_t *req = NULL;
     json_t *result = NULL;
     sv_err e;
     memset(&e, 0, sizeof e);
-    int rc;
-    if (!req) {
+    int rc = t->request ? SV_OK : load_request(p, st, t, &e);
+    if (rc == SV_OK && !(req = json_loads(t->request, 0, &jerr))) {
         rc = SV_EINTERNAL;
         snprintf(e.msg, sizeof e.msg, "stored request unreadable: %s", jerr.text);
-    } else {
+    }
+    if (rc == SV_OK) {
         json_t *params = json_object_get(req, "params");
         sv_monitor mon = {monitor, t, poll_stop};
         rc = t->codec->run(json_object_get(req, "problem"), json_is_null(params) ? NULL : params,
@@ -185,6 +209,7 @@ static void run_task(sv_pool *p, sv_task *t)
 static void thread_main(void *arg)
 {
     sv_pool *p = arg;
+    sv_store *st = NULL;   /* this thread's handle, for requests left in the store */
     sv_blas_single_thread();
     for (;;) {
         uv_mutex_lock(&p->mu);
@@ -198,9 +223,10 @@ static void thread_main(void *arg)
         }
         uv_mutex_unlock(&p->mu);
         if (!t)
-            return;
-        run_task(p, t);
+            break;
+        run_task(p, &st, t);
     }
+    sv_store_close(st);
 }
 
 /* Loop thread: the messages posted since the last wake-up, oldest first. */
@@ -228,9 +254,12 @@ static void on_async(uv_async_t *h)
     }
 }
 
-int sv_pool_start(sv_pool *p, uv_loop_t *loop, int n, sv_pool_deliver deliver, void *data)
+int sv_pool_start(sv_pool *p, uv_loop_t *loop, int n, sv_pool_deliver deliver, void *data,
+                  const char *store_url)
 {
     p->n = n;
+    if (store_url && !(p->store_url = strdup(store_url)))
+        return -1;
     p->deliver = deliver;
     p->deliver_data = data;
     p->async.data = p;
@@ -282,6 +311,8 @@ void sv_pool_stop(sv_pool *p)
         uv_thread_join(&p->threads[i]);
     free(p->threads);
     p->threads = NULL;
+    free(p->store_url);
+    p->store_url = NULL;
     uv_mutex_destroy(&p->mu);
     uv_cond_destroy(&p->cv);
     uv_mutex_destroy(&p->out_mu);

@@ -18,7 +18,8 @@ struct sv_task {
     /* Set by the loop before the task is queued; read-only afterwards. */
     char id[40];
     const sv_codec *codec;
-    char *request;             /* the job body (JSON text, owned) */
+    char *request;             /* the job body (JSON text, owned); NULL: the worker reads it
+                                  from the store (sv_pool_start's store_url) */
     const sv_codec_env *env;
     double time_limit_s;
     double progress_interval_s;
@@ -71,10 +72,14 @@ typedef struct sv_pool {
     int async_open;
     sv_pool_deliver deliver;
     void *deliver_data;
+    char *store_url;               /* where a task without its request reads it (NULL: none) */
 } sv_pool;
 
-/* Starts n threads; messages reach deliver on loop's thread. */
-int sv_pool_start(sv_pool *p, uv_loop_t *loop, int n, sv_pool_deliver deliver, void *data);
+/* Starts n threads; messages reach deliver on loop's thread. A thread that gets a task without
+ * its request opens a store handle of its own on store_url (once) and reads the job's request
+ * there. */
+int sv_pool_start(sv_pool *p, uv_loop_t *loop, int n, sv_pool_deliver deliver, void *data,
+                  const char *store_url);
 void sv_pool_submit(sv_pool *p, sv_task *t);
 /* Closes the loop handle (part of the loop's shutdown). */
 void sv_pool_close(sv_pool *p);

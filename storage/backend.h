@@ -37,6 +37,7 @@ typedef struct sv_store_ops {
 
     int (*get_job)(sv_store *s, const char *id, const char *tenant, sv_job *out);
     int (*get_result)(sv_store *s, const char *id, const char *tenant, char **out);
+    int (*get_request)(sv_store *s, const char *id, char **out);
     int (*find_idem)(sv_store *s, const char *tenant, const char *key, sv_job *out);
     int (*list_jobs)(sv_store *s, const sv_job_filter *f, sv_job *out, int *n);
     int (*events)(sv_store *s, const char *id, long after_seq, int limit, sv_event_cb cb,

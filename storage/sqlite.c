@@ -103,6 +103,7 @@ enum {
     ST_GET_FULL,
     ST_EXISTS,
     ST_GET_RESULT,
+    ST_GET_REQUEST,
     ST_FIND_IDEM,
     ST_CLAIM,
     ST_FIRST_QUEUED,
@@ -146,6 +147,7 @@ static const char *const stmt_sql[ST_N] = {
     [ST_GET_FULL] = "SELECT " JOB_COLS ", request FROM jobs WHERE id = ?1",
     [ST_EXISTS] = "SELECT 1 FROM jobs WHERE id = ?1",
     [ST_GET_RESULT] = "SELECT result FROM jobs WHERE id = ?1 AND (?2 IS NULL OR tenant = ?2)",
+    [ST_GET_REQUEST] = "SELECT request FROM jobs WHERE id = ?1 AND (?2 IS NULL OR tenant = ?2)",
     [ST_FIND_IDEM] = "SELECT " JOB_COLS ", NULL FROM jobs WHERE tenant = ?1 AND idem_key = ?2",
     [ST_CLAIM] = "UPDATE jobs SET state = ?2, started_at = ?3, attempts = ?4, node = ?6,"
                  " lease_until = ?7 WHERE id = ?1 AND state = ?5",
@@ -1090,11 +1092,14 @@ static int sq_get_job(sq_store *s, const char *id, const char *tenant, sv_job *o
     return fetch_one_job(s, st, out);
 }
 
-static int sq_get_result(sq_store *s, const char *id, const char *tenant, char **out)
+/* One text column of a job (its result, its request) into *out; a NULL column is
+ * SV_STORE_ENOTFOUND like an absent job. */
+static int get_text(sq_store *s, int which, const char *id, const char *tenant, char **out,
+                    const char *what)
 {
     *out = NULL;
     sqlite3_stmt *st = NULL;
-    int rc = get_stmt(s, ST_GET_RESULT, &st);
+    int rc = get_stmt(s, which, &st);
     if (rc)
         return rc;
     BIND(bind_text(st, 1, id));
@@ -1106,9 +1111,9 @@ static int sq_get_result(sq_store *s, const char *id, const char *tenant, char *
     if (rc == SQLITE_ROW) {
         ret = col_dup(st, 0, out);
         if (ret == SV_STORE_OK && !*out)
-            ret = SV_STORE_ENOTFOUND;   /* the job exists but has no result yet */
+            ret = SV_STORE_ENOTFOUND;   /* the job exists but has none (no result yet) */
         else if (ret)
-            fail_msg(s, ret, "out of memory reading a result");
+            fail_msg(s, ret, what);
     } else if (rc == SQLITE_DONE) {
         ret = SV_STORE_ENOTFOUND;
     } else {
@@ -1488,7 +1493,12 @@ static int op_get_job(sv_store *s, const char *id, const char *tenant, sv_job *o
 
 static int op_get_result(sv_store *s, const char *id, const char *tenant, char **out)
 {
-    return sq_get_result(SQ(s), id, tenant, out);
+    return get_text(SQ(s), ST_GET_RESULT, id, tenant, out, "out of memory reading a result");
+}
+
+static int op_get_request(sv_store *s, const char *id, char **out)
+{
+    return get_text(SQ(s), ST_GET_REQUEST, id, NULL, out, "out of memory reading a request");
 }
 
 static int op_find_idem(sv_store *s, const char *tenant, const char *key, sv_job *out)
@@ -1547,6 +1557,7 @@ static const sv_store_ops sqlite_ops = {
     .recover = op_recover,
     .get_job = op_get_job,
     .get_result = op_get_result,
+    .get_request = op_get_request,
     .find_idem = op_find_idem,
     .list_jobs = op_list_jobs,
     .events = op_events,

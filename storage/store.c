@@ -144,6 +144,11 @@ int sv_store_get_result(sv_store *s, const char *id, const char *tenant, char **
     return s->ops->get_result(s, id, tenant, out);
 }
 
+int sv_store_get_request(sv_store *s, const char *id, char **out)
+{
+    return s->ops->get_request(s, id, out);
+}
+
 int sv_store_find_idem(sv_store *s, const char *tenant, const char *key, sv_job *out)
 {
     return s->ops->find_idem(s, tenant, key, out);

@@ -156,6 +156,10 @@ int sv_store_recover(sv_store *s, const char *node, int max_attempts, double now
 int sv_store_get_job(sv_store *s, const char *id, const char *tenant, sv_job *out);
 /* The full result JSON (malloc'd into *out), SV_STORE_ENOTFOUND if none (yet). */
 int sv_store_get_result(sv_store *s, const char *id, const char *tenant, char **out);
+/* The job's request text as stored (malloc'd into *out): what a worker runs when the request
+ * did not stay in memory while the job was queued. SV_STORE_ENOTFOUND when there is no such
+ * job. */
+int sv_store_get_request(sv_store *s, const char *id, char **out);
 /* The job with this tenant's idempotency key. */
 int sv_store_find_idem(sv_store *s, const char *tenant, const char *key, sv_job *out);
 

@@ -435,6 +435,58 @@ static void test_job_without_params(void **state)
     it_daemon_destroy(&d);
 }
 
+/* A queued job whose request is larger than what the service keeps in memory (64 KiB) waits
+ * with its request in the store only; the worker that takes it reads it back, and it runs to
+ * the same answer as the same job submitted when a worker was free. */
+static void test_large_request_waits_in_store(void **state)
+{
+    (void)state;
+    static const char *const args[] = {"--workers", "1", NULL};
+    it_daemon d;
+    it_assert_start(&d, args);
+    /* One client, A 400 x 12 with entries (i * 7 + j * 13) % 17 - 8 and b_i = i % 5: 80 kB. */
+    json_t *A = json_array(), *b = json_array();
+    for (int i = 0; i < 400; i++) {
+        json_t *row = json_array();
+        for (int j = 0; j < 12; j++)
+            json_array_append_new(row, json_real(((i * 7 + j * 13) % 17 - 8) * 0.123456789));
+        json_array_append_new(A, row);
+        json_array_append_new(b, json_integer(i % 5));
+    }
+    json_t *job = json_pack("{s:s, s:{s:[{s:o, s:o}], s:f}, s:{s:i, s:f}}", "solver", IT_EF21,
+                            "problem", "clients", "A", A, "b", b, "lambda", 0.1, "params",
+                            "max_iter", 300, "tol", 0.0);
+    char *big = json_dumps(job, JSON_COMPACT);
+    json_decref(job);
+    assert_true(strlen(big) > 64 * 1024);
+    char first[64], blocker[64], queued[64], path[160];
+    json_decref(it_submit(&d, big, first));
+    json_decref(it_wait_for_status(&d, first, "succeeded", 60));
+    char *lng = it_body_long(NULL);
+    json_decref(it_submit(&d, lng, blocker));
+    free(lng);
+    json_decref(it_wait_for_status(&d, blocker, "running", 30));
+    json_decref(it_submit(&d, big, queued));
+    it_sleep(0.2);
+    json_t *q = it_get_job(&d, queued);
+    assert_string_equal(it_str(q, "status"), "queued");
+    json_decref(q);
+    snprintf(path, sizeof path, "/v1/jobs/%s/cancel", blocker);
+    json_decref(it_call(&d, "POST", path, NULL, 202));
+    json_decref(it_wait_for_status(&d, queued, "succeeded", 60));
+    snprintf(path, sizeof path, "/v1/jobs/%s/result", first);
+    json_t *a = it_call(&d, "GET", path, NULL, 200);
+    snprintf(path, sizeof path, "/v1/jobs/%s/result", queued);
+    json_t *c = it_call(&d, "GET", path, NULL, 200);
+    assert_true(json_equal(json_object_get(a, "x"), json_object_get(c, "x")));
+    assert_non_null(json_object_get(a, "x"));
+    json_decref(a);
+    json_decref(c);
+    free(big);
+    it_assert_clean_exit(&d);
+    it_daemon_destroy(&d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -443,6 +495,7 @@ int main(void)
         cmocka_unit_test_teardown(test_priority_order, it_teardown),
         cmocka_unit_test_teardown(test_idempotency_key, it_teardown),
         cmocka_unit_test_teardown(test_job_without_params, it_teardown),
+        cmocka_unit_test_teardown(test_large_request_waits_in_store, it_teardown),
     };
     return cmocka_run_group_tests_name("integration/lifecycle", tests, NULL, NULL);
 }

@@ -143,6 +143,12 @@ static void test_roundtrip(void **state)
     assert_true(out.finished_at == in.finished_at);
     assert_int_equal(out.last_seq, in.last_seq);
     assert_null(out.request);   /* get leaves the (possibly large) request out */
+    char *req = NULL;
+    assert_int_equal(sv_store_get_request(f->s, in.id, &req), SV_STORE_OK);
+    assert_string_equal(req, in.request);
+    free(req);
+    assert_int_equal(sv_store_get_request(f->s, "no-such-job", &req), SV_STORE_ENOTFOUND);
+    assert_null(req);
     assert_string_equal(out.params, in.params);
     assert_string_equal(out.tags, in.tags);
     assert_string_equal(out.progress, in.progress);

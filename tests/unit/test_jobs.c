@@ -356,6 +356,9 @@ static void on_reply(void *data, const sv_jobs_reply *r)
 
 /* ---- set-up ---- */
 
+/* request_keep_bytes of the next fixture (0: every request kept, the service's default). */
+static size_t g_keep_bytes;
+
 static int setup_n(void **state, int workers)
 {
     fixture *f = calloc(1, sizeof *f);
@@ -370,6 +373,7 @@ static int setup_n(void **state, int workers)
         .lease_s = 0,
         .metrics = &f->metrics,
         .id_seed = 42,
+        .request_keep_bytes = g_keep_bytes,
     };
     sv_jobs_hooks hooks = {
         .data = f,
@@ -386,6 +390,13 @@ static int setup_n(void **state, int workers)
 }
 
 static int setup1(void **state) { return setup_n(state, 1); }
+static int setup1_keep70(void **state)
+{
+    g_keep_bytes = 70;
+    int rc = setup_n(state, 1);
+    g_keep_bytes = 0;
+    return rc;
+}
 static int setup2(void **state) { return setup_n(state, 2); }
 
 static int teardown(void **state)
@@ -824,6 +835,33 @@ static void test_dispatch_workers_and_priority(void **state)
     }
     assert_int_equal(sv_jobtable_count(&f->J.table), 0);
     assert_int_equal(f->metrics.jobs_finished[SV_JOB_SUCCEEDED], 6);
+}
+
+/* With request_keep_bytes 70, a queued job keeps a request of up to 70 bytes in memory and hands
+ * it to its task; a longer one is left in the store (the task carries none, its worker reads it
+ * back). BODY_B is 63 bytes, BODY_A longer. */
+static void test_large_request_left_in_store(void **state)
+{
+    fixture *f = *state;   /* one worker, request_keep_bytes 70 */
+    assert_int_equal(strlen(BODY_B), 63);
+    assert_true(strlen(BODY_A) > 70);
+    char busy[40], small[40], large[40];
+    submit_created(f, "t1", BODY_B, 0, busy);
+    submit_created(f, "t1", BODY_B, 0, small);
+    submit_created(f, "t1", BODY_A, 0, large);
+    assert_non_null(sv_jobs_find(&f->J, small)->request);
+    assert_null(sv_jobs_find(&f->J, large)->request);
+    assert_int_equal(f->ntasks, 1);
+    finish_task(f, f->tasks[0], SV_JOB_SUCCEEDED, NULL, NULL, NULL);
+    commit_all(f);
+    assert_string_equal(f->tasks[1]->id, small);
+    assert_string_equal(f->tasks[1]->request, BODY_B);
+    finish_task(f, f->tasks[1], SV_JOB_SUCCEEDED, NULL, NULL, NULL);
+    commit_all(f);
+    assert_string_equal(f->tasks[2]->id, large);
+    assert_null(f->tasks[2]->request);
+    finish_task(f, f->tasks[2], SV_JOB_SUCCEEDED, NULL, NULL, NULL);
+    commit_all(f);
 }
 
 static void test_load_queued_from_store(void **state)
@@ -1271,6 +1309,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_idempotency_key_too_long, setup1, teardown),
         cmocka_unit_test_setup_teardown(test_dispatch_workers_and_priority, setup2, teardown),
+        cmocka_unit_test_setup_teardown(test_large_request_left_in_store, setup1_keep70, teardown),
         cmocka_unit_test_setup_teardown(test_load_queued_from_store, setup1, teardown),
         cmocka_unit_test_setup_teardown(test_cancel_queued, setup1, teardown),
         cmocka_unit_test_setup_teardown(test_cancel_queued_store_failure, setup1, teardown),
