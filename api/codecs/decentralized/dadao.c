@@ -113,7 +113,7 @@ static int dadao_run(const json_t *problem, const json_t *params, const sv_codec
             json_object_set_new(r, "lambda_2", sv_codec_real(info.lambda_2));
             json_object_set_new(r, "comm_rate", sv_codec_real(info.comm_rate));
             json_object_set_new(r, "mu", sv_codec_real(info.mu));
-            json_object_set_new(r, "L", sv_codec_real(info.smooth));
+            json_object_set_new(r, "smoothness", sv_codec_real(info.smooth));
             json_object_set_new(r, "agents", json_integer(d.n));
             json_object_set_new(r, "edges", json_integer(g.n_edges));
             json_object_set_new(r, "solve_time_s", json_real(info.base.solve_time_s));

@@ -41,7 +41,7 @@ const sv_param_spec dadao_params[] = {
     SV_P_NUMBER_GT(dadao_settings, mu, 0, INFINITY, NAN,
                    "strong convexity constant of every local objective; null: the smallest "
                    "exact one"),
-    SV_PN_NUMBER_GT(dadao_settings, smooth, "L", 0, INFINITY, NAN,
+    SV_PN_NUMBER_GT(dadao_settings, smooth, "smoothness", 0, INFINITY, NAN,
                     "smoothness constant of every local objective; null: the largest one"),
     SV_P_SEED(dadao_settings, seed, 0, "seed of the gradient and communication clocks"),
     SV_CONTROL_PARAMS(dadao_settings, ctl, DADAO_DEFAULT_TOL,
@@ -64,8 +64,8 @@ int dadao_check_settings(const dadao_settings *s, sv_err *e)
     if (rc != SV_OK)
         return rc;
     if (!isnan(s->mu) && !isnan(s->smooth) && s->mu > s->smooth)
-        return sv_fail(e, "/params/mu", "must be <= L (%g): a function cannot be more strongly "
-                       "convex than it is smooth", s->smooth);
+        return sv_fail(e, "/params/mu", "must be <= smoothness (%g): a function cannot be more "
+                       "strongly convex than it is smooth", s->smooth);
     return SV_OK;
 }
 
@@ -476,8 +476,8 @@ int dadao_solve(const dadao_problem *p, const dadao_settings *s, const sv_monito
         smooth = fmax(smooth, mu);  /* L >= mu whatever the rounding */
     }
     if (mu > smooth)
-        return sv_fail(e, isnan(s->mu) ? "/params/L" : "/params/mu",
-                       "mu (%g) must be <= L (%g)", mu, smooth);
+        return sv_fail(e, isnan(s->mu) ? "/params/smoothness" : "/params/mu",
+                       "mu (%g) must be <= the smoothness L (%g)", mu, smooth);
     /* chi_1 and chi_2 scale as 1 / rate: one eigendecomposition at unit rate */
     double c1u, c2u, min_rate;
     if ((rc = dadao_graph_constants(p->graph, 1.0, &c1u, &c2u, &info->lambda_2, &min_rate)) !=

@@ -31,7 +31,7 @@ typedef struct {
                             sqrt(2 chi_1 chi_2) of the unit-rate uniform Laplacian; >= 1 keeps
                             the paper's condition 2 chi_1 chi_2 <= 1 */
     double mu;           /* strong convexity of every f_i; NaN: min_i of the exact constants */
-    double smooth;       /* "L": smoothness of every f_i; NaN: max_i L_i */
+    double smooth;       /* "smoothness": L of every f_i; NaN: max_i L_i */
     uint64_t seed;       /* the event clocks */
     sv_control ctl;      /* tol: see dadao_info / the doc page; max_iter: events (gradient and
                             communication together) */
@@ -59,7 +59,8 @@ typedef struct {
 } dadao_info;
 
 void dadao_settings_default(dadao_settings *s);
-/* The table's checks and mu <= L when both are given; SV_OK or SV_EINVAL at "/params/<name>". */
+/* The table's checks and mu <= smoothness when both are given; SV_OK or SV_EINVAL at
+ * "/params/<name>". */
 int dadao_check_settings(const dadao_settings *s, sv_err *e);
 
 /* The Laplacian spectrum quantities of graph g (n <= DADAO_MAX_AGENTS) for total communication

@@ -452,7 +452,7 @@ static void test_codec_errors(void **state)
     sv_test_codec_error(C, "{\"generate\": {\"clients\": 1001, \"rows_per_client\": 1, "
                         "\"dim\": 1}}", NULL, "/problem/generate/clients");
     sv_test_codec_error(C, "{" GEN "}", "{\"rate_factor\": 0}", "/params/rate_factor");
-    sv_test_codec_error(C, "{" GEN "}", "{\"mu\": 2, \"L\": 1}", "/params/mu");
+    sv_test_codec_error(C, "{" GEN "}", "{\"mu\": 2, \"smoothness\": 1}", "/params/mu");
     sv_test_codec_error(C, "{" GEN "}", "{\"l\": 1}", "/params/l");
     sv_test_codec_error(C, "{\"clients\": [{\"A\": [[1, 2]], \"b\": [1, 2]}]}", NULL,
                         "/problem/clients/0/b");
