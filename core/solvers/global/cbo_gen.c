@@ -58,6 +58,16 @@ static double cos2pi(double y)
     return sign * c;
 }
 
+/* cos(2 pi (x_k - s)) for k < m into c: a loop without a reduction, which the compiler
+ * vectorises; the sums over the chunk then run in index order as before. */
+#define CHUNK 32
+
+static void cos2pi_chunk(const double *x, double s, int m, double *c)
+{
+    for (int k = 0; k < m; k++)
+        c[k] = cos2pi(x[k] - s);
+}
+
 double cbo_benchmark_value(void *ctx, const double *x)
 {
     const cbo_benchmark *b = ctx;
@@ -66,17 +76,27 @@ double cbo_benchmark_value(void *ctx, const double *x)
     double f = 0;
     switch (b->function) {
     case CBO_FN_RASTRIGIN:
-        for (int j = 0; j < d; j++) {
-            double y = x[j] - s;
-            f += y * y - 10.0 * cos2pi(y);
+        for (int j0 = 0; j0 < d; j0 += CHUNK) {
+            int m = d - j0 < CHUNK ? d - j0 : CHUNK;
+            double c[CHUNK];
+            cos2pi_chunk(x + j0, s, m, c);
+            for (int k = 0; k < m; k++) {
+                double y = x[j0 + k] - s;
+                f += y * y - 10.0 * c[k];
+            }
         }
         return f + 10.0 * d;
     case CBO_FN_ACKLEY: {
         double sq = 0, cs = 0;
-        for (int j = 0; j < d; j++) {
-            double y = x[j] - s;
-            sq += y * y;
-            cs += cos2pi(y);
+        for (int j0 = 0; j0 < d; j0 += CHUNK) {
+            int m = d - j0 < CHUNK ? d - j0 : CHUNK;
+            double c[CHUNK];
+            cos2pi_chunk(x + j0, s, m, c);
+            for (int k = 0; k < m; k++) {
+                double y = x[j0 + k] - s;
+                sq += y * y;
+                cs += c[k];
+            }
         }
         return -20.0 * exp(-0.2 * sqrt(sq / d)) - exp(cs / d) + 20.0 + 2.718281828459045235360;
     }
