@@ -251,7 +251,10 @@ static void consensus(cbo_ws *w)
     memset(w->v, 0, (size_t)d * sizeof *w->v);
     double total = 0;
     for (long i = 0; i < n; i++) {
-        double wi = isfinite(w->F[i]) ? exp(-alpha * (w->F[i] - m)) : 0.0;
+        /* exp(-a) is 0 in double for a > 745.14; skipping the call there keeps the bits and
+         * spares libm's underflow path (errno), which most particles take at large alpha */
+        double a = alpha * (w->F[i] - m);
+        double wi = isfinite(w->F[i]) && a < 746.0 ? exp(-a) : 0.0;
         w->w[i] = wi;
         total += wi;
         if (wi == 0.0)
