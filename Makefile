@@ -30,11 +30,14 @@ DATA_DIR   ?= $(abspath data)
 run: build
 	./$(BUILD)/solvd --listen $(LISTEN) --db $(DB) --data-dir $(DATA_DIR)
 
-# Every test, twice: the release build, then the same suite under ASan + UBSan.
+# Every test, twice: the release build, then the same suite under ASan + UBSan; then a short
+# fuzzing run of every libFuzzer target (FUZZ_SHORT_SECONDS each, from the seed corpus).
+FUZZ_SHORT_SECONDS ?= 10
 test: build build-asan
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 	cd $(BUILD_ASAN) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		ctest --output-on-failure -j $(JOBS)
+	$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(FUZZ_SHORT_SECONDS)
 
 test-fast: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
@@ -49,17 +52,20 @@ PREFIX     ?= /usr/local
 install: build
 	DESTDIR=$(DESTDIR) cmake --install $(BUILD) --prefix $(PREFIX)
 
-# Coverage-guided fuzzing with libFuzzer (clang, ASan + UBSan) of the request parser and the
-# expression language: FUZZ_SECONDS per target. Not part of `make test`; corpora grow in
-# $(BUILD_FUZZ)/corpus, seeded from tests/fuzz/corpus.
+# Coverage-guided fuzzing with libFuzzer (clang, ASan + UBSan) of what a client sends: job
+# bodies through the envelope and every codec (submit), the request line's method and path
+# with the event streams' resume id (route), and the expression language (expr).
+# FUZZ_SECONDS per target (`make test` runs FUZZ_SHORT_SECONDS); corpora grow in
+# $(BUILD_FUZZ)/corpus, seeded from tests/fuzz/corpus (submit: every solver's catalog example).
 BUILD_FUZZ   ?= build-fuzz
 FUZZ_SECONDS ?= 60
+FUZZ_TARGETS  = submit route expr
 fuzz:
 	./deploy/deps.sh fuzz
 	cmake -S . -B $(BUILD_FUZZ) -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug \
 		-DSOLVD_SANITIZE=ON -DSOLVD_FUZZ=ON -DSOLVD_TESTS=OFF >/dev/null
-	cmake --build $(BUILD_FUZZ) -j $(JOBS) --target fuzz_submit fuzz_expr
-	for t in submit expr; do \
+	cmake --build $(BUILD_FUZZ) -j $(JOBS) --target $(addprefix fuzz_,$(FUZZ_TARGETS))
+	for t in $(FUZZ_TARGETS); do \
 		mkdir -p $(BUILD_FUZZ)/corpus/$$t && cp -n tests/fuzz/corpus/$$t/* $(BUILD_FUZZ)/corpus/$$t/; \
 		./$(BUILD_FUZZ)/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -max_len=8192 \
 			$(BUILD_FUZZ)/corpus/$$t || exit 1; \

@@ -1,6 +1,7 @@
 /* sse.c - event framing into a growable buffer. */
 #include "api/sse.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +34,21 @@ int sv_sse_append(char **buf, size_t *len, size_t *cap, const char *type, long s
     memcpy(*buf + *len + hl, data, dl);
     memcpy(*buf + *len + hl + dl, "\n\n", 2);
     *len += (size_t)hl + dl + 2;
+    return 0;
+}
+
+int sv_sse_parse_last_id(const char *v, long *out)
+{
+    *out = 0;
+    if (!v || !*v)
+        return 0;
+    long n = 0;
+    for (const char *p = v; *p; p++) {
+        if (*p < '0' || *p > '9' || n > (LONG_MAX - (*p - '0')) / 10)
+            return -1;
+        n = n * 10 + (*p - '0');
+    }
+    *out = n;
     return 0;
 }
 

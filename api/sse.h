@@ -12,4 +12,8 @@ int sv_sse_append(char **buf, size_t *len, size_t *cap, const char *type, long s
 /* Appends a comment line (": text\n\n"), used as a heartbeat. */
 int sv_sse_comment(char **buf, size_t *len, size_t *cap, const char *text);
 
+/* The last event id a client resumes after (a Last-Event-ID header or ?after=): decimal digits
+ * of a non-negative long. NULL or empty is 0. 0, or -1 when v is anything else. */
+int sv_sse_parse_last_id(const char *v, long *out);
+
 #endif

@@ -12,6 +12,7 @@
 #include "api/errors.h"
 #include "api/jobjson.h"
 #include "api/router.h"
+#include "api/sse.h"
 #include "api/submit.h"
 #include "server/handlers.h"
 #include "server/intake.h"
@@ -288,16 +289,10 @@ static void open_stream(sv_req *r, const char *id)
         v = sv_http_query(r, "after");
         where = "?after";
     }
-    long last = 0;
-    if (v && *v) {
-        char *end;
-        errno = 0;
-        last = strtol(v, &end, 10);
-        if (errno || *end || last < 0) {
-            sv_http_error(r, "invalid", "the last event id must be a non-negative integer",
-                          where);
-            return;
-        }
+    long last;
+    if (sv_sse_parse_last_id(v, &last) != 0) {
+        sv_http_error(r, "invalid", "the last event id must be a non-negative integer", where);
+        return;
     }
     sv_stream_open(r->app, r, id, last);
 }

@@ -43,11 +43,30 @@ static void test_growth(void **state)
     free(buf);
 }
 
+/* Last-Event-ID / ?after=: digits only, within a long. */
+static void test_last_id(void **state)
+{
+    (void)state;
+    long v = -1;
+    assert_int_equal(sv_sse_parse_last_id(NULL, &v), 0);
+    assert_int_equal(v, 0);
+    assert_int_equal(sv_sse_parse_last_id("", &v), 0);
+    assert_int_equal(sv_sse_parse_last_id("42", &v), 0);
+    assert_int_equal(v, 42);
+    assert_int_equal(sv_sse_parse_last_id("9223372036854775807", &v), 0);
+    assert_true(v == 9223372036854775807L);
+    const char *bad[] = {"-1", "+1", " 1", "1 ", "1x", "0x10", "9223372036854775808",
+                         "99999999999999999999999", "\xc2\xb9"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        assert_int_equal(sv_sse_parse_last_id(bad[i], &v), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_framing),
         cmocka_unit_test(test_growth),
+        cmocka_unit_test(test_last_id),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
