@@ -228,8 +228,8 @@ static int local_steps(dfedsam_ws *w, int i)
     return 0;
 }
 
-/* Q gossip steps X <- W X. 1 when the loop stopped inside (X is then a mix of two steps'
- * rows, each a convex combination of the round's local models). */
+/* Q gossip steps X <- W X. 1 when the loop stopped inside: X then holds the models after the
+ * steps completed (the step under way was writing only into Xn). */
 static int gossip(dfedsam_ws *w)
 {
     const sv_graph *G = w->p->graph;
