@@ -185,6 +185,23 @@ static int ws_alloc(dfedsam_ws *w, const dfedsam_problem *p, int batch)
     return SV_OK;
 }
 
+/* y += a x and |x| on model-sized vectors, written out: the rounds call them a few times per
+ * local step and once per edge per gossip step, on vectors of d entries, where a BLAS call's
+ * entry cost is larger than the work. */
+static void vaxpy(int n, double a, const double *restrict x, double *restrict y)
+{
+    for (int j = 0; j < n; j++)
+        y[j] += a * x[j];
+}
+
+static double vnrm2(int n, const double *x)
+{
+    double s = 0;
+    for (int j = 0; j < n; j++)
+        s += x[j] * x[j];
+    return sqrt(s);
+}
+
 /* 1 every 256 calls when the loop says stop: the cheap poll of the inner loops. */
 static int poll(dfedsam_ws *w)
 {
@@ -216,14 +233,15 @@ static int local_steps(dfedsam_ws *w, int i)
         if (k > 0)
             sv_rng_sample(&w->rng, m, k, w->idx);
         local_grad(w, c, k, y, w->g);
-        double gn = sv_nrm2(d, w->g);
+        double gn = vnrm2(d, w->g);
         if (w->rho_t > 0 && gn > 0) {
             /* the ascent to y + rho g / |g|, then the gradient there on the same batch */
-            sv_copy(d, y, w->yt);
-            sv_axpy(d, w->rho_t / gn, w->g, w->yt);
+            double a = w->rho_t / gn;
+            for (int j = 0; j < d; j++)
+                w->yt[j] = y[j] + a * w->g[j];
             local_grad(w, c, k, w->yt, w->g);
         }
-        sv_axpy(d, -w->eta, w->g, y);
+        vaxpy(d, -w->eta, w->g, y);
     }
     return 0;
 }
@@ -243,7 +261,7 @@ static int gossip(dfedsam_ws *w)
             for (int j = 0; j < d; j++)
                 out[j] = w->wself[i] * xi[j];
             for (int s = G->ptr[i]; s < G->ptr[i + 1]; s++)
-                sv_axpy(d, w->wv[s], w->X + (size_t)G->adj[s] * (size_t)d, out);
+                vaxpy(d, w->wv[s], w->X + (size_t)G->adj[s] * (size_t)d, out);
         }
         double *t = w->X;
         w->X = w->Xn;
@@ -393,7 +411,9 @@ int dfedsam_solve(const dfedsam_problem *p, const dfedsam_settings *s, const sv_
     info->lr0 = w.lr0;
     info->lr_last = w.eta;
     info->gradient_evals = w.evals;
-    info->communications = k * (long)s->gossip_steps * p->graph->n_edges;
+    /* in double: rounds * Q * |E| may pass 2^63 for the largest settings (then clamped) */
+    double comm = (double)k * (double)s->gossip_steps * (double)p->graph->n_edges;
+    info->communications = comm < 9e18 ? (long)comm : (long)9e18;
     sv_copy(d, w.xbar, x);
     if (models)
         memcpy(models, w.X, (size_t)n * (size_t)d * sizeof *models);

@@ -385,6 +385,28 @@ static void test_cancel_and_time_limit(void **state)
     sv_glm_clients_free(&c);
 }
 
+/* A step far beyond 1 / L makes the local steps blow up: the run ends diverged, not with NaNs
+ * reported as a solution. */
+static void test_diverges(void **state)
+{
+    (void)state;
+    sv_glm_clients c;
+    gen(&c, SV_LOSS_SQUARED, 4, 10, 3, 0.0, 0.1, 1);
+    sv_graph g;
+    topology(&g, SV_GRAPH_RING, 4);
+    dfedsam_settings s;
+    dfedsam_settings_default(&s);
+    s.lr = 50;
+    s.lr_power = 0;
+    double x[3];
+    dfedsam_info info;
+    run(&c, &g, &s, x, NULL, &info);
+    assert_int_equal(info.base.status, SV_DIVERGED);
+    assert_true(info.base.iter < 100);
+    sv_graph_free(&g);
+    sv_glm_clients_free(&c);
+}
+
 static void test_bad_input(void **state)
 {
     (void)state;
@@ -486,6 +508,7 @@ int main(void)
         cmocka_unit_test(test_minibatch_seeded),
         cmocka_unit_test(test_exponential_decay),
         cmocka_unit_test(test_cancel_and_time_limit),
+        cmocka_unit_test(test_diverges),
         cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_codec_errors),
         cmocka_unit_test(test_codec_run),
