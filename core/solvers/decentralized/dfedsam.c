@@ -386,6 +386,7 @@ int dfedsam_solve(const dfedsam_problem *p, const dfedsam_settings *s, const sv_
     sv_loop_begin(&L, &s->ctl, mon, metrics, &w);
     w.L = &L;
     double obj = NAN, g0 = 1;
+    int cut = 0;  /* the last round was cut short: the last check is stale */
     long k;
     for (k = 0;; k++) {
         obj = check(&w);
@@ -397,12 +398,12 @@ int dfedsam_solve(const dfedsam_problem *p, const dfedsam_settings *s, const sv_
         int solved = w.res <= s->ctl.tol * g0;
         if (sv_loop_check(&L, k, obj, diverged, solved))
             break;
-        if (round_t(&w, k))
+        if ((cut = round_t(&w, k)))
             break;  /* stopped inside the round: it does not count as completed */
     }
     /* The final values at the returned models, when the last check is stale (a round was cut
      * short) or was cut short itself: one more pass, without polls (the run has ended). */
-    if (!isfinite(obj) || sv_loop_stopped(&L)) {
+    if (cut || !isfinite(obj)) {
         w.L = NULL;
         obj = check(&w);
     }
