@@ -7,7 +7,7 @@ packages=(
   build-essential cmake pkg-config
   libmicrohttpd-dev libjansson-dev libsqlite3-dev sqlite3
   libopenblas-dev liblapacke-dev libuv1-dev
-  zlib1g-dev libsystemd-dev libcmocka-dev libcurl4-openssl-dev curl
+  zlib1g-dev libsystemd-dev libcmocka-dev libcurl4-openssl-dev curl openssl
   chromium fonts-liberation
 )
 # The dashboard's browser test (tests/dashboard) runs on Node.js with npm. Debian's nodejs and

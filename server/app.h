@@ -38,6 +38,8 @@ struct sv_app {
     uv_poll_t mhd_poll;
     uv_timer_t mhd_timer;
     sv_deadlines deadlines;    /* request header and body deadlines of connections */
+    char *tls_cert_pem, *tls_key_pem;   /* HTTPS: the PEM texts MHD reads while it runs */
+    int listen_loopback;       /* the listening address is a loopback one */
     uv_timer_t heartbeat;
     uv_timer_t drain_timer;
     uv_timer_t maintenance;   /* retention and the store's log checkpoint, every maintenance-s */

@@ -19,6 +19,8 @@ typedef struct {
     char docs_dir[512];        /* openapi.json served at /v1/openapi.json */
     char tokens[1024];         /* "token:tenant,token2:tenant2"; empty = no auth */
     char tokens_file[512];     /* file with one "token tenant" per line; overrides tokens */
+    char tls_cert[512];        /* PEM certificate (chain) file: HTTPS when set, with tls_key */
+    char tls_key[512];         /* PEM private key file of tls_cert */
     char log_level[16];
     int progress_interval_ms;  /* minimum time between stored progress events of one job */
     int heartbeat_s;           /* SSE comment heartbeat period */

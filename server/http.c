@@ -363,9 +363,44 @@ static size_t unescape(void *cls, struct MHD_Connection *c, char *s)
     return (size_t)(w - s);
 }
 
+/* The whole of a PEM file, NUL-terminated, or NULL (logged). */
+static char *read_pem(const char *path, const char *what)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf = NULL;
+    long n = -1;
+    if (f && fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && n <= (1L << 20) &&
+        fseek(f, 0, SEEK_SET) == 0 && (buf = malloc((size_t)n + 1)) &&
+        fread(buf, 1, (size_t)n, f) == (size_t)n) {
+        buf[n] = 0;
+        fclose(f);
+        return buf;
+    }
+    sv_log_error("cannot read the TLS file", "%s=\"%s\" err=\"%s\"", what, path,
+                 f && n > (1L << 20) ? "larger than 1 MiB" : strerror(errno));
+    free(buf);
+    if (f)
+        fclose(f);
+    return NULL;
+}
+
 int sv_http_start(sv_app *app, sv_http_handler handler)
 {
     app->http_handler = handler;
+    int tls = app->cfg.tls_cert[0] || app->cfg.tls_key[0];
+    if (tls) {
+        if (!app->cfg.tls_cert[0] || !app->cfg.tls_key[0]) {
+            sv_log_error("HTTPS needs both tls-cert and tls-key", NULL);
+            return -1;
+        }
+        if (!MHD_is_feature_supported(MHD_FEATURE_TLS)) {
+            sv_log_error("this libmicrohttpd was built without TLS", NULL);
+            return -1;
+        }
+        if (!(app->tls_cert_pem = read_pem(app->cfg.tls_cert, "tls_cert")) ||
+            !(app->tls_key_pem = read_pem(app->cfg.tls_key, "tls_key")))
+            return -1;
+    }
     struct sockaddr_storage ss;
     int family = parse_listen(app->cfg.listen, &ss);
     if (family < 0) {
@@ -385,7 +420,14 @@ int sv_http_start(sv_app *app, sv_http_handler handler)
     unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
     if (family == AF_INET6)
         flags |= MHD_USE_IPv6;
-    /* MHD takes the socket over (MHD_stop_daemon closes it). */
+    if (tls)
+        flags |= MHD_USE_TLS;
+    app->listen_loopback =
+        family == AF_INET
+            ? (ntohl(((struct sockaddr_in *)&ss)->sin_addr.s_addr) >> 24) == 127
+            : IN6_IS_ADDR_LOOPBACK(&((struct sockaddr_in6 *)&ss)->sin6_addr);
+    /* MHD takes the socket over (MHD_stop_daemon closes it). The HTTPS options come last:
+     * without TLS the list ends before them. */
     app->mhd = MHD_start_daemon(
         flags, 0, NULL, NULL, on_access, app, MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, NULL,
         MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
@@ -393,7 +435,9 @@ int sv_http_start(sv_app *app, sv_http_handler handler)
         NULL, MHD_OPTION_NOTIFY_CONNECTION, sv_deadlines_notify, &app->deadlines,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)app->cfg.max_connections,
         MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)app->cfg.max_connections_per_ip,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)app->cfg.idle_timeout_s, MHD_OPTION_END);
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)app->cfg.idle_timeout_s,
+        tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, app->tls_cert_pem,
+        MHD_OPTION_HTTPS_MEM_KEY, app->tls_key_pem, MHD_OPTION_END);
     if (!app->mhd) {
         close(fd);
         sv_log_error("cannot listen", "listen=\"%s\"", app->cfg.listen);
@@ -409,7 +453,8 @@ int sv_http_start(sv_app *app, sv_http_handler handler)
         return -1;
     }
     app->port = bound_port;
-    sv_log_info("listening", "listen=\"%s\" port=%u", app->cfg.listen, app->port);
+    sv_log_info("listening", "listen=\"%s\" port=%u tls=%s", app->cfg.listen, app->port,
+                tls ? "on" : "off");
     arm_timer(app);
     return 0;
 }
@@ -424,5 +469,8 @@ void sv_http_stop(sv_app *app)
     uv_close((uv_handle_t *)&app->mhd_timer, NULL);
     MHD_stop_daemon(app->mhd);
     app->mhd = NULL;
+    free(app->tls_cert_pem);
+    free(app->tls_key_pem);
+    app->tls_cert_pem = app->tls_key_pem = NULL;
     sv_deadlines_stop(&app->deadlines);
 }

@@ -252,6 +252,11 @@ int main(int argc, char **argv)
         sv_log_error("start-up failed", NULL);
         return 1;
     }
+    if (!app.listen_loopback && !app.tokens)
+        sv_log_warn("listening beyond loopback WITHOUT authentication: anyone who can reach "
+                    "this address can submit, read and cancel every job",
+                    "listen=\"%s\" fix=\"--tokens-file FILE, or --listen 127.0.0.1:PORT\"",
+                    app.cfg.listen);
     sv_log_info("store ready",
                 "db=\"%s\" schema=%d requeued=%d failed=%d queued=%zu backend=%s reads=%s",
                 app.cfg.db, sv_store_schema_version(app.rstore), requeued, failed,
