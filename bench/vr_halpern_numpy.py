@@ -34,8 +34,12 @@ def main():
     coco = par.get("operator", "monotone") == "cocoercive"
     rng = np.random.default_rng(par.get("seed", 0))
 
+    # The full operator through the mean matrix, formed once, as solvd does (a full evaluation
+    # then reads d^2 numbers, not the n d^2 of the stacked matrix).
+    Mbar = Ms.mean(axis=0)
+
     def full(u):
-        return (S @ u).reshape(n, d).mean(axis=0) + qbar
+        return Mbar @ u + qbar
 
     z = np.zeros(d)
     u0 = z.copy()
