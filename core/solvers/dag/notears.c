@@ -12,6 +12,7 @@
  * linear term lambda1 sum(w). */
 #include "core/solvers/dag/notears.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,6 +77,9 @@ static int check_problem(const notears_problem *p, sv_err *e)
     if (p->d > SV_DAG_MAX_NODES)
         return sv_fail(e, "/problem/data", "%d variables exceed the limit of %d", p->d,
                        SV_DAG_MAX_NODES);
+    if ((double)p->n * p->d > INT_MAX)
+        return sv_fail(e, "/problem/data", "%d x %d entries exceed the limit of %d", p->n, p->d,
+                       INT_MAX);
     if (!sv_all_finite(p->n * p->d, p->X))
         return sv_fail(e, "/problem/data", "holds a non-finite entry");
     if (p->W_true && !sv_all_finite(p->d * p->d, p->W_true))
