@@ -32,7 +32,9 @@ int sv_lbfgsb_alloc(sv_lbfgsb *w, int n, int m)
     w->Y = malloc(M * N * sizeof *w->Y);
     w->rho = malloc(M * sizeof *w->rho);
     w->alf = malloc(M * sizeof *w->alf);
-    if (!w->x || !w->g || !w->d || !w->xt || !w->gt || !w->S || !w->Y || !w->rho || !w->alf) {
+    w->act = malloc(N);
+    if (!w->x || !w->g || !w->d || !w->xt || !w->gt || !w->S || !w->Y || !w->rho || !w->alf ||
+        !w->act) {
         sv_lbfgsb_free(w);
         return SV_ENOMEM;
     }
@@ -55,9 +57,12 @@ void sv_lbfgsb_free(sv_lbfgsb *w)
     free(w->Y);
     free(w->rho);
     free(w->alf);
+    free(w->act);
     memset(w, 0, sizeof *w);
 }
 
+/* The box's bounds as arrays of n, or NULL for an open side: the loops below are written once
+ * for each case through these two. */
 static double lo_at(const sv_lbfgsb *w, int i)
 {
     return w->lo ? w->lo[i] : -INFINITY;
@@ -68,27 +73,31 @@ static double hi_at(const sv_lbfgsb *w, int i)
     return w->hi ? w->hi[i] : INFINITY;
 }
 
+static inline double clamp(double v, double l, double h)
+{
+    return v < l ? l : (v > h ? h : v);
+}
+
 /* |P(x - g) - x|_inf. */
 static double pg_norm(const sv_lbfgsb *w, const double *x, const double *g)
 {
     double r = 0;
     for (int i = 0; i < w->n; i++) {
-        double v = x[i] - g[i];
-        v = fmin(fmax(v, lo_at(w, i)), hi_at(w, i));
-        double a = fabs(v - x[i]);
+        double a = fabs(clamp(x[i] - g[i], lo_at(w, i), hi_at(w, i)) - x[i]);
         if (a > r || isnan(a))
             r = a;
     }
     return r;
 }
 
-/* The active set of the file's header: fixed, or at a bound with the gradient pointing out. */
-static int active(const sv_lbfgsb *w, int i)
+/* The active set of the file's header into w->act: fixed, or at a bound with the gradient
+ * pointing out. */
+static void active_set(sv_lbfgsb *w)
 {
-    double l = lo_at(w, i), h = hi_at(w, i);
-    if (l == h)
-        return 1;
-    return (w->x[i] <= l && w->g[i] > 0) || (w->x[i] >= h && w->g[i] < 0);
+    for (int i = 0; i < w->n; i++) {
+        double l = lo_at(w, i), h = hi_at(w, i), x = w->x[i], g = w->g[i];
+        w->act[i] = l == h || (x <= l && g > 0) || (x >= h && g < 0);
+    }
 }
 
 /* d = -H g_F (two-loop recursion), 0 on the active set and where a free coordinate at a bound
@@ -97,8 +106,9 @@ static double direction(sv_lbfgsb *w, int steepest)
 {
     int n = w->n;
     double *q = w->d;
+    active_set(w);
     for (int i = 0; i < n; i++)
-        q[i] = active(w, i) ? 0.0 : w->g[i];
+        q[i] = w->act[i] ? 0.0 : w->g[i];
     if (!steepest && w->pairs > 0) {
         int newest = (w->head - 1 + w->m) % w->m;
         for (int c = 0, j = newest; c < w->pairs; c++, j = (j - 1 + w->m) % w->m) {
@@ -115,9 +125,8 @@ static double direction(sv_lbfgsb *w, int steepest)
     }
     double gd = 0;
     for (int i = 0; i < n; i++) {
-        double di = -q[i];
-        if (active(w, i) || (di < 0 && w->x[i] <= lo_at(w, i)) ||
-            (di > 0 && w->x[i] >= hi_at(w, i)))
+        double di = -q[i], x = w->x[i];
+        if (w->act[i] || (di < 0 && x <= lo_at(w, i)) || (di > 0 && x >= hi_at(w, i)))
             di = 0;
         w->d[i] = di;
         gd += w->g[i] * di;
@@ -133,8 +142,7 @@ static int line_search(sv_lbfgsb *w, double t, double *ft)
     for (int ls = 0; ls < w->o.max_ls; ls++) {
         double slope = 0;
         for (int i = 0; i < n; i++) {
-            double v = w->x[i] + t * w->d[i];
-            v = fmin(fmax(v, lo_at(w, i)), hi_at(w, i));
+            double v = clamp(w->x[i] + t * w->d[i], lo_at(w, i), hi_at(w, i));
             w->xt[i] = v;
             slope += w->g[i] * (v - w->x[i]);
         }
@@ -177,7 +185,7 @@ int sv_lbfgsb_start(sv_lbfgsb *w, const sv_lbfgsb_opts *o, const double *lo, con
     w->pairs = w->head = 0;
     w->iter = w->nfev = 0;
     for (int i = 0; i < w->n; i++)
-        w->x[i] = fmin(fmax(x0[i], lo_at(w, i)), hi_at(w, i));
+        w->x[i] = clamp(x0[i], lo_at(w, i), hi_at(w, i));
     if (fn(ctx, w->x, &w->f, w->g) != 0)
         return w->state = SV_LBFGSB_ABORTED;
     w->nfev = 1;

@@ -59,6 +59,7 @@ typedef struct {
     double *d, *xt, *gt;      /* direction, trial point, trial gradient (n) */
     double *S, *Y;            /* m x n: the pairs, a ring */
     double *rho, *alf;        /* m */
+    unsigned char *act;       /* n: 1 on the active set of the current direction */
     int pairs, head;          /* pairs stored; index of the next slot */
     double f, f_prev;         /* f at x and at the previous iterate */
     double pg;                /* |P(x - g) - x|_inf at x */
