@@ -8,6 +8,7 @@ static const struct {
     int status;
 } table[] = {
     {"bad_json", 400},          {"bad_request", 400},       {"unauthorized", 401},
+    {"forbidden", 403},
     {"not_found", 404},         {"method_not_allowed", 405}, {"conflict", 409},
     {"quota_exceeded", 429},
     {"payload_too_large", 413}, {"unsupported_media_type", 415},

@@ -43,7 +43,7 @@ struct sv_app {
     uv_timer_t heartbeat;
     uv_timer_t drain_timer;
     uv_timer_t maintenance;   /* retention and the store's log checkpoint, every maintenance-s */
-    uv_signal_t sigterm, sigint;
+    uv_signal_t sigterm, sigint, sighup;
     sv_notify notify;
     struct sv_sub *subs_all;   /* every open event stream (server/stream.c) */
     struct sv_chunk *result_chunks; /* result blocks some stream holds, to share (chunk.h) */

@@ -58,15 +58,18 @@ static void jobs_replied(void *data, const sv_jobs_reply *o)
     }
 }
 
+/* The tenant whose jobs the request may see: its own, or every one's (NULL) for an admin. */
+static const char *scope(const sv_req *r) { return r->admin ? NULL : r->tenant; }
+
 static enum MHD_Result delete_job(sv_req *r, const char *id)
 {
-    sv_jobs_delete(&r->app->jobs, id, r->tenant, jobs_replied, r);
+    sv_jobs_delete(&r->app->jobs, id, scope(r), jobs_replied, r);
     return sv_http_pending(r);
 }
 
 static enum MHD_Result cancel_job(sv_req *r, const char *id)
 {
-    sv_jobs_cancel(&r->app->jobs, id, r->tenant, jobs_replied, r);
+    sv_jobs_cancel(&r->app->jobs, id, scope(r), jobs_replied, r);
     return sv_http_pending(r);
 }
 
@@ -130,7 +133,7 @@ static void list_done(sv_read *rd)
 static enum MHD_Result list_jobs(sv_req *r)
 {
     sv_app *app = r->app;
-    sv_job_filter f = {r->tenant, -1, NULL, NULL, NULL, 50};
+    sv_job_filter f = {scope(r), -1, NULL, NULL, NULL, 50};
     const char *v = sv_http_query(r, "status");
     if (v) {
         sv_job_state st;
@@ -172,7 +175,7 @@ typedef struct {
     sv_read rd;
     sv_req *r;
     char *id;                  /* as the client wrote it: no truncation may make it match */
-    char tenant[64];
+    const char *tenant;        /* the request's scope (NULL: any tenant); lives as long as r */
     int rc, result_rc;
     sv_job job;
     char *result;
@@ -198,7 +201,7 @@ static job_read *job_read_new(sv_req *r, const char *id, int want_result)
         free(c);
         return NULL;
     }
-    snprintf(c->tenant, sizeof c->tenant, "%s", r->tenant);
+    c->tenant = scope(r);
     c->want_result = want_result;
     return c;
 }
@@ -314,7 +317,7 @@ static enum MHD_Result get_events(sv_req *r, const char *id)
 {
     sv_app *app = r->app;
     sv_live *L = sv_jobs_find(&app->jobs, id);
-    if (L && strcmp(L->tenant, r->tenant) != 0)
+    if (L && scope(r) && strcmp(L->tenant, r->tenant) != 0)
         return sv_http_error(r, "not_found", "no such job", NULL);
     if (L) {
         open_stream(r, id);
@@ -435,9 +438,12 @@ enum MHD_Result sv_handle(sv_req *r)
     if ((strncmp(path, "/v1/", 4) == 0 && route.id != SV_R_OPENAPI) ||
         (route.id == SV_R_METRICS && !app->cfg.metrics_public)) {
         if (sv_auth_tenant(app, sv_http_header(r, "Authorization"), r->tenant,
-                           sizeof r->tenant) != 0)
+                           sizeof r->tenant, &r->admin) != 0)
             return sv_http_error_header(r, "unauthorized", "a valid bearer token is required",
                                         "WWW-Authenticate", "Bearer");
+        /* Private metrics count every tenant's jobs: an operator's (admin's) to read. */
+        if (route.id == SV_R_METRICS && app->tokens && !r->admin)
+            return sv_http_error(r, "forbidden", "/metrics is for admin tokens", NULL);
     }
     switch (route.id) {
     case SV_R_SOLVERS: return get_solvers(r);

@@ -24,6 +24,7 @@ typedef struct sv_req {
     struct MHD_Response *deferred;  /* response ready to queue after a resume */
     unsigned deferred_status;
     char tenant[64];
+    int admin;                 /* the token's role is admin: every tenant's jobs are in scope */
     double t0;
     unsigned status_sent;      /* for the metrics of the completed request */
 } sv_req;

@@ -522,7 +522,7 @@ void sv_jobs_cancel(sv_jobs *J, const char *id, const char *tenant, sv_jobs_repl
                     void *data)
 {
     sv_live *L = sv_jobs_find(J, id);
-    if (L && strcmp(L->tenant, tenant) != 0)
+    if (L && tenant && strcmp(L->tenant, tenant) != 0)
         L = NULL;
     /* Finished here but its last writes not yet committed: the store would still say queued
      * or running, so the live state answers. */
@@ -620,7 +620,7 @@ void sv_jobs_delete(sv_jobs *J, const char *id, const char *tenant, sv_jobs_repl
                     void *data)
 {
     sv_live *L = sv_jobs_find(J, id);
-    if (L && strcmp(L->tenant, tenant) == 0) {
+    if (L && (!tenant || strcmp(L->tenant, tenant) == 0)) {
         char msg[128];
         if (!sv_job_state_final(L->state))
             snprintf(msg, sizeof msg, "the job is %s: cancel it first",
@@ -640,7 +640,7 @@ void sv_jobs_delete(sv_jobs *J, const char *id, const char *tenant, sv_jobs_repl
     }
     c->cb = cb;
     c->data = data;
-    snprintf(op->tenant, sizeof op->tenant, "%s", tenant);
+    snprintf(op->tenant, sizeof op->tenant, "%s", tenant ? tenant : "");   /* "": any */
     op->done = delete_committed;
     op->done_data = c;
     J->hooks.write(J->hooks.data, op);

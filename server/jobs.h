@@ -134,6 +134,7 @@ int sv_jobs_load(sv_jobs *J, sv_store *s);
 
 /* Stores a submission; replies CREATED once durable, REPLAYED, or FAILED. */
 void sv_jobs_submit(sv_jobs *J, const sv_jobs_submission *sub, sv_jobs_reply_fn cb, void *data);
+/* tenant NULL (an admin's request): any tenant's job. */
 /* Cancels tenant's job id: CANCELLING (running), CANCELLED (queued, once durable), or FAILED
  * (not_found, conflict when it already finished, unavailable when it was interrupted by the
  * shutdown in progress or the store failed). */

@@ -110,6 +110,7 @@ static void finish_shutdown(sv_app *app)
     uv_close((uv_handle_t *)&app->drain_timer, NULL);
     uv_close((uv_handle_t *)&app->sigterm, NULL);
     uv_close((uv_handle_t *)&app->sigint, NULL);
+    uv_close((uv_handle_t *)&app->sighup, NULL);
     sv_pool_close(&app->pool);
     sv_writer_close(&app->writer);
     sv_notify_close(&app->notify);
@@ -136,6 +137,17 @@ static void on_drain_tick(uv_timer_t *t)
                      sv_writer_pending(&app->writer));
         finish_shutdown(app);
     }
+}
+
+/* SIGHUP: the tokens file again (a bad file keeps the tokens in force). */
+static void on_sighup(uv_signal_t *h, int signum)
+{
+    (void)signum;
+    sv_app *app = h->data;
+    if (app->cfg.tokens_file[0])
+        sv_auth_reload(app);
+    else
+        sv_log_info("SIGHUP: no tokens file to reload", NULL);
 }
 
 static void on_signal(uv_signal_t *h, int signum)
@@ -266,6 +278,7 @@ int main(int argc, char **argv)
     app.maintenance.data = &app;
     app.sigterm.data = &app;
     app.sigint.data = &app;
+    app.sighup.data = &app;
     if (sv_writer_init(&app.writer, app.loop, app.wstore, &app.metrics) != 0 ||
         sv_pool_start(&app.pool, app.loop, app.cfg.workers, sv_jobs_deliver, &app.jobs,
                       app.cfg.db) != 0 ||
@@ -276,7 +289,9 @@ int main(int argc, char **argv)
         uv_signal_init(app.loop, &app.sigterm) != 0 ||
         uv_signal_init(app.loop, &app.sigint) != 0 ||
         uv_signal_start(&app.sigterm, on_signal, SIGTERM) != 0 ||
-        uv_signal_start(&app.sigint, on_signal, SIGINT) != 0) {
+        uv_signal_start(&app.sigint, on_signal, SIGINT) != 0 ||
+        uv_signal_init(app.loop, &app.sighup) != 0 ||
+        uv_signal_start(&app.sighup, on_sighup, SIGHUP) != 0) {
         sv_log_error("start-up failed", NULL);
         return 1;
     }

@@ -120,7 +120,7 @@ static int apply(sv_store *s, sv_wop *op)
         return sv_store_finish_job(s, op->id, op->state, op->t, op->summary, op->result,
                                    op->error);
     case SV_W_EVENT: return sv_store_add_event(s, op->id, op->seq, op->type, op->t, op->data);
-    case SV_W_DELETE: return sv_store_delete_job(s, op->id, op->tenant);
+    case SV_W_DELETE: return sv_store_delete_job(s, op->id, op->tenant[0] ? op->tenant : NULL);
     case SV_W_MAINTAIN:
         if (op->before <= 0 && op->keep <= 0)
             return SV_STORE_OK;

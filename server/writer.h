@@ -34,7 +34,7 @@ typedef struct sv_wop {
     char *data;                /* EVENT: as stored (owned) */
     char *live_data;           /* EVENT: as pushed to streams, when it differs (owned) */
     int final;                 /* EVENT: the job's last status event */
-    char tenant[64];           /* DELETE */
+    char tenant[64];           /* DELETE: the job's tenant, "" for any (an admin's) */
     double before;             /* MAINTAIN: prune jobs finished before this (0: no age rule) */
     long keep;                 /* MAINTAIN: keep this many finished jobs (0: no count rule) */
     long deleted;              /* MAINTAIN: set by the batch */

@@ -1,6 +1,7 @@
 /* test_auth.c - bearer tokens and tenants: without a valid token the API answers 401 with
  * WWW-Authenticate; a tenant's jobs do not exist for another tenant (get, result, events,
- * cancel, list, idempotency keys), before and after a restart; /healthz and /metrics are open. */
+ * cancel, list, idempotency keys), before and after a restart; /healthz and /metrics are open
+ * (private /metrics: admin tokens only). Tokens by secret or SHA-256, roles, SIGHUP reload. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -211,18 +212,22 @@ static void test_scheme_any_case(void **state)
     it_daemon_destroy(&d);
 }
 
-/* --metrics-public 0: /metrics needs a token like /v1/; /healthz stays open. */
+/* --metrics-public 0: /metrics needs an admin token (401 without a token, 403 with a user's);
+ * /healthz stays open. */
 static void test_metrics_private(void **state)
 {
     (void)state;
-    static const char *const private_args[] = {"--tokens", "a:alice", "--metrics-public", "0",
-                                               NULL};
+    static const char *const private_args[] = {"--tokens", "a:alice,root:ops:admin",
+                                               "--metrics-public", "0", NULL};
+    static const char *const root[] = {"Authorization: Bearer root", NULL};
     it_daemon d;
     it_assert_start(&d, private_args);
     it_resp r;
     as(&d, "GET", "/metrics", NULL, nobody, &r);
     assert_unauthorized(&r);
     as(&d, "GET", "/metrics", NULL, alice, &r);
+    it_assert_error(&r, 403, "forbidden", NULL);
+    as(&d, "GET", "/metrics", NULL, root, &r);
     assert_int_equal(r.status, 200);
     assert_non_null(strstr(r.body, "solvd_jobs_submitted_total"));
     it_resp_free(&r);
@@ -339,6 +344,77 @@ static void write_file(const char *path, const char *text)
 
 /* A token listed twice (one tenant's token remapped to another's), a tokens file of comments
  * only (auth would silently be off) refuse to start; a byte order mark is ignored. */
+/* A tokens file of TOKEN TENANT [ROLE] lines: alice listed by the SHA-256 of her secret, bob by
+ * his secret, ops as admin. An admin lists, reads and cancels every tenant's jobs; a user sees
+ * only its own. SIGHUP reads the file again: a token added works, one removed is refused, and a
+ * file that does not load leaves the tokens in force. */
+static void test_roles_hashes_and_reload(void **state)
+{
+    (void)state;
+    it_daemon d;
+    it_assert_start(&d, NULL);
+    it_daemon_stop(&d, 20);
+    char file[400];
+    snprintf(file, sizeof file, "%s/tokens", d.dir);
+    /* alice by sha256("alice-secret"), as `printf alice-secret | sha256sum` prints it. */
+    write_file(file, "sha256:0c848abb03307b06cf70cd4e29c157dc81af5e94ab3eb1d0c59a120269572376"
+                     " alice\nbob-secret bob user\nops-secret ops admin\n");
+    static const char *const al[] = {"Authorization: Bearer alice-secret", NULL};
+    static const char *const hash_as_secret[] = {
+        "Authorization: Bearer "
+        "sha256:0c848abb03307b06cf70cd4e29c157dc81af5e94ab3eb1d0c59a120269572376", NULL};
+    static const char *const bo[] = {"Authorization: Bearer bob-secret", NULL};
+    static const char *const ops[] = {"Authorization: Bearer ops-secret", NULL};
+    static const char *const carol[] = {"Authorization: Bearer carol-secret", NULL};
+    const char *const with_file[] = {"--tokens-file", file, NULL};
+    it_daemon e;
+    it_assert_start(&e, with_file);
+    char *body = it_body_long(NULL);
+    char aid[64], bid[64], path[200];
+    json_decref(it_submit_h(&e, body, al, aid));
+    json_decref(it_submit_h(&e, body, bo, bid));
+    free(body);
+    it_resp r;
+    as(&e, "GET", "/v1/jobs", NULL, hash_as_secret, &r);   /* the digest is not the secret */
+    assert_unauthorized(&r);
+    assert_int_equal(count_as(&e, "", al), 1);
+    assert_int_equal(count_as(&e, "", bo), 1);
+    assert_int_equal(count_as(&e, "", ops), 2);   /* admin: every tenant's */
+    snprintf(path, sizeof path, "/v1/jobs/%s", aid);
+    json_decref(it_call_h(&e, "GET", path, NULL, ops, 200));
+    as(&e, "GET", path, NULL, bo, &r);
+    it_assert_error(&r, 404, "not_found", NULL);
+    for (int i = 0; i < 2; i++) {
+        snprintf(path, sizeof path, "/v1/jobs/%s/cancel", i ? bid : aid);
+        as(&e, "POST", path, NULL, ops, &r);
+        assert_true(r.status == 200 || r.status == 202);
+        it_resp_free(&r);
+    }
+    /* SIGHUP: carol in, bob out. */
+    write_file(file, "sha256:0c848abb03307b06cf70cd4e29c157dc81af5e94ab3eb1d0c59a120269572376"
+                     " alice\ncarol-secret carol\n");
+    kill(e.pid, SIGHUP);
+    double t0 = it_now();
+    while (!it_daemon_log_contains(&e, "tokens reloaded") && it_now() - t0 < 10)
+        it_sleep(0.05);
+    assert_true(it_daemon_log_contains(&e, "tokens reloaded"));
+    assert_int_equal(count_as(&e, "", carol), 0);
+    as(&e, "GET", "/v1/jobs", NULL, bo, &r);
+    assert_unauthorized(&r);
+    /* A file that does not load (a bad role) changes nothing. */
+    write_file(file, "dave-secret dave superuser\n");
+    kill(e.pid, SIGHUP);
+    t0 = it_now();
+    while (!it_daemon_log_contains(&e, "tokens not reloaded") && it_now() - t0 < 10)
+        it_sleep(0.05);
+    assert_true(it_daemon_log_contains(&e, "tokens not reloaded"));
+    assert_int_equal(count_as(&e, "", carol), 0);
+    assert_int_equal(count_as(&e, "", al), 1);
+    it_assert_clean_exit(&e);
+    it_daemon_destroy(&e);
+    it_daemon_destroy(&d);
+}
+
 static void test_token_configuration(void **state)
 {
     (void)state;
@@ -387,6 +463,7 @@ int main(void)
         cmocka_unit_test_teardown(test_tenants_isolated, it_teardown),
         cmocka_unit_test_teardown(test_scheme_any_case, it_teardown),
         cmocka_unit_test_teardown(test_metrics_private, it_teardown),
+        cmocka_unit_test_teardown(test_roles_hashes_and_reload, it_teardown),
         cmocka_unit_test_teardown(test_queued_quota, it_teardown),
         cmocka_unit_test_teardown(test_fair_dispatch, it_teardown),
         cmocka_unit_test_teardown(test_token_configuration, it_teardown),
