@@ -244,24 +244,29 @@ static uint64_t fnv1a(const char *s)
     return h;
 }
 
-int sv_submit_texts_make(const sv_submit *s, const char *text, size_t len, sv_submit_texts *t)
+int sv_submit_texts_make(const sv_submit *s, const char *text, size_t len, int with_hash,
+                         sv_submit_texts *t)
 {
     memset(t, 0, sizeof *t);
-    char *canon = json_dumps(s->body, JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(17));
+    char *canon = with_hash ? json_dumps(s->body, JSON_COMPACT | JSON_SORT_KEYS |
+                                                      JSON_REAL_PRECISION(17))
+                            : NULL;
     t->request = malloc(len + 1);
     t->tags = s->tags ? json_dumps(s->tags, JSON_COMPACT) : strdup("[]");
     json_t *params = json_object_get(s->body, "params");
     t->params = json_is_object(params)
                     ? json_dumps(params, JSON_COMPACT | JSON_REAL_PRECISION(17))
                     : NULL;
-    if (!canon || !t->request || !t->tags || (json_is_object(params) && !t->params)) {
+    if ((with_hash && !canon) || !t->request || !t->tags ||
+        (json_is_object(params) && !t->params)) {
         free(canon);
         sv_submit_texts_clear(t);
         return -1;
     }
     memcpy(t->request, text, len);
     t->request[len] = 0;
-    snprintf(t->hash, sizeof t->hash, "%016llx", (unsigned long long)fnv1a(canon));
+    if (canon)
+        snprintf(t->hash, sizeof t->hash, "%016llx", (unsigned long long)fnv1a(canon));
     free(canon);
     return 0;
 }

@@ -26,7 +26,8 @@ typedef struct {
     char *request;         /* the body as sent: the bytes the client posted (owned) */
     char *tags;            /* the tags as a JSON array, "[]" when none (owned) */
     char *params;          /* the params object as JSON, NULL when none (owned) */
-    char hash[17];         /* idempotency hash: FNV-1a over the key-sorted form, in hex */
+    char hash[17];         /* idempotency hash: FNV-1a over the key-sorted form, in hex ("" when
+                              not asked for) */
 } sv_submit_texts;
 
 /* Parses and validates text[0..len). On success returns 0 and fills out (sv_submit_clear it).
@@ -37,11 +38,13 @@ int sv_submit_parse(const char *text, size_t len, const sv_codec_env *env,
 void sv_submit_clear(sv_submit *s);
 
 /* The texts of s, whose body was parsed from text[0..len): request is a copy of text, so that
- * the store keeps the request as sent (no re-printing of numbers to 17 digits); the hash is
- * taken over the key-sorted form so that it ignores key order and spacing. 0, or -1 when out
- * of memory (t is then empty). Free with sv_submit_texts_clear. Heavy for a large body: call it
- * off the event loop. */
-int sv_submit_texts_make(const sv_submit *s, const char *text, size_t len, sv_submit_texts *t);
+ * the store keeps the request as sent (no re-printing of numbers to 17 digits); with with_hash
+ * (a submission with an Idempotency-Key) the hash, taken over the key-sorted form so that it
+ * ignores key order and spacing: printing a large body that way is most of this function's
+ * cost, so it is done only when a key needs it. 0, or -1 when out of memory (t is then empty).
+ * Free with sv_submit_texts_clear. Heavy for a large body: call it off the event loop. */
+int sv_submit_texts_make(const sv_submit *s, const char *text, size_t len, int with_hash,
+                         sv_submit_texts *t);
 void sv_submit_texts_clear(sv_submit_texts *t);
 
 #endif

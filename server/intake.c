@@ -14,6 +14,7 @@ typedef struct {
     sv_jobs_reply_fn reply;
     const sv_codec_env *env;
     double max_job_seconds;
+    int with_hash;             /* an Idempotency-Key came: its hash is needed */
     /* results of the pool thread */
     int status;                /* 0: valid; else the HTTP status of the error */
     const char *code;
@@ -36,7 +37,7 @@ static void intake_work(uv_work_t *w)
     in->codec = sub.codec;
     in->priority = sub.priority;
     in->time_limit_s = sub.time_limit_s;
-    if (sv_submit_texts_make(&sub, in->r->body, in->r->len, &in->texts) != 0) {
+    if (sv_submit_texts_make(&sub, in->r->body, in->r->len, in->with_hash, &in->texts) != 0) {
         in->status = 500;
         in->code = "internal";
         sv_fail(&in->e, "", "out of memory");
@@ -78,6 +79,7 @@ enum MHD_Result sv_intake_start(sv_req *r, sv_jobs_reply_fn reply)
     in->reply = reply;
     in->env = &app->env;
     in->max_job_seconds = app->cfg.max_job_seconds;
+    in->with_hash = sv_http_header(r, "Idempotency-Key") != NULL;
     in->work.data = in;
     if (uv_queue_work(app->loop, &in->work, intake_work, intake_done) != 0) {
         free(in);

@@ -445,7 +445,7 @@ void sv_jobs_submit(sv_jobs *J, const sv_jobs_submission *sub, sv_jobs_reply_fn 
     j->params = sub->texts->params;
     sub->texts->request = sub->texts->tags = sub->texts->params = NULL;
     j->idem_key = key ? strdup(key) : NULL;
-    j->request_hash = strdup(c->hash);
+    j->request_hash = key ? strdup(c->hash) : NULL;   /* only a key's replay compares it */
     snprintf(ev->id, sizeof ev->id, "%s", j->id);
     ev->seq = 1;
     snprintf(ev->type, sizeof ev->type, "status");
