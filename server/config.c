@@ -31,6 +31,8 @@ static const opt options[] = {
     {"db", OPT_STR, O(db), 0, 0, "SQLite database file"},
     {"workers", OPT_INT, O(workers), 0, 1024, "solver worker threads (0: number of cores)"},
     {"max-body-bytes", OPT_LONG, O(max_body_bytes), 1024, 1e10, "largest request body accepted"},
+    {"max-parse-bytes", OPT_LONG, O(max_parse_bytes), 1024, 1e11,
+     "job bodies parsed at once, in bytes (a parse costs about 20 times its body); more wait"},
     {"max-job-seconds", OPT_DOUBLE, O(max_job_seconds), 0.001, 1e9,
      "largest (and default) time limit of a job, seconds"},
     {"max-attempts", OPT_INT, O(max_attempts), 1, 100,
@@ -82,6 +84,7 @@ void sv_config_defaults(sv_config *c)
     snprintf(c->db, sizeof c->db, "solvd.db");
     c->workers = 0;
     c->max_body_bytes = 64L << 20;
+    c->max_parse_bytes = 128L << 20;
     c->max_job_seconds = 3600;
     c->max_attempts = 3;
     c->max_dim = 1000000;

@@ -10,6 +10,7 @@ typedef struct {
     char db[512];              /* SQLite file */
     int workers;               /* solver threads; 0 = number of cores */
     long max_body_bytes;       /* request bodies larger than this get 413 */
+    long max_parse_bytes;      /* bodies being parsed at once, in bytes; more wait their turn */
     double max_job_seconds;    /* cap (and default) of a job's time limit */
     int max_attempts;          /* starts allowed before an interrupted job fails */
     long max_dim;              /* largest vector length / matrix dimension in a problem */

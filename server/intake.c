@@ -8,7 +8,7 @@
 #include "api/submit.h"
 #include "server/app.h"
 
-typedef struct {
+typedef struct intake {
     uv_work_t work;
     sv_req *r;                 /* suspended until the answer: its body stays as it is */
     sv_jobs_reply_fn reply;
@@ -23,6 +23,7 @@ typedef struct {
     int priority;
     double time_limit_s;
     sv_submit_texts texts;
+    struct intake *next;       /* waiting for its turn (app->intake_waiting) */
 } intake;
 
 /* Pool thread: nothing here touches the app but the read-only codec env. */
@@ -45,11 +46,14 @@ static void intake_work(uv_work_t *w)
     sv_submit_clear(&sub);   /* freeing a large document is work too: here, not on the loop */
 }
 
+static void start_waiting(sv_app *app);
+
 static void intake_done(uv_work_t *w, int status)
 {
     intake *in = w->data;
     sv_req *r = in->r;
     sv_app *app = r->app;
+    app->intake_bytes -= r->len;
     if (status != 0) {
         sv_http_error(r, "internal", "the submission could not be processed", NULL);
     } else if (in->status != 0) {
@@ -67,6 +71,36 @@ static void intake_done(uv_work_t *w, int status)
     }
     sv_submit_texts_clear(&in->texts);
     free(in);
+    start_waiting(app);
+}
+
+/* Queues in on the pool; 0, or -1 (in is then the caller's). */
+static int start(sv_app *app, intake *in)
+{
+    if (uv_queue_work(app->loop, &in->work, intake_work, intake_done) != 0)
+        return -1;
+    app->intake_bytes += in->r->len;
+    return 0;
+}
+
+/* A parse costs about twenty times its body in memory: the bodies parsed at once are bounded
+ * by max-parse-bytes, and the others wait in arrival order. One always runs, however large. */
+static int fits(const sv_app *app, size_t len)
+{
+    return app->intake_bytes == 0 || app->intake_bytes + len <= (size_t)app->cfg.max_parse_bytes;
+}
+
+static void start_waiting(sv_app *app)
+{
+    while (app->intake_waiting && fits(app, app->intake_waiting->r->len)) {
+        intake *in = app->intake_waiting;
+        app->intake_waiting = in->next;
+        app->intake_n_waiting--;
+        if (start(app, in) != 0) {
+            sv_http_error(in->r, "internal", "the submission could not be queued", NULL);
+            free(in);
+        }
+    }
 }
 
 enum MHD_Result sv_intake_start(sv_req *r, sv_jobs_reply_fn reply)
@@ -81,7 +115,15 @@ enum MHD_Result sv_intake_start(sv_req *r, sv_jobs_reply_fn reply)
     in->max_job_seconds = app->cfg.max_job_seconds;
     in->with_hash = sv_http_header(r, "Idempotency-Key") != NULL;
     in->work.data = in;
-    if (uv_queue_work(app->loop, &in->work, intake_work, intake_done) != 0) {
+    if (app->intake_waiting || !fits(app, r->len)) {
+        intake **tail = &app->intake_waiting;
+        while (*tail)
+            tail = &(*tail)->next;
+        *tail = in;
+        app->intake_n_waiting++;
+        return sv_http_pending(r);
+    }
+    if (start(app, in) != 0) {
         free(in);
         return sv_http_error(r, "internal", "the submission could not be queued", NULL);
     }

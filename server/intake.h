@@ -8,9 +8,9 @@
 #include "server/http.h"
 #include "server/jobs.h"
 
-/* Starts the intake of r's body; the answer comes through reply (the jobs service's outcome)
- * or as a 4xx/5xx error. Returns sv_http_pending(r), or an error reply when the work cannot be
- * queued. */
+/* Starts the intake of r's body, at once or, while max-parse-bytes of bodies are being parsed,
+ * when its turn comes; the answer comes through reply (the jobs service's outcome) or as a
+ * 4xx/5xx error. Returns sv_http_pending(r), or an error reply when the work cannot be queued. */
 enum MHD_Result sv_intake_start(sv_req *r, sv_jobs_reply_fn reply);
 
 #endif

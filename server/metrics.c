@@ -148,6 +148,12 @@ char *sv_metrics_render(const sv_app *app, size_t *len)
     outf(&o, "solvd_store_ops_total %lu\n", m->store_ops);
     header(&o, "solvd_store_errors_total", "counter", "Writes that failed.");
     outf(&o, "solvd_store_errors_total %lu\n", m->store_errors);
+    header(&o, "solvd_submissions_parsing_bytes", "gauge",
+           "Bytes of job bodies being parsed and validated now (at most max-parse-bytes, or one body).");
+    outf(&o, "solvd_submissions_parsing_bytes %zu\n", app->intake_bytes);
+    header(&o, "solvd_submissions_waiting", "gauge",
+           "Submissions waiting for their turn to be parsed (max-parse-bytes).");
+    outf(&o, "solvd_submissions_waiting %ld\n", app->intake_n_waiting);
     header(&o, "solvd_store_writes_pending", "gauge",
            "Writes waiting for a transaction, those held for a retry after a failed one included.");
     outf(&o, "solvd_store_writes_pending %zu\n", sv_writer_pending(&app->writer));

@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -438,6 +439,54 @@ static void test_hostile_bytes(void **state)
     it_daemon_destroy(&d);
 }
 
+typedef struct {
+    const it_daemon *d;
+    const char *body;
+    long status;
+} post_arg;
+
+static void *post_one(void *arg)
+{
+    post_arg *a = arg;
+    it_resp r;
+    it_http(a->d, "POST", "/v1/jobs", a->body, NULL, &r);
+    a->status = r.status;
+    it_resp_free(&r);
+    return NULL;
+}
+
+/* --max-parse-bytes 1024 with bodies of about 900 bytes: one is parsed at a time and the others
+ * wait their turn; all eight sent at once are accepted, and nothing is left waiting. */
+static void test_parse_budget(void **state)
+{
+    (void)state;
+    static const char *const budget[] = {"--max-parse-bytes", "1024", NULL};
+    it_daemon d;
+    it_assert_start(&d, budget);
+    /* A valid job made long by 14 tags of 60 characters. */
+    char body[1024];
+    int n = snprintf(body, sizeof body, "%s", OK_HEAD ",\"tags\":[");
+    for (int t = 0; t < 14; t++)
+        n += snprintf(body + n, sizeof body - (size_t)n, "%s\"%060d\"", t ? "," : "", t);
+    snprintf(body + n, sizeof body - (size_t)n, "]}");
+    assert_true(strlen(body) > 900 && strlen(body) < 1024);
+    pthread_t th[8];
+    post_arg a[8];
+    for (int i = 0; i < 8; i++) {
+        a[i] = (post_arg){&d, body, 0};
+        assert_int_equal(pthread_create(&th[i], NULL, post_one, &a[i]), 0);
+    }
+    for (int i = 0; i < 8; i++) {
+        pthread_join(th[i], NULL);
+        assert_int_equal(a[i].status, 201);
+    }
+    assert_true(it_metric(&d, "solvd_submissions_waiting") == 0);
+    assert_true(it_metric(&d, "solvd_submissions_parsing_bytes") == 0);
+    assert_true(it_metric(&d, "solvd_jobs_submitted_total") == 8);
+    it_assert_clean_exit(&d);
+    it_daemon_destroy(&d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -447,6 +496,7 @@ int main(void)
         cmocka_unit_test_teardown(test_dataset_default_dir, it_teardown),
         cmocka_unit_test_teardown(test_oversized_request_head, it_teardown),
         cmocka_unit_test_teardown(test_hostile_bytes, it_teardown),
+        cmocka_unit_test_teardown(test_parse_budget, it_teardown),
     };
     return cmocka_run_group_tests_name("integration/errors", tests, NULL, NULL);
 }
