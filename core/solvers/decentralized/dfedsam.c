@@ -18,6 +18,7 @@
 
 #include "core/linalg.h"
 #include "core/matcheck.h"
+#include "core/models/agents.h"
 #include "core/rng.h"
 
 static const char *const decay_choices[] = {"power", "exponential", NULL};
@@ -83,32 +84,9 @@ double dfedsam_mixing_lambda(const sv_graph *g, double *W)
 
 static int check_problem(const dfedsam_problem *p, sv_err *e)
 {
-    if (!p || !p->graph || !p->agents || p->graph->n < 1)
+    if (!p)
         return sv_fail(e, "/problem", "a graph of at least one agent is required");
-    if (!sv_graph_connected(p->graph))
-        return sv_fail(e, "/problem/graph", "the graph of %d agents is not connected: gossip "
-                       "could never bring their models together", p->graph->n);
-    int d = p->agents[0].A ? p->agents[0].A->cols : 0;
-    char path[64];
-    for (int i = 0; i < p->graph->n; i++) {
-        const sv_glm *c = &p->agents[i];
-        snprintf(path, sizeof path, "/problem/clients/%d/A", i);
-        if (c->loss != SV_LOSS_SQUARED && c->loss != SV_LOSS_LOGISTIC)
-            return sv_fail(e, "/problem/loss", "must be \"squared\" or \"logistic\"");
-        if (!c->A || c->A->rows < 1 || c->A->cols < 1)
-            return sv_fail(e, path, "agent %d needs a matrix with at least one row and column", i);
-        if (c->A->cols != d)
-            return sv_fail(e, path, "agent %d has %d columns, agent 0 has %d", i, c->A->cols, d);
-        int rc = sv_mat_check_storage(c->A, path, e);
-        if (rc != SV_OK)
-            return rc;
-        snprintf(path, sizeof path, "/problem/clients/%d/b", i);
-        if (!c->b || !sv_all_finite(c->A->rows, c->b))
-            return sv_fail(e, path, "agent %d needs %d finite targets", i, c->A->rows);
-        if (!(isfinite(c->lambda) && c->lambda >= 0))
-            return sv_fail(e, "/problem/lambda", "must be a finite number >= 0");
-    }
-    return SV_OK;
+    return sv_agents_check(p->graph, p->agents, "gossip could never bring their models together", e);
 }
 
 /* ================================ workspace ================================ */
