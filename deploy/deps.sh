@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   build-essential cmake pkg-config
   libmicrohttpd-dev libjansson-dev libsqlite3-dev sqlite3
-  libopenblas-dev liblapacke-dev libuv1-dev
+  libopenblas-dev liblapacke-dev libuv1-dev libglpk-dev
   zlib1g-dev libsystemd-dev libcmocka-dev libcurl4-openssl-dev curl openssl
   chromium fonts-liberation
 )
