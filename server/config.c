@@ -225,6 +225,11 @@ static void env_name(const char *name, char *out, size_t n)
     out[i] = 0;
 }
 
+const char *sv_config_option_name(size_t i)
+{
+    return i < N_OPTIONS ? options[i].name : NULL;
+}
+
 void sv_config_usage(const char *argv0)
 {
     printf("usage: %s [--config FILE] [--option value ...]\n\n"

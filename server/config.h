@@ -44,6 +44,9 @@ void sv_config_defaults(sv_config *c);
 /* Applies argv (and, first, the file named by --config and the SOLVD_* environment). Returns 0,
  * 1 when --help or --version was printed (exit 0), or -1 after printing an error to stderr. */
 int sv_config_load(sv_config *c, int argc, char **argv);
+/* The name of option i ("listen", "db", ...), or NULL past the last: for the test that keeps
+ * the docs and the sample config listing every option. */
+const char *sv_config_option_name(size_t i);
 /* Usage text for --help. */
 void sv_config_usage(const char *argv0);
 

@@ -76,12 +76,54 @@ static void test_rejects(void **state)
     unsetenv("SOLVD_MAX_ATTEMPTS");
 }
 
+static char *slurp(const char *rel)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", SOLVD_SOURCE_DIR, rel);
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *s = malloc((size_t)n + 1);
+    assert_non_null(s);
+    assert_int_equal(fread(s, 1, (size_t)n, f), (size_t)n);
+    s[n] = 0;
+    fclose(f);
+    return s;
+}
+
+/* Every option (but --config, which names the file) has its row in docs/configuration.md and
+ * its line in deploy/solvd.conf.sample: an option added without them fails here. */
+static void test_every_option_documented(void **state)
+{
+    (void)state;
+    char *doc = slurp("docs/configuration.md"), *sample = slurp("deploy/solvd.conf.sample");
+    const char *name;
+    for (size_t i = 0; (name = sv_config_option_name(i)); i++) {
+        if (strcmp(name, "config") == 0)
+            continue;
+        char row[96], line[96];
+        snprintf(row, sizeof row, "| `%s` |", name);
+        snprintf(line, sizeof line, "\n#%s =", name);
+        if (!strstr(doc, row))
+            fail_msg("docs/configuration.md has no row for %s", name);
+        const char *at = strstr(sample, line);
+        char next = at ? at[strlen(line)] : 0;
+        if (next != ' ' && next != '\n')
+            fail_msg("deploy/solvd.conf.sample has no line for %s", name);
+    }
+    free(doc);
+    free(sample);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_precedence),
         cmocka_unit_test(test_rejects),
+        cmocka_unit_test(test_every_option_documented),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
