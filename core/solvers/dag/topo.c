@@ -17,9 +17,9 @@
  * factor continued over columns a..b: O((b - a)^2 b) operations instead of b - a + 1
  * regressions on n samples.
  *
- * The outer search (the reference's fit loop). At W(pi) the gradient of h with respect to
- * A = W o W is exp(A)'; its entry (i, j) for a forbidden edge (j before i) is the weight of the
- * paths j -> ... -> i, zero when there is none. Forbidden pairs sorted by it (ties by (i, j)),
+ * The outer search (the reference's fit loop). At W(pi) the gradient of the reference's h,
+ * -log det(I - |W|), is (I - |W|)^{-T}; its entry (i, j) for a forbidden edge (j before i) is
+ * the weight of the paths j -> ... -> i, zero when there is none. Forbidden pairs sorted by it (ties by (i, j)),
  * the small search set is every pair whose value is at most the size_small-th smallest (ties
  * included, as the reference's threshold does), the large set the same at size_large minus the
  * small one. Every candidate of the set is scored (one iteration of the loop each); the
@@ -123,7 +123,6 @@ typedef struct {
     int d;
     size_t dd;
     sv_dag_ls ls;
-    sv_dag_h_ws hw;
     const double *G;      /* d x d: X'X/n (ls.G) */
     int *order, *pos;     /* position -> node, node -> position */
     int *work;            /* d ints: topological sort scratch */
@@ -149,7 +148,6 @@ typedef struct {
 static void ws_free(tp_ws *t)
 {
     sv_dag_ls_free(&t->ls);
-    sv_dag_h_ws_free(&t->hw);
     free(t->order);
     free(t->pos);
     free(t->work);
@@ -194,8 +192,7 @@ static int ws_alloc(tp_ws *t, const topo_problem *p, const topo_settings *s)
     t->dd = (size_t)d * d;
     t->npairs = (long)d * (d - 1) / 2;
     size_t np = t->npairs > 0 ? (size_t)t->npairs : 1;
-    if ((rc = sv_dag_ls_init(&t->ls, p->n, d, p->X, s->center, 1)) != SV_OK ||
-        (rc = sv_dag_h_ws_alloc(&t->hw, d)) != SV_OK) {
+    if ((rc = sv_dag_ls_init(&t->ls, p->n, d, p->X, s->center, 1)) != SV_OK) {
         ws_free(t);
         return rc == SV_EINVAL ? SV_EINTERNAL : rc;
     }
@@ -377,23 +374,40 @@ static double swap_delta(tp_ws *t, int a, int b)
 enum { GO_ON = 0, DONE_SOLVED, DONE_STOPPED, DONE_NUMERIC };
 
 /* W(pi), the gradient of h at it and the sorted search sets for the current order (factor
- * complete). */
+ * complete). h is the reference's linear default, h(W) = -log det(I - |W|), whose gradient
+ * with respect to |W| is (I - |W|)^{-T}: in the order, I - |W| is unit upper triangular, so its
+ * inverse M (M_ab = the weight of the paths from the node at a to the node at b, products of
+ * |w|) comes from M = I + |W| M by back substitution, exact zeros where there is no path; the
+ * value of the forbidden edge from the node at b to the node at a < b is M_ab. */
 static int begin_round(tp_ws *t)
 {
     int d = t->d;
     if (weights(t))
         return DONE_STOPPED;
-    double h;
-    int ok = sv_dag_h(&t->hw, t->W, &h, NULL) == SV_OK;
-    const double *E = t->hw.E;
+    double *M = t->C;  /* d x d, position coordinates, upper triangle */
+    for (int a = d - 1; a >= 0; a--) {
+        if (poll(t))
+            return DONE_STOPPED;
+        double *Ma = M + (size_t)a * d;
+        const double *Wa = t->W + (size_t)t->order[a] * d;
+        for (int b = a + 1; b < d; b++)
+            Ma[b] = 0;
+        Ma[a] = 1;
+        for (int c = a + 1; c < d; c++) {
+            double w = fabs(Wa[t->order[c]]);
+            if (w == 0)
+                continue;
+            const double *Mc = M + (size_t)c * d;
+            for (int b = c; b < d; b++)
+                Ma[b] += w * Mc[b];
+        }
+    }
     long q = 0;
     for (int b = 1; b < d; b++)
         for (int a = 0; a < b; a++) {
             int i = t->order[b], j = t->order[a];  /* the forbidden edge i -> j */
-            /* exp(A)'_{ij} = exp(A)_{ji}; all ties (a full set) if the exponential
-               overflowed */
-            double g = ok ? E[(size_t)j * d + i] : 0.0;
-            t->pairs[q++] = (tp_pair){g, i, j};
+            double g = M[(size_t)a * d + b];
+            t->pairs[q++] = (tp_pair){isfinite(g) ? g : INFINITY, i, j};
         }
     sort_pairs(t->pairs, q);
     long ns = 0, nl = 0;

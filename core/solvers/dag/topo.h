@@ -2,8 +2,9 @@
  * node pairs (Deng, Bello, Aragam, Ravikumar, "Optimizing NOTEARS Objectives via Topological
  * Swaps", ICML 2023). A topological order pi defines W(pi), the best weighted DAG consistent
  * with it: each node regressed (plain least squares) on the nodes before it. The outer search
- * moves between orders: at W(pi) the gradient of h(W) = tr(exp(W o W)) - d with respect to
- * A = W o W, exp(A)', ranks the forbidden edges (i, j) (j before i); the lowest-ranked ones are
+ * moves between orders: at W(pi) the gradient of the acyclicity function of the reference's
+ * linear code, h(W) = -log det(I - |W|), that is (I - |W|)^{-T}, ranks the forbidden edges (i, j)
+ * (j before i) by the weight of the paths j -> ... -> i; the lowest-ranked ones are
  * the "search set" of candidate swaps of i and j, every candidate is scored, the improving ones
  * are applied greedily (best first, disjoint position spans), and the search ends at a local
  * optimum: no candidate of the small set, nor of the large set (tried a limited number of
