@@ -181,7 +181,9 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
         long long announced = cl ? strtoll(cl, NULL, 10) : 0;
         if (announced > 0 && announced <= app->cfg.max_body_bytes) {
             /* The whole body in one allocation: growing by doubling copied a 60 MB body about
-             * fourteen times over. A client that sends less only wastes its own share. */
+             * fourteen times over. A client that announces more than it sends costs address
+             * space, not memory (a large malloc is mapped lazily; untouched pages stay free),
+             * and body-timeout-s ends it. */
             r->body = malloc((size_t)announced + 1);
             if (r->body)
                 r->cap = (size_t)announced + 1;
