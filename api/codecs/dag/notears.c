@@ -7,6 +7,7 @@
 
 #include "api/codec.h"
 #include "api/codec_util.h"
+#include "api/codecs/dag/dag_json.h"
 #include "api/forms.h"
 #include "api/jsonval.h"
 #include "api/params.h"
@@ -79,31 +80,6 @@ static void data_free(nt_data *x)
     memset(x, 0, sizeof *x);
 }
 
-/* The matrix at v as a dense row-major copy; *rows, *cols its shape. */
-static int dense_at(const json_t *v, const char *path, long rows, long cols,
-                    const sv_codec_env *env, double **out, int *r, int *c, sv_err *e)
-{
-    sv_mat m;
-    memset(&m, 0, sizeof m);
-    int rc = sv_json_matrix(v, path, rows, cols, env, &m, e);
-    if (rc != SV_OK)
-        return rc;
-    if (m.cols > SV_DAG_MAX_NODES) {
-        rc = sv_fail(e, path, "%d variables exceed the limit of %d", m.cols, SV_DAG_MAX_NODES);
-    } else {
-        sv_dense D;
-        memset(&D, 0, sizeof D);
-        rc = sv_mat_to_dense(&m, &D);
-        if (rc == SV_OK) {
-            *out = D.data;
-            *r = D.rows;
-            *c = D.cols;
-        }
-    }
-    sv_mat_free(&m);
-    return rc;
-}
-
 /* Builds X (and the true graph) of the problem. */
 static int build(const nt_desc *d, const sv_codec_env *env, nt_data *x, sv_err *e)
 {
@@ -120,10 +96,10 @@ static int build(const nt_desc *d, const sv_codec_env *env, nt_data *x, sv_err *
         }
         rc = sv_dag_generate(&d->gen, x->T, x->X, e);
     } else {
-        rc = dense_at(d->data, "/problem/data", -1, -1, env, &x->X, &x->n, &x->d, e);
+        rc = sv_dag_json_dense(d->data, "/problem/data", -1, -1, env, &x->X, &x->n, &x->d, e);
         int r, c;
         if (rc == SV_OK && d->truth)
-            rc = dense_at(d->truth, "/problem/true_graph", x->d, x->d, env, &x->T, &r, &c, e);
+            rc = sv_dag_json_dense(d->truth, "/problem/true_graph", x->d, x->d, env, &x->T, &r, &c, e);
     }
     if (rc != SV_OK)
         data_free(x);
@@ -172,20 +148,6 @@ static int nt_validate(const json_t *problem, const json_t *params, const sv_cod
     return rc;
 }
 
-static void put_accuracy(json_t *r, const sv_dag_accuracy *a)
-{
-    json_object_set_new(r, "shd", json_integer(a->shd));
-    json_object_set_new(r, "tpr", json_real(a->tpr));
-    json_object_set_new(r, "fdr", json_real(a->fdr));
-    json_object_set_new(r, "fpr", json_real(a->fpr));
-    json_object_set_new(r, "true_edges", json_integer(a->true_edges));
-    json_object_set_new(r, "true_positives", json_integer(a->true_pos));
-    json_object_set_new(r, "reversed", json_integer(a->reversed));
-    json_object_set_new(r, "false_positives", json_integer(a->false_pos));
-    json_object_set_new(r, "extra", json_integer(a->extra));
-    json_object_set_new(r, "missing", json_integer(a->missing));
-}
-
 static int nt_run(const json_t *problem, const json_t *params, const sv_codec_env *env,
                   const sv_monitor *mon, json_t **result, sv_err *e)
 {
@@ -222,7 +184,7 @@ static int nt_run(const json_t *problem, const json_t *params, const sv_codec_en
             json_object_set_new(r, "acyclic", json_boolean(info.acyclic));
             json_object_set_new(r, "edges", json_integer(info.edges));
             if (info.has_accuracy)
-                put_accuracy(r, &info.accuracy);
+                sv_dag_json_put_accuracy(r, &info.accuracy);
             json_object_set_new(r, "dual_iterations", json_integer(info.dual_iter));
             json_object_set_new(r, "subproblems", json_integer(info.subproblems));
             json_object_set_new(r, "function_evals", json_integer(info.fevals));
