@@ -41,7 +41,7 @@
 #include "core/rng.h"
 
 static const char *const setting_choices[] = {"monotone", "cocoercive", NULL};
-static const char *const variant_choices[] = {"vr", "plain", NULL};
+static const char *const variant_choices[] = {"vr", "plain", "extragradient", NULL};
 
 const sv_param_spec vr_halpern_params[] = {
     SV_PN_ENUM(vr_halpern_settings, setting, "operator", setting_choices, VR_HALPERN_MONOTONE,
@@ -50,7 +50,8 @@ const sv_param_spec vr_halpern_params[] = {
                "cocoercive (Halpern on the forward-backward map with a recursive VR estimator)"),
     SV_P_ENUM(vr_halpern_settings, variant, variant_choices, VR_HALPERN_VR,
               "vr = the paper's variance-reduced method; plain = deterministic Halpern (full F "
-              "at every evaluation)"),
+              "at every evaluation); extragradient = the unanchored baseline z+ = P(z - g "
+              "F(P(z - g F z))), g = eta / 2, whatever operator says"),
     SV_P_NUMBER_GT(vr_halpern_settings, eta, 0, INFINITY, NAN,
                    "forward step (cocoercive) or resolvent parameter (monotone); null: 1/L"),
     SV_PN_NUMBER_GT(vr_halpern_settings, L, "lipschitz", 0, INFINITY, NAN,
@@ -196,7 +197,7 @@ static double auto_L(const vr_halpern_problem *p, const vr_halpern_settings *s, 
     int n = p->n, d = p->d;
     size_t dd = (size_t)d * d;
     double L;
-    if (s->variant == VR_HALPERN_PLAIN || n == 1) {
+    if (s->variant != VR_HALPERN_VR || n == 1) {
         sv_zero((int)dd, Mbar);
         for (int i = 0; i < n; i++)
             sv_axpy((int)dd, 1.0 / n, p->M + i * dd, Mbar);
@@ -410,7 +411,20 @@ int vr_halpern_solve(const vr_halpern_problem *p, const vr_halpern_settings *s,
         if (sv_loop_check(&Lp, k, w.res, diverged, checked && w.res <= s->ctl.tol))
             break;
         double lam = 1.0 / ((double)k + 2.0);
-        if (coco) {
+        if (s->variant == VR_HALPERN_EXTRAGRADIENT) {
+            /* z_h = P(z - g F z), z+ = P(z - g F z_h), g = eta / 2 (< 1/L for eta = 1/L) */
+            double g = 0.5 * eta;
+            for (int j = 0; j < d; j++)
+                w.zh[j] = z[j] - g * w.Ft[j];
+            sv_project_box(d, p->lo, p->hi, w.zh);
+            full_F(p, w.Mbar, w.qbar, w.zh, w.Fw);
+            for (int j = 0; j < d; j++)
+                z[j] -= g * w.Fw[j];
+            sv_project_box(d, p->lo, p->hi, z);
+            full_F(p, w.Mbar, w.qbar, z, w.Ft);
+            w.calls += 2L * n;
+            fresh = 1;
+        } else if (coco) {
             /* T(u_k) = P_C(u_k - eta F~_k); u_{k+1} = lam u_0 + (1 - lam) T(u_k) */
             for (int j = 0; j < d; j++)
                 w.t[j] = z[j] - eta * w.Ft[j];

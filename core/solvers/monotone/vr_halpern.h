@@ -25,7 +25,9 @@ typedef enum {
 
 typedef enum {
     VR_HALPERN_VR = 0,     /* the paper's variance-reduced estimators */
-    VR_HALPERN_PLAIN = 1   /* deterministic Halpern: full F at every evaluation */
+    VR_HALPERN_PLAIN = 1,  /* deterministic Halpern: full F at every evaluation */
+    VR_HALPERN_EXTRAGRADIENT = 2  /* Korpelevich's extragradient, no anchoring: the baseline
+                                     the paper compares with (2n oracle calls per step) */
 } vr_halpern_variant;
 
 #define VR_HALPERN_DEFAULT_TOL 1e-4

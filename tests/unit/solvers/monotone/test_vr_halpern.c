@@ -274,6 +274,13 @@ static void test_box(void **state)
     assert_int_equal(vr_halpern_solve(&I.p, &s, NULL, z2, &info, NULL), SV_OK);
     assert_int_equal(info.base.status, SV_SOLVED);
     assert_true(sv_test_dist(6, z, z2) < 1e-3);
+    /* and from the extragradient baseline, 2n evaluations a step */
+    double z3[6] = {0};
+    s.variant = VR_HALPERN_EXTRAGRADIENT;
+    assert_int_equal(vr_halpern_solve(&I.p, &s, NULL, z3, &info, NULL), SV_OK);
+    assert_int_equal(info.base.status, SV_SOLVED);
+    assert_int_equal(info.oracle_calls, (long)I.p.n * (1 + 2 * info.base.iter));
+    assert_true(sv_test_dist(6, z, z3) < 1e-3);
     drop(&I);
 }
 
