@@ -88,6 +88,8 @@ int sc_request(const sc_ctx *c, const char *method, const char *path, const char
     curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, 10L);
     curl_easy_setopt(curl, CURLOPT_TIMEOUT, 300L);
     curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+    if (c->cacert)
+        curl_easy_setopt(curl, CURLOPT_CAINFO, c->cacert);
     interruptible(curl);
     CURLcode rc = curl_easy_perform(curl);
     if (rc == CURLE_OK) {
@@ -226,6 +228,8 @@ long sc_stream(const sc_ctx *c, const char *path, sc_event_fn fn, void *data, ch
     curl_easy_setopt(curl, CURLOPT_WRITEDATA, &s);
     curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, 10L);
     curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+    if (c->cacert)
+        curl_easy_setopt(curl, CURLOPT_CAINFO, c->cacert);
     interruptible(curl);
     CURLcode rc = curl_easy_perform(curl);
     long status = s.status;

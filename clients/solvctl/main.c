@@ -104,12 +104,14 @@ static const char global_help[] =
     "global options (before or after the command):\n"
     "  --url URL        the server (default $SOLVD_URL, else http://127.0.0.1:8080)\n"
     "  --token TOKEN    bearer token (default $SOLVD_TOKEN)\n"
+    "  --cacert FILE    for an https URL, trust the certificate(s) in this PEM file (default\n"
+    "                   $SOLVD_CACERT, else the system's)\n"
     "  -o, --output FMT json (compact, one document a line), table, or fields (tab-separated)\n"
     "  --json           the same as -o json\n"
     "  --field NAME     print only this member (repeatable; dotted for nested members)\n"
     "  --version        print solvctl's version\n"
     "  -h, --help       this help (after a command: that command's help)\n\n"
-    "environment: SOLVD_URL, SOLVD_TOKEN, COLUMNS (the width of the progress line)\n"
+    "environment: SOLVD_URL, SOLVD_TOKEN, SOLVD_CACERT, COLUMNS (the width of the progress line)\n"
     "exit status: 0 ok, 1 error (the server answered with an error, no answer, or a waited-for\n"
     "job failed, was cancelled or timed out), 2 usage, 130 interrupted while waiting\n";
 
@@ -861,8 +863,8 @@ static const char bash_completion[] =
     "    cmd=\"\"\n"
     "    for ((i = 1; i < COMP_CWORD; i++)); do\n"
     "        case \"${COMP_WORDS[i]}\" in\n"
-    "            --url|--token|-o|--output|--field|--param|--priority|--time-limit|--tag|"
-    "--idempotency-key|--status|--solver|--limit|--cursor) ((i++)) ;;\n"
+    "            --url|--token|--cacert|-o|--output|--field|--param|--priority|--time-limit|"
+    "--tag|--idempotency-key|--status|--solver|--limit|--cursor) ((i++)) ;;\n"
     "            -*) ;;\n"
     "            *) cmd=\"${COMP_WORDS[i]}\"; break ;;\n"
     "        esac\n"
@@ -873,13 +875,14 @@ static const char bash_completion[] =
     "timed_out\" -- \"$cur\")); return ;;\n"
     "        --solver) COMPREPLY=($(compgen -W \"$(solvctl solvers -o fields 2>/dev/null | "
     "cut -f1)\" -- \"$cur\")); return ;;\n"
+    "        --cacert) COMPREPLY=($(compgen -f -- \"$cur\")); return ;;\n"
     "        --url|--token|--field|--param|--priority|--time-limit|--tag|--idempotency-key|"
     "--limit|--cursor) return ;;\n"
     "    esac\n"
     "    if [[ -z \"$cmd\" ]]; then\n"
     "        if [[ \"$cur\" == -* ]]; then\n"
-    "            COMPREPLY=($(compgen -W \"--url --token -o --output --json --field --version "
-    "--help\" -- \"$cur\"))\n"
+    "            COMPREPLY=($(compgen -W \"--url --token --cacert -o --output --json --field "
+    "--version --help\" -- \"$cur\"))\n"
     "        else\n"
     "            COMPREPLY=($(compgen -W \"@COMMANDS@\" -- \"$cur\"))\n"
     "        fi\n"
@@ -968,6 +971,9 @@ int main(int argc, char **argv)
     memset(&c, 0, sizeof c);
     c.url = getenv("SOLVD_URL");
     c.token = getenv("SOLVD_TOKEN");
+    c.cacert = getenv("SOLVD_CACERT");
+    if (c.cacert && !*c.cacert)
+        c.cacert = NULL;
     if (!c.url || !*c.url)
         c.url = "http://127.0.0.1:8080";
     if (c.token && !*c.token)
@@ -1008,15 +1014,18 @@ int main(int argc, char **argv)
                 return usage_error(NULL, "%s", f ? "too many --field" : "--field needs a name");
             }
             c.fields[c.nfields++] = (char *)f;
-        } else if ((strcmp(a, "--url") == 0 || strcmp(a, "--token") == 0)) {
+        } else if (strcmp(a, "--url") == 0 || strcmp(a, "--token") == 0 ||
+                   strcmp(a, "--cacert") == 0) {
             if (!v) {
                 free(rest);
                 return usage_error(NULL, "%s needs a value", a);
             }
             if (a[2] == 'u')
                 c.url = v;
-            else
+            else if (a[2] == 't')
                 c.token = v;
+            else
+                c.cacert = v;
             i++;
         } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             help = 1;

@@ -22,6 +22,8 @@ enum {
 typedef struct {
     const char *url;     /* base, e.g. http://127.0.0.1:8080 */
     const char *token;   /* bearer token or NULL */
+    const char *cacert;  /* PEM file of the certificate(s) to trust for https, or NULL: the
+                            system's */
     sc_output out;       /* -o (--json is -o json) */
     char *fields[SC_MAX_FIELDS];   /* --field, in the order given */
     int nfields;

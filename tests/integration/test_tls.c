@@ -78,6 +78,19 @@ static void test_https(void **state)
     snprintf(url, sizeof url, "https://127.0.0.1:%d/healthz", d.port);
     assert_int_equal(get(url, NULL, &rc), 0);
     assert_int_not_equal(rc, CURLE_OK);
+    /* solvctl over HTTPS: --cacert trusts the certificate; without it, the system's store
+     * does not, and solvctl says so (exit 1). */
+    char base[96];
+    snprintf(base, sizeof base, "https://127.0.0.1:%d", d.port);
+    char *with_ca[] = {SOLVCTL_BIN, "--url", base, "--cacert", cert, "solvers", "-o", "fields",
+                       NULL};
+    it_proc p;
+    assert_int_equal(it_proc_run(with_ca, NULL, NULL, 30, &p), 0);
+    assert_non_null(strstr(p.out, "distributed.ef21"));
+    it_proc_free(&p);
+    char *without[] = {SOLVCTL_BIN, "--url", base, "solvers", NULL};
+    assert_int_equal(it_proc_run(without, NULL, NULL, 30, &p), 1);
+    it_proc_free(&p);
     /* Plain HTTP on the TLS port is not served. */
     snprintf(url, sizeof url, "http://127.0.0.1:%d/healthz", d.port);
     assert_int_not_equal(get(url, NULL, &rc), 200);
