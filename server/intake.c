@@ -103,6 +103,19 @@ static void start_waiting(sv_app *app)
     }
 }
 
+void sv_intake_drain(sv_app *app)
+{
+    while (app->intake_waiting) {
+        intake *in = app->intake_waiting;
+        app->intake_waiting = in->next;
+        app->intake_n_waiting--;
+        sv_http_error(in->r, "unavailable", "the server is shutting down", NULL);
+        free(in);
+    }
+}
+
+int sv_intake_busy(const sv_app *app) { return app->intake_bytes > 0; }
+
 enum MHD_Result sv_intake_start(sv_req *r, sv_jobs_reply_fn reply)
 {
     sv_app *app = r->app;

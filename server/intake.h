@@ -13,4 +13,11 @@
  * 4xx/5xx error. Returns sv_http_pending(r), or an error reply when the work cannot be queued. */
 enum MHD_Result sv_intake_start(sv_req *r, sv_jobs_reply_fn reply);
 
+/* Shutdown: the submissions still waiting for their turn get 503 now (the ones being parsed
+ * get it when their parse ends). */
+void sv_intake_drain(sv_app *app);
+/* 1 while a body is being parsed on the pool: its connection must outlive it, so the daemon
+ * stops only once this is 0. */
+int sv_intake_busy(const sv_app *app);
+
 #endif

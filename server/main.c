@@ -13,6 +13,7 @@
 #include "server/app.h"
 #include "server/auth.h"
 #include "server/handlers.h"
+#include "server/intake.h"
 #include "server/log.h"
 #include "server/stream.h"
 
@@ -124,7 +125,7 @@ static void on_drain_tick(uv_timer_t *t)
         sv_jobs_interrupt_all(&app->jobs);
         app->interrupted = 1;
     }
-    if (sv_jobs_running(&app->jobs) != 0)
+    if (sv_jobs_running(&app->jobs) != 0 || sv_intake_busy(app))
         return;
     if (sv_writer_idle(&app->writer)) {
         finish_shutdown(app);
@@ -159,6 +160,7 @@ static void on_signal(uv_signal_t *h, int signum)
     }
     app->draining = 1;
     sv_jobs_drain(&app->jobs);
+    sv_intake_drain(app);
     app->drain_started = sv_now_s();
     sv_notify_stopping(&app->notify);
     sv_log_info("shutting down: draining", "signal=%d running=%d drain_seconds=%g", signum,
