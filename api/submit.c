@@ -244,14 +244,13 @@ static uint64_t fnv1a(const char *s)
     return h;
 }
 
-int sv_submit_texts_make(const sv_submit *s, const char *text, size_t len, int with_hash,
-                         sv_submit_texts *t)
+int sv_submit_texts_make(const sv_submit *s, char *text, int with_hash, sv_submit_texts *t)
 {
     memset(t, 0, sizeof *t);
+    t->request = text;
     char *canon = with_hash ? json_dumps(s->body, JSON_COMPACT | JSON_SORT_KEYS |
                                                       JSON_REAL_PRECISION(17))
                             : NULL;
-    t->request = malloc(len + 1);
     t->tags = s->tags ? json_dumps(s->tags, JSON_COMPACT) : strdup("[]");
     json_t *params = json_object_get(s->body, "params");
     t->params = json_is_object(params)
@@ -263,8 +262,6 @@ int sv_submit_texts_make(const sv_submit *s, const char *text, size_t len, int w
         sv_submit_texts_clear(t);
         return -1;
     }
-    memcpy(t->request, text, len);
-    t->request[len] = 0;
     if (canon)
         snprintf(t->hash, sizeof t->hash, "%016llx", (unsigned long long)fnv1a(canon));
     free(canon);

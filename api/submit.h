@@ -37,14 +37,14 @@ int sv_submit_parse(const char *text, size_t len, const sv_codec_env *env,
                     double max_time_limit_s, sv_submit *out, const char **code, sv_err *e);
 void sv_submit_clear(sv_submit *s);
 
-/* The texts of s, whose body was parsed from text[0..len): request is a copy of text, so that
- * the store keeps the request as sent (no re-printing of numbers to 17 digits); with with_hash
+/* The texts of s, whose body was parsed from text: text (malloc'd, NUL-terminated) becomes
+ * t->request, taken whatever the outcome (no copy of a large body is made), so that the store
+ * keeps the request as sent (no re-printing of numbers to 17 digits); with with_hash
  * (a submission with an Idempotency-Key) the hash, taken over the key-sorted form so that it
  * ignores key order and spacing: printing a large body that way is most of this function's
  * cost, so it is done only when a key needs it. 0, or -1 when out of memory (t is then empty).
  * Free with sv_submit_texts_clear. Heavy for a large body: call it off the event loop. */
-int sv_submit_texts_make(const sv_submit *s, const char *text, size_t len, int with_hash,
-                         sv_submit_texts *t);
+int sv_submit_texts_make(const sv_submit *s, char *text, int with_hash, sv_submit_texts *t);
 void sv_submit_texts_clear(sv_submit_texts *t);
 
 #endif

@@ -38,7 +38,12 @@ static void intake_work(uv_work_t *w)
     in->codec = sub.codec;
     in->priority = sub.priority;
     in->time_limit_s = sub.time_limit_s;
-    if (sv_submit_texts_make(&sub, in->r->body, in->r->len, in->with_hash, &in->texts) != 0) {
+    /* The body becomes the stored request as it is: taken from the request (suspended until
+     * the answer, so nothing else reads it meanwhile), not copied. */
+    char *body = in->r->body;
+    in->r->body = NULL;
+    in->r->cap = 0;
+    if (sv_submit_texts_make(&sub, body, in->with_hash, &in->texts) != 0) {
         in->status = 500;
         in->code = "internal";
         sv_fail(&in->e, "", "out of memory");

@@ -442,7 +442,7 @@ static void submit(fixture *f, const char *tenant, const char *body, int priorit
     sv_submit sb = {.body = parse(body)};
     sb.tags = json_object_get(sb.body, "tags");
     sv_submit_texts texts;
-    assert_int_equal(sv_submit_texts_make(&sb, body, strlen(body), key != NULL, &texts), 0);
+    assert_int_equal(sv_submit_texts_make(&sb, strdup(body), key != NULL, &texts), 0);
     sv_jobs_submission s = {
         .tenant = tenant,
         .texts = &texts,

@@ -118,7 +118,7 @@ static void texts_of(const char *body, sv_submit_texts *t)
     sv_err e;
     const char *c = NULL;
     assert_int_equal(sv_submit_parse(body, strlen(body), &env, 100, &s, &c, &e), 0);
-    assert_int_equal(sv_submit_texts_make(&s, body, strlen(body), 1, t), 0);
+    assert_int_equal(sv_submit_texts_make(&s, strdup(body), 1, t), 0);
     sv_submit_clear(&s);
 }
 
@@ -151,7 +151,7 @@ static void test_texts(void **state)
     sv_err e;
     const char *code = NULL;
     assert_int_equal(sv_submit_parse(a, strlen(a), &env, 100, &sn, &code, &e), 0);
-    assert_int_equal(sv_submit_texts_make(&sn, a, strlen(a), 0, &tn), 0);
+    assert_int_equal(sv_submit_texts_make(&sn, strdup(a), 0, &tn), 0);
     assert_string_equal(tn.hash, "");
     assert_string_equal(tn.request, a);
     sv_submit_texts_clear(&tn);
