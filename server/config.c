@@ -32,7 +32,7 @@ static const opt options[] = {
     {"workers", OPT_INT, O(workers), 0, 1024, "solver worker threads (0: number of cores)"},
     {"max-body-bytes", OPT_LONG, O(max_body_bytes), 1024, 1e10, "largest request body accepted"},
     {"max-parse-bytes", OPT_LONG, O(max_parse_bytes), 1024, 1e11,
-     "job bodies parsed at once, in bytes (a parse costs about 20 times its body); more wait"},
+     "job bodies parsed at once, in bytes (a parse costs several times its body); more wait"},
     {"max-job-seconds", OPT_DOUBLE, O(max_job_seconds), 0.001, 1e9,
      "largest (and default) time limit of a job, seconds"},
     {"max-attempts", OPT_INT, O(max_attempts), 1, 100,
