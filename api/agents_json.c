@@ -192,6 +192,15 @@ int sv_agents_json_clients(const sv_agents_desc *d, const sv_codec_env *env, sv_
                                          : sv_clients_json_build(&d->clients, env, c, e);
 }
 
+int sv_agents_json_start(const sv_agents_desc *d, const sv_codec_env *env, double **x,
+                         sv_err *e)
+{
+    *x = NULL;
+    if (d->x0)
+        return sv_json_vector(d->x0, "/problem/x0", d->dim, env, x, NULL, e);
+    return (*x = calloc((size_t)d->dim, sizeof **x)) ? SV_OK : SV_ENOMEM;
+}
+
 json_t *sv_agents_json_schema(const char *description)
 {
     json_t *schema = sv_forms_schema(sv_agents_forms);

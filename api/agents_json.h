@@ -47,6 +47,11 @@ int sv_agents_json_graph(const sv_agents_desc *d, const char *why, sv_graph *g, 
 int sv_agents_json_clients(const sv_agents_desc *d, const sv_codec_env *env, sv_glm_clients *c,
                            sv_err *e);
 
+/* d's starting point into *x (malloc'd, d->dim entries): x0 when given, else zeros.
+ * SV_OK, SV_EINVAL (x0 at /problem/x0) or SV_ENOMEM. */
+int sv_agents_json_start(const sv_agents_desc *d, const sv_codec_env *env, double **x,
+                         sv_err *e);
+
 /* The problem schema of the forms with description set. New reference, NULL when out of
  * memory. */
 json_t *sv_agents_json_schema(const char *description);

@@ -84,10 +84,7 @@ static int dadao_run(const json_t *problem, const json_t *params, const sv_codec
         (rc = check_agents(&d, e)) != SV_OK || (rc = read_settings(params, &s, e)) != SV_OK ||
         (rc = sv_agents_json_graph(&d, why_connected, &g, e)) != SV_OK)
         return rc;
-    if (d.x0)
-        rc = sv_json_vector(d.x0, "/problem/x0", d.dim, env, &x, NULL, e);
-    else if (!(x = calloc((size_t)d.dim, sizeof *x)))
-        rc = SV_ENOMEM;
+    rc = sv_agents_json_start(&d, env, &x, e);
     if (rc == SV_OK)
         rc = sv_agents_json_clients(&d, env, &c, e);
     dadao_info info;

@@ -86,10 +86,7 @@ static int dfedsam_run(const json_t *problem, const json_t *params, const sv_cod
         (rc = read_settings(params, &s, e)) != SV_OK ||
         (rc = sv_agents_json_graph(&d, why_connected, &g, e)) != SV_OK)
         return rc;
-    if (d.x0)
-        rc = sv_json_vector(d.x0, "/problem/x0", d.dim, env, &x0, NULL, e);
-    else if (!(x0 = calloc((size_t)d.dim, sizeof *x0)))
-        rc = SV_ENOMEM;
+    rc = sv_agents_json_start(&d, env, &x0, e);
     if (rc == SV_OK && (!(x = calloc((size_t)d.dim, sizeof *x)) ||
                         !(models = calloc((size_t)d.n * (size_t)d.dim, sizeof *models))))
         rc = SV_ENOMEM;

@@ -73,10 +73,7 @@ static int srrw_run(const json_t *problem, const json_t *params, const sv_codec_
         (rc = read_settings(params, &s, e)) != SV_OK ||
         (rc = sv_agents_json_graph(&d, why_connected, &g, e)) != SV_OK)
         return rc;
-    if (d.x0)
-        rc = sv_json_vector(d.x0, "/problem/x0", d.dim, env, &theta, NULL, e);
-    else if (!(theta = calloc((size_t)d.dim, sizeof *theta)))
-        rc = SV_ENOMEM;
+    rc = sv_agents_json_start(&d, env, &theta, e);
     if (rc == SV_OK && !(visits = calloc((size_t)d.n, sizeof *visits)))
         rc = SV_ENOMEM;
     if (rc == SV_OK)
