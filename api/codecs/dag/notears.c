@@ -14,7 +14,6 @@
 #include "core/models/dag.h"
 #include "core/solvers/dag/notears.h"
 
-typedef enum { FORM_DATA, FORM_GENERATE } nt_form;
 
 static const char *const data_members[] = {"data", "true_graph", NULL};
 static const char *const generate_members[] = {"generate", NULL};
@@ -34,76 +33,11 @@ static const sv_problem_form nt_forms[] = {
     SV_FORMS_END,
 };
 
-typedef struct {
-    nt_form form;
-    const json_t *data, *truth;
-    sv_dag_gen_spec gen;
-} nt_desc;
-
-static int read_problem(const json_t *problem, const sv_codec_env *env, nt_desc *d, sv_err *e)
-{
-    memset(d, 0, sizeof *d);
-    int form, rc;
-    if ((rc = sv_forms_pick(nt_forms, problem, &form, e)) != SV_OK)
-        return rc;
-    d->form = (nt_form)form;
-    if (d->form == FORM_GENERATE) {
-        sv_params_defaults(sv_dag_gen_params, &d->gen);
-        if ((rc = sv_forms_decode_key(&nt_forms[FORM_GENERATE], problem, &d->gen, e)) != SV_OK)
-            return rc;
-        return sv_dag_gen_check(&d->gen, env ? env->max_entries : 0, "/problem/generate", e);
-    }
-    d->data = json_object_get(problem, "data");
-    json_t *t;
-    if ((rc = sv_json_optional(problem, "/problem", "true_graph", &t, e)) != SV_OK)
-        return rc;
-    d->truth = t;
-    return SV_OK;
-}
-
 static int read_settings(const json_t *params, notears_settings *s, sv_err *e)
 {
     notears_settings_default(s);
     int rc = sv_params_decode(notears_params, params, s, e);
     return rc != SV_OK ? rc : notears_check_settings(s, e);
-}
-
-typedef struct {
-    int n, d;
-    double *X, *T;  /* n x d, d x d (or NULL) */
-} nt_data;
-
-static void data_free(nt_data *x)
-{
-    free(x->X);
-    free(x->T);
-    memset(x, 0, sizeof *x);
-}
-
-/* Builds X (and the true graph) of the problem. */
-static int build(const nt_desc *d, const sv_codec_env *env, nt_data *x, sv_err *e)
-{
-    memset(x, 0, sizeof *x);
-    int rc;
-    if (d->form == FORM_GENERATE) {
-        x->n = d->gen.n;
-        x->d = d->gen.d;
-        x->X = malloc((size_t)x->n * x->d * sizeof *x->X);
-        x->T = malloc((size_t)x->d * x->d * sizeof *x->T);
-        if (!x->X || !x->T) {
-            data_free(x);
-            return SV_ENOMEM;
-        }
-        rc = sv_dag_generate(&d->gen, x->T, x->X, e);
-    } else {
-        rc = sv_dag_json_dense(d->data, "/problem/data", -1, -1, env, &x->X, &x->n, &x->d, e);
-        int r, c;
-        if (rc == SV_OK && d->truth)
-            rc = sv_dag_json_dense(d->truth, "/problem/true_graph", x->d, x->d, env, &x->T, &r, &c, e);
-    }
-    if (rc != SV_OK)
-        data_free(x);
-    return rc;
 }
 
 /* ---- the codec ---- */
@@ -134,31 +68,31 @@ static json_t *nt_example(void)
 static int nt_validate(const json_t *problem, const json_t *params, const sv_codec_env *env,
                        sv_err *e)
 {
-    nt_desc d;
+    sv_dag_source d;
     notears_settings s;
     int rc;
-    if ((rc = read_problem(problem, env, &d, e)) != SV_OK ||
+    if ((rc = sv_dag_json_read(nt_forms, problem, env, &d, e)) != SV_OK ||
         (rc = read_settings(params, &s, e)) != SV_OK)
         return rc;
-    if (d.form == FORM_GENERATE)
+    if (d.form == SV_DAG_FORM_GENERATE)
         return SV_OK;
-    nt_data x;  /* the shapes are known only once read; the limits bound what is read */
-    if ((rc = build(&d, env, &x, e)) == SV_OK)
-        data_free(&x);
+    sv_dag_data x;  /* the shapes are known only once read; the limits bound what is read */
+    if ((rc = sv_dag_json_build(&d, env, &x, e)) == SV_OK)
+        sv_dag_data_free(&x);
     return rc;
 }
 
 static int nt_run(const json_t *problem, const json_t *params, const sv_codec_env *env,
                   const sv_monitor *mon, json_t **result, sv_err *e)
 {
-    nt_desc d;
+    sv_dag_source d;
     notears_settings s;
-    nt_data x;
+    sv_dag_data x;
     double *W = NULL;
     int rc;
     *result = NULL;
-    if ((rc = read_problem(problem, env, &d, e)) != SV_OK ||
-        (rc = read_settings(params, &s, e)) != SV_OK || (rc = build(&d, env, &x, e)) != SV_OK)
+    if ((rc = sv_dag_json_read(nt_forms, problem, env, &d, e)) != SV_OK ||
+        (rc = read_settings(params, &s, e)) != SV_OK || (rc = sv_dag_json_build(&d, env, &x, e)) != SV_OK)
         return rc;
     if (!(W = malloc((size_t)x.d * x.d * sizeof *W)))
         rc = SV_ENOMEM;
@@ -170,8 +104,8 @@ static int nt_run(const json_t *problem, const json_t *params, const sv_codec_en
     if (rc == SV_OK) {
         json_t *r = sv_codec_result_new(&info.base, info.base.obj);
         json_t *Wj = sv_json_from_dense(W, x.d, x.d);
-        json_t *Tj = d.form == FORM_GENERATE ? sv_json_from_dense(x.T, x.d, x.d) : NULL;
-        if (!r || !Wj || (d.form == FORM_GENERATE && !Tj)) {
+        json_t *Tj = d.form == SV_DAG_FORM_GENERATE ? sv_json_from_dense(x.T, x.d, x.d) : NULL;
+        if (!r || !Wj || (d.form == SV_DAG_FORM_GENERATE && !Tj)) {
             json_decref(r);
             json_decref(Wj);
             json_decref(Tj);
@@ -200,7 +134,7 @@ static int nt_run(const json_t *problem, const json_t *params, const sv_codec_en
         }
     }
     free(W);
-    data_free(&x);
+    sv_dag_data_free(&x);
     return rc;
 }
 

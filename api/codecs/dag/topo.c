@@ -15,7 +15,6 @@
 #include "core/models/dag.h"
 #include "core/solvers/dag/topo.h"
 
-typedef enum { FORM_DATA, FORM_GENERATE } tp_form;
 
 static const char *const data_members[] = {"data", "true_graph", "init", NULL};
 static const char *const generate_members[] = {"generate", "init", NULL};
@@ -46,10 +45,8 @@ static const sv_problem_form tp_forms[] = {
 };
 
 typedef struct {
-    tp_form form;
-    const json_t *data, *truth;
+    sv_dag_source src;                  /* data or generate */
     const json_t *init_order, *init_W;  /* members of "init", or NULL */
-    sv_dag_gen_spec gen;
 } tp_desc;
 
 /* "init": an object with exactly one of order, W (their contents are read once d is known). */
@@ -76,23 +73,8 @@ static int read_init(const json_t *problem, tp_desc *d, sv_err *e)
 static int read_problem(const json_t *problem, const sv_codec_env *env, tp_desc *d, sv_err *e)
 {
     memset(d, 0, sizeof *d);
-    int form, rc;
-    if ((rc = sv_forms_pick(tp_forms, problem, &form, e)) != SV_OK ||
-        (rc = read_init(problem, d, e)) != SV_OK)
-        return rc;
-    d->form = (tp_form)form;
-    if (d->form == FORM_GENERATE) {
-        sv_params_defaults(sv_dag_gen_params, &d->gen);
-        if ((rc = sv_forms_decode_key(&tp_forms[FORM_GENERATE], problem, &d->gen, e)) != SV_OK)
-            return rc;
-        return sv_dag_gen_check(&d->gen, env ? env->max_entries : 0, "/problem/generate", e);
-    }
-    d->data = json_object_get(problem, "data");
-    json_t *t;
-    if ((rc = sv_json_optional(problem, "/problem", "true_graph", &t, e)) != SV_OK)
-        return rc;
-    d->truth = t;
-    return SV_OK;
+    int rc = sv_dag_json_read(tp_forms, problem, env, &d->src, e);
+    return rc != SV_OK ? rc : read_init(problem, d, e);
 }
 
 static int read_settings(const json_t *params, topo_settings *s, sv_err *e)
@@ -140,22 +122,13 @@ static int order_at(const json_t *v, int d, const sv_codec_env *env, int **out, 
 static int build(const tp_desc *d, const sv_codec_env *env, tp_data *x, sv_err *e)
 {
     memset(x, 0, sizeof *x);
-    int rc, r, c;
-    if (d->form == FORM_GENERATE) {
-        x->n = d->gen.n;
-        x->d = d->gen.d;
-        x->X = malloc((size_t)x->n * x->d * sizeof *x->X);
-        x->T = malloc((size_t)x->d * x->d * sizeof *x->T);
-        if (!x->X || !x->T) {
-            data_free(x);
-            return SV_ENOMEM;
-        }
-        rc = sv_dag_generate(&d->gen, x->T, x->X, e);
-    } else {
-        rc = sv_dag_json_dense(d->data, "/problem/data", -1, -1, env, &x->X, &x->n, &x->d, e);
-        if (rc == SV_OK && d->truth)
-            rc = sv_dag_json_dense(d->truth, "/problem/true_graph", x->d, x->d, env, &x->T, &r, &c, e);
-    }
+    int r, c;
+    sv_dag_data b;
+    int rc = sv_dag_json_build(&d->src, env, &b, e);
+    x->n = b.n;
+    x->d = b.d;
+    x->X = b.X;
+    x->T = b.T;
     if (rc == SV_OK && d->init_order)
         rc = order_at(d->init_order, x->d, env, &x->order, e);
     if (rc == SV_OK && d->init_W)
@@ -201,7 +174,7 @@ static int tp_validate(const json_t *problem, const json_t *params, const sv_cod
     if ((rc = read_problem(problem, env, &d, e)) != SV_OK ||
         (rc = read_settings(params, &s, e)) != SV_OK)
         return rc;
-    if (d.form == FORM_GENERATE && !d.init_order && !d.init_W)
+    if (d.src.form == SV_DAG_FORM_GENERATE && !d.init_order && !d.init_W)
         return SV_OK;
     tp_data x;  /* the shapes are known only once read; the limits bound what is read */
     if ((rc = build(&d, env, &x, e)) == SV_OK)
@@ -235,8 +208,8 @@ static int tp_run(const json_t *problem, const json_t *params, const sv_codec_en
         json_t *r = sv_codec_result_new(&info.base, info.base.obj);
         json_t *Wj = sv_json_from_dense(W, x.d, x.d);
         json_t *Oj = sv_json_from_int_vector(order, x.d);
-        json_t *Tj = d.form == FORM_GENERATE ? sv_json_from_dense(x.T, x.d, x.d) : NULL;
-        if (!r || !Wj || !Oj || (d.form == FORM_GENERATE && !Tj)) {
+        json_t *Tj = d.src.form == SV_DAG_FORM_GENERATE ? sv_json_from_dense(x.T, x.d, x.d) : NULL;
+        if (!r || !Wj || !Oj || (d.src.form == SV_DAG_FORM_GENERATE && !Tj)) {
             json_decref(r);
             json_decref(Wj);
             json_decref(Oj);
