@@ -3,6 +3,7 @@
 #include "core/models/dag.h"
 
 #include <cblas.h>
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -378,4 +379,22 @@ void sv_dag_accuracy_of(int d, const double *T, const double *W, sv_dag_accuracy
     a->tpr = (double)a->true_pos / (a->true_edges > 1 ? a->true_edges : 1);
     a->fdr = (double)(a->reversed + a->false_pos) / (a->predicted > 1 ? a->predicted : 1);
     a->fpr = (double)(a->reversed + a->false_pos) / (neg > 1 ? neg : 1);
+}
+
+int sv_dag_check_data(int n, int d, const double *X, const double *W_true, sv_err *e)
+{
+    if (!X || n < 1 || d < 1)
+        return sv_fail(e, "/problem/data", "a data matrix of at least one sample and one "
+                       "variable is required");
+    if (d > SV_DAG_MAX_NODES)
+        return sv_fail(e, "/problem/data", "%d variables exceed the limit of %d", d,
+                       SV_DAG_MAX_NODES);
+    if ((double)n * d > INT_MAX)
+        return sv_fail(e, "/problem/data", "%d x %d entries exceed the limit of %d", n, d,
+                       INT_MAX);
+    if (!sv_all_finite(n * d, X))
+        return sv_fail(e, "/problem/data", "holds a non-finite entry");
+    if (W_true && !sv_all_finite(d * d, W_true))
+        return sv_fail(e, "/problem/true_graph", "holds a non-finite entry");
+    return SV_OK;
 }

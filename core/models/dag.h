@@ -54,6 +54,12 @@ int sv_dag_gen_check(const sv_dag_gen_spec *g, long max_entries, const char *pat
  * checks above, e at "/problem/generate") or SV_ENOMEM. Set-up work: it allocates scratch. */
 int sv_dag_generate(const sv_dag_gen_spec *g, double *W, double *X, sv_err *e);
 
+/* The checks every dag solver makes of its data before it allocates: X (n x d) present with
+ * n, d >= 1, d <= SV_DAG_MAX_NODES, n d <= INT_MAX, every entry finite (errors at
+ * /problem/data), and the true graph W_true (d x d, may be NULL) finite (/problem/true_graph).
+ * SV_OK or SV_EINVAL. */
+int sv_dag_check_data(int n, int d, const double *X, const double *W_true, sv_err *e);
+
 /* Edge count of a graph the generator draws (for sizes before drawing). */
 long sv_dag_gen_edges(const sv_dag_gen_spec *g);
 

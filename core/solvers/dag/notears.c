@@ -71,20 +71,10 @@ int notears_check_settings(const notears_settings *s, sv_err *e)
 
 static int check_problem(const notears_problem *p, sv_err *e)
 {
-    if (!p || !p->X || p->n < 1 || p->d < 1)
+    if (!p)
         return sv_fail(e, "/problem/data", "a data matrix of at least one sample and one "
                        "variable is required");
-    if (p->d > SV_DAG_MAX_NODES)
-        return sv_fail(e, "/problem/data", "%d variables exceed the limit of %d", p->d,
-                       SV_DAG_MAX_NODES);
-    if ((double)p->n * p->d > INT_MAX)
-        return sv_fail(e, "/problem/data", "%d x %d entries exceed the limit of %d", p->n, p->d,
-                       INT_MAX);
-    if (!sv_all_finite(p->n * p->d, p->X))
-        return sv_fail(e, "/problem/data", "holds a non-finite entry");
-    if (p->W_true && !sv_all_finite(p->d * p->d, p->W_true))
-        return sv_fail(e, "/problem/true_graph", "holds a non-finite entry");
-    return SV_OK;
+    return sv_dag_check_data(p->n, p->d, p->X, p->W_true, e);
 }
 
 /* ================================ workspace ================================ */

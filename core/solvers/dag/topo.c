@@ -76,19 +76,12 @@ int topo_check_settings(const topo_settings *s, sv_err *e)
 
 static int check_problem(const topo_problem *p, sv_err *e)
 {
-    if (!p || !p->X || p->n < 1 || p->d < 1)
+    if (!p)
         return sv_fail(e, "/problem/data", "a data matrix of at least one sample and one "
                        "variable is required");
-    if (p->d > SV_DAG_MAX_NODES)
-        return sv_fail(e, "/problem/data", "%d variables exceed the limit of %d", p->d,
-                       SV_DAG_MAX_NODES);
-    if ((double)p->n * p->d > INT_MAX)
-        return sv_fail(e, "/problem/data", "%d x %d entries exceed the limit of %d", p->n, p->d,
-                       INT_MAX);
-    if (!sv_all_finite(p->n * p->d, p->X))
-        return sv_fail(e, "/problem/data", "holds a non-finite entry");
-    if (p->W_true && !sv_all_finite(p->d * p->d, p->W_true))
-        return sv_fail(e, "/problem/true_graph", "holds a non-finite entry");
+    int rc = sv_dag_check_data(p->n, p->d, p->X, p->W_true, e);
+    if (rc != SV_OK)
+        return rc;
     if (p->init_order && p->W_init)
         return sv_fail(e, "/problem/init", "give an order or a W, not both");
     if (p->init_order) {
