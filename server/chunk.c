@@ -39,6 +39,14 @@ void sv_chunk_unref(sv_chunk *c)
     free(c);
 }
 
+sv_chunk *sv_chunk_find(sv_chunk *registry, const char *job)
+{
+    for (sv_chunk *k = registry; k; k = k->reg_next)
+        if (strcmp(k->job, job) == 0)
+            return sv_chunk_ref(k);
+    return NULL;
+}
+
 sv_chunk *sv_chunk_share(sv_chunk **registry, sv_chunk *c, const char *job, long seq)
 {
     for (sv_chunk *k = *registry; k; k = k->reg_next)

@@ -26,6 +26,9 @@ static inline sv_chunk *sv_chunk_ref(sv_chunk *c) { c->refs++; return c; }
 /* Drops one reference; the last frees the block (and takes it out of its registry). */
 void sv_chunk_unref(sv_chunk *c);
 
+/* The result block of job in registry, with a reference added, or NULL. Loop thread. */
+sv_chunk *sv_chunk_find(sv_chunk *registry, const char *job);
+
 /* Result blocks in memory: *registry is the head of a list (NULL when empty). Returns the block
  * of (job, seq) already registered, with a reference added, and drops c; or registers c under
  * (job, seq) and returns it. Either way the caller holds one reference to what it gets. */

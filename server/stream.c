@@ -278,6 +278,8 @@ typedef struct {
     long after;
     int rc;
     kept_event *events, *tail;
+    sv_chunk *result;          /* the job's result block already in memory (one reference),
+                                  or NULL: the replay then reads the result from the store */
 } replay;
 
 /* Pool thread or inline: the stored events, results expanded from the job row. */
@@ -287,13 +289,21 @@ static int collect(void *data, long seq, const char *type, double ts, const char
     sv_store *store = c->rd.store;
     (void)ts;
     char *full = NULL;
-    if (strcmp(type, "result") == 0 &&
-        sv_store_get_result(store, c->id, NULL, &full) == SV_STORE_OK && full)
-        json = full;
-    /* Framed here, off the loop; a result is swapped for the block already in memory, if
-     * another stream holds it, when the replay reaches the loop. */
-    sv_chunk *frame = sv_chunk_new(type, seq, json);
-    free(full);
+    sv_chunk *frame;
+    if (strcmp(type, "result") == 0 && c->result && c->result->seq == seq) {
+        /* Another stream holds this result: its block is used, the store is not read again
+         * (the reference taken on the loop thread moves to the event; no count changes). */
+        frame = c->result;
+        c->result = NULL;
+    } else {
+        if (strcmp(type, "result") == 0 &&
+            sv_store_get_result(store, c->id, NULL, &full) == SV_STORE_OK && full)
+            json = full;
+        /* Framed here, off the loop; a result is swapped for the block already in memory, if
+         * another stream holds it by then, when the replay reaches the loop. */
+        frame = sv_chunk_new(type, seq, json);
+        free(full);
+    }
     kept_event *k = frame ? kept_new(seq, type, frame) : NULL;
     if (!k) {
         sv_chunk_unref(frame);
@@ -329,6 +339,14 @@ static void detach(sv_sub *s)
     s->live = NULL;
 }
 
+/* Loop thread: what a replay still holds. */
+static void replay_free(replay *c)
+{
+    kept_free_all(c->events);
+    sv_chunk_unref(c->result);
+    free(c);
+}
+
 static void replay_done(sv_read *rd)
 {
     replay *c = (replay *)rd;
@@ -336,8 +354,7 @@ static void replay_done(sv_read *rd)
     sv_app *app = s->app;
     sv_req *r = c->req;
     if (c->rc != SV_STORE_OK) {
-        kept_free_all(c->events);
-        free(c);
+        replay_free(c);
         detach(s);
         release(s);
         sv_http_error(r, "unavailable", "the job store failed", NULL);
@@ -352,8 +369,7 @@ static void replay_done(sv_read *rd)
             k->c = sv_chunk_share(&app->result_chunks, k->c, s->job_id, k->seq);
         push(s, k->seq, k->type, k->c);
     }
-    kept_free_all(c->events);
-    free(c);
+    replay_free(c);
     /* Then what arrived live meanwhile (what the replay already had is skipped by seq). */
     kept_event *held = s->held;
     s->held = s->held_tail = NULL;
@@ -411,6 +427,7 @@ enum MHD_Result sv_stream_open(sv_app *app, sv_req *r, const char *id, long last
     c->req = r;
     snprintf(c->id, sizeof c->id, "%s", id);
     c->after = last_id;
+    c->result = sv_chunk_find(app->result_chunks, id);
     sv_reads_submit(&app->reads, &c->rd, replay_run, replay_done);
     return sv_http_pending(r);
 }

@@ -42,6 +42,12 @@ static void test_registry(void **state)
     sv_chunk_unref(b);   /* the last reference: out of the registry */
     assert_ptr_equal(reg, other);
     assert_null(reg->reg_next);
+    /* Found by job while held; not once its last reference went. */
+    sv_chunk *found = sv_chunk_find(reg, "job1");
+    assert_ptr_equal(found, other);
+    assert_int_equal(other->refs, 2);
+    sv_chunk_unref(found);
+    assert_null(sv_chunk_find(reg, "job2"));
     sv_chunk *again = sv_chunk_share(&reg, sv_chunk_new("result", 5, "{\"x\":[1]}"), "job1", 5);
     assert_int_equal(again->refs, 1);
     sv_chunk_unref(again);
