@@ -23,6 +23,9 @@
 #include <unistd.h>
 #ifdef __linux__
 #include <sys/prctl.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #endif
 
 #include "harness.h"
@@ -640,6 +643,18 @@ static struct curl_slist *build_headers(const it_daemon *d, const char *const *h
     if (json_body && !header_given(headers, "Content-Type"))
         h = curl_slist_append(h, "Content-Type: application/json");
     return h;
+}
+
+int it_dial(const it_daemon *d, int rcvbuf)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    if (rcvbuf > 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)d->port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+    return fd;
 }
 
 int it_http(const it_daemon *d, const char *method, const char *path, const char *body,

@@ -105,6 +105,10 @@ typedef struct {
     double timeout_s;           /* <= 0: IT_HTTP_TIMEOUT_S */
 } it_req_opts;
 
+/* A raw TCP connection to the daemon (asserted), for tests that speak HTTP byte by byte;
+ * rcvbuf > 0 sets the socket's receive buffer (a small one keeps a slow reader's backlog in
+ * the daemon, not the kernel). */
+int it_dial(const it_daemon *d, int rcvbuf);
 /* One request (opts may be NULL; body NULL: none). Returns 0 when a response came back. Adds
  * d->auth unless the extra headers carry an Authorization line. Thread-safe. */
 int it_http(const it_daemon *d, const char *method, const char *path, const char *body,

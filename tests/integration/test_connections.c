@@ -7,9 +7,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 
-#include <arpa/inet.h>
 #include <errno.h>
-#include <netinet/in.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,16 +16,6 @@
 #include <unistd.h>
 
 #include "harness.h"
-
-static int dial(const it_daemon *d)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    assert_true(fd >= 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)d->port)};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
-    return fd;
-}
 
 static int send_all(int fd, const char *s, size_t n)
 {
@@ -74,7 +62,7 @@ static void test_header_deadline(void **state)
     it_daemon d;
     static const char *const args[] = {"--header-timeout-s", "1", NULL};
     it_assert_start(&d, args);
-    int fd = dial(&d);
+    int fd = it_dial(&d, 0);
     assert_int_equal(send_all(fd, "GET /healthz HTTP/1.1\r\n", 23), 0);
     size_t sent = trickle(fd, "X-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n"
                               "\r\n", 0.2);
@@ -100,7 +88,7 @@ static void test_body_deadline(void **state)
     int hn = snprintf(head, sizeof head,
                       "POST /v1/jobs HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
                       "Content-Length: %zu\r\n\r\n", strlen(body));
-    int fd = dial(&d);
+    int fd = it_dial(&d, 0);
     assert_int_equal(send_all(fd, head, (size_t)hn), 0);
     size_t sent = trickle(fd, body, 0.2);
     assert_true(sent < strlen(body) && sent < 40);
@@ -125,8 +113,8 @@ static void test_per_address_cap(void **state)
     it_assert_start(&d, args);
     int fds[3];
     for (int i = 0; i < 3; i++)
-        fds[i] = dial(&d);
-    int extra = dial(&d);
+        fds[i] = it_dial(&d, 0);
+    int extra = it_dial(&d, 0);
     assert_true(closed_within(extra, 5.0));
     close(extra);
     for (int i = 0; i < 3; i++)

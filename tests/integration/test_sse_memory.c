@@ -8,8 +8,6 @@
 #include <stddef.h>
 #include <cmocka.h>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,14 +35,8 @@ static long rss_kb(pid_t pid)
 
 static int open_idle_stream(const it_daemon *d, const char *id)
 {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    assert_true(fd >= 0);
     /* A small receive buffer: the kernel takes little of the stream off the daemon's hands. */
-    int small = 4096;
-    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)d->port)};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+    int fd = it_dial(d, 4096);
     char req[256];
     int n = snprintf(req, sizeof req, "GET /v1/jobs/%s/events HTTP/1.1\r\nHost: x\r\n\r\n", id);
     assert_int_equal(send(fd, req, (size_t)n, MSG_NOSIGNAL), n);
