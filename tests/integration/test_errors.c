@@ -455,8 +455,11 @@ static void *post_one(void *arg)
     return NULL;
 }
 
-/* --max-parse-bytes 1024 with bodies of about 900 bytes: one is parsed at a time and the others
- * wait their turn; all eight sent at once are accepted, and nothing is left waiting. */
+/* --max-parse-bytes 1024. Eight bodies of about 900 bytes sent at once are all accepted and
+ * nothing is left waiting (whether or not they overlapped). Then the budget at work: while a
+ * 20 MB job is being parsed (seen in solvd_submissions_parsing_bytes), a small one sent meanwhile
+ * waits (solvd_submissions_waiting = 1) instead of being parsed beside it, and both are
+ * accepted once the large one is through. */
 static void test_parse_budget(void **state)
 {
     (void)state;
@@ -483,6 +486,49 @@ static void test_parse_budget(void **state)
     assert_true(it_metric(&d, "solvd_submissions_waiting") == 0);
     assert_true(it_metric(&d, "solvd_submissions_parsing_bytes") == 0);
     assert_true(it_metric(&d, "solvd_jobs_submitted_total") == 8);
+
+    /* One client, A 2000 x 1000: 2e6 numbers, about 20 MB of JSON. */
+    size_t cap = 24u << 20;
+    char *big = malloc(cap);
+    assert_non_null(big);
+    size_t len = (size_t)snprintf(big, cap, "{\"solver\":\"distributed.ef21\",\"problem\":{"
+                                  "\"clients\":[{\"A\":[");
+    for (int i = 0; i < 2000; i++) {
+        big[len++] = i ? ',' : '[';
+        if (i)
+            big[len++] = '[';
+        for (int j = 0; j < 1000; j++)
+            len += (size_t)snprintf(big + len, cap - len, "%s%.6f", j ? "," : "",
+                                    ((i * 7 + j * 13) % 97) / 97.0);
+        big[len++] = ']';
+    }
+    len += (size_t)snprintf(big + len, cap - len, "],\"b\":[");
+    for (int i = 0; i < 2000; i++)
+        len += (size_t)snprintf(big + len, cap - len, "%s%d", i ? "," : "", i % 3);
+    snprintf(big + len, cap - len, "]}]},\"params\":{\"max_iter\":1,\"k\":1}}");
+    assert_true(strlen(big) > (16u << 20));
+    post_arg large = {&d, big, 0}, small = {&d, body, 0};
+    pthread_t tl, ts;
+    assert_int_equal(pthread_create(&tl, NULL, post_one, &large), 0);
+    double t0 = it_now();
+    while (it_metric(&d, "solvd_submissions_parsing_bytes") <= 0 && it_now() - t0 < 60)
+        it_sleep(0.002);
+    assert_true(it_metric(&d, "solvd_submissions_parsing_bytes") > (16u << 20) ||
+                large.status != 0);
+    assert_int_equal(large.status, 0);   /* still being parsed: the small one must wait */
+    assert_int_equal(pthread_create(&ts, NULL, post_one, &small), 0);
+    t0 = it_now();
+    double waiting = 0;
+    while ((waiting = it_metric(&d, "solvd_submissions_waiting")) < 1 && large.status == 0 &&
+           it_now() - t0 < 60)
+        it_sleep(0.001);
+    assert_true(waiting == 1);
+    pthread_join(tl, NULL);
+    pthread_join(ts, NULL);
+    assert_int_equal(large.status, 201);
+    assert_int_equal(small.status, 201);
+    assert_true(it_metric(&d, "solvd_submissions_waiting") == 0);
+    free(big);
     it_assert_clean_exit(&d);
     it_daemon_destroy(&d);
 }
