@@ -42,7 +42,6 @@ struct sv_app {
     int listen_loopback;       /* the listening address is a loopback one */
     size_t intake_bytes;       /* bodies being parsed now (server/intake.c) */
     struct intake *intake_waiting;   /* submissions waiting for max-parse-bytes, oldest first */
-    long intake_n_waiting;
     uv_timer_t heartbeat;
     uv_timer_t drain_timer;
     uv_timer_t maintenance;   /* retention and the store's log checkpoint, every maintenance-s */

@@ -101,7 +101,6 @@ static void start_waiting(sv_app *app)
     while (app->intake_waiting && fits(app, app->intake_waiting->r->len)) {
         intake *in = app->intake_waiting;
         app->intake_waiting = in->next;
-        app->intake_n_waiting--;
         if (start(app, in) != 0) {
             sv_http_error(in->r, "internal", "the submission could not be queued", NULL);
             free(in);
@@ -114,13 +113,20 @@ void sv_intake_drain(sv_app *app)
     while (app->intake_waiting) {
         intake *in = app->intake_waiting;
         app->intake_waiting = in->next;
-        app->intake_n_waiting--;
         sv_http_error(in->r, "unavailable", "the server is shutting down", NULL);
         free(in);
     }
 }
 
 int sv_intake_busy(const sv_app *app) { return app->intake_bytes > 0; }
+
+long sv_intake_waiting(const sv_app *app)
+{
+    long n = 0;
+    for (const intake *in = app->intake_waiting; in; in = in->next)
+        n++;
+    return n;
+}
 
 enum MHD_Result sv_intake_start(sv_req *r, sv_jobs_reply_fn reply)
 {
@@ -139,7 +145,6 @@ enum MHD_Result sv_intake_start(sv_req *r, sv_jobs_reply_fn reply)
         while (*tail)
             tail = &(*tail)->next;
         *tail = in;
-        app->intake_n_waiting++;
         return sv_http_pending(r);
     }
     if (start(app, in) != 0) {

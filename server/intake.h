@@ -19,5 +19,7 @@ void sv_intake_drain(sv_app *app);
 /* 1 while a body is being parsed on the pool: its connection must outlive it, so the daemon
  * stops only once this is 0. */
 int sv_intake_busy(const sv_app *app);
+/* Submissions waiting for their turn (a walk of the short list: for /metrics). */
+long sv_intake_waiting(const sv_app *app);
 
 #endif

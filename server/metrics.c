@@ -8,6 +8,7 @@
 #include "api/codec.h"
 #include "core/solver.h"
 #include "server/app.h"
+#include "server/intake.h"
 
 typedef struct {
     char *buf;
@@ -153,7 +154,7 @@ char *sv_metrics_render(const sv_app *app, size_t *len)
     outf(&o, "solvd_submissions_parsing_bytes %zu\n", app->intake_bytes);
     header(&o, "solvd_submissions_waiting", "gauge",
            "Submissions waiting for their turn to be parsed (max-parse-bytes).");
-    outf(&o, "solvd_submissions_waiting %ld\n", app->intake_n_waiting);
+    outf(&o, "solvd_submissions_waiting %ld\n", sv_intake_waiting(app));
     header(&o, "solvd_store_writes_pending", "gauge",
            "Writes waiting for a transaction, those held for a retry after a failed one included.");
     outf(&o, "solvd_store_writes_pending %zu\n", sv_writer_pending(&app->writer));
