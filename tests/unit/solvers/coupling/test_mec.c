@@ -21,6 +21,7 @@
 #include "core/solvers/coupling/mec.h"
 #include "core/solvers/coupling/mec_gen.h"
 #include "support/codec.h"
+#include "support/monitor.h"
 
 extern const sv_codec sv_codec_mec;
 
@@ -431,12 +432,6 @@ static void test_progress(void **state)
 
 /* ---- control ---- */
 
-static int stop_now(void *data)
-{
-    int *polls = data;
-    return ++*polls > 100;
-}
-
 static void test_cancel_and_time_limit(void **state)
 {
     (void)state;
@@ -456,7 +451,7 @@ static void test_cancel_and_time_limit(void **state)
     s.ctl.report_every = 1000000000L;
     mec_info info;
     int polls = 0;
-    sv_monitor mon = {NULL, &polls, stop_now};
+    sv_monitor mon = {NULL, &polls, sv_test_stop_after_100_polls};
     assert_int_equal(mec_solve(&P, &s, &mon, &c, &info, NULL), SV_OK);
     assert_int_equal(info.base.status, SV_CANCELLED);
     assert_true(info.base.iter < 1000);

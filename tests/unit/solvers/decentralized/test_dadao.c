@@ -23,23 +23,10 @@
 #include "support/codec.h"
 #include "support/glm_reference.h"
 #include "support/numeric.h"
+#include "support/monitor.h"
+#include "support/agents.h"
 
 extern const sv_codec sv_codec_dadao;
-
-static void gen(sv_glm_clients *c, int n, int m, int d, sv_loss loss, double h, double lambda,
-                uint64_t seed)
-{
-    sv_gen_glm_spec spec = {n, m, d, loss, h, lambda, seed};
-    sv_err e;
-    assert_int_equal(sv_gen_glm_clients(&spec, c, &e), SV_OK);
-}
-
-static void topology(sv_graph *g, int top, int n)
-{
-    sv_graph_spec s = {top, 0.3, 0};
-    sv_err e;
-    assert_int_equal(sv_graph_generate(&s, n, g, &e), SV_OK);
-}
 
 /* ---- the flow between events ---- */
 
@@ -138,7 +125,7 @@ static void test_graph_constants(void **state)
     /* ring of n: lambda_2 = 2 - 2 cos(2 pi / n), adjacent resistance (n - 1) / n, |E| = n */
     for (int n = 3; n <= 12; n += 9) {
         sv_graph g;
-        topology(&g, SV_GRAPH_RING, n);
+        sv_test_topology(&g, SV_GRAPH_RING, n);
         double c1, c2, l2, mr;
         assert_int_equal(dadao_graph_constants(&g, 1.0, &c1, &c2, &l2, &mr), SV_OK);
         double l2x = 2 - 2 * cos(2 * pi / n);
@@ -154,19 +141,19 @@ static void test_graph_constants(void **state)
     }
     /* complete K_n: lambda_2 = n, resistance 2/n, |E| = n(n-1)/2: chi_1 = chi_2 = (n-1)/2 */
     sv_graph g;
-    topology(&g, SV_GRAPH_COMPLETE, 7);
+    sv_test_topology(&g, SV_GRAPH_COMPLETE, 7);
     double c1, c2, l2, mr;
     assert_int_equal(dadao_graph_constants(&g, 1.0, &c1, &c2, &l2, &mr), SV_OK);
     assert_true(fabs(l2 - 7) < 1e-12 && fabs(c1 - 3) < 1e-12 && fabs(c2 - 3) < 1e-12);
     sv_graph_free(&g);
     /* star of n: lambda_2 = 1, resistance 1, |E| = n - 1: chi_1 = n - 1, chi_2 = (n - 1)/2 */
-    topology(&g, SV_GRAPH_STAR, 9);
+    sv_test_topology(&g, SV_GRAPH_STAR, 9);
     assert_int_equal(dadao_graph_constants(&g, 1.0, &c1, &c2, &l2, &mr), SV_OK);
     assert_true(fabs(l2 - 1) < 1e-12 && fabs(c1 - 8) < 1e-11 && fabs(c2 - 4) < 1e-11);
     assert_true(c2 <= c1);
     sv_graph_free(&g);
     /* one agent: nothing to gossip */
-    topology(&g, SV_GRAPH_RING, 1);
+    sv_test_topology(&g, SV_GRAPH_RING, 1);
     assert_int_equal(dadao_graph_constants(&g, 1.0, &c1, &c2, &l2, &mr), SV_OK);
     assert_true(c1 == 0 && c2 == 0 && l2 == 0 && mr == 0);
     sv_graph_free(&g);
@@ -193,13 +180,13 @@ static void test_reaches_ridge_solution(void **state)
 {
     (void)state;
     sv_glm_clients c;
-    gen(&c, 16, 20, 5, SV_LOSS_SQUARED, 0.5, 0.1, 3);
+    sv_test_agents(&c, SV_LOSS_SQUARED, 16, 20, 5, 0.5, 0.1, 3);
     double xstar[5], x[5], nodes[16 * 5];
     sv_test_clients_normal_equations(&c, 0.1, xstar);
     int tops[] = {SV_GRAPH_RING, SV_GRAPH_GRID};
     for (int t = 0; t < 2; t++) {
         sv_graph g;
-        topology(&g, tops[t], 16);
+        sv_test_topology(&g, tops[t], 16);
         dadao_settings s;
         dadao_settings_default(&s);
         s.ctl.tol = 1e-9;
@@ -276,13 +263,13 @@ static void test_reaches_logistic_solution(void **state)
 {
     (void)state;
     sv_glm_clients c;
-    gen(&c, 12, 30, 4, SV_LOSS_LOGISTIC, 0.3, 0.05, 5);
+    sv_test_agents(&c, SV_LOSS_LOGISTIC, 12, 30, 4, 0.3, 0.05, 5);
     double xstar[4], x[4];
     logistic_newton(&c, 0.05, xstar);
     int tops[] = {SV_GRAPH_RING, SV_GRAPH_GRID};
     for (int t = 0; t < 2; t++) {
         sv_graph g;
-        topology(&g, tops[t], 12);
+        sv_test_topology(&g, tops[t], 12);
         dadao_settings s;
         dadao_settings_default(&s);
         s.ctl.tol = 1e-9;
@@ -306,9 +293,9 @@ static void test_clock_rates(void **state)
 {
     (void)state;
     sv_glm_clients c;
-    gen(&c, 9, 10, 3, SV_LOSS_SQUARED, 0.0, 0.1, 1);
+    sv_test_agents(&c, SV_LOSS_SQUARED, 9, 10, 3, 0.0, 0.1, 1);
     sv_graph g;
-    topology(&g, SV_GRAPH_GRID, 9);
+    sv_test_topology(&g, SV_GRAPH_GRID, 9);
     double x[3];
     for (int f = 1; f <= 4; f *= 4) {
         dadao_settings s;
@@ -338,9 +325,9 @@ static void test_seeded_and_checks_inert(void **state)
 {
     (void)state;
     sv_glm_clients c;
-    gen(&c, 9, 8, 3, SV_LOSS_SQUARED, 0.0, 0.1, 1);
+    sv_test_agents(&c, SV_LOSS_SQUARED, 9, 8, 3, 0.0, 0.1, 1);
     sv_graph g;
-    topology(&g, SV_GRAPH_GRID, 9);
+    sv_test_topology(&g, SV_GRAPH_GRID, 9);
     dadao_settings s;
     dadao_settings_default(&s);
     s.ctl.max_iter = 5000;
@@ -361,20 +348,14 @@ static void test_seeded_and_checks_inert(void **state)
     sv_glm_clients_free(&c);
 }
 
-static int stop_now(void *data)
-{
-    int *polls = data;
-    return ++*polls > 100;
-}
-
 /* A stop request is read between reports, and a time limit holds with a huge report_every. */
 static void test_cancel_and_time_limit(void **state)
 {
     (void)state;
     sv_glm_clients c;
-    gen(&c, 8, 10, 3, SV_LOSS_SQUARED, 0.0, 0.1, 1);
+    sv_test_agents(&c, SV_LOSS_SQUARED, 8, 10, 3, 0.0, 0.1, 1);
     sv_graph g;
-    topology(&g, SV_GRAPH_RING, 8);
+    sv_test_topology(&g, SV_GRAPH_RING, 8);
     dadao_settings s;
     dadao_settings_default(&s);
     s.ctl.tol = 0;
@@ -384,7 +365,7 @@ static void test_cancel_and_time_limit(void **state)
     dadao_problem p = {&g, c.glm};
     dadao_info info;
     int polls = 0;
-    sv_monitor mon = {NULL, &polls, stop_now};
+    sv_monitor mon = {NULL, &polls, sv_test_stop_after_100_polls};
     assert_int_equal(dadao_solve(&p, &s, &mon, x, NULL, &info, NULL), SV_OK);
     assert_int_equal(info.base.status, SV_CANCELLED);
     assert_true(info.base.iter < 1000);
@@ -402,7 +383,7 @@ static void test_bad_input(void **state)
 {
     (void)state;
     sv_glm_clients c;
-    gen(&c, 4, 5, 2, SV_LOSS_SQUARED, 0.0, 0.1, 1);
+    sv_test_agents(&c, SV_LOSS_SQUARED, 4, 5, 2, 0.0, 0.1, 1);
     int split[] = {0, 1, 2, 3};
     sv_graph g;
     sv_err e;
@@ -415,7 +396,7 @@ static void test_bad_input(void **state)
     assert_int_equal(dadao_solve(&p, &s, NULL, x, NULL, &info, &e), SV_EINVAL);
     assert_string_equal(e.field, "/problem/graph");
     sv_graph_free(&g);
-    topology(&g, SV_GRAPH_RING, 4);
+    sv_test_topology(&g, SV_GRAPH_RING, 4);
     s.rate_factor = 0;  /* exclusive lower bound */
     assert_int_equal(dadao_solve(&p, &s, NULL, x, NULL, &info, &e), SV_EINVAL);
     assert_string_equal(e.field, "/params/rate_factor");
@@ -426,7 +407,7 @@ static void test_bad_input(void **state)
     assert_string_equal(e.field, "/params/mu");
     sv_glm_clients_free(&c);
     /* logistic without ridge is not strongly convex */
-    gen(&c, 4, 5, 2, SV_LOSS_LOGISTIC, 0.0, 0.0, 1);
+    sv_test_agents(&c, SV_LOSS_LOGISTIC, 4, 5, 2, 0.0, 0.0, 1);
     p.agents = c.glm;
     dadao_settings_default(&s);
     assert_int_equal(dadao_solve(&p, &s, NULL, x, NULL, &info, &e), SV_EINVAL);

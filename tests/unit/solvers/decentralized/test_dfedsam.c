@@ -22,23 +22,10 @@
 #include "support/codec.h"
 #include "support/glm_reference.h"
 #include "support/numeric.h"
+#include "support/monitor.h"
+#include "support/agents.h"
 
 extern const sv_codec sv_codec_dfedsam;
-
-static void gen(sv_glm_clients *c, sv_loss loss, int n, int m, int d, double h, double lambda,
-                uint64_t seed)
-{
-    sv_gen_glm_spec spec = {n, m, d, loss, h, lambda, seed};
-    sv_err e;
-    assert_int_equal(sv_gen_glm_clients(&spec, c, &e), SV_OK);
-}
-
-static void topology(sv_graph *g, int top, int n)
-{
-    sv_graph_spec s = {top, 0.3, 0};
-    sv_err e;
-    assert_int_equal(sv_graph_generate(&s, n, g, &e), SV_OK);
-}
 
 /* Runs from zeros; x gets x_bar, models (may be NULL) every agent's model. */
 static void run(const sv_glm_clients *c, const sv_graph *g, const dfedsam_settings *s, double *x,
@@ -75,7 +62,7 @@ static void test_spectral_gap(void **state)
     for (int t = 0; t < 3; t++) {
         int n = sizes[t];
         sv_graph g;
-        topology(&g, SV_GRAPH_RING, n);
+        sv_test_topology(&g, SV_GRAPH_RING, n);
         double *W = malloc(sizeof(double) * (size_t)n * (size_t)n);
         double lam = dfedsam_mixing_lambda(&g, W);
         assert_true(fabs(lam - (1 + 2 * cos(2 * M_PI / n)) / 3) < 1e-12);
@@ -84,13 +71,13 @@ static void test_spectral_gap(void **state)
     }
     sv_graph g;
     double W[64];
-    topology(&g, SV_GRAPH_COMPLETE, 8);
+    sv_test_topology(&g, SV_GRAPH_COMPLETE, 8);
     assert_true(fabs(dfedsam_mixing_lambda(&g, W)) < 1e-12);
     sv_graph_free(&g);
-    topology(&g, SV_GRAPH_STAR, 8);
+    sv_test_topology(&g, SV_GRAPH_STAR, 8);
     assert_true(fabs(dfedsam_mixing_lambda(&g, W) - (1 - 1.0 / 8)) < 1e-12);
     sv_graph_free(&g);
-    topology(&g, SV_GRAPH_RING, 1);
+    sv_test_topology(&g, SV_GRAPH_RING, 1);
     assert_true(dfedsam_mixing_lambda(&g, W) == 0.0);
     sv_graph_free(&g);
 }
@@ -105,14 +92,14 @@ static void test_reaches_centralized_ridge(void **state)
     (void)state;
     const int n = 16, d = 5;
     sv_glm_clients c;
-    gen(&c, SV_LOSS_SQUARED, n, 20, d, 0.5, 0.1, 3);
+    sv_test_agents(&c, SV_LOSS_SQUARED, n, 20, d, 0.5, 0.1, 3);
     double xstar[5], x[5], models[16 * 5];
     sv_test_clients_normal_equations(&c, 0.1, xstar);
     int tops[] = {SV_GRAPH_RING, SV_GRAPH_GRID};
     for (int t = 0; t < 2; t++) {
         for (int Q = 1; Q <= 2; Q++) {
             sv_graph g;
-            topology(&g, tops[t], n);
+            sv_test_topology(&g, tops[t], n);
             dfedsam_settings s;
             dfedsam_settings_default(&s);
             s.gossip_steps = Q;
@@ -193,13 +180,13 @@ static void test_reaches_centralized_logistic(void **state)
     (void)state;
     const int n = 12, d = 4;
     sv_glm_clients c;
-    gen(&c, SV_LOSS_LOGISTIC, n, 40, d, 0.5, 0.02, 5);
+    sv_test_agents(&c, SV_LOSS_LOGISTIC, n, 40, d, 0.5, 0.02, 5);
     double xstar[4], x[4], models[12 * 4];
     logistic_reference(&c,  0.02, xstar);
     int tops[] = {SV_GRAPH_RING, SV_GRAPH_GRID};
     for (int t = 0; t < 2; t++) {
         sv_graph g;
-        topology(&g, tops[t], n);
+        sv_test_topology(&g, tops[t], n);
         dfedsam_settings s;
         dfedsam_settings_default(&s);
         dfedsam_info info;
@@ -223,13 +210,13 @@ static void test_gossip_steps_reduce_consensus_error(void **state)
     (void)state;
     const int n = 16, d = 5;
     sv_glm_clients c;
-    gen(&c, SV_LOSS_SQUARED, n, 20, d, 1.0, 0.1, 9);
+    sv_test_agents(&c, SV_LOSS_SQUARED, n, 20, d, 1.0, 0.1, 9);
     double xstar[5], x[5];
     sv_test_clients_normal_equations(&c, 0.1, xstar);
     int tops[] = {SV_GRAPH_RING, SV_GRAPH_GRID};
     for (int t = 0; t < 2; t++) {
         sv_graph g;
-        topology(&g, tops[t], n);
+        sv_test_topology(&g, tops[t], n);
         int Qs[] = {1, 2, 4, 8};
         double prev_cons = INFINITY, first_err = 0;
         for (int q = 0; q < 4; q++) {
@@ -263,11 +250,11 @@ static void test_rho(void **state)
     (void)state;
     const int n = 9, d = 4;
     sv_glm_clients c;
-    gen(&c, SV_LOSS_SQUARED, n, 20, d, 0.5, 0.1, 4);
+    sv_test_agents(&c, SV_LOSS_SQUARED, n, 20, d, 0.5, 0.1, 4);
     double xstar[4], x[4];
     sv_test_clients_normal_equations(&c, 0.1, xstar);
     sv_graph g;
-    topology(&g, SV_GRAPH_GRID, n);
+    sv_test_topology(&g, SV_GRAPH_GRID, n);
     dfedsam_settings s;
     dfedsam_settings_default(&s);
     s.ctl.tol = 0;
@@ -298,11 +285,11 @@ static void test_minibatch_seeded(void **state)
     (void)state;
     const int n = 9, d = 3;
     sv_glm_clients c;
-    gen(&c, SV_LOSS_SQUARED, n, 40, d, 0.0, 0.1, 1);
+    sv_test_agents(&c, SV_LOSS_SQUARED, n, 40, d, 0.0, 0.1, 1);
     double xstar[3], x1[3], x2[3], m1[27], m2[27];
     sv_test_clients_normal_equations(&c, 0.1, xstar);
     sv_graph g;
-    topology(&g, SV_GRAPH_GRID, n);
+    sv_test_topology(&g, SV_GRAPH_GRID, n);
     dfedsam_settings s;
     dfedsam_settings_default(&s);
     s.batch_size = 8;
@@ -327,9 +314,9 @@ static void test_exponential_decay(void **state)
 {
     (void)state;
     sv_glm_clients c;
-    gen(&c, SV_LOSS_SQUARED, 4, 10, 2, 0.0, 0.1, 1);
+    sv_test_agents(&c, SV_LOSS_SQUARED, 4, 10, 2, 0.0, 0.1, 1);
     sv_graph g;
-    topology(&g, SV_GRAPH_RING, 4);
+    sv_test_topology(&g, SV_GRAPH_RING, 4);
     dfedsam_settings s;
     dfedsam_settings_default(&s);
     s.lr_decay = DFEDSAM_LR_EXPONENTIAL;
@@ -346,21 +333,15 @@ static void test_exponential_decay(void **state)
     sv_glm_clients_free(&c);
 }
 
-static int stop_now(void *data)
-{
-    int *polls = data;
-    return ++*polls > 100;
-}
-
 /* A stop request is read inside the rounds, and a time limit holds with a huge report_every,
  * even when one round is long (many local steps). */
 static void test_cancel_and_time_limit(void **state)
 {
     (void)state;
     sv_glm_clients c;
-    gen(&c, SV_LOSS_SQUARED, 8, 10, 3, 0.0, 0.1, 1);
+    sv_test_agents(&c, SV_LOSS_SQUARED, 8, 10, 3, 0.0, 0.1, 1);
     sv_graph g;
-    topology(&g, SV_GRAPH_RING, 8);
+    sv_test_topology(&g, SV_GRAPH_RING, 8);
     dfedsam_settings s;
     dfedsam_settings_default(&s);
     s.ctl.tol = 0;
@@ -371,7 +352,7 @@ static void test_cancel_and_time_limit(void **state)
     dfedsam_problem p = {&g, c.glm};
     dfedsam_info info;
     int polls = 0;
-    sv_monitor mon = {NULL, &polls, stop_now};
+    sv_monitor mon = {NULL, &polls, sv_test_stop_after_100_polls};
     assert_int_equal(dfedsam_solve(&p, &s, &mon, x0, x, NULL, &info, NULL), SV_OK);
     assert_int_equal(info.base.status, SV_CANCELLED);
     assert_int_equal(info.base.iter, 0);  /* inside the first round */
@@ -391,9 +372,9 @@ static void test_diverges(void **state)
 {
     (void)state;
     sv_glm_clients c;
-    gen(&c, SV_LOSS_SQUARED, 4, 10, 3, 0.0, 0.1, 1);
+    sv_test_agents(&c, SV_LOSS_SQUARED, 4, 10, 3, 0.0, 0.1, 1);
     sv_graph g;
-    topology(&g, SV_GRAPH_RING, 4);
+    sv_test_topology(&g, SV_GRAPH_RING, 4);
     dfedsam_settings s;
     dfedsam_settings_default(&s);
     s.lr = 50;
@@ -411,7 +392,7 @@ static void test_bad_input(void **state)
 {
     (void)state;
     sv_glm_clients c;
-    gen(&c, SV_LOSS_SQUARED, 4, 5, 2, 0.0, 0.1, 1);
+    sv_test_agents(&c, SV_LOSS_SQUARED, 4, 5, 2, 0.0, 0.1, 1);
     int split[] = {0, 1, 2, 3};
     sv_graph g;
     sv_err e;
@@ -424,7 +405,7 @@ static void test_bad_input(void **state)
     assert_int_equal(dfedsam_solve(&p, &s, NULL, x0, x, NULL, &info, &e), SV_EINVAL);
     assert_string_equal(e.field, "/problem/graph");
     sv_graph_free(&g);
-    topology(&g, SV_GRAPH_RING, 4);
+    sv_test_topology(&g, SV_GRAPH_RING, 4);
     s.gossip_steps = 0;
     assert_int_equal(dfedsam_solve(&p, &s, NULL, x0, x, NULL, &info, &e), SV_EINVAL);
     assert_string_equal(e.field, "/params/gossip_steps");

@@ -22,22 +22,10 @@
 #include "support/codec.h"
 #include "support/glm_reference.h"
 #include "support/numeric.h"
+#include "support/monitor.h"
+#include "support/agents.h"
 
 extern const sv_codec sv_codec_srrw;
-
-static void gen(sv_glm_clients *c, int n, int m, int d, double h, double lambda, uint64_t seed)
-{
-    sv_gen_glm_spec spec = {n, m, d, SV_LOSS_SQUARED, h, lambda, seed};
-    sv_err e;
-    assert_int_equal(sv_gen_glm_clients(&spec, c, &e), SV_OK);
-}
-
-static void topology(sv_graph *g, int top, int n)
-{
-    sv_graph_spec s = {top, 0.3, 0};
-    sv_err e;
-    assert_int_equal(sv_graph_generate(&s, n, g, &e), SV_OK);
-}
 
 /* ---- graphs ---- */
 
@@ -51,7 +39,7 @@ static void test_graph_topologies(void **state)
     };
     for (size_t t = 0; t < sizeof cases / sizeof *cases; t++) {
         sv_graph g;
-        topology(&g, cases[t].top, cases[t].n);
+        sv_test_topology(&g, cases[t].top, cases[t].n);
         assert_int_equal(g.n_edges, cases[t].edges);
         assert_true(sv_graph_connected(&g));
         long deg = 0;
@@ -67,7 +55,7 @@ static void test_graph_topologies(void **state)
         sv_graph_free(&g);
     }
     sv_graph g;
-    topology(&g, SV_GRAPH_STAR, 5);
+    sv_test_topology(&g, SV_GRAPH_STAR, 5);
     assert_int_equal(sv_graph_degree(&g, 0), 4);
     assert_int_equal(sv_graph_degree(&g, 3), 1);
     sv_graph_free(&g);
@@ -128,14 +116,14 @@ static void test_reaches_centralized_solution(void **state)
 {
     (void)state;
     sv_glm_clients c;
-    gen(&c, 16, 20, 5, 0.5, 0.1, 3);
+    sv_test_agents(&c, SV_LOSS_SQUARED, 16, 20, 5, 0.5, 0.1, 3);
     double xstar[5], theta[5], visits[16];
     sv_test_clients_normal_equations(&c, 0.1, xstar);
     int tops[] = {SV_GRAPH_RING, SV_GRAPH_GRID};
     for (int t = 0; t < 2; t++) {
         for (int base = 0; base < 2; base++) {
             sv_graph g;
-            topology(&g, tops[t], 16);
+            sv_test_topology(&g, tops[t], 16);
             srrw_settings s;
             srrw_settings_default(&s);
             s.base = base;  /* the default tolerance */
@@ -165,11 +153,11 @@ static void test_repellence_shrinks_variance(void **state)
 {
     (void)state;
     sv_glm_clients c;
-    gen(&c, 20, 10, 4, 1.0, 0.1, 7);
+    sv_test_agents(&c, SV_LOSS_SQUARED, 20, 10, 4, 1.0, 0.1, 7);
     double xstar[4], theta[4];
     sv_test_clients_normal_equations(&c, 0.1, xstar);
     sv_graph g;
-    topology(&g, SV_GRAPH_RING, 20);
+    sv_test_topology(&g, SV_GRAPH_RING, 20);
     double alphas[] = {0, 5};
     double mse[2] = {0}, tv[2] = {0};
     const int seeds = 64;
@@ -203,9 +191,9 @@ static void test_seeded(void **state)
 {
     (void)state;
     sv_glm_clients c;
-    gen(&c, 9, 8, 3, 0.0, 0.1, 1);
+    sv_test_agents(&c, SV_LOSS_SQUARED, 9, 8, 3, 0.0, 0.1, 1);
     sv_graph g;
-    topology(&g, SV_GRAPH_GRID, 9);
+    sv_test_topology(&g, SV_GRAPH_GRID, 9);
     srrw_settings s;
     srrw_settings_default(&s);
     s.ctl.max_iter = 5000;
@@ -223,20 +211,14 @@ static void test_seeded(void **state)
     sv_glm_clients_free(&c);
 }
 
-static int stop_now(void *data)
-{
-    int *polls = data;
-    return ++*polls > 100;
-}
-
 /* A stop request is read between reports, and a time limit holds with a huge report_every. */
 static void test_cancel_and_time_limit(void **state)
 {
     (void)state;
     sv_glm_clients c;
-    gen(&c, 8, 10, 3, 0.0, 0.1, 1);
+    sv_test_agents(&c, SV_LOSS_SQUARED, 8, 10, 3, 0.0, 0.1, 1);
     sv_graph g;
-    topology(&g, SV_GRAPH_RING, 8);
+    sv_test_topology(&g, SV_GRAPH_RING, 8);
     srrw_settings s;
     srrw_settings_default(&s);
     s.ctl.tol = 0;
@@ -246,7 +228,7 @@ static void test_cancel_and_time_limit(void **state)
     srrw_problem p = {&g, c.glm};
     srrw_info info;
     int polls = 0;
-    sv_monitor mon = {NULL, &polls, stop_now};
+    sv_monitor mon = {NULL, &polls, sv_test_stop_after_100_polls};
     assert_int_equal(srrw_solve(&p, &s, &mon, theta, NULL, &info, NULL), SV_OK);
     assert_int_equal(info.base.status, SV_CANCELLED);
     assert_true(info.base.iter < 1000);
@@ -262,7 +244,7 @@ static void test_bad_input(void **state)
 {
     (void)state;
     sv_glm_clients c;
-    gen(&c, 4, 5, 2, 0.0, 0.1, 1);
+    sv_test_agents(&c, SV_LOSS_SQUARED, 4, 5, 2, 0.0, 0.1, 1);
     int split[] = {0, 1, 2, 3};
     sv_graph g;
     sv_err e;
@@ -275,7 +257,7 @@ static void test_bad_input(void **state)
     assert_int_equal(srrw_solve(&p, &s, NULL, theta, NULL, &info, &e), SV_EINVAL);
     assert_string_equal(e.field, "/problem/graph");
     sv_graph_free(&g);
-    topology(&g, SV_GRAPH_RING, 4);
+    sv_test_topology(&g, SV_GRAPH_RING, 4);
     s.a = 0.5;  /* exclusive lower bound */
     assert_int_equal(srrw_solve(&p, &s, NULL, theta, NULL, &info, &e), SV_EINVAL);
     assert_string_equal(e.field, "/params/a");

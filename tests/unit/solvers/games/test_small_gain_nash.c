@@ -22,6 +22,7 @@
 #include "core/solvers/games/small_gain_nash.h"
 #include "core/solvers/games/small_gain_nash_gen.h"
 #include "support/codec.h"
+#include "support/monitor.h"
 
 extern const sv_codec sv_codec_small_gain_nash;
 
@@ -472,12 +473,6 @@ static void test_generator(void **state)
 
 /* ---- stops ---- */
 
-static int stop_now(void *data)
-{
-    int *polls = data;
-    return ++*polls > 100;
-}
-
 /* A stop request is read between reports, and a time limit holds with a huge report_every. */
 static void test_cancel_and_time_limit(void **state)
 {
@@ -500,7 +495,7 @@ static void test_cancel_and_time_limit(void **state)
     small_gain_nash_info info;
     memset(&info, 0, sizeof info);
     int polls = 0;
-    sv_monitor mon = {NULL, &polls, stop_now};
+    sv_monitor mon = {NULL, &polls, sv_test_stop_after_100_polls};
     assert_int_equal(small_gain_nash_solve(&p, &s, &mon, x, &info, NULL), SV_OK);
     assert_int_equal(info.base.status, SV_CANCELLED);
     assert_true(info.base.iter < 1000);

@@ -21,6 +21,7 @@
 #include "core/solvers/global/cbo.h"
 #include "core/solvers/global/cbo_gen.h"
 #include "support/codec.h"
+#include "support/monitor.h"
 
 extern const sv_codec sv_codec_cbo;
 
@@ -356,12 +357,6 @@ static void test_seeded(void **state)
     assert_true(memcmp(x1, x2, sizeof(double) * 4) != 0);
 }
 
-static int stop_now(void *data)
-{
-    int *polls = data;
-    return ++*polls > 100;
-}
-
 /* A stop request is read between reports and inside the evaluation pass, and a time limit holds
  * with a huge report_every. */
 static void test_cancel_and_time_limit(void **state)
@@ -378,7 +373,7 @@ static void test_cancel_and_time_limit(void **state)
     cbo_problem_benchmark(&p, &b, center);
     cbo_info info;
     int polls = 0;
-    sv_monitor mon = {NULL, &polls, stop_now};
+    sv_monitor mon = {NULL, &polls, sv_test_stop_after_100_polls};
     assert_int_equal(cbo_solve(&p, &s, &mon, x, NULL, &info, NULL), SV_OK);
     assert_int_equal(info.base.status, SV_CANCELLED);
     assert_true(info.base.iter < 1000);

@@ -22,6 +22,7 @@
 #include "core/solvers/monotone/vr_halpern_gen.h"
 #include "support/codec.h"
 #include "support/numeric.h"
+#include "support/monitor.h"
 
 extern const sv_codec sv_codec_vr_halpern;
 
@@ -323,12 +324,6 @@ static void test_seeded(void **state)
     drop(&I);
 }
 
-static int stop_now(void *data)
-{
-    int *polls = data;
-    return ++*polls > 100;
-}
-
 static void test_cancel_and_time_limit(void **state)
 {
     (void)state;
@@ -343,7 +338,7 @@ static void test_cancel_and_time_limit(void **state)
         double z[4] = {1, 1, 1, 1};
         vr_halpern_info info;
         int polls = 0;
-        sv_monitor mon = {NULL, &polls, stop_now};
+        sv_monitor mon = {NULL, &polls, sv_test_stop_after_100_polls};
         assert_int_equal(vr_halpern_solve(&I.p, &s, &mon, z, &info, NULL), SV_OK);
         assert_int_equal(info.base.status, SV_CANCELLED);
         s.ctl.time_limit_s = 0.2;
