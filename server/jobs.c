@@ -19,7 +19,6 @@ struct pending_submit {
 };
 
 #define IDEM_KEY_MAX 255
-static const char CANCELLED_ERROR[] = "{\"code\":\"cancelled\",\"message\":\"cancelled on request\"}";
 
 double sv_wall_now(void)
 {
@@ -569,7 +568,7 @@ void sv_jobs_cancel(sv_jobs *J, const char *id, const char *tenant, sv_jobs_repl
     }
     /* Queued: it never starts. */
     sv_wop *op = sv_wop_new(SV_W_FINISH, L->ent.id);
-    char *err = strdup(CANCELLED_ERROR);
+    char *err = strdup(SV_CANCELLED_ERROR_JSON);
     if (!op || !err) {
         free(op);
         free(err);
@@ -586,7 +585,7 @@ void sv_jobs_cancel(sv_jobs *J, const char *id, const char *tenant, sv_jobs_repl
     op->done = cancel_committed;
     op->done_data = c;
     J->hooks.write(J->hooks.data, op);
-    emit_status(J, L, CANCELLED_ERROR);
+    emit_status(J, L, SV_CANCELLED_ERROR_JSON);
     sv_metrics_job_finished(J->cfg.metrics, L->codec, SV_JOB_CANCELLED);
     sv_log_info("job cancelled", "job=%s", L->ent.id);
     maybe_release(J, L);

@@ -30,6 +30,10 @@ typedef struct sv_store_ops {
                            int *failed);
     int (*finish_job)(sv_store *s, const char *id, sv_job_state state, double finished_at,
                       const char *summary, const char *result, const char *error);
+    int (*cancel)(sv_store *s, const char *id, const char *tenant, double now,
+                  sv_job_state *state);
+    int (*cancel_requests)(sv_store *s, const char *node, int (*cb)(void *data, const char *id),
+                           void *data);
     int (*add_event)(sv_store *s, const char *id, long seq, const char *type, double ts,
                      const char *data);
     int (*recover)(sv_store *s, const char *node, int max_attempts, double now, int *requeued,

@@ -64,6 +64,8 @@ void sv_job_clear(sv_job *j)
 
 /* ---- status events ---- */
 
+const char SV_CANCELLED_ERROR_JSON[] = "{\"code\":\"cancelled\",\"message\":\"cancelled on request\"}";
+
 char *sv_status_event_json(sv_job_state state, int attempt, const char *error_json)
 {
     json_t *o = json_pack("{s:s, s:i}", "status", sv_job_state_name(state), "attempt", attempt);

@@ -71,6 +71,9 @@ static const char *const migrations[] = {
      * by an older solvd have no node; their node's recovery takes them. */
     "ALTER TABLE jobs ADD COLUMN node TEXT;"
     "ALTER TABLE jobs ADD COLUMN lease_until REAL NOT NULL DEFAULT 0;",
+    /* 4: a client asked to cancel the running job; its node (perhaps another process on a
+     * shared store) stops it when it next looks. */
+    "ALTER TABLE jobs ADD COLUMN cancel_requested INTEGER NOT NULL DEFAULT 0;",
 };
 #define SCHEMA_LATEST ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -118,6 +121,9 @@ enum {
     ST_RUNNING_ONE,
     ST_BACK_TO_QUEUE,
     ST_INTERRUPT,
+    ST_CANCEL_QUEUED,
+    ST_CANCEL_MARK,
+    ST_CANCEL_REQUESTS,
     ST_COUNT,
     ST_DELETE,
     ST_PRUNE_AGE,
@@ -169,18 +175,23 @@ static const char *const stmt_sql[ST_N] = {
     [ST_QUEUED_IDS] = "SELECT id FROM jobs WHERE state = ?1"
                       " ORDER BY priority DESC, created_at, id",
     /* The running jobs that recovery, lease expiry or a release hand back: ?1 running. */
-    [ST_RUNNING_ON_NODE] = "SELECT id, attempts, last_seq FROM jobs WHERE state = ?1"
-                           " AND (node = ?2 OR node IS NULL)",
-    [ST_RUNNING_EXPIRED] = "SELECT id, attempts, last_seq FROM jobs WHERE state = ?1"
-                           " AND lease_until > 0 AND lease_until < ?2",
-    [ST_RUNNING_ONE] = "SELECT id, attempts, last_seq FROM jobs WHERE state = ?1 AND id = ?2"
-                       " AND node = ?3",
+    [ST_RUNNING_ON_NODE] = "SELECT id, attempts, last_seq, cancel_requested FROM jobs"
+                           " WHERE state = ?1 AND (node = ?2 OR node IS NULL)",
+    [ST_RUNNING_EXPIRED] = "SELECT id, attempts, last_seq, cancel_requested FROM jobs"
+                           " WHERE state = ?1 AND lease_until > 0 AND lease_until < ?2",
+    [ST_RUNNING_ONE] = "SELECT id, attempts, last_seq, cancel_requested FROM jobs"
+                       " WHERE state = ?1 AND id = ?2 AND node = ?3",
     /* Guarded by state: a job that finished meanwhile is never overwritten. started_at goes
      * back to "not yet": the next start sets it again. */
     [ST_BACK_TO_QUEUE] = "UPDATE jobs SET state = ?2, started_at = 0, node = NULL,"
                          " lease_until = 0 WHERE id = ?1 AND state = ?3",
     [ST_INTERRUPT] = "UPDATE jobs SET state = ?2, finished_at = ?3, error = ?4, node = NULL,"
                      " lease_until = 0 WHERE id = ?1 AND state = ?5",
+    [ST_CANCEL_QUEUED] = "UPDATE jobs SET state = ?2, finished_at = ?3, error = ?4"
+                         " WHERE id = ?1 AND state = ?5",
+    [ST_CANCEL_MARK] = "UPDATE jobs SET cancel_requested = 1 WHERE id = ?1 AND state = ?2",
+    [ST_CANCEL_REQUESTS] = "SELECT id FROM jobs WHERE state = ?1 AND node = ?2"
+                           " AND cancel_requested <> 0",
     [ST_COUNT] = "SELECT state, COUNT(*) FROM jobs GROUP BY state",
     /* Events go with their job (ON DELETE CASCADE). Final states only: a queued or running job
      * is the service's to finish first. */
@@ -902,6 +913,7 @@ typedef struct {
     char id[sizeof ((sv_job *)0)->id];
     int attempts;
     long last_seq;
+    int cancel_requested;   /* given back as cancelled, not queued */
 } running_job;
 
 /* Reads the rows of a running-jobs select (id, attempts, last_seq) into a malloc'd array, so
@@ -927,6 +939,7 @@ static int collect_running(sq_store *s, sqlite3_stmt *st, running_job **out, siz
         col_copy(st, 0, r->id, sizeof r->id);
         r->attempts = sqlite3_column_int(st, 1);
         r->last_seq = (long)sqlite3_column_int64(st, 2);
+        r->cancel_requested = sqlite3_column_int(st, 3) != 0;
     }
     if (!ret && rc != SQLITE_DONE)
         ret = fail(s, rc);
@@ -940,18 +953,23 @@ static int collect_running(sq_store *s, sqlite3_stmt *st, running_job **out, siz
 }
 
 /* One running job back to queued (fail_error NULL) or to failed with fail_error, and its
- * status event at last_seq + 1, spelled by sv_status_event_json like every other. */
+ * status event at last_seq + 1, spelled by sv_status_event_json like every other. A job a
+ * client asked to cancel is not run again: it becomes cancelled. */
 static int give_back(sq_store *s, const running_job *r, double now, const char *fail_error)
 {
+    sv_job_state to = r->cancel_requested ? SV_JOB_CANCELLED
+                      : fail_error        ? SV_JOB_FAILED
+                                          : SV_JOB_QUEUED;
+    const char *error = r->cancel_requested ? SV_CANCELLED_ERROR_JSON : fail_error;
     sqlite3_stmt *st = NULL;
-    int rc = get_stmt(s, fail_error ? ST_INTERRUPT : ST_BACK_TO_QUEUE, &st);
+    int rc = get_stmt(s, error ? ST_INTERRUPT : ST_BACK_TO_QUEUE, &st);
     if (rc)
         return rc;
-    if (fail_error) {
+    if (error) {
         BIND(bind_text(st, 1, r->id));
-        BIND(bind_state(st, 2, SV_JOB_FAILED));
+        BIND(bind_state(st, 2, to));
         BIND(sqlite3_bind_double(st, 3, now));
-        BIND(bind_text(st, 4, fail_error));
+        BIND(bind_text(st, 4, error));
         BIND(bind_state(st, 5, SV_JOB_RUNNING));
     } else {
         BIND(bind_text(st, 1, r->id));
@@ -964,8 +982,7 @@ static int give_back(sq_store *s, const running_job *r, double now, const char *
         return rc;
     if (sqlite3_changes(s->db) != 1)
         return missing_or_state(s, r->id);
-    char *ev = sv_status_event_json(fail_error ? SV_JOB_FAILED : SV_JOB_QUEUED, r->attempts,
-                                    fail_error);
+    char *ev = sv_status_event_json(to, r->attempts, error);
     if (!ev)
         return fail_msg(s, SV_STORE_ENOMEM, "out of memory writing a status event");
     rc = sq_add_event(s, r->id, r->last_seq + 1, "status", now, ev);
@@ -993,7 +1010,7 @@ static int give_back_all(sq_store *s, sqlite3_stmt *st, int max_attempts, double
     rc = collect_running(s, st, &rows, &n);
     for (size_t i = 0; i < n && !rc; i++) {
         char *err = NULL;
-        if (rows[i].attempts >= max_attempts) {
+        if (rows[i].attempts >= max_attempts && !rows[i].cancel_requested) {
             err = sv_interrupted_error_json(why, rows[i].attempts, max_attempts);
             if (!err) {
                 rc = fail_msg(s, SV_STORE_ENOMEM, "out of memory writing an error");
@@ -1001,7 +1018,7 @@ static int give_back_all(sq_store *s, sqlite3_stmt *st, int max_attempts, double
             }
         }
         rc = give_back(s, &rows[i], now, err);
-        if (!rc)
+        if (!rc && !rows[i].cancel_requested)
             (err ? &nf : &nq)[0]++;
         free(err);
     }
@@ -1072,6 +1089,85 @@ static int sq_release(sq_store *s, const char *id, const char *node, double now)
         rc = give_back(s, &rows[0], now, NULL);
     free(rows);
     return savepoint_end(s, rc);
+}
+
+/* ---- cancel ---- */
+
+static int sq_get_job(sq_store *s, const char *id, const char *tenant, sv_job *out);
+
+static int sq_cancel(sq_store *s, const char *id, const char *tenant, double now,
+                     sv_job_state *state)
+{
+    sv_job j;
+    int rc = savepoint(s);
+    if (rc)
+        return rc;
+    rc = sq_get_job(s, id, tenant, &j);
+    if (rc) {
+        if (rc == SV_STORE_ENOTFOUND)
+            fail_msg(s, rc, "no such job");
+        return savepoint_end(s, rc);
+    }
+    if (state)
+        *state = j.state;
+    sqlite3_stmt *st = NULL;
+    if (j.state == SV_JOB_QUEUED) {
+        rc = get_stmt(s, ST_CANCEL_QUEUED, &st);
+        if (!rc) {
+            BIND(bind_text(st, 1, id));
+            BIND(bind_state(st, 2, SV_JOB_CANCELLED));
+            BIND(sqlite3_bind_double(st, 3, now));
+            BIND(bind_text(st, 4, SV_CANCELLED_ERROR_JSON));
+            BIND(bind_state(st, 5, SV_JOB_QUEUED));
+            rc = rc != SQLITE_OK ? bind_failed(s, st, rc) : run(s, st);
+        }
+        if (!rc && sqlite3_changes(s->db) != 1)
+            rc = missing_or_state(s, id);
+        if (!rc) {
+            char *ev = sv_status_event_json(SV_JOB_CANCELLED, j.attempts,
+                                            SV_CANCELLED_ERROR_JSON);
+            rc = ev ? sq_add_event(s, id, j.last_seq + 1, "status", now, ev)
+                    : fail_msg(s, SV_STORE_ENOMEM, "out of memory writing a status event");
+            free(ev);
+        }
+    } else if (j.state == SV_JOB_RUNNING) {
+        rc = get_stmt(s, ST_CANCEL_MARK, &st);
+        if (!rc) {
+            BIND(bind_text(st, 1, id));
+            BIND(bind_state(st, 2, SV_JOB_RUNNING));
+            rc = rc != SQLITE_OK ? bind_failed(s, st, rc) : run(s, st);
+        }
+        if (!rc && sqlite3_changes(s->db) != 1)
+            rc = missing_or_state(s, id);
+    } else {
+        rc = fail_msg(s, SV_STORE_ESTATE, "cancel: the job has already finished");
+    }
+    sv_job_clear(&j);
+    return savepoint_end(s, rc);
+}
+
+static int sq_cancel_requests(sq_store *s, const char *node,
+                              int (*cb)(void *data, const char *id), void *data)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = get_stmt(s, ST_CANCEL_REQUESTS, &st);
+    if (rc)
+        return rc;
+    BIND(bind_state(st, 1, SV_JOB_RUNNING));
+    BIND(bind_text(st, 2, node ? node : ""));
+    if (rc != SQLITE_OK)
+        return bind_failed(s, st, rc);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        char id[sizeof ((sv_job *)0)->id];
+        col_copy(st, 0, id, sizeof id);
+        if (cb(data, id) != 0) {
+            rc = SQLITE_DONE;
+            break;
+        }
+    }
+    int ret = rc == SQLITE_DONE ? SV_STORE_OK : fail(s, rc);
+    done(st);
+    return ret;
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -1480,6 +1576,18 @@ static int op_add_event(sv_store *s, const char *id, long seq, const char *type,
     return sq_add_event(SQ(s), id, seq, type, ts, data);
 }
 
+static int op_cancel(sv_store *s, const char *id, const char *tenant, double now,
+                     sv_job_state *state)
+{
+    return sq_cancel(SQ(s), id, tenant, now, state);
+}
+
+static int op_cancel_requests(sv_store *s, const char *node,
+                              int (*cb)(void *data, const char *id), void *data)
+{
+    return sq_cancel_requests(SQ(s), node, cb, data);
+}
+
 static int op_recover(sv_store *s, const char *node, int max_attempts, double now,
                       int *requeued, int *failed)
 {
@@ -1554,6 +1662,8 @@ static const sv_store_ops sqlite_ops = {
     .requeue_expired = op_requeue_expired,
     .finish_job = op_finish_job,
     .add_event = op_add_event,
+    .cancel = op_cancel,
+    .cancel_requests = op_cancel_requests,
     .recover = op_recover,
     .get_job = op_get_job,
     .get_result = op_get_result,

@@ -122,6 +122,18 @@ int sv_store_finish_job(sv_store *s, const char *id, sv_job_state state, double 
     return s->ops->finish_job(s, id, state, finished_at, summary, result, error);
 }
 
+int sv_store_cancel(sv_store *s, const char *id, const char *tenant, double now,
+                    sv_job_state *state)
+{
+    return s->ops->cancel(s, id, tenant, now, state);
+}
+
+int sv_store_cancel_requests(sv_store *s, const char *node, int (*cb)(void *data, const char *id),
+                             void *data)
+{
+    return s->ops->cancel_requests(s, node, cb, data);
+}
+
 int sv_store_add_event(sv_store *s, const char *id, long seq, const char *type, double ts,
                        const char *data)
 {

@@ -44,6 +44,9 @@ int sv_job_state_final(sv_job_state s);
  * {"status":NAME,"attempt":N}, with "error":ERROR appended when error_json (JSON text) is
  * given. malloc'd; NULL when out of memory. */
 char *sv_status_event_json(sv_job_state state, int attempt, const char *error_json);
+/* The error of a job cancelled on request ({"code":"cancelled","message":...}), the one spelling
+ * for the server and every backend. A constant; never freed. */
+extern const char SV_CANCELLED_ERROR_JSON[];
 /* The error of a running job that lost its node ({"code":"interrupted","message":...});
  * why says how ("the server stopped", "its node stopped renewing its lease"). malloc'd. */
 char *sv_interrupted_error_json(const char *why, int attempts, int max_attempts);
@@ -140,6 +143,19 @@ int sv_store_requeue_expired(sv_store *s, double now, int max_attempts, int *req
  * running; SV_STORE_ESTATE if already final. */
 int sv_store_finish_job(sv_store *s, const char *id, sv_job_state state, double finished_at,
                         const char *summary, const char *result, const char *error);
+/* A client's cancel, decided by the store in one step, so that it holds against nodes claiming
+ * at the same time: a queued job becomes cancelled (finished_at now, error
+ * SV_CANCELLED_ERROR_JSON, its status event at last_seq + 1); a running job is marked for
+ * cancel (its node sees the mark through cancel_requests and stops it); a final job is left as
+ * it is (SV_STORE_ESTATE). *state (may be NULL) gets the state the job was found in.
+ * SV_STORE_ENOTFOUND when absent or another tenant's (tenant NULL: any). */
+int sv_store_cancel(sv_store *s, const char *id, const char *tenant, double now,
+                    sv_job_state *state);
+/* Calls cb with the id of every job running on node that a cancel marked (cb returning non-zero
+ * stops early). A job given back to the queue (recover, requeue_expired, release) while marked
+ * becomes cancelled instead, with the error and status event a cancel gives. */
+int sv_store_cancel_requests(sv_store *s, const char *node, int (*cb)(void *data, const char *id),
+                             void *data);
 /* Appends event (job_id, seq) and updates last_seq (and progress when type is "progress").
  * SV_STORE_ECONFLICT for a sequence number the job already has. */
 int sv_store_add_event(sv_store *s, const char *id, long seq, const char *type, double ts,

@@ -1157,6 +1157,102 @@ static void test_recover_per_node(void **state)
     assert_int_equal(state_of(f->s, "y"), SV_JOB_QUEUED);
 }
 
+/* ---- cancel ---- */
+
+static int collect_id(void *data, const char *id)
+{
+    char *buf = data;
+    if (strlen(buf) + strlen(id) + 2 < 256) {
+        strcat(buf, id);
+        strcat(buf, ",");
+    }
+    return 0;
+}
+
+/* A queued job is cancelled at once, with its status event; a running one is marked for its
+ * node; a final one is left alone; another tenant's is not found. */
+static void test_cancel(void **state)
+{
+    fixture *f = *state;
+    insert(f->s, "q", "t", "s", 0, 1.0, NULL, NULL);
+    insert(f->s, "r", "t", "s", 0, 2.0, NULL, NULL);
+    insert(f->s, "o", "t", "s", 0, 3.0, NULL, NULL);
+    assert_int_equal(sv_store_add_event(f->s, "q", 1, "status", 1.0, "{}"), SV_STORE_OK);
+    assert_int_equal(sv_store_claim_job(f->s, "r", "n1", 10.0, 0, 1), SV_STORE_OK);
+    assert_int_equal(sv_store_claim_job(f->s, "o", "n2", 10.0, 0, 1), SV_STORE_OK);
+
+    sv_job_state was = SV_JOB_NSTATES;
+    assert_int_equal(sv_store_cancel(f->s, "q", "other", 11.0, &was), SV_STORE_ENOTFOUND);
+    assert_int_equal(sv_store_cancel(f->s, "missing", NULL, 11.0, &was), SV_STORE_ENOTFOUND);
+    assert_int_equal(sv_store_cancel(f->s, "q", "t", 11.0, &was), SV_STORE_OK);
+    assert_int_equal(was, SV_JOB_QUEUED);
+    sv_job j;
+    assert_int_equal(sv_store_get_job(f->s, "q", NULL, &j), SV_STORE_OK);
+    assert_int_equal(j.state, SV_JOB_CANCELLED);
+    assert_true(j.finished_at == 11.0);
+    assert_string_equal(j.error, SV_CANCELLED_ERROR_JSON);
+    assert_int_equal(j.last_seq, 2);
+    sv_job_clear(&j);
+    char type[16], *data = NULL;
+    assert_int_equal(last_event_of(f->s, "q", type, sizeof type, &data), 2);
+    assert_string_equal(type, "status");
+    assert_string_equal(data, "{\"status\":\"cancelled\",\"attempt\":0,\"error\":{\"code\":"
+                              "\"cancelled\",\"message\":\"cancelled on request\"}}");
+    free(data);
+    /* Cancelled already: a second cancel is refused, the row unchanged. */
+    assert_int_equal(sv_store_cancel(f->s, "q", "t", 12.0, &was), SV_STORE_ESTATE);
+    assert_int_equal(was, SV_JOB_CANCELLED);
+
+    /* Running: marked, still running; only its own node sees the mark. */
+    char ids[256] = "";
+    assert_int_equal(sv_store_cancel_requests(f->s, "n1", collect_id, ids), SV_STORE_OK);
+    assert_string_equal(ids, "");
+    assert_int_equal(sv_store_cancel(f->s, "r", NULL, 13.0, &was), SV_STORE_OK);
+    assert_int_equal(was, SV_JOB_RUNNING);
+    assert_int_equal(state_of(f->s, "r"), SV_JOB_RUNNING);
+    assert_int_equal(sv_store_cancel_requests(f->s, "n1", collect_id, ids), SV_STORE_OK);
+    assert_string_equal(ids, "r,");
+    ids[0] = 0;
+    assert_int_equal(sv_store_cancel_requests(f->s, "n2", collect_id, ids), SV_STORE_OK);
+    assert_string_equal(ids, "");
+    /* Its node finishes it: no longer listed. */
+    assert_int_equal(sv_store_finish_job(f->s, "r", SV_JOB_CANCELLED, 14.0, NULL, NULL,
+                                         SV_CANCELLED_ERROR_JSON),
+                     SV_STORE_OK);
+    assert_int_equal(sv_store_cancel_requests(f->s, "n1", collect_id, ids), SV_STORE_OK);
+    assert_string_equal(ids, "");
+
+    /* A marked job whose node is gone is not run again: recovery makes it cancelled. */
+    assert_int_equal(sv_store_cancel(f->s, "o", NULL, 15.0, &was), SV_STORE_OK);
+    int requeued = -1, failed = -1;
+    assert_int_equal(sv_store_recover(f->s, "n2", 3, 16.0, &requeued, &failed), SV_STORE_OK);
+    assert_int_equal(requeued, 0);
+    assert_int_equal(failed, 0);
+    assert_int_equal(sv_store_get_job(f->s, "o", NULL, &j), SV_STORE_OK);
+    assert_int_equal(j.state, SV_JOB_CANCELLED);
+    assert_string_equal(j.error, SV_CANCELLED_ERROR_JSON);
+    sv_job_clear(&j);
+    assert_int_equal(last_event_of(f->s, "o", type, sizeof type, &data), 1);
+    assert_string_equal(data, "{\"status\":\"cancelled\",\"attempt\":1,\"error\":{\"code\":"
+                              "\"cancelled\",\"message\":\"cancelled on request\"}}");
+    free(data);
+    assert_int_equal(sv_store_claim_next(f->s, "n3", 17.0, 0, &j), SV_STORE_ENOTFOUND);
+}
+
+/* The same when the lease of a marked job runs out. */
+static void test_cancel_expired_lease(void **state)
+{
+    fixture *f = *state;
+    insert(f->s, "a", "t", "s", 0, 1.0, NULL, NULL);
+    assert_int_equal(sv_store_claim_job(f->s, "a", "n1", 10.0, 5.0, 1), SV_STORE_OK);
+    assert_int_equal(sv_store_cancel(f->s, "a", "t", 11.0, NULL), SV_STORE_OK);
+    int requeued = -1, failed = -1;
+    assert_int_equal(sv_store_requeue_expired(f->s, 20.0, 3, &requeued, &failed), SV_STORE_OK);
+    assert_int_equal(requeued, 0);
+    assert_int_equal(failed, 0);
+    assert_int_equal(state_of(f->s, "a"), SV_JOB_CANCELLED);
+}
+
 /* ------------------------------------------------------------------------------------------ */
 
 static int count_events(void *data, long seq, const char *type, double ts, const char *json)
@@ -1244,6 +1340,8 @@ int sv_store_contract_run(const sv_store_harness *h)
         cmocka_unit_test_setup_teardown(test_leases, setup, teardown),
         cmocka_unit_test_setup_teardown(test_release, setup, teardown),
         cmocka_unit_test_setup_teardown(test_recover_per_node, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cancel, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cancel_expired_lease, setup, teardown),
         cmocka_unit_test_setup_teardown(test_delete, setup, teardown),
         cmocka_unit_test_setup_teardown(test_prune, setup, teardown),
     };

@@ -17,7 +17,7 @@
 #include "store_contract.h"
 
 /* The schema version the current code migrates to; bump it with each new migration. */
-#define SCHEMA_LATEST 3
+#define SCHEMA_LATEST 4
 
 static void remove_db_files(const char *path)
 {
@@ -232,7 +232,8 @@ static void test_migration_params(void **state)
     sv_store_close(f->s);
     f->s = NULL;
     raw_exec(f->path, "ALTER TABLE jobs DROP COLUMN params; ALTER TABLE jobs DROP COLUMN node;"
-                      " ALTER TABLE jobs DROP COLUMN lease_until; PRAGMA user_version = 1");
+                      " ALTER TABLE jobs DROP COLUMN lease_until;"
+                      " ALTER TABLE jobs DROP COLUMN cancel_requested; PRAGMA user_version = 1");
     reopen(f);
     assert_int_equal(sv_store_schema_version(f->s), SCHEMA_LATEST);
     sv_job out;
@@ -340,7 +341,8 @@ static void test_migration_nodes(void **state)
     sv_store_close(f->s);
     f->s = NULL;
     raw_exec(f->path, "ALTER TABLE jobs DROP COLUMN node; ALTER TABLE jobs DROP COLUMN"
-                      " lease_until; UPDATE jobs SET state = 'running', attempts = 1;"
+                      " lease_until; ALTER TABLE jobs DROP COLUMN cancel_requested;"
+                      " UPDATE jobs SET state = 'running', attempts = 1;"
                       " PRAGMA user_version = 2");
     reopen(f);
     assert_int_equal(sv_store_schema_version(f->s), SCHEMA_LATEST);
