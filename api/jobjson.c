@@ -46,6 +46,9 @@ json_t *sv_job_to_json(const sv_job *j, int detail)
     json_object_set_new(o, "priority", json_integer(j->priority));
     json_object_set_new(o, "tags", j->tags ? column(j->tags) : json_array());
     json_object_set_new(o, "attempts", json_integer(j->attempts));
+    /* Which node runs it, on a store several nodes share (scale-out.md); "local" on SQLite. */
+    if (j->state == SV_JOB_RUNNING && j->node[0])
+        json_object_set_new(o, "node", json_string(j->node));
     json_object_set_new(o, "time_limit_s", j->time_limit_s > 0 ? json_real(j->time_limit_s)
                                                                 : json_null());
     json_object_set_new(o, "created_at", time_or_null(j->created_at));

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <uv.h>
 #include "api/codec.h"
+#include "server/cluster.h"
 #include "server/config.h"
 #include "server/deadlines.h"
 #include "server/http.h"
@@ -30,6 +31,8 @@ struct sv_app {
     sv_reads reads;
     sv_writer writer;
     sv_jobs jobs;
+    int shared;                /* the store is shared with other nodes (server/cluster.h) */
+    sv_cluster cluster;        /* this node's part in it, when shared */
     sv_pool pool;
     sv_metrics metrics;
     struct MHD_Daemon *mhd;

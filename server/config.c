@@ -28,7 +28,15 @@ typedef struct {
 
 static const opt options[] = {
     {"listen", OPT_STR, O(listen), 0, 0, "address to listen on, host:port"},
-    {"db", OPT_STR, O(db), 0, 0, "SQLite database file"},
+    {"db", OPT_STR, O(db), 0, 0,
+     "job store: a SQLite file (PATH or sqlite:PATH) or a shared postgres://... URL"},
+    {"node", OPT_STR, O(node), 0, 0,
+     "this process's name on a shared store (default: the host name); each node its own"},
+    {"lease-s", OPT_DOUBLE, O(lease_s), 1, 86400,
+     "shared store: seconds a node holds a running job without renewing it; after that "
+     "another node requeues it"},
+    {"claim-poll-ms", OPT_INT, O(claim_poll_ms), 10, 60000,
+     "shared store: period of looking for new jobs and for cancels from other nodes"},
     {"workers", OPT_INT, O(workers), 0, 1024, "solver worker threads (0: number of cores)"},
     {"max-body-bytes", OPT_LONG, O(max_body_bytes), 1024, 1e10, "largest request body accepted"},
     {"max-parse-bytes", OPT_LONG, O(max_parse_bytes), 1024, 1e11,
@@ -101,6 +109,8 @@ void sv_config_defaults(sv_config *c)
     snprintf(c->log_level, sizeof c->log_level, "info");
     c->progress_interval_ms = 100;
     c->heartbeat_s = 15;
+    c->lease_s = 15;
+    c->claim_poll_ms = 250;
     c->max_subscribers = 1024;
     c->max_connections = 4096;
     c->max_connections_per_ip = 1024;

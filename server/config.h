@@ -7,7 +7,11 @@
 
 typedef struct {
     char listen[128];          /* host:port */
-    char db[512];              /* SQLite file */
+    char db[512];              /* the store: a SQLite file (sqlite:PATH) or postgres:// URL */
+    char node[64];             /* name on a shared store; "": the host name */
+    double lease_s;            /* shared store: a running job's hold without renewal */
+    int claim_poll_ms;         /* shared store: how often other nodes' jobs and cancels are
+                                  looked for */
     int workers;               /* solver threads; 0 = number of cores */
     long max_body_bytes;       /* request bodies larger than this get 413 */
     long max_parse_bytes;      /* bodies being parsed at once, in bytes; more wait their turn */

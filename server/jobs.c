@@ -150,48 +150,143 @@ static void emit_status(sv_jobs *J, sv_live *L, const char *error_json)
 
 /* ---- dispatch ---- */
 
+/* Hands L, taken from the queue or claimed, to a worker. durable: the store already recorded
+ * the start (a claim); otherwise the claim is written here. 0, or -1 out of memory. */
+static int start(sv_jobs *J, sv_live *L, int durable)
+{
+    sv_task *t = calloc(1, sizeof *t);
+    sv_wop *op = durable ? NULL : sv_wop_new(SV_W_CLAIM, L->ent.id);
+    if (!t || (!durable && !op)) {
+        free(t);
+        free(op);
+        sv_log_error("out of memory dispatching", "job=%s", L->ent.id);
+        return -1;
+    }
+    L->state = SV_JOB_RUNNING;
+    if (!durable)
+        L->attempts++;
+    snprintf(t->id, sizeof t->id, "%s", L->ent.id);
+    t->codec = L->codec;
+    t->request = L->request;
+    L->request = NULL;
+    t->env = J->cfg.env;
+    t->time_limit_s = L->time_limit_s > 0 ? L->time_limit_s : J->cfg.max_job_seconds;
+    t->progress_interval_s = J->cfg.progress_interval_s;
+    t->owner = L;
+    L->task = t;
+    if (op) {
+        op->t = sv_wall_now();
+        op->attempts = L->attempts;
+        snprintf(op->node, sizeof op->node, "%s", J->node);
+        op->lease_s = J->cfg.lease_s;
+        op->retry = 1;
+        J->hooks.write(J->hooks.data, op);
+    }
+    emit_status(J, L, NULL);
+    sv_log_info("job started", "job=%s solver=%s attempt=%d", L->ent.id, L->codec->name,
+                L->attempts);
+    J->running++;
+    J->hooks.run(J->hooks.data, t);
+    return 0;
+}
+
+static void claimed(void *kdata, int rc, const sv_job *row);
+
 void sv_jobs_dispatch(sv_jobs *J)
 {
+    if (J->hooks.claim) {
+        /* A shared store: as many claims as free workers, until one finds nothing. */
+        while (!J->draining && !J->store_empty &&
+               J->running + J->claiming < J->cfg.workers) {
+            J->claiming++;
+            J->hooks.claim(J->hooks.data, claimed, J);
+        }
+        return;
+    }
     while (!J->draining && J->running < J->cfg.workers) {
         sv_jobent *e = sv_queue_take(J->queue);
         if (!e)
             break;
-        sv_live *L = (sv_live *)e;
-        int durable = J->queue->ops->claims_durably;
-        sv_task *t = calloc(1, sizeof *t);
-        sv_wop *op = durable ? NULL : sv_wop_new(SV_W_CLAIM, L->ent.id);
-        if (!t || (!durable && !op)) {
-            free(t);
-            free(op);
+        if (start(J, (sv_live *)e, J->queue->ops->claims_durably) != 0) {
             sv_queue_add(J->queue, e);
-            sv_log_error("out of memory dispatching", "job=%s", L->ent.id);
             return;
         }
-        L->state = SV_JOB_RUNNING;
-        L->attempts++;
-        snprintf(t->id, sizeof t->id, "%s", L->ent.id);
-        t->codec = L->codec;
-        t->request = L->request;
-        L->request = NULL;
-        t->env = J->cfg.env;
-        t->time_limit_s = L->time_limit_s > 0 ? L->time_limit_s : J->cfg.max_job_seconds;
-        t->progress_interval_s = J->cfg.progress_interval_s;
-        t->owner = L;
-        L->task = t;
-        if (op) {
-            op->t = sv_wall_now();
-            op->attempts = L->attempts;
-            snprintf(op->node, sizeof op->node, "%s", J->node);
-            op->lease_s = J->cfg.lease_s;
-            op->retry = 1;
-            J->hooks.write(J->hooks.data, op);
-        }
-        emit_status(J, L, NULL);
-        sv_log_info("job started", "job=%s solver=%s attempt=%d", L->ent.id, L->codec->name,
-                    L->attempts);
-        J->running++;
-        J->hooks.run(J->hooks.data, t);
     }
+}
+
+void sv_jobs_wake(sv_jobs *J)
+{
+    J->store_empty = 0;
+    sv_jobs_dispatch(J);
+}
+
+/* A shared store's claim came back: the job is this node's now (the store says running here,
+ * attempts counted). A job of a solver this build lacks cannot run here, and no other node
+ * could be told, so it fails with a reason rather than going round. */
+static void claimed(void *kdata, int rc, const sv_job *row)
+{
+    sv_jobs *J = kdata;
+    J->claiming--;
+    if (rc != SV_STORE_OK) {
+        if (rc != SV_STORE_ENOTFOUND)
+            sv_log_warn("claiming from the shared store failed; retrying at the next poll",
+                        "rc=%d", rc);
+        J->store_empty = 1;
+        return;
+    }
+    const sv_codec *codec = sv_codec_find(row->solver);
+    /* Submitted here and claimed before the insert's answer reached the loop: the same job. */
+    sv_live *L = sv_jobs_find(J, row->id);
+    if (!codec) {
+        sv_log_error("claimed a job of a solver this build does not have", "job=%s solver=%s",
+                     row->id, row->solver);
+        L = L ? L : live_new(J, row, NULL);
+        if (L) {
+            L->state = SV_JOB_FAILED;
+            L->attempts = row->attempts;
+            L->seq = row->last_seq;
+            sv_wop *op = sv_wop_new(SV_W_FINISH, row->id);
+            char *err = strdup("{\"code\":\"unsupported\",\"message\":\"the node that took the "
+                               "job has no solver of this name\"}");
+            if (op && err) {
+                op->state = SV_JOB_FAILED;
+                op->t = sv_wall_now();
+                op->error = err;
+                op->retry = 1;
+                J->hooks.write(J->hooks.data, op);
+                emit_status(J, L, err);
+            } else {
+                free(op);
+                free(err);
+            }
+            maybe_release(J, L);
+        }
+        sv_jobs_dispatch(J);
+        return;
+    }
+    if (!L)
+        L = live_new(J, row, codec);
+    if (!L) {
+        /* Claimed but not tracked: its lease runs out and another node takes it. */
+        sv_log_error("out of memory tracking a claimed job", "job=%s", row->id);
+        return;
+    }
+    L->codec = codec;
+    L->attempts = row->attempts;
+    L->seq = row->last_seq > L->seq ? row->last_seq : L->seq;
+    if (!L->request && row->request && (J->cfg.request_keep_bytes == 0 ||
+                                        strlen(row->request) <= J->cfg.request_keep_bytes))
+        L->request = strdup(row->request);
+    if (start(J, L, 1) != 0)
+        return;
+    sv_jobs_dispatch(J);
+}
+
+void sv_jobs_cancel_local(sv_jobs *J, const char *id)
+{
+    sv_live *L = sv_jobs_find(J, id);
+    if (L && L->task && !atomic_exchange(&L->task->cancel, 1))
+        sv_log_info("job cancel requested (from another node)", "job=%s", id);
 }
 
 /* ---- worker messages ---- */
@@ -327,6 +422,16 @@ static void insert_committed(sv_wop *op, void *data)
         reply_fail(c->cb, c->data, "unavailable",
                    "the job store failed; the job was not accepted");
         submit_ctx_free(c);
+        return;
+    }
+    if (J->hooks.claim) {
+        /* A shared store: whichever node claims it runs it (this one, perhaps already). */
+        J->cfg.metrics->jobs_submitted++;
+        sv_log_info("job queued", "job=%s solver=%s tenant=%s priority=%d", op->job.id,
+                    op->job.solver, op->job.tenant, op->job.priority);
+        reply_job(c->cb, c->data, SV_JOBS_CREATED, &op->job);
+        submit_ctx_free(c);
+        sv_jobs_wake(J);
         return;
     }
     sv_live *L = live_new(J, &op->job, sv_codec_find(op->job.solver));
@@ -517,6 +622,31 @@ static void cancel_committed(sv_wop *op, void *data)
     J->hooks.lookup(J->hooks.data, &q, cancelled_found, c);
 }
 
+/* A shared store decided a cancel of a job that does not run here. */
+static void remote_cancelled(void *kdata, int rc, sv_job_state was, const sv_job *row)
+{
+    cancel_ctx *c = kdata;
+    if (rc == SV_STORE_ENOTFOUND) {
+        reply_fail(c->cb, c->data, "not_found", "no such job");
+    } else if (rc == SV_STORE_ESTATE) {
+        reply_finished(c->cb, c->data, was);
+    } else if (rc != SV_STORE_OK) {
+        reply_fail(c->cb, c->data, "unavailable", "the job store failed");
+    } else if (was == SV_JOB_RUNNING) {
+        /* Its node sees the mark at its next poll and stops it. */
+        sv_log_info("job cancel requested (runs on another node)", "job=%s node=%s", row->id,
+                    row->node);
+        sv_jobs_reply r = {.outcome = SV_JOBS_CANCELLING, .id = row->id};
+        c->cb(c->data, &r);
+    } else {
+        sv_metrics_job_finished(c->J->cfg.metrics, sv_codec_find(row->solver),
+                                SV_JOB_CANCELLED);
+        sv_log_info("job cancelled", "job=%s", row->id);
+        reply_job(c->cb, c->data, SV_JOBS_CANCELLED, row);
+    }
+    free(c);
+}
+
 void sv_jobs_cancel(sv_jobs *J, const char *id, const char *tenant, sv_jobs_reply_fn cb,
                     void *data)
 {
@@ -544,6 +674,10 @@ void sv_jobs_cancel(sv_jobs *J, const char *id, const char *tenant, sv_jobs_repl
     c->J = J;
     c->cb = cb;
     c->data = data;
+    if (!L && J->hooks.cancel) {
+        J->hooks.cancel(J->hooks.data, id, tenant, remote_cancelled, c);
+        return;
+    }
     if (!L) {
         sv_jobs_lookup q = {.id = id, .tenant = tenant};
         J->hooks.lookup(J->hooks.data, &q, finished_found, c);

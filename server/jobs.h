@@ -49,6 +49,9 @@ typedef struct {
 } sv_jobs_lookup;
 /* The answer: rc is SV_STORE_*, row the job when rc is SV_STORE_OK (valid during the call). */
 typedef void (*sv_jobs_found)(void *kdata, int rc, const sv_job *row);
+/* The answer to a cancel the store decided (sv_store_cancel): rc is SV_STORE_*, was the state
+ * the job was found in, row the job afterwards when rc is SV_STORE_OK. */
+typedef void (*sv_jobs_cancelled)(void *kdata, int rc, sv_job_state was, const sv_job *row);
 
 typedef struct {
     void *data;   /* passed to every hook */
@@ -65,6 +68,15 @@ typedef struct {
     void (*lookup)(void *data, const sv_jobs_lookup *q, sv_jobs_found k, void *kdata);
     /* 1 while durable writes fail as a whole (optional: NULL, never). */
     int (*store_failing)(void *data);
+    /* A store that several nodes share (both NULL otherwise; server/cluster.h). claim takes
+     * the next queued job of the store for this node (sv_store_claim_next) and answers through
+     * k: SV_STORE_OK with the row, request included, or SV_STORE_ENOTFOUND when none is
+     * queued. With claim set, dispatch claims through the store rather than from the queue, a
+     * job submitted here leaves memory once stored (any node may run it), and a cancel of a
+     * job that does not run here goes to cancel (sv_store_cancel) for the store to decide. */
+    void (*claim)(void *data, sv_jobs_found k, void *kdata);
+    void (*cancel)(void *data, const char *id, const char *tenant, sv_jobs_cancelled k,
+                   void *kdata);
 } sv_jobs_hooks;
 
 typedef struct {
@@ -119,6 +131,9 @@ struct sv_jobs {
     sv_jobtable table;
     sv_queue *queue;
     int running;                 /* tasks handed to workers and not yet done */
+    int claiming;                /* claims asked of a shared store, not yet answered */
+    int store_empty;             /* a shared store's last claim found nothing queued: no more
+                                    claims until sv_jobs_wake */
     int draining;                /* no dispatch */
     pending_submit *pending;     /* idempotent submissions awaiting their commit */
     unsigned id_counter;
@@ -149,6 +164,11 @@ void sv_jobs_delete(sv_jobs *J, const char *id, const char *tenant, sv_jobs_repl
 void sv_jobs_maintain(sv_jobs *J, double finished_before, long keep);
 /* Starts queued jobs while workers are free (and not draining). */
 void sv_jobs_dispatch(sv_jobs *J);
+/* A shared store may have queued jobs again (a submission, a requeue, the periodic poll):
+ * dispatch claims once more. */
+void sv_jobs_wake(sv_jobs *J);
+/* A client on another node asked to cancel job id, which runs here: it is asked to stop. */
+void sv_jobs_cancel_local(sv_jobs *J, const char *id);
 /* The workers' messages (an sv_pool_deliver; data is the sv_jobs). */
 void sv_jobs_deliver(void *data, sv_msg_kind kind, sv_task *t, const char *json);
 /* Stops dispatching (shutdown). */

@@ -12,13 +12,15 @@
 #include <unistd.h>
 #include "server/app.h"
 #include "server/auth.h"
+#include "server/cluster.h"
 #include "server/handlers.h"
 #include "server/intake.h"
 #include "server/log.h"
 #include "server/stream.h"
 
 /* The node name under which this process holds running jobs. A store of one node (SQLite) has
- * one name for every start, so that recovery finds the jobs of the previous run. */
+ * one name for every start, so that recovery finds the jobs of the previous run; on a shared
+ * store each node has its own (--node, by default the host name). */
 #define SV_NODE_NAME "local"
 
 /* ---- the job service's hooks ---- */
@@ -85,6 +87,19 @@ static void hook_lookup(void *data, const sv_jobs_lookup *q, sv_jobs_found k, vo
     sv_reads_submit(&app->reads, &c->rd, lookup_run, lookup_done);
 }
 
+static void hook_claim(void *data, sv_jobs_found k, void *kdata)
+{
+    sv_app *app = data;
+    sv_cluster_claim(&app->cluster, k, kdata);
+}
+
+static void hook_cancel(void *data, const char *id, const char *tenant, sv_jobs_cancelled k,
+                        void *kdata)
+{
+    sv_app *app = data;
+    sv_cluster_cancel(&app->cluster, id, tenant, k, kdata);
+}
+
 /* Retention (retain-days, retain-jobs) and the store's log checkpoint, through the writer. */
 static void on_maintenance(uv_timer_t *t)
 {
@@ -108,6 +123,7 @@ static void finish_shutdown(sv_app *app)
     uv_close((uv_handle_t *)&app->heartbeat, NULL);
     uv_timer_stop(&app->maintenance);
     uv_close((uv_handle_t *)&app->maintenance, NULL);
+    sv_cluster_stop(&app->cluster);
     uv_close((uv_handle_t *)&app->drain_timer, NULL);
     uv_close((uv_handle_t *)&app->sigterm, NULL);
     uv_close((uv_handle_t *)&app->sigint, NULL);
@@ -125,7 +141,7 @@ static void on_drain_tick(uv_timer_t *t)
         sv_jobs_interrupt_all(&app->jobs);
         app->interrupted = 1;
     }
-    if (sv_jobs_running(&app->jobs) != 0 || sv_intake_busy(app))
+    if (sv_jobs_running(&app->jobs) != 0 || app->jobs.claiming != 0 || sv_intake_busy(app))
         return;
     if (sv_writer_idle(&app->writer)) {
         finish_shutdown(app);
@@ -223,17 +239,30 @@ int main(int argc, char **argv)
         sv_log_error("cannot open the job store", "db=\"%s\" err=\"%s\"", app.cfg.db, err);
         return 1;
     }
+    /* A store several nodes share: jobs are claimed through it, under this node's name.
+     * SOLVD_SHARED_DISPATCH=1 drives a SQLite store so, for the tests of that path. */
+    const char *shared_env = getenv("SOLVD_SHARED_DISPATCH");
+    app.shared = (sv_store_caps(app.rstore) & SV_STORE_CAP_SHARED) ||
+                 (shared_env && strcmp(shared_env, "1") == 0);
+    char node[64] = SV_NODE_NAME;
+    if (app.shared && app.cfg.node[0])
+        snprintf(node, sizeof node, "%s", app.cfg.node);
+    else if (app.shared && gethostname(node, sizeof node) != 0)
+        snprintf(node, sizeof node, "%s", SV_NODE_NAME);
+    node[sizeof node - 1] = 0;
     int requeued = 0, failed = 0;
-    if (sv_store_recover(app.wstore, SV_NODE_NAME, app.cfg.max_attempts, sv_wall_now(), &requeued,
+    if (sv_store_recover(app.wstore, node, app.cfg.max_attempts, sv_wall_now(), &requeued,
                          &failed) != SV_STORE_OK) {
         sv_log_error("recovery failed", "err=\"%s\"", sv_store_errmsg(app.wstore));
         return 1;
     }
     /* SOLVD_READS_OFF_LOOP=1 reads on the pool even from a local store: how a remote backend
-     * is driven, so that the tests can run that path with SQLite. */
+     * is driven, so that the tests can run that path with SQLite. Claims on a shared store go
+     * through the same handles, so they too are off the loop. */
     const char *off = getenv("SOLVD_READS_OFF_LOOP");
-    if (sv_reads_init(&app.reads, app.loop, app.rstore, app.cfg.db, off && strcmp(off, "1") == 0,
-                      err, sizeof err) != SV_STORE_OK) {
+    if (sv_reads_init(&app.reads, app.loop, app.rstore, app.cfg.db,
+                      app.shared || (off && strcmp(off, "1") == 0), err,
+                      sizeof err) != SV_STORE_OK) {
         sv_log_error("cannot open the job store", "db=\"%s\" err=\"%s\"", app.cfg.db, err);
         return 1;
     }
@@ -243,8 +272,9 @@ int main(int argc, char **argv)
         .max_queued_per_tenant = app.cfg.max_queued_per_tenant,
         .progress_interval_s = app.cfg.progress_interval_ms / 1000.0,
         .env = &app.env,
-        .node = SV_NODE_NAME,
-        .lease_s = 0,   /* one node: the hold lasts until this process stops */
+        .node = node,
+        /* One node: the hold lasts until this process stops. */
+        .lease_s = app.shared ? app.cfg.lease_s : 0,
         .metrics = &app.metrics,
         .id_seed = random_seed(),
         /* Larger requests of queued jobs wait in the store: a 4 MB body cost 23.5 MB of RSS
@@ -259,10 +289,12 @@ int main(int argc, char **argv)
         .closed = sv_stream_on_closed,
         .lookup = hook_lookup,
         .store_failing = hook_store_failing,
+        .claim = app.shared ? hook_claim : NULL,
+        .cancel = app.shared ? hook_cancel : NULL,
     };
     if (sv_auth_load(&app) != 0 ||
         sv_jobs_init(&app.jobs, &jcfg, &hooks, sv_queue_memory_new()) != 0 ||
-        sv_jobs_load(&app.jobs, app.rstore) != 0) {
+        (!app.shared && sv_jobs_load(&app.jobs, app.rstore) != 0)) {
         sv_log_error("start-up failed", NULL);
         return 1;
     }
@@ -272,10 +304,11 @@ int main(int argc, char **argv)
                     "listen=\"%s\" fix=\"--tokens-file FILE, or --listen 127.0.0.1:PORT\"",
                     app.cfg.listen);
     sv_log_info("store ready",
-                "db=\"%s\" schema=%d requeued=%d failed=%d queued=%zu backend=%s reads=%s",
+                "db=\"%s\" schema=%d requeued=%d failed=%d queued=%zu backend=%s reads=%s "
+                "node=%s shared=%d",
                 app.cfg.db, sv_store_schema_version(app.rstore), requeued, failed,
                 sv_jobs_queued(&app.jobs), sv_store_backend(app.rstore),
-                sv_reads_off_loop(&app.reads) ? "pool" : "inline");
+                sv_reads_off_loop(&app.reads) ? "pool" : "inline", node, app.shared);
     app.drain_timer.data = &app;
     app.maintenance.data = &app;
     app.sigterm.data = &app;
@@ -293,7 +326,10 @@ int main(int argc, char **argv)
         uv_signal_start(&app.sigterm, on_signal, SIGTERM) != 0 ||
         uv_signal_start(&app.sigint, on_signal, SIGINT) != 0 ||
         uv_signal_init(app.loop, &app.sighup) != 0 ||
-        uv_signal_start(&app.sighup, on_sighup, SIGHUP) != 0) {
+        uv_signal_start(&app.sighup, on_sighup, SIGHUP) != 0 ||
+        (app.shared && sv_cluster_start(&app.cluster, app.loop, &app.jobs, &app.reads, node,
+                                        app.cfg.lease_s, app.cfg.max_attempts,
+                                        app.cfg.claim_poll_ms) != 0)) {
         sv_log_error("start-up failed", NULL);
         return 1;
     }

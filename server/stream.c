@@ -9,9 +9,14 @@
  *
  * Opening a stream attaches it to the live job first and then reads the stored events (through
  * the reads module, perhaps on a pool thread); live events that arrive meanwhile are held and
- * sent after the replay, duplicates skipped by sequence number, so none falls in between. */
+ * sent after the replay, duplicates skipped by sequence number, so none falls in between.
+ *
+ * On a store that several nodes share, a job may run on another node: its stream follows the
+ * store instead, reading the events after the last one it sent at every tick (claim-poll-ms),
+ * until a final status event arrives. */
 #include "server/stream.h"
 
+#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 #include "core/solver.h"
@@ -47,6 +52,10 @@ struct sv_sub {
     int closing;               /* end the stream once the queue is drained */
     int failed;                /* too slow: end with an error */
     int replaying;             /* the stored events are being read: live ones wait in held */
+    int remote;                /* the job runs elsewhere: follows the store (shared stores) */
+    int polling;               /* a read of the store for it is in flight */
+    int dead;                  /* the connection is gone while polling: freed when it ends */
+    int final_seen;            /* a final status event was queued */
     kept_event *held, *held_tail;
     sv_sub *next;              /* in live->subs */
     sv_sub *all_next, *all_prev; /* in app->subs_all, once the stream is open */
@@ -211,6 +220,8 @@ static void release(void *cls)
 {
     sv_sub *s = cls;
     sv_app *app = s->app;
+    if (s->dead)
+        return;
     kept_free_all(s->held);
     if (s->live) {
         for (sv_sub **pp = &s->live->subs; *pp; pp = &(*pp)->next) {
@@ -230,7 +241,13 @@ static void release(void *cls)
     }
     app->n_subs--;
     queue_free(s);
-    free(s);
+    s->listed = 0;
+    s->live = NULL;
+    s->held = s->held_tail = NULL;
+    if (s->polling)
+        s->dead = 1;   /* the read in flight frees it */
+    else
+        free(s);
 }
 
 /* ---- the job service's hooks ---- */
@@ -277,10 +294,22 @@ typedef struct {
     char id[40];
     long after;
     int rc;
+    int final_seen;            /* a final status event is among those read */
     kept_event *events, *tail;
     sv_chunk *result;          /* the job's result block already in memory (one reference),
                                   or NULL: the replay then reads the result from the store */
 } replay;
+
+/* A status event's data names a final state ({"status":"succeeded",...}). */
+static int status_is_final(const char *json)
+{
+    json_t *o = json ? json_loads(json, 0, NULL) : NULL;
+    sv_job_state st;
+    int final = o && sv_job_state_parse(json_string_value(json_object_get(o, "status")), &st) == 0 &&
+                sv_job_state_final(st);
+    json_decref(o);
+    return final;
+}
 
 /* Pool thread or inline: the stored events, results expanded from the job row. */
 static int collect(void *data, long seq, const char *type, double ts, const char *json)
@@ -310,6 +339,8 @@ static int collect(void *data, long seq, const char *type, double ts, const char
         c->rc = SV_STORE_ENOMEM;
         return 1;
     }
+    if (strcmp(type, "status") == 0 && status_is_final(json))
+        c->final_seen = 1;
     if (c->tail)
         c->tail->next = k;
     else
@@ -369,6 +400,8 @@ static void replay_done(sv_read *rd)
             k->c = sv_chunk_share(&app->result_chunks, k->c, s->job_id, k->seq);
         push(s, k->seq, k->type, k->c);
     }
+    if (c->final_seen)
+        s->final_seen = 1;
     replay_free(c);
     /* Then what arrived live meanwhile (what the replay already had is skipped by seq). */
     kept_event *held = s->held;
@@ -376,9 +409,14 @@ static void replay_done(sv_read *rd)
     for (kept_event *k = held; k; k = k->next)
         push(s, k->seq, k->type, k->c);
     kept_free_all(held);
-    /* Not attached, or the job ended during the replay: nothing more will come. */
-    if (!s->live)
-        s->closing = 1;
+    /* Not attached, or the job ended during the replay: nothing more will come here; on a
+     * shared store a job that has not ended runs (or will run) on some node: follow the store. */
+    if (!s->live && !s->closing) {
+        if (app->shared && !s->final_seen)
+            s->remote = 1;
+        else
+            s->closing = 1;
+    }
     s->all_next = app->subs_all;
     if (app->subs_all)
         app->subs_all->all_prev = s;
@@ -432,6 +470,50 @@ enum MHD_Result sv_stream_open(sv_app *app, sv_req *r, const char *id, long last
     return sv_http_pending(r);
 }
 
+/* ---- following a job on another node (shared stores) ---- */
+
+static void follow_done(sv_read *rd)
+{
+    replay *c = (replay *)rd;
+    sv_sub *s = c->sub;
+    sv_app *app = s->app;
+    s->polling = 0;
+    if (s->dead) {
+        replay_free(c);
+        free(s);
+        return;
+    }
+    if (c->rc != SV_STORE_OK) {
+        /* The store failed this time: the next tick reads again. */
+        replay_free(c);
+        return;
+    }
+    for (kept_event *k = c->events; k; k = k->next) {
+        if (strcmp(k->type, "result") == 0)
+            k->c = sv_chunk_share(&app->result_chunks, k->c, s->job_id, k->seq);
+        push(s, k->seq, k->type, k->c);
+    }
+    if (c->final_seen) {
+        s->final_seen = 1;
+        s->remote = 0;
+        stream_end(s);
+    }
+    replay_free(c);
+}
+
+static void follow(sv_sub *s)
+{
+    replay *c = calloc(1, sizeof *c);
+    if (!c)
+        return;
+    c->sub = s;
+    snprintf(c->id, sizeof c->id, "%s", s->job_id);
+    c->after = s->last_seq;
+    c->result = sv_chunk_find(s->app->result_chunks, s->job_id);
+    s->polling = 1;
+    sv_reads_submit(&s->app->reads, &c->rd, replay_run, follow_done);
+}
+
 /* Ticks of the heartbeat timer per period: a stream's keep-alive comes between heartbeat-s and
  * heartbeat-s plus a tick after its last write. At most one tick a second, so an idle daemon
  * with the default 15 s period wakes once a second. */
@@ -443,6 +525,8 @@ static void on_heartbeat(uv_timer_t *t)
     sv_app *app = t->data;
     double now = sv_now_s();
     for (sv_sub *s = app->subs_all; s; s = s->all_next) {
+        if (s->remote && !s->polling && !s->closing && !s->failed)
+            follow(s);
         if (now - s->quiet_since < (double)app->cfg.heartbeat_s)
             continue;
         comment(s, "keep-alive");
@@ -459,6 +543,9 @@ int sv_stream_heartbeat_start(sv_app *app)
     uint64_t tick = (uint64_t)app->cfg.heartbeat_s * 1000u / SV_HEARTBEAT_TICKS;
     if (tick > SV_HEARTBEAT_MAX_TICK_MS)
         tick = SV_HEARTBEAT_MAX_TICK_MS;
+    /* On a shared store the same tick follows the jobs that run on other nodes. */
+    if (app->shared && tick > (uint64_t)app->cfg.claim_poll_ms)
+        tick = (uint64_t)app->cfg.claim_poll_ms;
     return uv_timer_start(&app->heartbeat, on_heartbeat, tick, tick);
 }
 

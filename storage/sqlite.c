@@ -216,6 +216,8 @@ typedef struct sq_store {
     sqlite3_stmt *st[ST_N];
     sqlite3_stmt *list[LF_N];
     int in_tx;   /* between a successful sv_store_begin and its commit or rollback */
+    int sp_depth;   /* savepoints open (savepoint, savepoint_end) */
+    int sp_began;   /* the outermost of them began the transaction itself */
     char msg[512];
 } sq_store;
 
@@ -337,19 +339,53 @@ static int run_id(sq_store *s, int id)
 
 static int savepoint(sq_store *s)
 {
-    return run_id(s, ST_SAVEPOINT);
+    /* Outside a caller's transaction the outermost savepoint would start a deferred one, whose
+     * first write must upgrade a read lock: with another process writing (a store shared by
+     * several nodes) that upgrade fails at once with SQLITE_BUSY, whatever the busy timeout.
+     * So such an operation takes the write lock up front (BEGIN IMMEDIATE) and commits at its
+     * outermost end. */
+    if (s->sp_depth == 0 && !s->in_tx && sqlite3_get_autocommit(s->db)) {
+        int rc = run_id(s, ST_BEGIN);
+        if (rc)
+            return rc;
+        s->sp_began = 1;
+    }
+    int rc = run_id(s, ST_SAVEPOINT);
+    if (rc == SV_STORE_OK)
+        s->sp_depth++;
+    else if (s->sp_depth == 0 && s->sp_began) {
+        run_id(s, ST_ROLLBACK);
+        s->sp_began = 0;
+    }
+    return rc;
 }
 
 /* Ends the savepoint: kept if rc is OK, undone otherwise. Returns the first error. */
 static int savepoint_end(sq_store *s, int rc)
 {
-    if (rc == SV_STORE_OK)
-        return run_id(s, ST_RELEASE);
+    s->sp_depth--;
+    int outer = s->sp_depth == 0 && s->sp_began;
+    if (rc == SV_STORE_OK) {
+        rc = run_id(s, ST_RELEASE);
+        if (outer) {
+            if (rc == SV_STORE_OK)
+                rc = run_id(s, ST_COMMIT);
+            if (rc != SV_STORE_OK && !sqlite3_get_autocommit(s->db))
+                run_id(s, ST_ROLLBACK);
+            s->sp_began = 0;
+        }
+        return rc;
+    }
     /* Keep the message of the original failure, not of the clean-up. */
     char keep[sizeof s->msg];
     memcpy(keep, s->msg, sizeof keep);
     if (run_id(s, ST_ROLLBACK_TO) == SV_STORE_OK)
         run_id(s, ST_RELEASE);
+    if (outer) {
+        if (!sqlite3_get_autocommit(s->db))
+            run_id(s, ST_ROLLBACK);
+        s->sp_began = 0;
+    }
     memcpy(s->msg, keep, sizeof keep);
     return rc;
 }

@@ -1,0 +1,247 @@
+/* test_cluster.c - three solvd nodes on one shared store (server/cluster.h, docs/scale-out.md).
+ * Jobs submitted to one node spread over all three; a node killed with -9 mid-run loses no
+ * job: the others requeue its job when its lease runs out and run it to the end, once; a
+ * cancel sent to one node stops a job another node runs; a stream opened on one node follows a
+ * job another node runs to its last event.
+ *
+ * The store is PostgreSQL when SOLVD_TEST_PG_URL names a database (the ctest fixture of
+ * tests/support/pgcluster.sh starts a throwaway cluster), and otherwise one SQLite file that
+ * the three processes share, driven as a shared store (SOLVD_SHARED_DISPATCH=1): the same
+ * server code, with the store's own locking between processes. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "harness.h"
+
+#define N_NODES 3
+#define LEASE_S "2"
+
+static char store_url[512];
+
+/* The three nodes, one worker each, on the shared store. */
+static void start_nodes(it_daemon d[N_NODES], const char *workers)
+{
+    static char names[N_NODES][16];
+    for (int i = 0; i < N_NODES; i++) {
+        snprintf(names[i], sizeof names[i], "n%d", i + 1);
+        const char *args[] = {"--db",          store_url, "--node", names[i],
+                              "--workers",     workers,   "--lease-s", LEASE_S,
+                              "--claim-poll-ms", "50",    NULL};
+        it_assert_start(&d[i], args);
+    }
+}
+
+/* Which node's log says it started job id (at attempt), or -1; *count gets how many did. */
+static int started_on(const it_daemon d[N_NODES], const char *id, int attempt, int *count)
+{
+    char needle[128];
+    snprintf(needle, sizeof needle, "job=%s solver=distributed.ef21 attempt=%d", id, attempt);
+    int who = -1, n = 0;
+    for (int i = 0; i < N_NODES; i++)
+        if (d[i].pid && it_daemon_log_find(&d[i], "msg=\"job started\"", needle) >= 0) {
+            who = i;
+            n++;
+        }
+    if (count)
+        *count = n;
+    return who;
+}
+
+static void wait_running(const it_daemon *d, const char *id)
+{
+    json_decref(it_wait_for_status(d, id, "running", 20));
+}
+
+/* Events of job id as stored (read through node d), counted by kind. */
+typedef struct {
+    int results, finals, queued_again;
+} event_counts;
+
+static event_counts count_events(const it_daemon *d, const char *id)
+{
+    char path[200];
+    snprintf(path, sizeof path, "/v1/jobs/%s/events", id);
+    it_stream s;
+    assert_int_equal(it_sse(d, path, NULL, 20, NULL, NULL, &s), 0);
+    assert_true(s.ended);
+    event_counts c = {0, 0, 0};
+    for (size_t i = 0; i < s.n; i++) {
+        if (strcmp(s.ev[i].type, "result") == 0)
+            c.results++;
+        if (strcmp(s.ev[i].type, "status") != 0 || !s.ev[i].json)
+            continue;
+        const char *st = it_str(s.ev[i].json, "status");
+        if (strcmp(st, "succeeded") == 0 || strcmp(st, "failed") == 0 ||
+            strcmp(st, "cancelled") == 0 || strcmp(st, "timed_out") == 0)
+            c.finals++;
+        if (strcmp(st, "queued") == 0 && i > 0)
+            c.queued_again++;
+        /* Ids rise by one: no event lost or doubled across nodes. */
+        assert_int_equal(s.ev[i].id, (long)i + 1);
+    }
+    it_stream_free(&s);
+    return c;
+}
+
+/* Six jobs sent to one node run on all three, each started once. */
+static void test_jobs_spread_over_nodes(void **state)
+{
+    (void)state;
+    it_daemon d[N_NODES];
+    start_nodes(d, "1");
+    char ids[6][64];
+    char *body = it_body_long("{\"time_limit_s\":1.5}");
+    for (int i = 0; i < 6; i++)
+        json_decref(it_submit(&d[0], body, ids[i]));
+    free(body);
+    int ran[N_NODES] = {0};
+    for (int i = 0; i < 6; i++) {
+        json_t *j = it_wait_for_status(&d[i % N_NODES], ids[i], "timed_out", 30);
+        assert_int_equal(json_integer_value(json_object_get(j, "attempts")), 1);
+        json_decref(j);
+        int n = 0;
+        int who = started_on(d, ids[i], 1, &n);
+        assert_int_equal(n, 1);
+        ran[who]++;
+    }
+    for (int i = 0; i < N_NODES; i++) {
+        if (ran[i] == 0)
+            fprintf(stderr, "node n%d ran none of the jobs\n", i + 1);
+        assert_true(ran[i] > 0);
+    }
+    for (int i = 0; i < N_NODES; i++)
+        it_assert_clean_exit(&d[i]);
+}
+
+/* kill -9 of a node while it runs a job: another node takes the job over once its lease has
+ * run out, and every job ends exactly once. */
+static void test_node_killed_mid_run(void **state)
+{
+    (void)state;
+    it_daemon d[N_NODES];
+    start_nodes(d, "1");
+    char ids[5][64];
+    char *body = it_body_long("{\"time_limit_s\":3}");
+    for (int i = 0; i < 5; i++)
+        json_decref(it_submit(&d[i % N_NODES], body, ids[i]));
+    free(body);
+    /* The first three run at once, one on each node. */
+    int victim_job = -1;
+    double t0 = it_now();
+    while (victim_job < 0 && it_now() - t0 < 20) {
+        for (int i = 0; i < 5 && victim_job < 0; i++)
+            if (started_on(d, ids[i], 1, NULL) == 1)
+                victim_job = i;
+        it_sleep(0.05);
+    }
+    assert_true(victim_job >= 0);
+    wait_running(&d[0], ids[victim_job]);
+    json_t *j = it_get_job(&d[0], ids[victim_job]);
+    assert_string_equal(it_str(j, "node"), "n2");
+    json_decref(j);
+    it_daemon_kill9(&d[1]);
+
+    /* Every job ends, read through a survivor. */
+    for (int i = 0; i < 5; i++) {
+        j = it_wait_for_status(&d[i % 2 == 0 ? 0 : 2], ids[i], "timed_out", 60);
+        long attempts = (long)json_integer_value(json_object_get(j, "attempts"));
+        assert_int_equal(attempts, i == victim_job ? 2 : 1);
+        json_decref(j);
+        event_counts c = count_events(&d[2], ids[i]);
+        assert_int_equal(c.finals, 1);
+        assert_true(c.results <= 1);
+        assert_int_equal(c.queued_again, i == victim_job ? 1 : 0);
+    }
+    /* The second start was on a survivor. */
+    int n = 0;
+    int who = started_on(d, ids[victim_job], 2, &n);
+    assert_int_equal(n, 1);
+    assert_true(who == 0 || who == 2);
+    it_assert_clean_exit(&d[0]);
+    it_assert_clean_exit(&d[2]);
+}
+
+/* A cancel and a stream sent to one node, for a job another node runs. */
+static void test_cancel_and_stream_across_nodes(void **state)
+{
+    (void)state;
+    it_daemon d[N_NODES];
+    start_nodes(d, "1");
+    char busy[3][64], id[64];
+    char *body = it_body_long(NULL);
+    /* n1, n2 and n3 busy with one job each; the next one waits in the queue. */
+    for (int i = 0; i < N_NODES; i++) {
+        json_decref(it_submit(&d[i], body, busy[i]));
+        wait_running(&d[i], busy[i]);
+    }
+    json_decref(it_submit(&d[0], body, id));
+    free(body);
+    /* Queued: any node cancels it at once, for every node. */
+    char path[200];
+    snprintf(path, sizeof path, "/v1/jobs/%s/cancel", id);
+    json_t *r = it_call(&d[2], "POST", path, NULL, 200);
+    assert_string_equal(it_str(r, "status"), "cancelled");
+    json_decref(r);
+    json_decref(it_wait_for_status(&d[0], id, "cancelled", 5));
+
+    /* Running on n2: n1 streams it and cancels it. */
+    snprintf(path, sizeof path, "/v1/jobs/%s/events", busy[1]);
+    it_sse_bg *bg = it_sse_bg_start(&d[0], path, NULL, 30, NULL, NULL);
+    assert_int_equal(it_sse_bg_wait_connected(bg, 10), 0);
+    it_sleep(0.5);
+    snprintf(path, sizeof path, "/v1/jobs/%s/cancel", busy[1]);
+    json_decref(it_call(&d[0], "POST", path, NULL, 202));
+    json_t *j = it_wait_for_status(&d[0], busy[1], "cancelled", 10);
+    json_decref(j);
+    it_stream *s = it_sse_bg_join(bg);
+    assert_true(s->ended);
+    assert_true(s->n >= 3);
+    const it_event *last = &s->ev[s->n - 1];
+    assert_string_equal(last->type, "status");
+    assert_non_null(last->json);
+    assert_string_equal(it_str(last->json, "status"), "cancelled");
+    /* It followed the run: progress events came from n2 through the store. */
+    assert_non_null(it_stream_find(s, "progress", 0));
+    for (size_t i = 1; i < s->n; i++)
+        assert_true(s->ev[i].id == s->ev[i - 1].id + 1);
+    it_sse_bg_free(bg);
+    int n = 0;
+    assert_int_equal(started_on(d, busy[1], 1, &n), 1);
+    assert_true(it_daemon_log_contains(&d[1], "job cancel requested (from another node)"));
+
+    for (int i = 0; i < N_NODES; i++) {
+        if (i != 1) {
+            snprintf(path, sizeof path, "/v1/jobs/%s/cancel", busy[i]);
+            json_decref(it_call(&d[i], "POST", path, NULL, 202));
+            json_decref(it_wait_for_status(&d[i], busy[i], "cancelled", 10));
+        }
+        it_assert_clean_exit(&d[i]);
+    }
+}
+
+int main(void)
+{
+    const char *pg = getenv("SOLVD_TEST_PG_URL");
+    if (pg && *pg) {
+        snprintf(store_url, sizeof store_url, "%s", pg);
+    } else {
+        char dir[] = "/tmp/solvd_cluster.XXXXXX";
+        if (!mkdtemp(dir))
+            return 1;
+        snprintf(store_url, sizeof store_url, "%s/shared.db", dir);
+        setenv("SOLVD_SHARED_DISPATCH", "1", 1);
+    }
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_teardown(test_jobs_spread_over_nodes, it_teardown),
+        cmocka_unit_test_teardown(test_node_killed_mid_run, it_teardown),
+        cmocka_unit_test_teardown(test_cancel_and_stream_across_nodes, it_teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
