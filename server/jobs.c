@@ -251,6 +251,7 @@ static void claimed(void *kdata, int rc, const sv_job *row)
             if (op && err) {
                 op->state = SV_JOB_FAILED;
                 op->t = sv_wall_now();
+                snprintf(op->node, sizeof op->node, "%s", J->node);
                 op->error = err;
                 op->retry = 1;
                 J->hooks.write(J->hooks.data, op);
@@ -312,6 +313,10 @@ static void on_done(sv_jobs *J, sv_task *t)
     }
     op->state = t->final_state;
     op->t = sv_wall_now();
+    /* On a shared store only while this node still holds the job: if its lease ran out and
+     * another node runs it again, that run's result is the one kept. */
+    if (J->hooks.claim)
+        snprintf(op->node, sizeof op->node, "%s", J->node);
     op->summary = t->summary ? strdup(t->summary) : NULL;
     op->error = t->error ? strdup(t->error) : NULL;
     /* The full result is pushed live and stored once, in the job row; the stored event keeps

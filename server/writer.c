@@ -117,8 +117,8 @@ static int apply(sv_store *s, sv_wop *op)
     case SV_W_CLAIM:
         return sv_store_claim_job(s, op->id, op->node, op->t, op->lease_s, op->attempts);
     case SV_W_FINISH:
-        return sv_store_finish_job(s, op->id, op->state, op->t, op->summary, op->result,
-                                   op->error);
+        return sv_store_finish_job(s, op->id, op->node[0] ? op->node : NULL, op->state, op->t,
+                                   op->summary, op->result, op->error);
     case SV_W_EVENT: return sv_store_add_event(s, op->id, op->seq, op->type, op->t, op->data);
     case SV_W_DELETE: return sv_store_delete_job(s, op->id, op->tenant[0] ? op->tenant : NULL);
     case SV_W_MAINTAIN:

@@ -25,7 +25,8 @@ typedef struct sv_wop {
     char id[40];
     double t;                  /* CLAIM: started_at; FINISH: finished_at; EVENT: ts */
     int attempts;              /* CLAIM */
-    char node[64];             /* CLAIM: the node taking the job */
+    char node[64];             /* CLAIM: the node taking the job; FINISH: "" or the node that
+                                  must still hold a running job (shared stores) */
     double lease_s;            /* CLAIM: 0, no expiry */
     sv_job_state state;        /* FINISH */
     char *summary, *result, *error;  /* FINISH (owned) */

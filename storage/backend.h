@@ -28,8 +28,9 @@ typedef struct sv_store_ops {
     int (*release)(sv_store *s, const char *id, const char *node, double now);
     int (*requeue_expired)(sv_store *s, double now, int max_attempts, int *requeued,
                            int *failed);
-    int (*finish_job)(sv_store *s, const char *id, sv_job_state state, double finished_at,
-                      const char *summary, const char *result, const char *error);
+    int (*finish_job)(sv_store *s, const char *id, const char *node, sv_job_state state,
+                      double finished_at, const char *summary, const char *result,
+                      const char *error);
     int (*cancel)(sv_store *s, const char *id, const char *tenant, double now,
                   sv_job_state *state);
     int (*cancel_requests)(sv_store *s, const char *node, int (*cb)(void *data, const char *id),

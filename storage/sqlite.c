@@ -162,7 +162,8 @@ static const char *const stmt_sql[ST_N] = {
                         " ORDER BY priority DESC, created_at, id LIMIT 1",
     [ST_HEARTBEAT] = "UPDATE jobs SET lease_until = ?3 WHERE state = ?1 AND node = ?2",
     [ST_FINISH] = "UPDATE jobs SET state = ?2, finished_at = ?3, summary = ?4, result = ?5,"
-                  " error = ?6 WHERE id = ?1 AND state IN (?7, ?8)",
+                  " error = ?6 WHERE id = ?1 AND (state = ?7 OR (state = ?8"
+                  " AND (?9 IS NULL OR node = ?9)))",
     [ST_EVENT_INSERT] = "INSERT INTO events (job_id, seq, type, ts, data)"
                         " VALUES (?1, ?2, ?3, ?4, ?5)",
     /* SET expressions see the row as it was, so progress compares against the old last_seq:
@@ -869,8 +870,9 @@ static int sq_heartbeat(sq_store *s, const char *node, double now, double lease_
     return SV_STORE_OK;
 }
 
-static int sq_finish_job(sq_store *s, const char *id, sv_job_state state, double finished_at,
-                        const char *summary, const char *result, const char *error)
+static int sq_finish_job(sq_store *s, const char *id, const char *node, sv_job_state state,
+                         double finished_at, const char *summary, const char *result,
+                         const char *error)
 {
     if (!sv_job_state_final(state))
         return fail_msg(s, SV_STORE_ESTATE, "finish: the target state is not a final one");
@@ -886,6 +888,7 @@ static int sq_finish_job(sq_store *s, const char *id, sv_job_state state, double
     BIND(bind_text(st, 6, error));
     BIND(bind_state(st, 7, SV_JOB_QUEUED));
     BIND(bind_state(st, 8, SV_JOB_RUNNING));
+    BIND(bind_text(st, 9, node));
     if (rc != SQLITE_OK)
         return bind_failed(s, st, rc);
     if ((rc = run(s, st)) != SV_STORE_OK)
@@ -1600,10 +1603,11 @@ static int op_requeue_expired(sv_store *s, double now, int max_attempts, int *re
     return sq_requeue_expired(SQ(s), now, max_attempts, requeued, failed);
 }
 
-static int op_finish_job(sv_store *s, const char *id, sv_job_state state, double finished_at,
-                         const char *summary, const char *result, const char *error)
+static int op_finish_job(sv_store *s, const char *id, const char *node, sv_job_state state,
+                         double finished_at, const char *summary, const char *result,
+                         const char *error)
 {
-    return sq_finish_job(SQ(s), id, state, finished_at, summary, result, error);
+    return sq_finish_job(SQ(s), id, node, state, finished_at, summary, result, error);
 }
 
 static int op_add_event(sv_store *s, const char *id, long seq, const char *type, double ts,

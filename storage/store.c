@@ -116,10 +116,11 @@ int sv_store_requeue_expired(sv_store *s, double now, int max_attempts, int *req
     return s->ops->requeue_expired(s, now, max_attempts, requeued, failed);
 }
 
-int sv_store_finish_job(sv_store *s, const char *id, sv_job_state state, double finished_at,
-                        const char *summary, const char *result, const char *error)
+int sv_store_finish_job(sv_store *s, const char *id, const char *node, sv_job_state state,
+                        double finished_at, const char *summary, const char *result,
+                        const char *error)
 {
-    return s->ops->finish_job(s, id, state, finished_at, summary, result, error);
+    return s->ops->finish_job(s, id, node, state, finished_at, summary, result, error);
 }
 
 int sv_store_cancel(sv_store *s, const char *id, const char *tenant, double now,

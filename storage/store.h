@@ -140,9 +140,11 @@ int sv_store_release(sv_store *s, const char *id, const char *node, double now);
 int sv_store_requeue_expired(sv_store *s, double now, int max_attempts, int *requeued,
                              int *failed);
 /* -> a final state, with summary/result/error JSON (any may be NULL). Allowed from queued or
- * running; SV_STORE_ESTATE if already final. */
-int sv_store_finish_job(sv_store *s, const char *id, sv_job_state state, double finished_at,
-                        const char *summary, const char *result, const char *error);
+ * running; with node set, a running job only while node holds it (a node whose lease ran out
+ * and whose job runs again elsewhere cannot finish it). SV_STORE_ESTATE otherwise. */
+int sv_store_finish_job(sv_store *s, const char *id, const char *node, sv_job_state state,
+                        double finished_at, const char *summary, const char *result,
+                        const char *error);
 /* A client's cancel, decided by the store in one step, so that it holds against nodes claiming
  * at the same time: a queued job becomes cancelled (finished_at now, error
  * SV_CANCELLED_ERROR_JSON, its status event at last_seq + 1); a running job is marked for

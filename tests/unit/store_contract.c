@@ -213,7 +213,7 @@ static void test_tenant_isolation(void **state)
 {
     fixture *f = *state;
     insert(f->s, "j1", "alice", "s", 0, 1.0, "[\"x\"]", "k1");
-    assert_int_equal(sv_store_finish_job(f->s, "j1", SV_JOB_SUCCEEDED, 2.0, "{\"ok\":1}",
+    assert_int_equal(sv_store_finish_job(f->s, "j1", NULL, SV_JOB_SUCCEEDED, 2.0, "{\"ok\":1}",
                                          "{\"x\":[1,2,3]}", NULL),
                      SV_STORE_OK);
 
@@ -295,13 +295,13 @@ static void test_state_machine(void **state)
     assert_int_equal(sv_store_claim_job(f->s, "j", "n1", 11.0, 0, 2), SV_STORE_ESTATE);
     assert_int_equal(sv_store_claim_job(f->s, "missing", "n1", 11.0, 0, 1), SV_STORE_ENOTFOUND);
     /* A final state is the only target of finish. */
-    assert_int_equal(sv_store_finish_job(f->s, "j", SV_JOB_QUEUED, 12.0, NULL, NULL, NULL),
+    assert_int_equal(sv_store_finish_job(f->s, "j", NULL, SV_JOB_QUEUED, 12.0, NULL, NULL, NULL),
                      SV_STORE_ESTATE);
-    assert_int_equal(sv_store_finish_job(f->s, "j", SV_JOB_RUNNING, 12.0, NULL, NULL, NULL),
+    assert_int_equal(sv_store_finish_job(f->s, "j", NULL, SV_JOB_RUNNING, 12.0, NULL, NULL, NULL),
                      SV_STORE_ESTATE);
     assert_int_equal(state_of(f->s, "j"), SV_JOB_RUNNING);
 
-    assert_int_equal(sv_store_finish_job(f->s, "j", SV_JOB_SUCCEEDED, 20.25, "{\"obj\":1}",
+    assert_int_equal(sv_store_finish_job(f->s, "j", NULL, SV_JOB_SUCCEEDED, 20.25, "{\"obj\":1}",
                                          "{\"x\":[0.5]}", NULL),
                      SV_STORE_OK);
     assert_int_equal(sv_store_get_job(f->s, "j", NULL, &j), SV_STORE_OK);
@@ -317,17 +317,17 @@ static void test_state_machine(void **state)
     free(res);
 
     /* Final is final. */
-    assert_int_equal(sv_store_finish_job(f->s, "j", SV_JOB_FAILED, 30.0, NULL, NULL, "{}"),
+    assert_int_equal(sv_store_finish_job(f->s, "j", NULL, SV_JOB_FAILED, 30.0, NULL, NULL, "{}"),
                      SV_STORE_ESTATE);
     assert_int_equal(sv_store_claim_job(f->s, "j", "n1", 30.0, 0, 2), SV_STORE_ESTATE);
     assert_int_equal(state_of(f->s, "j"), SV_JOB_SUCCEEDED);
-    assert_int_equal(sv_store_finish_job(f->s, "missing", SV_JOB_FAILED, 1, NULL, NULL, NULL),
+    assert_int_equal(sv_store_finish_job(f->s, "missing", NULL, SV_JOB_FAILED, 1, NULL, NULL, NULL),
                      SV_STORE_ENOTFOUND);
 
     /* queued -> cancelled directly; no result stored means get_result finds none. */
     insert(f->s, "q", "t", "s", 0, 2.0, NULL, NULL);
     assert_int_equal(sv_store_get_result(f->s, "q", NULL, &res), SV_STORE_ENOTFOUND);
-    assert_int_equal(sv_store_finish_job(f->s, "q", SV_JOB_CANCELLED, 3.0, NULL, NULL,
+    assert_int_equal(sv_store_finish_job(f->s, "q", NULL, SV_JOB_CANCELLED, 3.0, NULL, NULL,
                                          "{\"code\":\"cancelled\",\"message\":\"by user\"}"),
                      SV_STORE_OK);
     assert_int_equal(state_of(f->s, "q"), SV_JOB_CANCELLED);
@@ -473,7 +473,7 @@ static void test_list_filters(void **state)
     insert(f->s, "j06", "t", "beta", 0, 6, "[]", NULL);
     assert_int_equal(sv_store_claim_job(f->s, "j02", "n1", 7, 0, 1), SV_STORE_OK);
     assert_int_equal(sv_store_claim_job(f->s, "j03", "n1", 7, 0, 1), SV_STORE_OK);
-    assert_int_equal(sv_store_finish_job(f->s, "j03", SV_JOB_FAILED, 8, NULL, NULL, "{}"),
+    assert_int_equal(sv_store_finish_job(f->s, "j03", NULL, SV_JOB_FAILED, 8, NULL, NULL, "{}"),
                      SV_STORE_OK);
 
     char ids[256];
@@ -622,7 +622,7 @@ static void test_each_queued(void **state)
     insert(f->s, "f", "t", "s", 9, 1.0, NULL, NULL);   /* will be running */
     insert(f->s, "g", "t", "s", 9, 2.0, NULL, NULL);   /* will be finished */
     assert_int_equal(sv_store_claim_job(f->s, "f", "n1", 3.0, 0, 1), SV_STORE_OK);
-    assert_int_equal(sv_store_finish_job(f->s, "g", SV_JOB_CANCELLED, 3.0, NULL, NULL, NULL),
+    assert_int_equal(sv_store_finish_job(f->s, "g", NULL, SV_JOB_CANCELLED, 3.0, NULL, NULL, NULL),
                      SV_STORE_OK);
 
     static const char *const want[] = {"c", "b", "e", "a", "d"};
@@ -683,7 +683,7 @@ static void test_recover(void **state)
     assert_int_equal(sv_store_claim_job(f->s, "r2", "n1", 10.0, 0, 2), SV_STORE_OK);
     assert_int_equal(sv_store_claim_job(f->s, "r3", "n1", 10.0, 0, 3), SV_STORE_OK);
     assert_int_equal(sv_store_claim_job(f->s, "done", "n1", 10.0, 0, 1), SV_STORE_OK);
-    assert_int_equal(sv_store_finish_job(f->s, "done", SV_JOB_SUCCEEDED, 11.0, "{}", "{}", NULL),
+    assert_int_equal(sv_store_finish_job(f->s, "done", NULL, SV_JOB_SUCCEEDED, 11.0, "{}", "{}", NULL),
                      SV_STORE_OK);
 
     int requeued = -1, failed = -1;
@@ -779,7 +779,7 @@ static void test_durability(void **state)
     assert_int_equal(sv_store_claim_job(f->s, "kept", "n1", 2.0, 0, 1), SV_STORE_OK);
     assert_int_equal(sv_store_add_event(f->s, "kept", 1, "progress", 2.5, "{\"iter\":1}"),
                      SV_STORE_OK);
-    assert_int_equal(sv_store_finish_job(f->s, "kept", SV_JOB_SUCCEEDED, 3.0, "{\"s\":1}",
+    assert_int_equal(sv_store_finish_job(f->s, "kept", NULL, SV_JOB_SUCCEEDED, 3.0, "{\"s\":1}",
                                          "{\"r\":1}", NULL),
                      SV_STORE_OK);
 
@@ -1031,7 +1031,7 @@ static void test_leases(void **state)
     assert_int_equal(sv_store_claim_job(f->s, "forever", "n2", 100.0, 0, 1), SV_STORE_OK);
     assert_int_equal(sv_store_claim_job(f->s, "done", "n2", 100.0, 10.0, 1), SV_STORE_OK);
     assert_int_equal(sv_store_claim_job(f->s, "tired", "n2", 100.0, 10.0, 3), SV_STORE_OK);
-    assert_int_equal(sv_store_finish_job(f->s, "done", SV_JOB_SUCCEEDED, 105.0, "{}", "{}", NULL),
+    assert_int_equal(sv_store_finish_job(f->s, "done", NULL, SV_JOB_SUCCEEDED, 105.0, "{}", "{}", NULL),
                      SV_STORE_OK);
 
     /* n1 renews its lease; n2 does not. */
@@ -1125,7 +1125,7 @@ static void test_release(void **state)
     /* Queued now: nothing to release; and a finished job is never released. */
     assert_int_equal(sv_store_release(f->s, "j", "n1", 13.0), SV_STORE_ESTATE);
     claim_next_expect(f->s, "n2", 14.0, 0, "j", 2);
-    assert_int_equal(sv_store_finish_job(f->s, "j", SV_JOB_SUCCEEDED, 15.0, NULL, NULL, NULL),
+    assert_int_equal(sv_store_finish_job(f->s, "j", NULL, SV_JOB_SUCCEEDED, 15.0, NULL, NULL, NULL),
                      SV_STORE_OK);
     assert_int_equal(sv_store_release(f->s, "j", "n2", 16.0), SV_STORE_ESTATE);
     assert_int_equal(state_of(f->s, "j"), SV_JOB_SUCCEEDED);
@@ -1216,7 +1216,7 @@ static void test_cancel(void **state)
     assert_int_equal(sv_store_cancel_requests(f->s, "n2", collect_id, ids), SV_STORE_OK);
     assert_string_equal(ids, "");
     /* Its node finishes it: no longer listed. */
-    assert_int_equal(sv_store_finish_job(f->s, "r", SV_JOB_CANCELLED, 14.0, NULL, NULL,
+    assert_int_equal(sv_store_finish_job(f->s, "r", NULL, SV_JOB_CANCELLED, 14.0, NULL, NULL,
                                          SV_CANCELLED_ERROR_JSON),
                      SV_STORE_OK);
     assert_int_equal(sv_store_cancel_requests(f->s, "n1", collect_id, ids), SV_STORE_OK);
@@ -1237,6 +1237,36 @@ static void test_cancel(void **state)
                               "\"cancelled\",\"message\":\"cancelled on request\"}}");
     free(data);
     assert_int_equal(sv_store_claim_next(f->s, "n3", 17.0, 0, &j), SV_STORE_ENOTFOUND);
+}
+
+/* A node finishes a running job only while it holds it: once its lease ran out and another
+ * node claimed the job, its late finish is refused and the new run's stands. */
+static void test_finish_by_holder(void **state)
+{
+    fixture *f = *state;
+    insert(f->s, "a", "t", "s", 0, 1.0, NULL, NULL);
+    assert_int_equal(sv_store_claim_job(f->s, "a", "n1", 10.0, 5.0, 1), SV_STORE_OK);
+    int requeued = 0, failed = 0;
+    assert_int_equal(sv_store_requeue_expired(f->s, 16.0, 3, &requeued, &failed), SV_STORE_OK);
+    assert_int_equal(requeued, 1);
+    sv_job j;
+    assert_int_equal(sv_store_claim_next(f->s, "n2", 17.0, 5.0, &j), SV_STORE_OK);
+    sv_job_clear(&j);
+    assert_int_equal(sv_store_finish_job(f->s, "a", "n1", SV_JOB_SUCCEEDED, 18.0, "{\"by\":1}",
+                                         NULL, NULL),
+                     SV_STORE_ESTATE);
+    assert_int_equal(state_of(f->s, "a"), SV_JOB_RUNNING);
+    assert_int_equal(sv_store_finish_job(f->s, "a", "n2", SV_JOB_SUCCEEDED, 19.0, "{\"by\":2}",
+                                         NULL, NULL),
+                     SV_STORE_OK);
+    assert_int_equal(sv_store_get_job(f->s, "a", NULL, &j), SV_STORE_OK);
+    assert_string_equal(j.summary, "{\"by\":2}");
+    sv_job_clear(&j);
+    /* A queued job is finished (cancelled) by anyone, node or not. */
+    insert(f->s, "b", "t", "s", 0, 2.0, NULL, NULL);
+    assert_int_equal(sv_store_finish_job(f->s, "b", "n3", SV_JOB_CANCELLED, 20.0, NULL, NULL,
+                                         NULL),
+                     SV_STORE_OK);
 }
 
 /* The same when the lease of a marked job runs out. */
@@ -1270,7 +1300,7 @@ static void test_delete(void **state)
     insert(f->s, "live", "t", "s", 0, 2.0, NULL, NULL);
     assert_int_equal(sv_store_add_event(f->s, "done", 1, "status", 1.5, "{}"), SV_STORE_OK);
     assert_int_equal(sv_store_add_event(f->s, "done", 2, "progress", 1.6, "{}"), SV_STORE_OK);
-    assert_int_equal(sv_store_finish_job(f->s, "done", SV_JOB_SUCCEEDED, 3.0, "{}", "{\"x\":1}",
+    assert_int_equal(sv_store_finish_job(f->s, "done", NULL, SV_JOB_SUCCEEDED, 3.0, "{}", "{\"x\":1}",
                                          NULL), SV_STORE_OK);
     assert_int_equal(sv_store_delete_job(f->s, "done", "other"), SV_STORE_ENOTFOUND);
     assert_int_equal(sv_store_delete_job(f->s, "live", "t"), SV_STORE_ESTATE);
@@ -1295,7 +1325,7 @@ static void test_prune(void **state)
         snprintf(id, sizeof id, "j%d", k);
         insert(f->s, id, "t", "s", 0, 1.0 + k, NULL, NULL);
         assert_int_equal(sv_store_add_event(f->s, id, 1, "status", 2.0, "{}"), SV_STORE_OK);
-        assert_int_equal(sv_store_finish_job(f->s, id, SV_JOB_SUCCEEDED, 10.0 * (k + 1), NULL,
+        assert_int_equal(sv_store_finish_job(f->s, id, NULL, SV_JOB_SUCCEEDED, 10.0 * (k + 1), NULL,
                                              NULL, NULL), SV_STORE_OK);
     }
     insert(f->s, "q", "t", "s", 0, 0.5, NULL, NULL);  /* queued: kept whatever the rules */
@@ -1342,6 +1372,7 @@ int sv_store_contract_run(const sv_store_harness *h)
         cmocka_unit_test_setup_teardown(test_recover_per_node, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cancel, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cancel_expired_lease, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_finish_by_holder, setup, teardown),
         cmocka_unit_test_setup_teardown(test_delete, setup, teardown),
         cmocka_unit_test_setup_teardown(test_prune, setup, teardown),
     };
