@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/kernels/glpk_run.h"
 #include "core/rng.h"
 
 static const char *const penalty_choices[] = {"msvv", "exp", "load", NULL};
@@ -98,18 +99,22 @@ int online_check_problem(const online_problem *p, sv_err *e)
 
 /* ================================ the LP ================================ */
 
-int online_lp_value(const online_problem *p, double *value)
+typedef struct {
+    const online_problem *p;
+    int *ia, *ja;
+    double *ar;
+    double value;
+} lp_job;
+
+/* Under sv_glpk_run: GLPK may jump out of any call here, so nothing of GLPK survives it and the
+ * arrays belong to the caller. */
+static int lp_solve(void *ctx)
 {
+    lp_job *J = ctx;
+    const online_problem *p = J->p;
     int m = p->n_offline, n = p->n_online, nnz = p->ptr[n];
-    int *ia = malloc((size_t)(2 * nnz + 1) * sizeof *ia);
-    int *ja = malloc((size_t)(2 * nnz + 1) * sizeof *ja);
-    double *ar = malloc((size_t)(2 * nnz + 1) * sizeof *ar);
-    if (!ia || !ja || !ar) {
-        free(ia);
-        free(ja);
-        free(ar);
-        return SV_ENOMEM;
-    }
+    int *ia = J->ia, *ja = J->ja;
+    double *ar = J->ar;
     glp_prob *lp = glp_create_prob();
     glp_set_obj_dir(lp, GLP_MAX);
     glp_add_rows(lp, m + n);  /* rows 1..m: offline budgets; m+1..m+n: online vertices */
@@ -128,32 +133,54 @@ int online_lp_value(const online_problem *p, double *value)
             ia[t] = m + v + 1, ja[t] = col, ar[t] = 1.0;
         }
     glp_load_matrix(lp, t, ia, ja, ar);
-    free(ia);
-    free(ja);
-    free(ar);
     /* GLPK's primal simplex pivots through many degenerate vertices on these LPs (5 s at
      * 40000 edges on this machine); its interior-point method takes a fraction of that and
      * ends within about 1e-8 of the optimum, which is plenty for the denominator of a ratio
-     * known to a few 1e-3. Small LPs keep the exact vertex of the simplex. */
+     * known to a few 1e-3. Small LPs keep the exact vertex of the simplex. Messages on: their
+     * lines are where sv_glpk_run polls for a stop (the text is swallowed). */
     int ok = 0;
     if (nnz > ONLINE_LP_SIMPLEX_MAX_EDGES) {
         glp_iptcp parm;
         glp_init_iptcp(&parm);
-        parm.msg_lev = GLP_MSG_OFF;
+        parm.msg_lev = GLP_MSG_ON;
         ok = glp_interior(lp, &parm) == 0 && glp_ipt_status(lp) == GLP_OPT;
-        *value = ok ? glp_ipt_obj_val(lp) : NAN;
+        J->value = ok ? glp_ipt_obj_val(lp) : NAN;
     }
     if (!ok) {  /* small, or the interior-point method failed (it can on degenerate LPs) */
         glp_smcp parm;
         glp_init_smcp(&parm);
-        parm.msg_lev = GLP_MSG_OFF;
+        parm.msg_lev = GLP_MSG_ON;
         parm.presolve = GLP_ON;
         ok = glp_simplex(lp, &parm) == 0 && glp_get_status(lp) == GLP_OPT;
-        *value = ok ? glp_get_obj_val(lp) : NAN;
+        J->value = ok ? glp_get_obj_val(lp) : NAN;
     }
     glp_delete_prob(lp);
-    glp_free_env();  /* GLPK keeps a per-thread environment: a worker thread must not leak it */
-    return ok && *value > 0 ? SV_OK : SV_ENUMERIC;
+    return ok;
+}
+
+int online_lp_value(const online_problem *p, double *value, sv_loop *L)
+{
+    int n = p->n_online, nnz = p->ptr[n];
+    lp_job J = {.p = p, .value = NAN};
+    J.ia = malloc((size_t)(2 * nnz + 1) * sizeof *J.ia);
+    J.ja = malloc((size_t)(2 * nnz + 1) * sizeof *J.ja);
+    J.ar = malloc((size_t)(2 * nnz + 1) * sizeof *J.ar);
+    int ok = 0;
+    sv_glpk_outcome out = SV_GLPK_FAILED;
+    if (J.ia && J.ja && J.ar)
+        out = sv_glpk_run(L, lp_solve, &J, &ok);
+    int oom = !J.ia || !J.ja || !J.ar;
+    free(J.ia);
+    free(J.ja);
+    free(J.ar);
+    if (oom)
+        return SV_ENOMEM;
+    if (out == SV_GLPK_DONE)
+        glp_free_env();  /* GLPK keeps a per-thread environment: a worker must not leak it */
+    if (out == SV_GLPK_STOPPED)
+        return SV_CANCELLED;
+    *value = J.value;
+    return out == SV_GLPK_DONE && ok && J.value > 0 ? SV_OK : SV_ENUMERIC;
 }
 
 /* ================================ workspace ================================ */
@@ -332,21 +359,36 @@ int online_solve(const online_problem *p, const online_settings *s, const sv_mon
     online_ws w;
     memset(&w, 0, sizeof w);
     w.p = p;
-    double t_lp = sv_now_s();
-    if ((rc = online_lp_value(p, &w.lp)) != SV_OK) {
-        if (rc == SV_ENUMERIC)
-            sv_fail(e, "/problem", "the LP benchmark could not be solved");
-        return rc;
-    }
+    w.lp = NAN;
     if ((rc = ws_alloc(&w, p)) != SV_OK)
         return rc;
-    info->lp_value = w.lp;
+    sv_loop L;
+    sv_loop_begin(&L, &s->ctl, mon, metrics, &w);
+    /* The LP runs under the loop's clock: a cancel or time limit stops it (sv_glpk_run). */
+    double t_lp = sv_now_s();
+    rc = online_lp_value(p, &w.lp, &L);
     info->lp_time_s = sv_now_s() - t_lp;
+    if (rc == SV_CANCELLED) {
+        /* Stopped before the first trial: no ratio yet. */
+        w.lp = NAN;
+        info->lp_value = NAN;
+        for (int a = 0; a < ONLINE_N_ALGS; a++)
+            info->alg[a].ratio = info->alg[a].ci95 = info->alg[a].matched =
+                info->alg[a].matched_ci95 = NAN;
+        sv_loop_end(&L, &info->base, 0, 0.0, INFINITY);
+        ws_free(&w);
+        return SV_OK;
+    }
+    if (rc != SV_OK) {
+        if (rc == SV_ENUMERIC)
+            sv_fail(e, "/problem", "the LP benchmark could not be solved");
+        ws_free(&w);
+        return rc;
+    }
+    info->lp_value = w.lp;
 
     sv_rng r;
     sv_rng_seed(&r, s->seed);
-    sv_loop L;
-    sv_loop_begin(&L, &s->ctl, mon, metrics, &w);
     long every = s->ctl.report_every, k;
     long matched[ONLINE_N_ALGS];
     /* 0 until the first trial ends: progress events carry a number (docs/openapi.json) */

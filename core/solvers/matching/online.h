@@ -82,9 +82,9 @@ int online_check_problem(const online_problem *p, sv_err *e);
 
 /* The budget/expectation LP: max sum p_uv x_uv s.t. sum_v p_uv x_uv <= 1 (each offline u),
  * sum_u x_uv <= 1 (each online v), x >= 0, by GLPK (simplex, or interior point past
- * ONLINE_LP_SIMPLEX_MAX_EDGES edges). SV_OK and *value, or
- * SV_ENUMERIC / SV_ENOMEM. */
-int online_lp_value(const online_problem *p, double *value);
+ * ONLINE_LP_SIMPLEX_MAX_EDGES edges), polling L (may be NULL) for a stop. SV_OK and *value,
+ * SV_CANCELLED when L said stop (L->status says why), or SV_ENUMERIC / SV_ENOMEM. */
+int online_lp_value(const online_problem *p, double *value, sv_loop *L);
 
 /* Runs the trials until the tolerance, max_iter trials, the time limit or a stop from mon.
  * Validates everything before allocating; SV_OK (info->base.status says how it ended),

@@ -45,13 +45,13 @@ static void test_lp_hand_solved(void **state)
     double p[] = {1.0, 0.5, 1.0};
     online_problem P = {2, 2, ptr, adj, p, 0};
     double v;
-    assert_int_equal(online_lp_value(&P, &v), SV_OK);
+    assert_int_equal(online_lp_value(&P, &v, NULL), SV_OK);
     assert_true(fabs(v - 1.5) < 1e-9);
     /* One offline vertex, three online of p = 0.5: the budget binds, sum x <= 2: value 1. */
     int ptr2[] = {0, 1, 2, 3}, adj2[] = {0, 0, 0};
     double p2[] = {0.5, 0.5, 0.5};
     online_problem Q = {1, 3, ptr2, adj2, p2, 1};
-    assert_int_equal(online_lp_value(&Q, &v), SV_OK);
+    assert_int_equal(online_lp_value(&Q, &v, NULL), SV_OK);
     assert_true(fabs(v - 1.0) < 1e-9);
     /* Budget and online rows both: u0 with p 0.4 to v0, v1, v2 (budget 1 -> 2.5 units, but
      * each v <= 1) and u1 with p 0.3 to v2: x(u0,v0) = x(u0,v1) = 1 (0.8 of u0's budget),
@@ -60,7 +60,7 @@ static void test_lp_hand_solved(void **state)
     int ptr3[] = {0, 1, 2, 4}, adj3[] = {0, 0, 0, 1};
     double p3[] = {0.4, 0.4, 0.4, 0.3};
     online_problem R = {2, 3, ptr3, adj3, p3, 0};
-    assert_int_equal(online_lp_value(&R, &v), SV_OK);
+    assert_int_equal(online_lp_value(&R, &v, NULL), SV_OK);
     assert_true(fabs(v - 1.15) < 1e-9);
 }
 
@@ -333,15 +333,31 @@ static void test_cancel_and_time_limit(void **state)
     online_settings s = settings(1000000000L, 0, 1);
     s.ctl.report_every = 1000000000L;
     online_info info;
-    /* The check before trial 0 polls once; stop at the next poll, inside the trial. */
-    int polls = 1;
+    /* The LP benchmark polls first, at each line GLPK would print (sv_glpk_run): how many
+     * times is GLPK's to decide, so it is counted here. */
+    int lp_left = 1000000;
+    sv_monitor count = {NULL, &lp_left, stop_after};
+    sv_loop LL;
+    sv_loop_begin(&LL, &s.ctl, &count, NULL, NULL);
+    double lpv = 0;
+    assert_int_equal(online_lp_value(&P, &lpv, &LL), SV_OK);
+    int lp_polls = 1000000 - lp_left;
+    assert_true(lp_polls >= 1);
+    /* A stop during the LP: no trial, cancelled. */
+    int polls = 0;
     sv_monitor mon = {NULL, &polls, stop_after};
+    assert_int_equal(online_solve(&P, &s, &mon, &info, NULL), SV_OK);
+    assert_int_equal(info.base.status, SV_CANCELLED);
+    assert_int_equal(info.trials, 0);
+    assert_true(isnan(info.lp_value));
+    /* The check before trial 0 polls once; stop at the next poll, inside the trial. */
+    polls = lp_polls + 1;
     assert_int_equal(online_solve(&P, &s, &mon, &info, NULL), SV_OK);
     assert_int_equal(info.base.status, SV_CANCELLED);
     assert_int_equal(info.trials, 0);
     /* Three polls a trial (the check before it and two inside): the tenth, the check before
      * trial 3, stops it. */
-    polls = 9;
+    polls = lp_polls + 9;
     assert_int_equal(online_solve(&P, &s, &mon, &info, NULL), SV_OK);
     assert_int_equal(info.base.status, SV_CANCELLED);
     assert_int_equal(info.trials, 3);
