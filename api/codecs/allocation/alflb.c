@@ -296,6 +296,10 @@ static int alflb_run(const json_t *problem, const json_t *params, const sv_codec
     json_object_set_new(r, "idle_experts", json_integer(info.idle));
     json_object_set_new(r, "target_load", json_real(info.target));
     json_object_set_new(r, "overflow", json_real(info.overflow));
+    json_object_set_new(r, "online", json_boolean(data.prob.stream != NULL));
+    json_object_set_new(r, "batches", json_integer(info.batches));
+    json_object_set_new(r, "avg_max_over_mean", sv_codec_real(info.avg_max_over_mean));
+    json_object_set_new(r, "avg_residual", sv_codec_real(info.avg_residual));
     json_object_set_new(r, "tokens", json_integer(d.tokens));
     json_object_set_new(r, "experts", json_integer(d.experts));
     json_object_set_new(r, "k", json_integer(d.k));

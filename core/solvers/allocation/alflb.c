@@ -80,6 +80,12 @@ typedef struct {
     int *sel;          /* one token's chosen experts, best first */
     double *selv;      /* and their s + b */
     int *assign;       /* the caller's, or NULL */
+    const double *scores;  /* what route() reads: the problem's, or batch */
+    double *batch[2];  /* online: this batch and the one before (T x E each), alternating, so
+                          that a routing cut short can be replaced by the last complete one */
+    long routings;
+    double sum_mom, sum_res;  /* running sums of max/mean and of the residual */
+    double last_mom, last_res;  /* the last complete routing's terms of them */
     /* the last completed routing */
     double lagr, score, res, step;
     long max_load, min_load;
@@ -89,6 +95,8 @@ typedef struct {
 
 static void ws_free(alflb_ws *w)
 {
+    free(w->batch[0]);
+    free(w->batch[1]);
     free(w->b);
     free(w->bprev);
     free(w->cnt);
@@ -104,7 +112,10 @@ static int ws_alloc(alflb_ws *w)
     w->cnt = malloc(E * sizeof *w->cnt);
     w->sel = malloc(k * sizeof *w->sel);
     w->selv = malloc(k * sizeof *w->selv);
-    if (!w->b || !w->bprev || !w->cnt || !w->sel || !w->selv) {
+    for (int i = 0; i < 2 && w->p->stream; i++)
+        w->batch[i] = malloc((size_t)w->p->tokens * E * sizeof *w->batch[i]);
+    if (!w->b || !w->bprev || !w->cnt || !w->sel || !w->selv ||
+        (w->p->stream && (!w->batch[0] || !w->batch[1]))) {
         ws_free(w);
         return SV_ENOMEM;
     }
@@ -124,7 +135,7 @@ static int route(alflb_ws *w, sv_loop *L)
     double lsum = 0, ssum = 0;
     memset(w->cnt, 0, (size_t)E * sizeof *w->cnt);
     for (int t = 0; t < p->tokens; t++) {
-        const double *s = p->scores + (size_t)t * (size_t)E;
+        const double *s = w->scores + (size_t)t * (size_t)E;
         int m = 0;
         for (int e = 0; e < E; e++) {
             double v = s[e] + b[e];
@@ -176,6 +187,11 @@ static int route(alflb_ws *w, sv_loop *L)
     w->min_load = mn;
     w->idle = idle;
     w->overflow = over;
+    w->routings++;
+    w->last_mom = (double)mx / (p->k * (double)p->tokens / E);
+    w->last_res = res;
+    w->sum_mom += w->last_mom;
+    w->sum_res += res;
     return 0;
 }
 
@@ -208,7 +224,7 @@ static int metrics(void *ctx, sv_metric *m, int cap)
 {
     alflb_ws *w = ctx;
     double mean = w->p->k * (double)w->p->tokens / w->p->experts;
-    if (cap < 8)
+    if (cap < 10)
         return 0;
     m[0] = (sv_metric){"max_load", (double)w->max_load};
     m[1] = (sv_metric){"mean_load", mean};
@@ -218,7 +234,10 @@ static int metrics(void *ctx, sv_metric *m, int cap)
     m[5] = (sv_metric){"lagrangian", w->lagr};
     m[6] = (sv_metric){"residual", w->res};
     m[7] = (sv_metric){"step", w->step};
-    return 8;
+    double n = w->routings > 0 ? (double)w->routings : NAN;
+    m[8] = (sv_metric){"avg_max_over_mean", w->sum_mom / n};
+    m[9] = (sv_metric){"avg_residual", w->sum_res / n};
+    return 10;
 }
 
 /* ================================ the solver ================================ */
@@ -249,6 +268,7 @@ int alflb_solve(const alflb_problem *p, const alflb_settings *s, const sv_monito
     w.capped = p->capacity > 0;
     w.c = w.capped ? p->capacity : p->k * (double)p->tokens / p->experts;
     w.assign = assign;
+    w.scores = p->scores;
     if ((rc = ws_alloc(&w)) != SV_OK)
         return rc;
     for (int j = 0; j < p->experts; j++) {
@@ -261,18 +281,30 @@ int alflb_solve(const alflb_problem *p, const alflb_settings *s, const sv_monito
     w.L = &L;
     double best = INFINITY;
     long it;
+    const double *prev_scores = p->scores;
     for (it = 0;; it++) {
+        if (it > 0 && p->stream) {
+            prev_scores = w.scores;
+            double *next = w.batch[it & 1];
+            p->stream->next(p->stream->ctx, next);
+            w.scores = next;
+        }
         if (route(&w, &L)) {
             /* stopped inside the routing: report the last complete one */
             if (it > 0) {
                 memcpy(w.b, w.bprev, (size_t)p->experts * sizeof *w.b);
                 it--;
+                w.scores = prev_scores;
+                w.routings--;   /* the routing below repeats one already counted */
+                w.sum_mom -= w.last_mom;
+                w.sum_res -= w.last_res;
             }
             route(&w, NULL);
             break;
         }
         best = w.lagr < best ? w.lagr : best;
-        if (sv_loop_check(&L, it, w.lagr, !isfinite(w.lagr), w.res <= s->ctl.tol))
+        /* Online, a batch's residual is noise: the run goes to max_iter. */
+        if (sv_loop_check(&L, it, w.lagr, !isfinite(w.lagr), !p->stream && w.res <= s->ctl.tol))
             break;
         memcpy(w.bprev, w.b, (size_t)p->experts * sizeof *w.b);
         update(&w, s, it);
@@ -287,6 +319,9 @@ int alflb_solve(const alflb_problem *p, const alflb_settings *s, const sv_monito
     info->mean_load = p->k * (double)p->tokens / p->experts;
     info->idle = w.idle;
     info->overflow = w.overflow;
+    info->batches = w.routings;
+    info->avg_max_over_mean = w.routings > 0 ? w.sum_mom / (double)w.routings : NAN;
+    info->avg_residual = w.routings > 0 ? w.sum_res / (double)w.routings : NAN;
     if (bias)
         memcpy(bias, w.b, (size_t)p->experts * sizeof *bias);
     if (load)

@@ -8,7 +8,12 @@
  * iteration routes every token to the k experts of largest s_te + b_e (the bias only selects),
  * counts the loads L_e and moves each bias once: b_e += u_t sign(c_e - L_e) (Wang et al.'s
  * rule) or b_e += u_t (c_e - L_e) (the dual subgradient step), projected onto b_e <= 0 when
- * capacitated. b = -p, p the duals of the expert rows. */
+ * capacitated. b = -p, p the duals of the expert rows.
+ *
+ * Online (a stream set in the problem): each iteration routes a fresh batch of T tokens that
+ * the stream draws, and the bias carries over from batch to batch, which is how a router meets
+ * its tokens in training; balance is then judged on average over the batches (the running means
+ * the info struct reports), not by a residual that batch noise never lets reach 0. */
 #ifndef SV_ALFLB_H
 #define SV_ALFLB_H
 
@@ -33,12 +38,20 @@ typedef struct {
 
 extern const sv_param_spec alflb_params[];
 
+/* A source of fresh batches: next fills the T x E scores of the next batch (row-major). */
+typedef struct {
+    void (*next)(void *ctx, double *scores);
+    void *ctx;
+} alflb_stream;
+
 typedef struct {
     int tokens;             /* T >= 1 */
     int experts;            /* E >= 1 */
     int k;                  /* experts per token, 1 <= k <= E */
     const double *scores;   /* T x E, row-major, finite */
     double capacity;        /* 0: none (balance to kT/E with equality); else kT <= E capacity */
+    const alflb_stream *stream;  /* NULL: every iteration routes scores (deterministic); else
+                                    iteration 0 routes scores and each later one a fresh batch */
 } alflb_problem;
 
 typedef struct {
@@ -53,6 +66,9 @@ typedef struct {
     double mean_load;      /* kT/E */
     int idle;              /* experts with no token */
     double overflow;       /* sum_e (L_e - c_e)^+ */
+    long batches;          /* routings done (each a batch when online) */
+    double avg_max_over_mean;  /* mean over the routings of max_e L_e / (kT/E) */
+    double avg_residual;   /* mean over the routings of the balance residual */
 } alflb_info;
 
 void alflb_settings_default(alflb_settings *s);
@@ -66,7 +82,8 @@ int alflb_check_problem(const alflb_problem *p, sv_err *e);
  * capacity; with it, max_e of (L_e - c)^+ and, where b_e < 0, (c - L_e): 0 certifies that the
  * routing is an optimal vertex of the LP (feasible and complementary). Solved when residual
  * <= tol. The outputs describe the last completed routing and the biases that produced it.
- * Ties go to the lower expert index. Returns SV_OK, SV_EINVAL or SV_ENOMEM. */
+ * Ties go to the lower expert index. Online, never solved: it routes max_iter + 1 batches (or
+ * stops at the time limit or a cancel). Returns SV_OK, SV_EINVAL or SV_ENOMEM. */
 int alflb_solve(const alflb_problem *p, const alflb_settings *s, const sv_monitor *mon,
                 double *bias, long *load, int *assign, alflb_info *info, sv_err *e);
 

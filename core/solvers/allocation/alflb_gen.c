@@ -17,6 +17,9 @@ const sv_param_spec alflb_gen_params[] = {
     SV_P_NUMBER(alflb_gen_spec, capacity_factor, 0, 1e6, 0,
                 "0: no capacity; else capacity = ceil(capacity_factor * k T / E), >= 1"),
     SV_P_SEED(alflb_gen_spec, seed, 0, "seed of the generator (xoshiro256**)"),
+    SV_P_BOOL(alflb_gen_spec, online, 0,
+              "true: every iteration routes a fresh batch of tokens drawn the same way (the "
+              "online setting); false: the same batch every iteration"),
     SV_PARAMS_END,
 };
 
@@ -41,6 +44,7 @@ void alflb_data_free(alflb_data *d)
     if (!d)
         return;
     free(d->scores);
+    free(d->w);
     memset(d, 0, sizeof *d);
 }
 
@@ -56,6 +60,20 @@ int alflb_data_alloc(alflb_data *d, int tokens, int experts)
     return SV_OK;
 }
 
+/* One batch: s_te = g_te + skew w_e, token by token from the stream. */
+static void draw(sv_rng *r, const double *w, double skew, int tokens, int experts, double *out)
+{
+    for (size_t t = 0; t < (size_t)tokens; t++)
+        for (int j = 0; j < experts; j++)
+            out[t * (size_t)experts + (size_t)j] = sv_rng_uniform(r) + skew * w[j];
+}
+
+static void next_batch(void *ctx, double *scores)
+{
+    alflb_data *d = ctx;
+    draw(&d->rng, d->w, d->skew, d->prob.tokens, d->prob.experts, scores);
+}
+
 int alflb_generate(const alflb_gen_spec *s, alflb_data *d, sv_err *e)
 {
     memset(d, 0, sizeof *d);
@@ -64,22 +82,24 @@ int alflb_generate(const alflb_gen_spec *s, alflb_data *d, sv_err *e)
         return rc;
     if ((rc = alflb_data_alloc(d, s->tokens, s->experts)) != SV_OK)
         return rc;
-    double *w = malloc((size_t)s->experts * sizeof *w);
-    if (!w) {
+    d->w = malloc((size_t)s->experts * sizeof *d->w);
+    if (!d->w) {
         alflb_data_free(d);
         return SV_ENOMEM;
     }
-    sv_rng r;
-    sv_rng_seed(&r, s->seed);
+    sv_rng_seed(&d->rng, s->seed);
     for (int j = 0; j < s->experts; j++)
-        w[j] = sv_rng_uniform(&r);
-    for (size_t t = 0; t < (size_t)s->tokens; t++)
-        for (int j = 0; j < s->experts; j++)
-            d->scores[t * (size_t)s->experts + (size_t)j] = sv_rng_uniform(&r) + s->skew * w[j];
-    free(w);
+        d->w[j] = sv_rng_uniform(&d->rng);
+    d->skew = s->skew;
+    draw(&d->rng, d->w, s->skew, s->tokens, s->experts, d->scores);
     d->prob.k = s->k;
     d->prob.capacity = s->capacity_factor > 0
                            ? ceil(s->capacity_factor * s->k * (double)s->tokens / s->experts - 1e-9)
                            : 0.0;
+    if (s->online) {
+        d->stream.next = next_batch;
+        d->stream.ctx = d;
+        d->prob.stream = &d->stream;
+    }
     return SV_OK;
 }

@@ -6,6 +6,7 @@
 
 #include <stdint.h>
 #include "core/params.h"
+#include "core/rng.h"
 #include "core/solvers/allocation/alflb.h"
 
 /* Expert popularity w_e ~ U[0, 1) first, then token by token s_te = g_te + skew w_e with
@@ -19,6 +20,8 @@ typedef struct {
     double skew;             /* >= 0 */
     double capacity_factor;  /* 0, or >= 1 */
     uint64_t seed;
+    int online;              /* 1: a fresh batch of T tokens every iteration, from the same
+                                popularities w_e and the same stream */
 } alflb_gen_spec;
 
 #define ALFLB_GEN_DEFAULT_K 2
@@ -33,6 +36,11 @@ int alflb_gen_check(const alflb_gen_spec *spec, sv_err *e);
 typedef struct {
     alflb_problem prob;
     double *scores;
+    /* online generated instances: the stream and what it draws from */
+    alflb_stream stream;
+    double *w;               /* the experts' popularities */
+    double skew;
+    sv_rng rng;              /* continues where the first batch ended */
 } alflb_data;
 
 /* Allocates T x E scores (prob filled but for k and capacity). SV_OK or SV_ENOMEM. */

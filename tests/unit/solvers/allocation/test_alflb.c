@@ -64,7 +64,7 @@ static void test_hand_trace(void **state)
 {
     (void)state;
     double S[] = {1.0, 0.0, 0.8, 0.0};
-    alflb_problem p = {2, 2, 1, S, 0};
+    alflb_problem p = {2, 2, 1, S, 0, NULL};
     alflb_settings s;
     alflb_settings_default(&s);
     s.u = 0.15;
@@ -103,7 +103,7 @@ static void test_uniform_balance(void **state)
     (void)state;
     for (int rule = 0; rule < 2; rule++)
         for (uint64_t seed = 1; seed <= 3; seed++) {
-            alflb_gen_spec g = {2000, 10, 2, 0.0, 0, seed};
+            alflb_gen_spec g = {2000, 10, 2, 0.0, 0, seed, 0};
             alflb_data d;
             assert_int_equal(alflb_generate(&g, &d, NULL), SV_OK);
             alflb_settings s;
@@ -172,7 +172,7 @@ static void test_capacitated_vs_lp(void **state)
 {
     (void)state;
     for (uint64_t seed = 1; seed <= 6; seed++) {
-        alflb_gen_spec g = {12, 4, 2, 2.0, 1.25, seed};  /* capacity ceil(1.25 * 6) = 8 */
+        alflb_gen_spec g = {12, 4, 2, 2.0, 1.25, seed, 0};  /* capacity ceil(1.25 * 6) = 8 */
         alflb_data d;
         assert_int_equal(alflb_generate(&g, &d, NULL), SV_OK);
         assert_true(d.prob.capacity == 8.0);
@@ -217,7 +217,7 @@ static void test_capacitated_vs_lp(void **state)
 static void test_progress_and_max_iter(void **state)
 {
     (void)state;
-    alflb_gen_spec g = {500, 8, 2, 1.0, 0, 7};
+    alflb_gen_spec g = {500, 8, 2, 1.0, 0, 7, 0};
     alflb_data d;
     assert_int_equal(alflb_generate(&g, &d, NULL), SV_OK);
     alflb_settings s;
@@ -242,7 +242,7 @@ static void test_progress_and_max_iter(void **state)
 static void test_cancel_and_time_limit(void **state)
 {
     (void)state;
-    alflb_gen_spec g = {100001, 16, 2, 1.0, 0, 1};  /* c = 12500.125: residual never 0 */
+    alflb_gen_spec g = {100001, 16, 2, 1.0, 0, 1, 0};  /* c = 12500.125: residual never 0 */
     alflb_data d;
     assert_int_equal(alflb_generate(&g, &d, NULL), SV_OK);
     alflb_settings s;
@@ -268,11 +268,81 @@ static void test_cancel_and_time_limit(void **state)
     alflb_data_free(&d);
 }
 
+/* The online setting: a fresh batch every iteration, the bias carried over. A skewed router
+ * (every token prefers the same experts) collapses without the bias and is balanced by it; the
+ * run is seeded; it is never "solved" by one batch's residual; a cancel inside a later batch
+ * reports the last complete one. */
+static void test_online_stream(void **state)
+{
+    (void)state;
+    alflb_gen_spec g = {2048, 16, 2, 1.0, 0, 1, 1};
+    alflb_data d;
+    assert_int_equal(alflb_generate(&g, &d, NULL), SV_OK);
+    assert_non_null(d.prob.stream);
+    alflb_settings s;
+    alflb_settings_default(&s);
+    s.ctl.max_iter = 400;
+    s.ctl.report_every = 1000000000L;
+    double bias[16], bias2[16];
+    long load[16];
+    alflb_info info;
+    for (int j = 0; j < 16; j++)
+        bias[j] = 0;
+    assert_int_equal(alflb_solve(&d.prob, &s, NULL, bias, load, NULL, &info, NULL), SV_OK);
+    assert_int_equal(info.base.status, SV_MAX_ITER);
+    assert_int_equal(info.batches, 401);
+    double balanced = (double)info.max_load / info.mean_load;
+    fprintf(stderr, "online: max/mean %.3f at the end, %.3f on average\n", balanced,
+            info.avg_max_over_mean);
+    assert_true(balanced < 1.35);
+    assert_true(info.avg_max_over_mean < 2.2);   /* early batches are still collapsed */
+    /* Seeded: the same stream again gives the same biases. */
+    alflb_data_free(&d);
+    assert_int_equal(alflb_generate(&g, &d, NULL), SV_OK);
+    for (int j = 0; j < 16; j++)
+        bias2[j] = 0;
+    assert_int_equal(alflb_solve(&d.prob, &s, NULL, bias2, NULL, NULL, &info, NULL), SV_OK);
+    for (int j = 0; j < 16; j++)
+        assert_true(bias2[j] == bias[j]);
+    /* Without the bias (a step too small to move it) the favourites take the tokens. */
+    alflb_data_free(&d);
+    assert_int_equal(alflb_generate(&g, &d, NULL), SV_OK);
+    s.u = 1e-12;
+    assert_int_equal(alflb_solve(&d.prob, &s, NULL, NULL, NULL, NULL, &info, NULL), SV_OK);
+    double collapsed = (double)info.max_load / info.mean_load;
+    fprintf(stderr, "online without balancing: max/mean %.3f\n", collapsed);
+    assert_true(collapsed > 2.5);
+    /* online false: no stream, the one batch every iteration (the tests above). */
+    alflb_data_free(&d);
+    g.online = 0;
+    assert_int_equal(alflb_generate(&g, &d, NULL), SV_OK);
+    assert_null(d.prob.stream);
+    alflb_data_free(&d);
+    s.u = 1e-3;
+
+    /* A stop inside the routing of batch 4 (two polls a batch of 2048 tokens, one at each
+     * check): the loads are those of batch 3, complete. */
+    g.online = 1;
+    assert_int_equal(alflb_generate(&g, &d, NULL), SV_OK);
+    s.ctl.max_iter = 1000000000L;
+    watch w = {0};
+    w.stop_after = 3 * 3 + 1;
+    sv_monitor mon = {on_report, &w, on_poll};
+    assert_int_equal(alflb_solve(&d.prob, &s, &mon, NULL, load, NULL, &info, NULL), SV_OK);
+    assert_int_equal(info.base.status, SV_CANCELLED);
+    long sum = 0;
+    for (int j = 0; j < 16; j++)
+        sum += load[j];
+    assert_int_equal(sum, 2 * 2048);
+    assert_int_equal(info.batches, info.base.iter + 1);
+    alflb_data_free(&d);
+}
+
 static void test_bad_input(void **state)
 {
     (void)state;
     double S[] = {1, 2, 3, 4};
-    alflb_problem p = {2, 2, 3, S, 0};
+    alflb_problem p = {2, 2, 3, S, 0, NULL};
     alflb_settings s;
     alflb_settings_default(&s);
     sv_err e;
@@ -304,7 +374,7 @@ static void test_bad_input(void **state)
 static void test_generator_seeded(void **state)
 {
     (void)state;
-    alflb_gen_spec g = {50, 6, 2, 3.0, 1.5, 9};
+    alflb_gen_spec g = {50, 6, 2, 3.0, 1.5, 9, 0};
     alflb_data a, b;
     assert_int_equal(alflb_generate(&g, &a, NULL), SV_OK);
     assert_int_equal(alflb_generate(&g, &b, NULL), SV_OK);
@@ -407,6 +477,7 @@ int main(void)
         cmocka_unit_test(test_capacitated_vs_lp),
         cmocka_unit_test(test_progress_and_max_iter),
         cmocka_unit_test(test_cancel_and_time_limit),
+        cmocka_unit_test(test_online_stream),
         cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_generator_seeded),
         cmocka_unit_test(test_codec_errors),
