@@ -449,7 +449,9 @@ static void *post_one(void *arg)
 {
     post_arg *a = arg;
     it_resp r;
-    it_http(a->d, "POST", "/v1/jobs", a->body, NULL, &r);
+    /* A 20 MB body under ASan on a loaded machine takes well over the default 10 s. */
+    it_req_opts o = {.timeout_s = 120};
+    it_http(a->d, "POST", "/v1/jobs", a->body, &o, &r);
     a->status = r.status;
     it_resp_free(&r);
     return NULL;
