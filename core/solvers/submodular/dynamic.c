@@ -129,6 +129,8 @@ typedef struct {
     guess *g;
     unsigned char *alive;
     int n_alive;
+    int *alist, *apos;  /* the alive elements in alist[0..n_alive), e at apos[e]: scans over
+                         * the alive set cost what it holds, not n */
     double *sing;   /* n: f(e), asked once at insertion */
     double m;       /* max singleton among the alive */
     int at_max;     /* alive elements whose singleton equals m */
@@ -161,6 +163,8 @@ static void ws_free(ws *w)
         }
     free(w->g);
     free(w->alive);
+    free(w->alist);
+    free(w->apos);
     free(w->sing);
     free(w->buf);
     free(w->walked);
@@ -181,7 +185,9 @@ static int ws_alloc(ws *w)
     w->buf = malloc((size_t)n * sizeof *w->buf);
     w->scratch = calloc((size_t)U, sizeof *w->scratch);
     w->walked = malloc(kk * sizeof *w->walked);
-    if (!w->alive || !w->sing || !w->buf || !w->scratch || !w->walked)
+    w->alist = malloc((size_t)n * sizeof *w->alist);
+    w->apos = malloc((size_t)n * sizeof *w->apos);
+    if (!w->alive || !w->sing || !w->buf || !w->scratch || !w->walked || !w->alist || !w->apos)
         return SV_ENOMEM;
     if (w->s->algorithm == DYNAMIC_ALG_LAZY_GREEDY) {
         w->hidx = malloc((size_t)n * sizeof *w->hidx);
@@ -304,11 +310,13 @@ static void rebuild(ws *w, guess *g, int i)
         keep++;
     sol_truncate(w, g, keep);
     int np = 0;
-    for (int e = 0; e < w->n; e++)
+    for (int a = 0; a < w->n_alive; a++) {  /* only alive elements have a level */
+        int e = w->alist[a];
         if (g->top[e] >= i) {
             w->buf[np++] = e;
             g->top[e] = i;
         }
+    }
     g->nlev = i;
     build_from(w, g, i, w->buf, np);
 }
@@ -418,12 +426,11 @@ static void guess_delete(ws *w, guess *g, int e)
                 r++;
             }
         g->insol[e] = 0;
-        if (sv_submod_removable(w->fn)) {
-            g->ns = r;
+        g->ns = r;  /* sol[r..) are stale copies now: they must not be unmarked */
+        if (sv_submod_removable(w->fn))
             g->value -= sv_submod_remove(w->fn, g->st, e);
-        } else {
-            sol_truncate(w, g, r);
-        }
+        else
+            sol_truncate(w, g, r);  /* the state of the r left, rebuilt */
     }
     int s = stale_level(w, g);
     if (s >= 0) {
@@ -432,9 +439,9 @@ static void guess_delete(ws *w, guess *g, int e)
     }
     if (was && g->ns < w->k) {  /* room again: the waiting survivors become a level */
         int np = 0;
-        for (int x = 0; x < w->n; x++)
-            if (g->top[x] == g->nlev)
-                w->buf[np++] = x;
+        for (int a = 0; a < w->n_alive; a++)
+            if (g->top[w->alist[a]] == g->nlev)
+                w->buf[np++] = w->alist[a];
         if (np > 0)
             build_from(w, g, g->nlev, w->buf, np);
     }
@@ -486,12 +493,25 @@ static void pick_best(ws *w)
             w->best = j;
 }
 
+static void set_alive(ws *w, int e, int on)
+{
+    if (on) {
+        w->alive[e] = 1;
+        w->apos[e] = w->n_alive;
+        w->alist[w->n_alive++] = e;
+    } else {
+        int last = w->alist[--w->n_alive];
+        w->alist[w->apos[e]] = last;
+        w->apos[last] = w->apos[e];
+        w->alive[e] = 0;
+    }
+}
+
 static void dyn_update(ws *w, const dynamic_update *u)
 {
     int e = u->element, lo, hi;
     if (u->op == DYNAMIC_INSERT) {
-        w->alive[e] = 1;
-        w->n_alive++;
+        set_alive(w, e, 1);
         if (!sv_submod_removable(w->fn))  /* a coverage scratch is empty between walks */
             sv_submod_clear(w->fn, w->scratch);
         w->sing[e] = gain(w, w->scratch, e);
@@ -508,19 +528,18 @@ static void dyn_update(ws *w, const dynamic_update *u)
                 guess_insert(w, &w->g[j], e);
         add_inside(w, lo, hi);
     } else {
-        w->alive[e] = 0;
-        w->n_alive--;
+        set_alive(w, e, 0);
         if (w->sing[e] == w->m && --w->at_max == 0) {  /* the last at the max: rescan */
             w->m = 0;
-            for (int x = 0; x < w->n; x++)
-                if (w->alive[x]) {
-                    if (w->sing[x] > w->m) {
-                        w->m = w->sing[x];
-                        w->at_max = 1;
-                    } else if (w->sing[x] == w->m) {
-                        w->at_max++;
-                    }
+            for (int a = 0; a < w->n_alive; a++) {
+                double v = w->sing[w->alist[a]];
+                if (v > w->m) {
+                    w->m = v;
+                    w->at_max = 1;
+                } else if (v == w->m) {
+                    w->at_max++;
                 }
+            }
         }
         window(w, &lo, &hi);
         drop_outside(w, lo, hi);
@@ -576,15 +595,15 @@ static void lazy_greedy(ws *w)
     w->lns = 0;
     w->lvalue = 0;
     w->hn = 0;
-    for (int e = 0; e < w->n; e++)
-        if (w->alive[e]) {
-            w->hidx[w->hn] = e;
-            w->hstamp[w->hn] = 0;
-            w->hval[w->hn] = gain(w, w->lst, e);
-            w->hn++;
-            if ((w->hn & 1023) == 0 && sv_loop_poll(w->L))
-                return;
-        }
+    for (int a = 0; a < w->n_alive; a++) {
+        int e = w->alist[a];
+        w->hidx[w->hn] = e;
+        w->hstamp[w->hn] = 0;
+        w->hval[w->hn] = gain(w, w->lst, e);
+        w->hn++;
+        if ((w->hn & 1023) == 0 && sv_loop_poll(w->L))
+            return;
+    }
     for (int i = w->hn / 2 - 1; i >= 0; i--)
         sift_down(w, i);
     long evals = 0;
@@ -689,8 +708,7 @@ int dynamic_solve(const dynamic_problem *p, const dynamic_settings *s, const sv_
         long q0 = w.queries;
         if (s->algorithm == DYNAMIC_ALG_LAZY_GREEDY) {
             const dynamic_update *u = &p->updates[t];
-            w.alive[u->element] = u->op == DYNAMIC_INSERT;
-            w.n_alive += u->op == DYNAMIC_INSERT ? 1 : -1;
+            set_alive(&w, u->element, u->op == DYNAMIC_INSERT);
             lazy_greedy(&w);
         } else {
             dyn_update(&w, &p->updates[t]);

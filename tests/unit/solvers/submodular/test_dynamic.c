@@ -194,6 +194,25 @@ static void check_against_brute(int function, double eps, int k)
             assert_true(trace[t] >= (0.5 - eps) * opt - 1e-9);
             assert_true(trace[t] <= opt + 1e-9);
         }
+        /* the solution after every update (the run stopped there by max_iter): alive,
+         * distinct, at most k, of the value the trace reported */
+        memset(alive, 0, sizeof alive);
+        for (long t = 0; t < x.n_up; t++) {
+            alive[x.up[t].element] = x.up[t].op == DYNAMIC_INSERT;
+            dynamic_settings cut = s;
+            cut.ctl.max_iter = t + 1;
+            int ps[16];
+            dynamic_info pi;
+            run(&x, &cut, ps, NULL, &pi);
+            assert_int_equal(pi.base.iter, t + 1);
+            assert_true(pi.size <= k);
+            for (int i = 0; i < pi.size; i++) {
+                assert_true(alive[ps[i]]);
+                for (int j = 0; j < i; j++)
+                    assert_int_not_equal(ps[i], ps[j]);
+            }
+            assert_true(fabs(value_of(&x.fn, ps, pi.size) - trace[t]) < 1e-9);
+        }
         /* the final solution: alive, distinct, at most k, of the reported value */
         assert_true(info.size <= k);
         for (int i = 0; i < info.size; i++) {
