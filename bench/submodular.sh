@@ -104,7 +104,7 @@ done
 {
     printf '## submodular.dynamic: update cost against n, dynamic structure vs lazy greedy recomputed, and vs numpy\n\n'
     # shellcheck disable=SC2016
-    printf 'Written by `bench/submodular.sh` at commit %s on %s; load average %s. Coverage, n sets of 12 items out of 1000, k = 10, eps = 0.1, 2n updates (30%% deletions) from an empty set; solvd through its HTTP API (solve_time_s / updates), one worker. Queries are marginal-gain evaluations (singletons included). The numpy peer (bench/submodular_numpy.py, the same structure with numpy gains, its own random order) and solvd both run the first %s updates for the last three columns.\n\n' \
+    printf 'Written by `bench/submodular.sh` at commit %s on %s; load average %s. Coverage, n sets of 12 items out of 1000, k = 10, eps = 0.1, 2n updates (30%% deletions) from an empty set; solvd through its HTTP API (solve_time_s / updates), one worker. Queries are marginal-gain evaluations (singletons included). The numpy peer (bench/submodular_numpy.py, the same structure with numpy gains, its own random order) and solvd both run the first %s updates for the last three columns (solvd'"'"'s time there includes allocating and activating its ~28 guess structures, O(n) each, which a short prefix does not amortise). Timings move with the load average shown: the machine is shared.\n\n' \
         "$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)" \
         "$(date -u +%Y-%m-%dT%H:%MZ)" "$(cut -d' ' -f1-3 /proc/loadavg)" "$PY_UPDATES"
     cat "$WORK/table.md"
