@@ -535,6 +535,30 @@ static void test_codec_run(void **state)
                                   "{\"algorithm\": \"lazy_greedy\"}", NULL);
     assert_true(fabs(json_number_value(json_object_get(r, "value")) - 2.0) < 1e-12);
     json_decref(r);
+    /* weights: item 3 weighs 10, so with k = 1 the set {3} wins once it is in */
+    r = sv_test_codec_run(&sv_codec_dynamic,
+                          "{\"sets\": [[1, 0], [2, 1], [3]], \"weights\": [1, 1, 1, 10], \"k\": 1,"
+                          " \"stream\": [{\"op\": \"insert\", \"element\": 0},"
+                          " {\"op\": \"insert\", \"element\": 2}]}", "{\"eps\": 0.05}", NULL);
+    assert_true(json_number_value(json_object_get(r, "value")) == 10);
+    assert_int_equal(json_integer_value(json_array_get(json_object_get(r, "solution"), 0)), 2);
+    json_decref(r);
+    /* a generated facility instance runs to the end of its stream, k respected, and the two
+     * algorithms answer for the same alive set */
+    const char *gen = "{\"generate\": {\"function\": \"facility\", \"n\": 40, \"k\": 4,"
+                      " \"updates\": 120, \"seed\": 3}}";
+    json_t *d = sv_test_codec_run(&sv_codec_dynamic, gen, NULL, NULL);
+    json_t *l = sv_test_codec_run(&sv_codec_dynamic, gen, "{\"algorithm\": \"lazy_greedy\"}", NULL);
+    assert_string_equal(json_string_value(json_object_get(d, "status")), "solved");
+    assert_int_equal(json_integer_value(json_object_get(d, "updates")), 120);
+    assert_true(json_integer_value(json_object_get(d, "size")) <= 4);
+    assert_int_equal(json_integer_value(json_object_get(d, "alive")),
+                     json_integer_value(json_object_get(l, "alive")));
+    double vd = json_number_value(json_object_get(d, "value")),
+           vl = json_number_value(json_object_get(l, "value"));
+    assert_true(vd > 0 && vd >= (0.5 - 0.1) * (1 - exp(-1)) * vl);
+    json_decref(d);
+    json_decref(l);
 }
 
 int main(void)
