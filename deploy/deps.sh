@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake pkg-config
-  libmicrohttpd-dev libjansson-dev libsqlite3-dev sqlite3
+  libmicrohttpd-dev libjansson-dev libsqlite3-dev sqlite3 libpq-dev postgresql
   libopenblas-dev liblapacke-dev libuv1-dev libglpk-dev
   zlib1g-dev libsystemd-dev libcmocka-dev libcurl4-openssl-dev curl openssl
   chromium fonts-liberation

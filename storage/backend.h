@@ -61,5 +61,7 @@ typedef int (*sv_store_open_fn)(const char *target, sv_store **out, char *err, s
 
 int sv_sqlite_open(const char *path, sv_store **out, char *err, size_t errlen);
 int sv_sqlite_preflight(const char *path, char *err, size_t errlen);
+/* url: the whole "postgres://..." or "postgresql://..." URL, as libpq reads it. */
+int sv_postgres_open(const char *url, sv_store **out, char *err, size_t errlen);
 
 #endif
