@@ -25,8 +25,9 @@
  *   solvd_jobs    payload ''      a job was inserted, or a running job went back to the queue
  *                                 (release, lease expiry, recovery): there may be work to claim.
  *                                 Empty payloads coalesce to one per transaction.
- *   solvd_cancel  payload job id  finish_job moved the job to cancelled: the node running it
- *                                 (if any) should stop it. */
+ *   solvd_cancel  payload job id  a job was cancelled (finish_job to cancelled, or a queued
+ *                                 job cancelled by sv_postgres_cancel) or marked for cancel
+ *                                 while running: the node running it should stop it. */
 #include "storage/backend.h"
 
 #include <libpq-fe.h>
@@ -59,6 +60,8 @@ static const char *const migrations[] = {
     "  last_seq     bigint NOT NULL DEFAULT 0,"
     "  node         text,"
     "  lease_until  double precision NOT NULL DEFAULT 0,"
+    /* A client asked to cancel the running job; its node stops it when it next looks. */
+    "  cancel_requested boolean NOT NULL DEFAULT false,"
     "  tags         text CHECK (tags IS NULL OR json_typeof(tags::json) = 'array'),"
     "  progress     text,"
     "  summary      text,"
@@ -92,6 +95,9 @@ static const char *const migrations[] = {
  * schema's name hashed, so databases of different schemas migrate independently. */
 #define SCHEMA_LOCK_KEY 1936682102
 #define LIST_LIMIT_MAX 1000
+/* The error of a job cancelled on request, as server/jobs.c spells it (main has it as
+ * SV_CANCELLED_ERROR_JSON in storage/job.c: use that once merged). */
+static const char CANCELLED_ERROR[] = "{\"code\":\"cancelled\",\"message\":\"cancelled on request\"}";
 #define CONNECT_TIMEOUT_S "10"
 
 /* ------------------------------------------------------------------------------------------ */
@@ -129,6 +135,10 @@ enum {
     ST_RUNNING_ONE,
     ST_BACK_TO_QUEUE,
     ST_INTERRUPT,
+    ST_CANCEL_LOCK,
+    ST_CANCEL_QUEUED,
+    ST_CANCEL_MARK,
+    ST_CANCEL_REQUESTS,
     ST_COUNT,
     ST_DELETE,
     ST_PRUNE_AGE,
@@ -181,17 +191,26 @@ static const char *const stmt_sql[ST_N] = {
     /* The running jobs that recovery, lease expiry or a release hand back ($1 running), locked
      * until the hand-back commits. Expiry skips rows another node is handing back (or its
      * owner renewing) right now. */
-    [ST_RUNNING_ON_NODE] = "SELECT id, attempts, last_seq FROM jobs WHERE state = $1"
-                           " AND (node = $2 OR node IS NULL) ORDER BY id FOR UPDATE",
-    [ST_RUNNING_EXPIRED] = "SELECT id, attempts, last_seq FROM jobs WHERE state = $1"
-                           " AND lease_until > 0 AND lease_until < $2 ORDER BY id"
-                           " FOR UPDATE SKIP LOCKED",
-    [ST_RUNNING_ONE] = "SELECT id, attempts, last_seq FROM jobs WHERE state = $1 AND id = $2"
-                       " AND node = $3 FOR UPDATE",
+    [ST_RUNNING_ON_NODE] = "SELECT id, attempts, last_seq, cancel_requested FROM jobs"
+                           " WHERE state = $1 AND (node = $2 OR node IS NULL) ORDER BY id"
+                           " FOR UPDATE",
+    [ST_RUNNING_EXPIRED] = "SELECT id, attempts, last_seq, cancel_requested FROM jobs"
+                           " WHERE state = $1 AND lease_until > 0 AND lease_until < $2"
+                           " ORDER BY id FOR UPDATE SKIP LOCKED",
+    [ST_RUNNING_ONE] = "SELECT id, attempts, last_seq, cancel_requested FROM jobs"
+                       " WHERE state = $1 AND id = $2 AND node = $3 FOR UPDATE",
     [ST_BACK_TO_QUEUE] = "UPDATE jobs SET state = $2, started_at = 0, node = NULL,"
                          " lease_until = 0 WHERE id = $1 AND state = $3",
     [ST_INTERRUPT] = "UPDATE jobs SET state = $2, finished_at = $3, error = $4, node = NULL,"
                      " lease_until = 0 WHERE id = $1 AND state = $5",
+    /* A cancel locks the row it decides on, so that no node claims the job in between. */
+    [ST_CANCEL_LOCK] = "SELECT state, attempts, last_seq FROM jobs WHERE id = $1"
+                       " AND ($2::text IS NULL OR tenant = $2) FOR UPDATE",
+    [ST_CANCEL_QUEUED] = "UPDATE jobs SET state = $2, finished_at = $3, error = $4"
+                         " WHERE id = $1 AND state = $5",
+    [ST_CANCEL_MARK] = "UPDATE jobs SET cancel_requested = true WHERE id = $1 AND state = $2",
+    [ST_CANCEL_REQUESTS] = "SELECT id FROM jobs WHERE state = $1 AND node = $2"
+                           " AND cancel_requested ORDER BY id",
     [ST_COUNT] = "SELECT state, count(*) FROM jobs GROUP BY state",
     /* Events go with their job (ON DELETE CASCADE); final states only. */
     [ST_DELETE] = "DELETE FROM jobs WHERE id = $1 AND ($2::text IS NULL OR tenant = $2)"
@@ -980,6 +999,7 @@ typedef struct {
     char id[sizeof ((sv_job *)0)->id];
     int attempts;
     long last_seq;
+    int cancel_requested;   /* given back as cancelled, not queued */
 } running_job;
 
 /* The rows of a running-jobs select (id, attempts, last_seq), locked by it, into a malloc'd
@@ -1006,6 +1026,7 @@ static int collect_running(pg_store *s, int which, const pq_args *a, running_job
         val_copy(res, i, 0, r->id, sizeof r->id);
         r->attempts = (int)val_long(res, i, 1);
         r->last_seq = val_long(res, i, 2);
+        r->cancel_requested = strcmp(PQgetvalue(res, i, 3), "t") == 0;
     }
     *n = (size_t)rows;
     PQclear(res);
@@ -1013,28 +1034,32 @@ static int collect_running(pg_store *s, int which, const pq_args *a, running_job
 }
 
 /* One running job (locked by the caller's select) back to queued (fail_error NULL) or to failed
- * with fail_error, and its status event at last_seq + 1, spelled by sv_status_event_json. */
+ * with fail_error, and its status event at last_seq + 1, spelled by sv_status_event_json. A
+ * job a client asked to cancel is not run again: it becomes cancelled. */
 static int give_back(pg_store *s, const running_job *r, double now, const char *fail_error)
 {
+    sv_job_state to = r->cancel_requested ? SV_JOB_CANCELLED
+                      : fail_error        ? SV_JOB_FAILED
+                                          : SV_JOB_QUEUED;
+    const char *error = r->cancel_requested ? CANCELLED_ERROR : fail_error;
     pq_args a = {0};
     arg_text(&a, r->id);
-    if (fail_error) {
-        arg_state(&a, SV_JOB_FAILED);
+    if (error) {
+        arg_state(&a, to);
         arg_double(&a, now);
-        arg_text(&a, fail_error);
+        arg_text(&a, error);
         arg_state(&a, SV_JOB_RUNNING);
     } else {
         arg_state(&a, SV_JOB_QUEUED);
         arg_state(&a, SV_JOB_RUNNING);
     }
     long n = 0;
-    int rc = exec_count(s, fail_error ? ST_INTERRUPT : ST_BACK_TO_QUEUE, &a, &n);
+    int rc = exec_count(s, error ? ST_INTERRUPT : ST_BACK_TO_QUEUE, &a, &n);
     if (rc)
         return rc;
     if (n != 1)
         return missing_or_state(s, r->id);
-    char *ev = sv_status_event_json(fail_error ? SV_JOB_FAILED : SV_JOB_QUEUED, r->attempts,
-                                    fail_error);
+    char *ev = sv_status_event_json(to, r->attempts, error);
     if (!ev)
         return fail_msg(s, SV_STORE_ENOMEM, "out of memory writing a status event");
     rc = add_event_raw(s, r->id, r->last_seq + 1, "status", now, ev);
@@ -1059,7 +1084,7 @@ static int give_back_all(pg_store *s, int which, const pq_args *a, int max_attem
     rc = collect_running(s, which, a, &rows, &n);
     for (size_t i = 0; i < n && !rc; i++) {
         char *err = NULL;
-        if (rows[i].attempts >= max_attempts) {
+        if (rows[i].attempts >= max_attempts && !rows[i].cancel_requested) {
             err = sv_interrupted_error_json(why, rows[i].attempts, max_attempts);
             if (!err) {
                 rc = fail_msg(s, SV_STORE_ENOMEM, "out of memory writing an error");
@@ -1067,7 +1092,7 @@ static int give_back_all(pg_store *s, int which, const pq_args *a, int max_attem
             }
         }
         rc = give_back(s, &rows[i], now, err);
-        if (!rc)
+        if (!rc && !rows[i].cancel_requested)
             (err ? &nf : &nq)[0]++;
         free(err);
     }
@@ -1123,10 +1148,96 @@ static int pg_release(pg_store *s, const char *id, const char *node, double now)
     }
     if (!rc)
         rc = give_back(s, &rows[0], now, NULL);
-    if (!rc)
+    if (!rc && !rows[0].cancel_requested)
         rc = notify(s, "solvd_jobs", "");
     free(rows);
     return op_end(s, br, rc);
+}
+
+/* ---- cancel ---- */
+
+int sv_postgres_cancel(sv_store *store, const char *id, const char *tenant, double now,
+                       sv_job_state *state)
+{
+    pg_store *s = (pg_store *)store;
+    pq_args a = {0};
+    arg_text(&a, id);
+    arg_text(&a, tenant);
+    int br, rc = op_start(s, 1, &br);
+    if (rc)
+        return rc;
+    PGresult *res = NULL;
+    rc = exec_stmt(s, ST_CANCEL_LOCK, &a, &res);
+    sv_job_state was = SV_JOB_QUEUED;
+    int attempts = 0;
+    long last_seq = 0;
+    if (!rc && PQntuples(res) == 0)
+        rc = fail_msg(s, SV_STORE_ENOTFOUND, "no such job");
+    if (!rc && sv_job_state_parse(PQgetvalue(res, 0, 0), &was) != 0)
+        rc = fail_msg(s, SV_STORE_EIO, "cancel: the job has an unknown state");
+    if (!rc) {
+        attempts = (int)val_long(res, 0, 1);
+        last_seq = val_long(res, 0, 2);
+        if (state)
+            *state = was;
+    }
+    PQclear(res);
+    long n = 0;
+    if (rc) {
+        /* nothing more */
+    } else if (was == SV_JOB_QUEUED) {
+        pq_args u = {0};
+        arg_text(&u, id);
+        arg_state(&u, SV_JOB_CANCELLED);
+        arg_double(&u, now);
+        arg_text(&u, CANCELLED_ERROR);
+        arg_state(&u, SV_JOB_QUEUED);
+        rc = exec_count(s, ST_CANCEL_QUEUED, &u, &n);
+        if (!rc && n != 1)
+            rc = missing_or_state(s, id);
+        if (!rc) {
+            char *ev = sv_status_event_json(SV_JOB_CANCELLED, attempts, CANCELLED_ERROR);
+            rc = ev ? add_event_raw(s, id, last_seq + 1, "status", now, ev)
+                    : fail_msg(s, SV_STORE_ENOMEM, "out of memory writing a status event");
+            free(ev);
+        }
+    } else if (was == SV_JOB_RUNNING) {
+        pq_args u = {0};
+        arg_text(&u, id);
+        arg_state(&u, SV_JOB_RUNNING);
+        rc = exec_count(s, ST_CANCEL_MARK, &u, &n);
+        if (!rc && n != 1)
+            rc = missing_or_state(s, id);
+    } else {
+        rc = fail_msg(s, SV_STORE_ESTATE, "cancel: the job has already finished");
+    }
+    /* The node running it (or whichever watches) need not wait for its next poll. */
+    if (!rc)
+        rc = notify(s, "solvd_cancel", id);
+    return op_end(s, br, rc);
+}
+
+int sv_postgres_cancel_requests(sv_store *store, const char *node,
+                                int (*cb)(void *data, const char *id), void *data)
+{
+    pg_store *s = (pg_store *)store;
+    pq_args a = {0};
+    arg_state(&a, SV_JOB_RUNNING);
+    arg_text(&a, node ? node : "");
+    PGresult *res = NULL;
+    int br, rc = op_start(s, 0, &br);
+    if (!rc)
+        rc = exec_stmt(s, ST_CANCEL_REQUESTS, &a, &res);
+    rc = op_end(s, br, rc);
+    if (rc) {
+        PQclear(res);
+        return rc;
+    }
+    for (int i = 0; i < PQntuples(res); i++)
+        if (cb(data, PQgetvalue(res, i, 0)) != 0)
+            break;
+    PQclear(res);
+    return SV_STORE_OK;
 }
 
 /* ------------------------------------------------------------------------------------------ */

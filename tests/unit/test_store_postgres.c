@@ -24,6 +24,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "storage/backend.h"
 #include "store_contract.h"
 
 /* The schema version storage/postgres.c migrates to; bump it with each new migration. */
@@ -657,6 +658,206 @@ static void test_open_errors(void **state)
     assert_non_null(strstr(err, "search_path"));
 }
 
+/* ---- cancel (the ops main's store.h adds; here through sv_postgres_cancel*) ---- */
+
+static const char CANCELLED[] = "{\"code\":\"cancelled\",\"message\":\"cancelled on request\"}";
+
+static int count_ids(void *data, const char *id)
+{
+    (void)id;
+    (*(int *)data)++;
+    return 0;
+}
+
+static int collect_id(void *data, const char *id)
+{
+    char *buf = data;
+    if (strlen(buf) + strlen(id) + 2 < 256) {
+        strcat(buf, id);
+        strcat(buf, ",");
+    }
+    return 0;
+}
+
+typedef struct {
+    long seq;
+    char data[256];
+} last_ev;
+
+static int keep_last(void *data, long seq, const char *type, double ts, const char *json)
+{
+    (void)type, (void)ts;
+    last_ev *e = data;
+    e->seq = seq;
+    snprintf(e->data, sizeof e->data, "%s", json ? json : "");
+    return 0;
+}
+
+/* As main's contract test_cancel: a queued job is cancelled at once with its status event, a
+ * running one marked for its node, a final one left alone, another tenant's not found; a marked
+ * job whose node is gone becomes cancelled at recovery, or when its lease runs out. */
+static void test_cancel(void **state)
+{
+    fixture *f = *state;
+    insert_job(f->s, "q", 0, 1.0, NULL);
+    insert_job(f->s, "r", 0, 2.0, NULL);
+    insert_job(f->s, "o", 0, 3.0, NULL);
+    insert_job(f->s, "e", 0, 4.0, NULL);
+    assert_int_equal(sv_store_add_event(f->s, "q", 1, "status", 1.0, "{}"), SV_STORE_OK);
+    assert_int_equal(sv_store_claim_job(f->s, "r", "n1", 10.0, 0, 1), SV_STORE_OK);
+    assert_int_equal(sv_store_claim_job(f->s, "o", "n2", 10.0, 0, 1), SV_STORE_OK);
+    assert_int_equal(sv_store_claim_job(f->s, "e", "n3", 10.0, 5.0, 1), SV_STORE_OK);
+
+    sv_job_state was = SV_JOB_NSTATES;
+    assert_int_equal(sv_postgres_cancel(f->s, "q", "other", 11.0, &was), SV_STORE_ENOTFOUND);
+    assert_int_equal(sv_postgres_cancel(f->s, "missing", NULL, 11.0, &was), SV_STORE_ENOTFOUND);
+    assert_int_equal(sv_postgres_cancel(f->s, "q", "t", 11.0, &was), SV_STORE_OK);
+    assert_int_equal(was, SV_JOB_QUEUED);
+    sv_job j;
+    assert_int_equal(sv_store_get_job(f->s, "q", NULL, &j), SV_STORE_OK);
+    assert_int_equal(j.state, SV_JOB_CANCELLED);
+    assert_true(j.finished_at == 11.0);
+    assert_string_equal(j.error, CANCELLED);
+    assert_int_equal(j.last_seq, 2);
+    sv_job_clear(&j);
+    last_ev e = {0};
+    assert_int_equal(sv_store_events(f->s, "q", 0, 0, keep_last, &e), SV_STORE_OK);
+    assert_int_equal(e.seq, 2);
+    assert_string_equal(e.data, "{\"status\":\"cancelled\",\"attempt\":0,\"error\":{\"code\":"
+                                "\"cancelled\",\"message\":\"cancelled on request\"}}");
+    assert_int_equal(sv_postgres_cancel(f->s, "q", "t", 12.0, &was), SV_STORE_ESTATE);
+    assert_int_equal(was, SV_JOB_CANCELLED);
+
+    /* Running: marked, still running; only its own node sees the mark. */
+    char ids[256] = "";
+    assert_int_equal(sv_postgres_cancel_requests(f->s, "n1", collect_id, ids), SV_STORE_OK);
+    assert_string_equal(ids, "");
+    assert_int_equal(sv_postgres_cancel(f->s, "r", NULL, 13.0, &was), SV_STORE_OK);
+    assert_int_equal(was, SV_JOB_RUNNING);
+    assert_int_equal(state_of(f->s, "r"), SV_JOB_RUNNING);
+    assert_int_equal(sv_postgres_cancel_requests(f->s, "n1", collect_id, ids), SV_STORE_OK);
+    assert_string_equal(ids, "r,");
+    ids[0] = 0;
+    assert_int_equal(sv_postgres_cancel_requests(f->s, "n2", collect_id, ids), SV_STORE_OK);
+    assert_string_equal(ids, "");
+    assert_int_equal(sv_store_finish_job(f->s, "r", SV_JOB_CANCELLED, 14.0, NULL, NULL,
+                                         CANCELLED),
+                     SV_STORE_OK);
+    assert_int_equal(sv_postgres_cancel_requests(f->s, "n1", collect_id, ids), SV_STORE_OK);
+    assert_string_equal(ids, "");
+
+    /* A marked job whose node is gone is not run again. */
+    assert_int_equal(sv_postgres_cancel(f->s, "o", NULL, 15.0, &was), SV_STORE_OK);
+    int requeued = -1, failed = -1;
+    assert_int_equal(sv_store_recover(f->s, "n2", 3, 16.0, &requeued, &failed), SV_STORE_OK);
+    assert_int_equal(requeued, 0);
+    assert_int_equal(failed, 0);
+    assert_int_equal(sv_store_get_job(f->s, "o", NULL, &j), SV_STORE_OK);
+    assert_int_equal(j.state, SV_JOB_CANCELLED);
+    assert_string_equal(j.error, CANCELLED);
+    assert_true(j.finished_at == 16.0);
+    sv_job_clear(&j);
+    assert_int_equal(sv_store_events(f->s, "o", 0, 0, keep_last, &e), SV_STORE_OK);
+    assert_int_equal(e.seq, 1);
+    assert_string_equal(e.data, "{\"status\":\"cancelled\",\"attempt\":1,\"error\":{\"code\":"
+                                "\"cancelled\",\"message\":\"cancelled on request\"}}");
+    assert_int_equal(sv_store_claim_next(f->s, "n4", 17.0, 0, &j), SV_STORE_ENOTFOUND);
+
+    /* The same when its lease runs out. */
+    assert_int_equal(sv_postgres_cancel(f->s, "e", "t", 11.0, NULL), SV_STORE_OK);
+    assert_int_equal(sv_store_requeue_expired(f->s, 20.0, 3, &requeued, &failed), SV_STORE_OK);
+    assert_int_equal(requeued, 0);
+    assert_int_equal(failed, 0);
+    assert_int_equal(state_of(f->s, "e"), SV_JOB_CANCELLED);
+}
+
+#define CANCEL_JOBS 100
+
+typedef struct {
+    fixture *f;
+    pthread_barrier_t *start;
+    int rc[CANCEL_JOBS];
+    sv_job_state was[CANCEL_JOBS];
+    int open_rc;
+} canceller;
+
+static void *cancel_all(void *p)
+{
+    canceller *c = p;
+    sv_store *s = NULL;
+    c->open_rc = open_url(c->f->url, &s);
+    pthread_barrier_wait(c->start);
+    if (c->open_rc)
+        return NULL;
+    for (int i = CANCEL_JOBS - 1; i >= 0; i--) {   /* from the far end of the queue */
+        char id[16];
+        snprintf(id, sizeof id, "c%03d", i);
+        c->rc[i] = sv_postgres_cancel(s, id, NULL, 50.0, &c->was[i]);
+    }
+    sv_store_close(s);
+    return NULL;
+}
+
+/* A cancel decides in one step against a node claiming at the same time: each job ends either
+ * cancelled without ever running, or running (claimed first) and marked for its node. */
+static void test_cancel_against_claims(void **state)
+{
+    fixture *f = *state;
+    assert_int_equal(sv_store_begin(f->s), SV_STORE_OK);
+    for (int i = 0; i < CANCEL_JOBS; i++) {
+        char id[16];
+        snprintf(id, sizeof id, "c%03d", i);
+        insert_job(f->s, id, 0, 100.0 + i, NULL);
+    }
+    assert_int_equal(sv_store_commit(f->s), SV_STORE_OK);
+    pthread_barrier_t start;
+    assert_int_equal(pthread_barrier_init(&start, NULL, 2), 0);
+    static canceller c;
+    memset(&c, 0, sizeof c);
+    c.f = f;
+    c.start = &start;
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, cancel_all, &c), 0);
+    pthread_barrier_wait(&start);
+    int claimed[CANCEL_JOBS] = {0};
+    for (;;) {
+        sv_job j;
+        int rc = sv_store_claim_next(f->s, "n1", 60.0, 30.0, &j);
+        if (rc == SV_STORE_ENOTFOUND)
+            break;
+        assert_int_equal(rc, SV_STORE_OK);
+        claimed[atoi(j.id + 1)] = 1;
+        sv_job_clear(&j);
+    }
+    assert_int_equal(pthread_join(th, NULL), 0);
+    pthread_barrier_destroy(&start);
+    assert_int_equal(c.open_rc, 0);
+
+    int marked = 0;
+    for (int i = 0; i < CANCEL_JOBS; i++) {
+        char id[16];
+        snprintf(id, sizeof id, "c%03d", i);
+        assert_int_equal(c.rc[i], SV_STORE_OK);
+        sv_job j;
+        assert_int_equal(sv_store_get_job(f->s, id, NULL, &j), SV_STORE_OK);
+        if (claimed[i]) {
+            assert_int_equal(c.was[i], SV_JOB_RUNNING);
+            assert_int_equal(j.state, SV_JOB_RUNNING);
+            marked++;
+        } else {
+            assert_int_equal(c.was[i], SV_JOB_QUEUED);
+            assert_int_equal(j.state, SV_JOB_CANCELLED);
+            assert_int_equal(j.attempts, 0);
+            assert_int_equal(j.last_seq, 1);
+        }
+        sv_job_clear(&j);
+    }
+    /* Every claimed job is marked for n1, and only those. */
+    int listed = 0;
+    assert_int_equal(sv_postgres_cancel_requests(f->s, "n1", count_ids, &listed), SV_STORE_OK);
+    assert_int_equal(listed, marked);
+}
+
 /* ------------------------------------------------------------------------------------------ */
 
 static int read_base_url(void)
@@ -713,6 +914,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_notifications, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lost_connection, setup, teardown),
         cmocka_unit_test(test_open_errors),
+        cmocka_unit_test_setup_teardown(test_cancel, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cancel_against_claims, setup, teardown),
     };
     failed += cmocka_run_group_tests_name("store (postgres only)", tests, NULL, NULL);
     PQfinish(admin);
