@@ -3,6 +3,8 @@
 # package is present; otherwise says what it installs and installs it (with sudo when not root).
 set -euo pipefail
 
+# libpq-dev is the PostgreSQL store backend's client library (always built in); postgresql gives
+# the tests initdb and pg_ctl for a throwaway cluster (tests/support/pgcluster.sh).
 packages=(
   build-essential cmake pkg-config
   libmicrohttpd-dev libjansson-dev libsqlite3-dev sqlite3 libpq-dev postgresql
