@@ -3,9 +3,11 @@
 # package is present; otherwise says what it installs and installs it (with sudo when not root).
 set -euo pipefail
 
+# libpq-dev is the PostgreSQL store backend's client library (always built in); postgresql gives
+# the tests initdb and pg_ctl for a throwaway cluster (tests/support/pgcluster.sh).
 packages=(
   build-essential cmake pkg-config
-  libmicrohttpd-dev libjansson-dev libsqlite3-dev sqlite3
+  libmicrohttpd-dev libjansson-dev libsqlite3-dev sqlite3 libpq-dev postgresql
   libopenblas-dev liblapacke-dev libuv1-dev libglpk-dev
   zlib1g-dev libsystemd-dev libcmocka-dev libcurl4-openssl-dev curl openssl
   chromium fonts-liberation

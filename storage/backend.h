@@ -66,5 +66,13 @@ typedef int (*sv_store_open_fn)(const char *target, sv_store **out, char *err, s
 
 int sv_sqlite_open(const char *path, sv_store **out, char *err, size_t errlen);
 int sv_sqlite_preflight(const char *path, char *err, size_t errlen);
+/* url: the whole "postgres://..." or "postgresql://..." URL, as libpq reads it. */
+int sv_postgres_open(const char *url, sv_store **out, char *err, size_t errlen);
+/* The PostgreSQL backend's cancel and cancel_requests ops, also called directly by
+ * tests/unit/test_store_postgres.c. */
+int sv_postgres_cancel(sv_store *s, const char *id, const char *tenant, double now,
+                       sv_job_state *state);
+int sv_postgres_cancel_requests(sv_store *s, const char *node,
+                                int (*cb)(void *data, const char *id), void *data);
 
 #endif

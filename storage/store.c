@@ -14,8 +14,8 @@ static const struct {
     const char *missing;  /* why it cannot be used, when open is NULL */
 } schemes[] = {
     {"sqlite:", 1, sv_sqlite_open, NULL},
-    {"postgres://", 0, NULL, "this solvd was built without the PostgreSQL backend"},
-    {"postgresql://", 0, NULL, "this solvd was built without the PostgreSQL backend"},
+    {"postgres://", 0, sv_postgres_open, NULL},
+    {"postgresql://", 0, sv_postgres_open, NULL},
 };
 
 static void set_err(char *err, size_t errlen, const char *url, const char *msg)

@@ -4,8 +4,10 @@
  * cancel sent to one node stops a job another node runs; a stream opened on one node follows a
  * job another node runs to its last event.
  *
- * The store is PostgreSQL when SOLVD_TEST_PG_URL names a database (the ctest fixture of
- * tests/support/pgcluster.sh starts a throwaway cluster), and otherwise one SQLite file that
+ * The store is PostgreSQL when SOLVD_TEST_PG_URL names a database, or SOLVD_TEST_PG_STATE the
+ * state directory of the ctest fixture that started a throwaway cluster
+ * (tests/support/pgcluster.sh; the test skips when that fixture found no PostgreSQL), and
+ * otherwise one SQLite file that
  * the three processes share, driven as a shared store (SOLVD_SHARED_DISPATCH=1): the same
  * server code, with the store's own locking between processes. */
 #include <setjmp.h>
@@ -237,8 +239,26 @@ static void test_cancel_and_stream_across_nodes(void **state)
 int main(void)
 {
     const char *pg = getenv("SOLVD_TEST_PG_URL");
+    const char *pg_state = getenv("SOLVD_TEST_PG_STATE");
     if (pg && *pg) {
         snprintf(store_url, sizeof store_url, "%s", pg);
+    } else if (pg_state && *pg_state) {
+        char path[512];
+        snprintf(path, sizeof path, "%s/skip", pg_state);
+        if (access(path, F_OK) == 0) {
+            fprintf(stderr, "the fixture found no PostgreSQL (initdb): skipped\n");
+            return 77;
+        }
+        snprintf(path, sizeof path, "%s/url", pg_state);
+        FILE *fp = fopen(path, "r");
+        if (!fp || !fgets(store_url, sizeof store_url, fp)) {
+            fprintf(stderr, "%s: no cluster URL (did the pgcluster fixture start?)\n", path);
+            if (fp)
+                fclose(fp);
+            return 1;
+        }
+        fclose(fp);
+        store_url[strcspn(store_url, "\r\n")] = '\0';
     } else {
         char dir[] = "/tmp/solvd_cluster.XXXXXX";
         if (!mkdtemp(dir))
