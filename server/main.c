@@ -229,14 +229,16 @@ int main(int argc, char **argv)
         sv_log_error("start-up failed", NULL);
         return 1;
     }
-    char err[512];
+    char err[512], db_shown[sizeof app.cfg.db];
+    /* The store's URL may carry a password: logs show it without. */
+    sv_store_url_redact(app.cfg.db, db_shown, sizeof db_shown);
     if (sv_store_preflight(app.cfg.db, err, sizeof err) != SV_STORE_OK) {
-        sv_log_error("refusing the job store", "db=\"%s\" err=\"%s\"", app.cfg.db, err);
+        sv_log_error("refusing the job store", "db=\"%s\" err=\"%s\"", db_shown, err);
         return 1;
     }
     if (sv_store_open(app.cfg.db, &app.wstore, err, sizeof err) != SV_STORE_OK ||
         sv_store_open(app.cfg.db, &app.rstore, err, sizeof err) != SV_STORE_OK) {
-        sv_log_error("cannot open the job store", "db=\"%s\" err=\"%s\"", app.cfg.db, err);
+        sv_log_error("cannot open the job store", "db=\"%s\" err=\"%s\"", db_shown, err);
         return 1;
     }
     /* A store several nodes share: jobs are claimed through it, under this node's name.
@@ -263,7 +265,7 @@ int main(int argc, char **argv)
     if (sv_reads_init(&app.reads, app.loop, app.rstore, app.cfg.db,
                       app.shared || (off && strcmp(off, "1") == 0), err,
                       sizeof err) != SV_STORE_OK) {
-        sv_log_error("cannot open the job store", "db=\"%s\" err=\"%s\"", app.cfg.db, err);
+        sv_log_error("cannot open the job store", "db=\"%s\" err=\"%s\"", db_shown, err);
         return 1;
     }
     sv_jobs_config jcfg = {
@@ -306,7 +308,7 @@ int main(int argc, char **argv)
     sv_log_info("store ready",
                 "db=\"%s\" schema=%d requeued=%d failed=%d queued=%zu backend=%s reads=%s "
                 "node=%s shared=%d",
-                app.cfg.db, sv_store_schema_version(app.rstore), requeued, failed,
+                db_shown, sv_store_schema_version(app.rstore), requeued, failed,
                 sv_jobs_queued(&app.jobs), sv_store_backend(app.rstore),
                 sv_reads_off_loop(&app.reads) ? "pool" : "inline", node, app.shared);
     app.drain_timer.data = &app;

@@ -650,39 +650,6 @@ static int pg_rollback(pg_store *s)
 static const sv_store_ops postgres_ops;
 static void pg_close(pg_store *s);
 
-/* The URL as it may be shown: a password (in the user part or as a parameter) becomes ***. */
-static void redact_url(const char *url, char *out, size_t cap)
-{
-    size_t o = 0;
-    const char *p = url, *scheme_end = strstr(url, "://");
-    const char *auth = scheme_end ? scheme_end + 3 : NULL;
-    const char *at = NULL, *colon = NULL;
-    if (auth) {
-        const char *end = auth + strcspn(auth, "/?#");
-        for (const char *q = auth; q < end; q++)
-            if (*q == '@')
-                at = q;
-        if (at)
-            colon = memchr(auth, ':', (size_t)(at - auth));
-    }
-    while (*p && o + 1 < cap) {
-        if (colon && p == colon + 1) {
-            o += (size_t)snprintf(out + o, cap - o, "***");
-            p = at;
-            colon = NULL;
-            continue;
-        }
-        if ((p == url || p[-1] == '?' || p[-1] == '&') && strncmp(p, "password=", 9) == 0) {
-            o += (size_t)snprintf(out + o, cap - o, "password=***");
-            p += 9 + strcspn(p + 9, "&#");
-            continue;
-        }
-        out[o++] = *p++;
-    }
-    if (o >= cap)
-        o = cap - 1;
-    out[o] = '\0';
-}
 
 static int too_new(pg_store *s, int v)
 {
@@ -776,7 +743,7 @@ int sv_postgres_open(const char *url, sv_store **out, char *err, size_t errlen)
         return SV_STORE_EIO;
     }
     char shown[256];
-    redact_url(url, shown, sizeof shown);
+    sv_store_url_redact(url, shown, sizeof shown);
     pg_store *s = calloc(1, sizeof *s);
     if (!s) {
         if (err && errlen)

@@ -18,10 +18,14 @@ static const struct {
     {"postgresql://", 0, sv_postgres_open, NULL},
 };
 
+void sv_store_url_redact(const char *url, char *out, size_t cap);
+
 static void set_err(char *err, size_t errlen, const char *url, const char *msg)
 {
+    char shown[512];
+    sv_store_url_redact(url ? url : "(null)", shown, sizeof shown);
     if (err && errlen)
-        snprintf(err, errlen, "%s: %s", url ? url : "(null)", msg);
+        snprintf(err, errlen, "%s: %s", shown, msg);
 }
 
 /* "scheme://" at the start: a URL for a backend, not a path. */
@@ -59,6 +63,40 @@ int sv_store_open(const char *url, sv_store **out, char *err, size_t errlen)
         return SV_STORE_EIO;
     }
     return sv_sqlite_open(url, out, err, errlen);
+}
+
+/* The URL as it may be shown: a password (in the user part or as a parameter) becomes ***. */
+void sv_store_url_redact(const char *url, char *out, size_t cap)
+{
+    size_t o = 0;
+    const char *p = url, *scheme_end = strstr(url, "://");
+    const char *auth = scheme_end ? scheme_end + 3 : NULL;
+    const char *at = NULL, *colon = NULL;
+    if (auth) {
+        const char *end = auth + strcspn(auth, "/?#");
+        for (const char *q = auth; q < end; q++)
+            if (*q == '@')
+                at = q;
+        if (at)
+            colon = memchr(auth, ':', (size_t)(at - auth));
+    }
+    while (*p && o + 1 < cap) {
+        if (colon && p == colon + 1) {
+            o += (size_t)snprintf(out + o, cap - o, "***");
+            p = at;
+            colon = NULL;
+            continue;
+        }
+        if ((p == url || p[-1] == '?' || p[-1] == '&') && strncmp(p, "password=", 9) == 0) {
+            o += (size_t)snprintf(out + o, cap - o, "password=***");
+            p += 9 + strcspn(p + 9, "&#");
+            continue;
+        }
+        out[o++] = *p++;
+    }
+    if (o >= cap)
+        o = cap - 1;
+    out[o] = '\0';
 }
 
 int sv_store_preflight(const char *url, char *err, size_t errlen)

@@ -102,6 +102,9 @@ void sv_store_close(sv_store *s);   /* NULL is fine */
  * an open would silently take for a new, empty store although it held jobs (SQLite: an existing
  * file of zero bytes). SV_STORE_OK, or SV_STORE_EIO with the reason in err. */
 int sv_store_preflight(const char *url, char *err, size_t errlen);
+/* url as it may be logged or shown: a password (in the user part or as a password=
+ * parameter) becomes ***. */
+void sv_store_url_redact(const char *url, char *out, size_t cap);
 /* The backend's name ("sqlite") and its SV_STORE_CAP_* bits. */
 const char *sv_store_backend(const sv_store *s);
 unsigned sv_store_caps(const sv_store *s);
