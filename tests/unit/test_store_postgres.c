@@ -683,117 +683,13 @@ static void test_open_errors(void **state)
     assert_non_null(strstr(err, "search_path"));
 }
 
-/* ---- cancel ---- */
-
-static const char CANCELLED[] = "{\"code\":\"cancelled\",\"message\":\"cancelled on request\"}";
+/* ---- cancel (the contract's test_cancel covers the single-handle cases) ---- */
 
 static int count_ids(void *data, const char *id)
 {
     (void)id;
     (*(int *)data)++;
     return 0;
-}
-
-static int collect_id(void *data, const char *id)
-{
-    char *buf = data;
-    if (strlen(buf) + strlen(id) + 2 < 256) {
-        strcat(buf, id);
-        strcat(buf, ",");
-    }
-    return 0;
-}
-
-typedef struct {
-    long seq;
-    char data[256];
-} last_ev;
-
-static int keep_last(void *data, long seq, const char *type, double ts, const char *json)
-{
-    (void)type, (void)ts;
-    last_ev *e = data;
-    e->seq = seq;
-    snprintf(e->data, sizeof e->data, "%s", json ? json : "");
-    return 0;
-}
-
-/* As main's contract test_cancel: a queued job is cancelled at once with its status event, a
- * running one marked for its node, a final one left alone, another tenant's not found; a marked
- * job whose node is gone becomes cancelled at recovery, or when its lease runs out. */
-static void test_cancel(void **state)
-{
-    fixture *f = *state;
-    insert_job(f->s, "q", 0, 1.0, NULL);
-    insert_job(f->s, "r", 0, 2.0, NULL);
-    insert_job(f->s, "o", 0, 3.0, NULL);
-    insert_job(f->s, "e", 0, 4.0, NULL);
-    assert_int_equal(sv_store_add_event(f->s, "q", 1, "status", 1.0, "{}"), SV_STORE_OK);
-    assert_int_equal(sv_store_claim_job(f->s, "r", "n1", 10.0, 0, 1), SV_STORE_OK);
-    assert_int_equal(sv_store_claim_job(f->s, "o", "n2", 10.0, 0, 1), SV_STORE_OK);
-    assert_int_equal(sv_store_claim_job(f->s, "e", "n3", 10.0, 5.0, 1), SV_STORE_OK);
-
-    sv_job_state was = SV_JOB_NSTATES;
-    assert_int_equal(sv_store_cancel(f->s, "q", "other", 11.0, &was), SV_STORE_ENOTFOUND);
-    assert_int_equal(sv_store_cancel(f->s, "missing", NULL, 11.0, &was), SV_STORE_ENOTFOUND);
-    assert_int_equal(sv_store_cancel(f->s, "q", "t", 11.0, &was), SV_STORE_OK);
-    assert_int_equal(was, SV_JOB_QUEUED);
-    sv_job j;
-    assert_int_equal(sv_store_get_job(f->s, "q", NULL, &j), SV_STORE_OK);
-    assert_int_equal(j.state, SV_JOB_CANCELLED);
-    assert_true(j.finished_at == 11.0);
-    assert_string_equal(j.error, CANCELLED);
-    assert_int_equal(j.last_seq, 2);
-    sv_job_clear(&j);
-    last_ev e = {0};
-    assert_int_equal(sv_store_events(f->s, "q", 0, 0, keep_last, &e), SV_STORE_OK);
-    assert_int_equal(e.seq, 2);
-    assert_string_equal(e.data, "{\"status\":\"cancelled\",\"attempt\":0,\"error\":{\"code\":"
-                                "\"cancelled\",\"message\":\"cancelled on request\"}}");
-    assert_int_equal(sv_store_cancel(f->s, "q", "t", 12.0, &was), SV_STORE_ESTATE);
-    assert_int_equal(was, SV_JOB_CANCELLED);
-
-    /* Running: marked, still running; only its own node sees the mark. */
-    char ids[256] = "";
-    assert_int_equal(sv_store_cancel_requests(f->s, "n1", collect_id, ids), SV_STORE_OK);
-    assert_string_equal(ids, "");
-    assert_int_equal(sv_store_cancel(f->s, "r", NULL, 13.0, &was), SV_STORE_OK);
-    assert_int_equal(was, SV_JOB_RUNNING);
-    assert_int_equal(state_of(f->s, "r"), SV_JOB_RUNNING);
-    assert_int_equal(sv_store_cancel_requests(f->s, "n1", collect_id, ids), SV_STORE_OK);
-    assert_string_equal(ids, "r,");
-    ids[0] = 0;
-    assert_int_equal(sv_store_cancel_requests(f->s, "n2", collect_id, ids), SV_STORE_OK);
-    assert_string_equal(ids, "");
-    assert_int_equal(sv_store_finish_job(f->s, "r", NULL, SV_JOB_CANCELLED, 14.0, NULL, NULL,
-                                         CANCELLED),
-                     SV_STORE_OK);
-    assert_int_equal(sv_store_cancel_requests(f->s, "n1", collect_id, ids), SV_STORE_OK);
-    assert_string_equal(ids, "");
-
-    /* A marked job whose node is gone is not run again. */
-    assert_int_equal(sv_store_cancel(f->s, "o", NULL, 15.0, &was), SV_STORE_OK);
-    int requeued = -1, failed = -1;
-    assert_int_equal(sv_store_recover(f->s, "n2", 3, 16.0, &requeued, &failed), SV_STORE_OK);
-    assert_int_equal(requeued, 0);
-    assert_int_equal(failed, 0);
-    assert_int_equal(sv_store_get_job(f->s, "o", NULL, &j), SV_STORE_OK);
-    assert_int_equal(j.state, SV_JOB_CANCELLED);
-    assert_string_equal(j.error, CANCELLED);
-    assert_true(j.finished_at == 16.0);
-    sv_job_clear(&j);
-    assert_int_equal(sv_store_events(f->s, "o", 0, 0, keep_last, &e), SV_STORE_OK);
-    assert_int_equal(e.seq, 1);
-    assert_string_equal(e.data, "{\"status\":\"cancelled\",\"attempt\":1,\"error\":{\"code\":"
-                                "\"cancelled\",\"message\":\"cancelled on request\"}}");
-    assert_int_equal(sv_store_claim_next(f->s, "n4", 17.0, 0, &j), SV_STORE_ENOTFOUND);
-
-    /* The same when its lease runs out. */
-    assert_int_equal(sv_store_cancel(f->s, "e", "t", 11.0, NULL), SV_STORE_OK);
-    assert_int_equal(sv_store_requeue_expired(f->s, 20.0, 3, &requeued, &failed), SV_STORE_OK);
-    assert_int_equal(requeued, 0);
-    assert_int_equal(failed, 0);
-    assert_int_equal(state_of(f->s, "e"), SV_JOB_CANCELLED);
 }
 
 #define CANCEL_JOBS 100
@@ -939,7 +835,6 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_notifications, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lost_connection, setup, teardown),
         cmocka_unit_test(test_open_errors),
-        cmocka_unit_test_setup_teardown(test_cancel, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cancel_against_claims, setup, teardown),
     };
     failed += cmocka_run_group_tests_name("store (postgres only)", tests, NULL, NULL);
