@@ -277,7 +277,7 @@ static double rk4_best_z(double k)
 }
 
 int small_gain_nash_certify(const small_gain_nash_problem *p, int weight_sweeps,
-                            small_gain_nash_cert *c, sv_err *e)
+                            small_gain_nash_cert *c, sv_err *e, sv_loop *Lp)
 {
     int rc = small_gain_nash_check_problem(p, e);
     if (rc != SV_OK)
@@ -315,6 +315,8 @@ int small_gain_nash_certify(const small_gain_nash_problem *p, int weight_sweeps,
                 blk[a * d + b] = 0.5 * (p->M[(size_t)(off[i] + a) * n + off[i] + b] +
                                         p->M[(size_t)(off[i] + b) * n + off[i] + a]);
         rc = eig_extreme(d, blk, ev, &mu[i], NULL);
+        if (rc == SV_OK && sv_loop_poll(Lp))
+            rc = SV_CANCELLED;
     }
     /* couplings L_ij = |B_ij|_2 = sqrt(lambda_max(B_ij' B_ij)) */
     for (int i = 0; i < N && rc == SV_OK; i++)
@@ -333,6 +335,8 @@ int small_gain_nash_certify(const small_gain_nash_problem *p, int weight_sweeps,
             double top = 0;
             rc = eig_extreme(dj, gram, ev, NULL, &top);
             L[i * N + j] = sqrt(fmax(top, 0.0));
+            if (rc == SV_OK && sv_loop_poll(Lp))
+                rc = SV_CANCELLED;
         }
     if (rc != SV_OK)
         goto done;
@@ -361,16 +365,34 @@ int small_gain_nash_certify(const small_gain_nash_problem *p, int weight_sweeps,
     for (int a = 0; a < n; a++)
         for (int b = 0; b < n; b++)
             Mh[(size_t)a * n + b] = sw[a] * p->M[(size_t)a * n + b] / sw[b];
+    /* n x n products and eigenvalues: each a single BLAS/LAPACK call that cannot be
+     * interrupted, so the stop request is read between them (seconds apart at n = 2000). */
+    if (sv_loop_poll(Lp)) {
+        rc = SV_CANCELLED;
+        goto done;
+    }
     cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, n, n, n, 1.0, Mh, n, Mh, n, 0.0, G, n);
     double top = 0;
+    if (sv_loop_poll(Lp)) {
+        rc = SV_CANCELLED;
+        goto done;
+    }
     if ((rc = eig_extreme(n, G, ev, NULL, &top)) != SV_OK)
         goto done;
+    if (sv_loop_poll(Lp)) {
+        rc = SV_CANCELLED;
+        goto done;
+    }
     c->lipschitz = sqrt(fmax(top, 0.0));
     for (int a = 0; a < n; a++)
         for (int b = 0; b < n; b++)
             G[(size_t)a * n + b] = 0.5 * (Mh[(size_t)a * n + b] + Mh[(size_t)b * n + a]);
     if ((rc = eig_extreme(n, G, ev, &c->weighted_margin, NULL)) != SV_OK)
         goto done;
+    if (sv_loop_poll(Lp)) {
+        rc = SV_CANCELLED;
+        goto done;
+    }
     for (int a = 0; a < n; a++)
         for (int b = 0; b < n; b++)
             G[(size_t)a * n + b] = 0.5 * (p->M[(size_t)a * n + b] + p->M[(size_t)b * n + a]);
@@ -580,11 +602,23 @@ int small_gain_nash_solve(const small_gain_nash_problem *p, const small_gain_nas
     small_gain_nash_cert *c = &info->cert;
     double *w_user = c->w;
     c->w = w;
+    /* The clock starts before the certificate: a cancel or time limit stops it too. */
+    ws.res = ws.dstep = ws.obs_rate = ws.rate = NAN;
+    sv_loop L;
+    sv_loop_begin(&L, &s->ctl, mon, metrics, &ws);
     if (!w || !ws.wc || !ws.g || !ws.y || !ws.acc || !ws.xprev || !ws.tmp)
         rc = SV_ENOMEM;
     else
-        rc = small_gain_nash_certify(p, s->weight_sweeps, c, e);
+        rc = small_gain_nash_certify(p, s->weight_sweeps, c, e, &L);
     c->w = w_user;
+    if (rc == SV_CANCELLED) {
+        /* Stopped during the certificate: no iteration, no certified numbers. */
+        c->certified = 0;
+        info->step = info->rate = NAN;
+        sv_loop_end(&L, &info->base, 0, NAN, NAN);
+        rc = SV_OK;
+        goto done;
+    }
     if (rc == SV_OK && w_user)
         memcpy(w_user, w, (size_t)N * sizeof *w);
     if (rc == SV_OK)
@@ -622,8 +656,6 @@ int small_gain_nash_solve(const small_gain_nash_problem *p, const small_gain_nas
     }
     double r0 = fmax(ws.res, 1.0), d_first = NAN, d_prev = NAN, d_last = NAN, ratio_max = NAN;
     long counted = 0, k;
-    sv_loop L;
-    sv_loop_begin(&L, &s->ctl, mon, metrics, &ws);
     for (k = 0;; k++) {
         int diverged = !isfinite(ws.res) || ws.res > SMALL_GAIN_NASH_DIVERGENCE_FACTOR * r0;
         if (sv_loop_check(&L, k, ws.res, diverged, ws.res <= s->ctl.tol))

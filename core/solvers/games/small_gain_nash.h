@@ -97,10 +97,11 @@ int small_gain_nash_check_problem(const small_gain_nash_problem *p, sv_err *e);
 /* The certificate alone (no iteration): estimates mu, L, optimises w by weight_sweeps
  * pattern-search sweeps from the M-matrix weights, computes beta, rates and steps (the rk4
  * numbers are filled whether or not there is a box; its bound is for the unconstrained
- * iteration). Set-up work, O(n^3), not interruptible. SV_OK, SV_EINVAL, SV_ENOMEM or
- * SV_ENUMERIC (an eigen-solver failure). */
+ * iteration). Set-up work, O(n^3): L (may be NULL) is polled between its blocks and between
+ * its n x n products and eigenvalue calls, each of which runs uninterrupted. SV_OK, SV_EINVAL,
+ * SV_ENOMEM, SV_ENUMERIC (an eigen-solver failure) or SV_CANCELLED (L said stop). */
 int small_gain_nash_certify(const small_gain_nash_problem *p, int weight_sweeps,
-                            small_gain_nash_cert *c, sv_err *e);
+                            small_gain_nash_cert *c, sv_err *e, sv_loop *L);
 
 /* The certified per-step factors at step h (NaN when h is outside the certified range). */
 double small_gain_nash_euler_rate(double alpha, double beta, double h);

@@ -137,7 +137,7 @@ static void test_paper_scalar_certificate(void **state)
     c.w = w;
     small_gain_nash_problem p = as_problem(&g);
     sv_err e;
-    assert_int_equal(small_gain_nash_certify(&p, 200, &c, &e), SV_OK);
+    assert_int_equal(small_gain_nash_certify(&p, 200, &c, &e, NULL), SV_OK);
     /* Euclidean: lambda_min [[1, 5.025], [5.025, 1]] = -4.025, Rosen's test fails */
     assert_true(fabs(c.euclidean_margin - (1 - 10.05 / 2)) < 1e-12);
     /* without weights the SGN margin is the same negative number */
@@ -168,7 +168,7 @@ static void test_paper_scalar_certificate(void **state)
     assert_true(small_gain_nash_rk4_rate(c.margin, c.lipschitz, 1.5 * c.rk4_step) >= c.rk4_rate);
     assert_true(isnan(small_gain_nash_rk4_rate(c.margin, c.lipschitz, 1.01 * c.rk4_step_max)));
     /* the M-matrix weights alone already certify */
-    assert_int_equal(small_gain_nash_certify(&p, 0, &c, &e), SV_OK);
+    assert_int_equal(small_gain_nash_certify(&p, 0, &c, &e, NULL), SV_OK);
     assert_true(c.certified && c.margin > 0);
 }
 
@@ -196,7 +196,7 @@ static void test_euclidean_monotone(void **state)
     c.L = L;
     c.w = w;
     small_gain_nash_problem p = as_problem(&g);
-    assert_int_equal(small_gain_nash_certify(&p, 200, &c, NULL), SV_OK);
+    assert_int_equal(small_gain_nash_certify(&p, 200, &c, NULL, NULL), SV_OK);
     assert_true(c.euclidean_margin > 0 && c.certified);
     assert_true(fabs(mu[0] - (2.5 - sqrt(0.25 + 0.25))) < 1e-12 && fabs(mu[1] - 2) < 1e-12);
     assert_true(fabs(L[1] - 0.3) < 1e-12 && fabs(L[2] - 0.4) < 1e-12);
@@ -248,7 +248,7 @@ static void test_non_euclidean_converges(void **state)
     small_gain_nash_cert c;
     memset(&c, 0, sizeof c);
     small_gain_nash_problem p = as_problem(&h);
-    assert_int_equal(small_gain_nash_certify(&p, 200, &c, NULL), SV_OK);
+    assert_int_equal(small_gain_nash_certify(&p, 200, &c, NULL, NULL), SV_OK);
     assert_true(c.euclidean_margin < 0);
     assert_true(c.margin_unit < 0);
     assert_true(c.certified && c.small_gain_radius < 1);
@@ -281,7 +281,7 @@ static void test_non_euclidean_converges(void **state)
     assert_int_equal(small_gain_nash_generate(&spec4, c4.M, c4.q, planted, NULL, NULL, NULL),
                      SV_OK);
     p = as_problem(&c4);
-    assert_int_equal(small_gain_nash_certify(&p, 200, &c, NULL), SV_OK);
+    assert_int_equal(small_gain_nash_certify(&p, 200, &c, NULL, NULL), SV_OK);
     assert_true(c.euclidean_margin < 0 && c.certified);
     direct_solve(&c4, hs);
     assert_true(maxdiff(12, hs, planted) < 1e-8);
@@ -326,7 +326,7 @@ static void test_not_certified(void **state)
     p = as_problem(&g);
     small_gain_nash_cert c;
     memset(&c, 0, sizeof c);
-    assert_int_equal(small_gain_nash_certify(&p, 50, &c, NULL), SV_OK);
+    assert_int_equal(small_gain_nash_certify(&p, 50, &c, NULL, NULL), SV_OK);
     assert_false(c.certified);
     assert_true(isinf(c.small_gain_radius));
     assert_true(fabs(c.margin + 0.5) < 1e-12);
@@ -462,7 +462,7 @@ static void test_generator(void **state)
     c.L = L;
     int dims[3] = {3, 3, 3};
     small_gain_nash_problem p = {3, dims, 9, M1, q1, NULL, NULL};
-    assert_int_equal(small_gain_nash_certify(&p, 0, &c, NULL), SV_OK);
+    assert_int_equal(small_gain_nash_certify(&p, 0, &c, NULL, NULL), SV_OK);
     assert_true(fabs(L[1] - 10) < 1e-9 && fabs(L[3] - 0.05) < 1e-12 && L[2] == 0);
     for (int i = 0; i < 3; i++)
         assert_true(mu[i] >= 1 - 1e-12);
@@ -499,6 +499,12 @@ static void test_cancel_and_time_limit(void **state)
     assert_int_equal(small_gain_nash_solve(&p, &s, &mon, x, &info, NULL), SV_OK);
     assert_int_equal(info.base.status, SV_CANCELLED);
     assert_true(info.base.iter < 1000);
+    /* A stop at the certificate's first poll: cancelled there, no iteration, not certified. */
+    polls = 99;
+    assert_int_equal(small_gain_nash_solve(&p, &s, &mon, x, &info, NULL), SV_OK);
+    assert_int_equal(info.base.status, SV_CANCELLED);
+    assert_int_equal(info.base.iter, 0);
+    assert_false(info.cert.certified);
     s.ctl.time_limit_s = 0.2;
     assert_int_equal(small_gain_nash_solve(&p, &s, NULL, x, &info, NULL), SV_OK);
     assert_int_equal(info.base.status, SV_TIME_LIMIT);
