@@ -360,6 +360,14 @@ static void gen_sequence(sor_bandit_data *d, int T, int grid, double a, double b
  * measured behaviour on the seed (6 x 6 grid, high-variance shifts): regret 4388 after 200
  * instances, 9169 after 1000 (21.9 and 9.2 an instance); after 1000 the bandit's 37359
  * iterations against 28190 for the best fixed omega 1.45 and 86462 for omega = 1. */
+/* The regret metric of the report at instance 200 (report_every 200). */
+static int regret_at_200(const sv_progress *p, void *data)
+{
+    if (p->iter == 200)
+        *(double *)data = sv_test_metric(p, "regret");
+    return 0;
+}
+
 static void test_tsallis_inf_regret(void **state)
 {
     (void)state;
@@ -367,45 +375,43 @@ static void test_tsallis_inf_regret(void **state)
     gen_sequence(&d, 1000, 6, 0.5, 1.5, 1);
     sor_bandit_settings s;
     sor_bandit_settings_default(&s);
+    s.ctl.report_every = 200;
     long *its = malloc(1000 * sizeof *its), *best = malloc(1000 * sizeof *best), totals[20];
-    double *om = malloc(1000 * sizeof *om), grid[20];
+    double *om = malloc(1000 * sizeof *om), grid[20], regret200 = NAN;
     sor_bandit_out o = {om, its, best, grid, totals};
     sor_bandit_info info;
     sv_err e;
-    double avg[2];
-    int Ts[2] = {200, 1000};
-    for (int c = 0; c < 2; c++) {
-        d.prob.n_instances = Ts[c];
-        assert_int_equal(sor_bandit_solve(&d.prob, &s, NULL, &o, &info, &e), SV_OK);
-        assert_int_equal(info.base.status, SV_SOLVED);
-        assert_int_equal(info.base.iter, Ts[c]);
-        long K = 0, sum = 0, sum_best = 0;
-        for (int t = 0; t < Ts[c]; t++) {
-            sum += its[t];
-            sum_best += best[t];
-            K = its[t] > K ? its[t] : K;  /* the largest cost the bandit paid */
-        }
-        assert_int_equal(sum, info.total);
-        assert_int_equal(sum_best, info.best_total);
-        assert_int_equal(info.regret, info.total - info.best_total);
-        double bound = (4.0 * sqrt(20.0 * Ts[c]) + 1.0) * (double)(K - 1);
-        fprintf(stderr, "T = %d: bandit %ld, best fixed %ld (omega %.2f), regret %ld, "
-                "omega=1 %ld, bound %.0f\n", Ts[c], info.total, info.best_total,
-                info.best_omega, info.regret, totals[0], bound);
-        assert_true(info.regret >= -info.best_total);
-        assert_true((double)info.regret <= bound);
-        assert_true(info.total < 2 * totals[0] / 3);   /* far better than Gauss-Seidel */
-        avg[c] = (double)info.regret / Ts[c];
+    sv_monitor mon = {regret_at_200, &regret200, NULL};
+    assert_int_equal(sor_bandit_solve(&d.prob, &s, &mon, &o, &info, &e), SV_OK);
+    assert_int_equal(info.base.status, SV_SOLVED);
+    assert_int_equal(info.base.iter, 1000);
+    long K = 0, K200 = 0, sum = 0, sum_best = 0;
+    for (int t = 0; t < 1000; t++) {
+        sum += its[t];
+        sum_best += best[t];
+        K = its[t] > K ? its[t] : K;  /* the largest cost the bandit paid */
+        if (t == 199)
+            K200 = K;
     }
-    /* sublinear: the average regret at T = 1000 is at most 0.6 of that at T = 200 */
-    assert_true(avg[1] <= 0.6 * avg[0]);
-    /* and after 1000 instances the bandit is within 40% of the best fixed omega, better than
-     * the average grid omega (uniform play) and 2x better than omega = 1 */
+    assert_int_equal(sum, info.total);
+    assert_int_equal(sum_best, info.best_total);
+    assert_int_equal(info.regret, info.total - info.best_total);
     double mean_grid = 0;
     for (int g = 0; g < 20; g++)
         mean_grid += totals[g] / 20.0;
+    fprintf(stderr, "T = 1000: bandit %ld, best fixed %ld (omega %.2f), regret %ld (%.0f at 200),"
+            " omega=1 %ld, mean grid omega %.0f\n", info.total, info.best_total, info.best_omega,
+            info.regret, regret200, totals[0], mean_grid);
+    /* the theorem's bound at T = 200 and T = 1000 */
+    assert_true(regret200 <= (4.0 * sqrt(20.0 * 200) + 1.0) * (double)(K200 - 1));
+    assert_true((double)info.regret <= (4.0 * sqrt(20.0 * 1000) + 1.0) * (double)(K - 1));
+    /* sublinear: the average regret at T = 1000 is at most 0.6 of that at T = 200 */
+    assert_true(isfinite(regret200) && regret200 > 0);
+    assert_true(info.regret / 1000.0 <= 0.6 * regret200 / 200.0);
+    /* after 1000 instances the bandit is within 40% of the best fixed omega, better than the
+     * average grid omega (uniform play: measured 37359 against 76848) and than omega = 1 by 2x */
     assert_true(info.total <= 1.4 * info.best_total);
-    assert_true(info.total < 0.5 * mean_grid);
+    assert_true(info.total < 0.6 * mean_grid);
     assert_true(2 * info.total < totals[0]);
     free(its);
     free(best);
