@@ -55,7 +55,7 @@ static const sv_problem_form sor_forms[] = {
          " \"contexts\": {\"type\": \"array\", \"items\": {\"type\": \"number\"}, \"description\":"
          " \"contexts for the contextual bandit, one per shift (default: the shifts)\"}}"},
     {.key = "generate", .members = generate_members,
-     .summary = "a seeded shifted-Poisson sequence as in the paper's experiments "
+     .summary = "a seeded shifted-Poisson sequence as in the paper's experiments, or a diffusion one "
                 "(core/solvers/linsys/sor_bandit_gen.h)",
      .fields = sor_bandit_gen_params, .fields_size = sizeof(sor_bandit_gen_spec)},
     SV_FORMS_END,
@@ -96,8 +96,8 @@ static int read_instances(const json_t *problem, const sv_codec_env *env, sor_ba
     size_t T = json_array_size(arr);
     if (T > 10000000)
         return sv_fail(e, "/problem/instances", "%zu instances exceed the limit of 10000000", T);
-    /* Right-hand sides first sized by the matrices: count rows as we go (one pass to size the
-     * rhs store is the "rows" of each A; read every A first). */
+    /* Each b is read into its own vector (its length is known only from its A), then all are
+     * copied into the container's one store below. */
     if ((rc = sor_bandit_data_alloc(d, (int)T, (int)T, 1)) != SV_OK)
         return rc;
     long entries = 0;
@@ -247,14 +247,18 @@ static int read_generate(const json_t *problem, const sv_codec_env *env, sor_ban
     if (env && env->max_dim > 0 && n > (double)env->max_dim)
         return sv_fail(e, "/problem/generate/grid", "grid^dim = %.0f unknowns exceed the limit of "
                        "%ld", n, env->max_dim);
-    if (n * (g->instances + 5.0) > (double)max_entries(env))
-        return sv_fail(e, "/problem/generate/instances", "instances * unknowns = %.0f "
-                       "right-hand side entries exceed the limit of %ld", n * g->instances,
+    /* right-hand sides, and one matrix (5 entries a row at most) or one an instance */
+    double entries = n * g->instances + 5.0 * n * (g->kind == SOR_BANDIT_GEN_DIFFUSION
+                                                       ? g->instances : 1);
+    if (entries > (double)max_entries(env))
+        return sv_fail(e, "/problem/generate/instances", "the sequence's %.0f matrix and "
+                       "right-hand side entries exceed the limit of %ld", entries,
                        max_entries(env));
     return SV_OK;
 }
 
-/* Builds the sequence of any form; *generated tells whether a spec was only checked (gen_only). */
+/* Builds the sequence of any form; with gen_only a generate spec is only checked (d stays
+ * empty, d->prob.inst NULL). */
 static int build(const json_t *problem, const sv_codec_env *env, int gen_only,
                  sor_bandit_data *d, sv_err *e)
 {

@@ -6,15 +6,21 @@
 #include <stdlib.h>
 #include <string.h>
 
+static const char *const kind_choices[] = {"shift", "diffusion", NULL};
+
 const sv_param_spec sor_bandit_gen_params[] = {
+    SV_P_ENUM(sor_bandit_gen_spec, kind, kind_choices, SOR_BANDIT_GEN_SHIFT,
+              "shift: A_t = Laplacian + c_t I (the paper's); diffusion: -div(exp(c_t (x + y)) "
+              "grad u) on the same grid"),
     SV_P_INT32_REQ(sor_bandit_gen_spec, instances, 1, 10000000, "instances T in the sequence"),
     SV_P_INT32(sor_bandit_gen_spec, dim, 1, 2, 2, "1: 3-point Laplacian; 2: 5-point Laplacian"),
     SV_P_INT32(sor_bandit_gen_spec, grid, 1, 100000, SOR_BANDIT_GEN_DEFAULT_GRID,
                "interior grid points per side (n = grid^dim unknowns)"),
-    SV_P_NUMBER(sor_bandit_gen_spec, shift_lo, -1e6, 1e6, SOR_BANDIT_GEN_DEFAULT_SHIFT_LO,
-                "least diagonal shift c_t; A + c I must stay positive definite"),
-    SV_P_NUMBER(sor_bandit_gen_spec, shift_width, 0, 1e6, SOR_BANDIT_GEN_DEFAULT_SHIFT_WIDTH,
-                "c_t = shift_lo + shift_width * Beta(beta_a, beta_b)"),
+    SV_P_NUMBER(sor_bandit_gen_spec, c_lo, -1e6, 1e6, SOR_BANDIT_GEN_DEFAULT_C_LO,
+                "least c_t (shift: the diagonal shift, A + c I must stay positive definite; "
+                "diffusion: the coefficient's exponent)"),
+    SV_P_NUMBER(sor_bandit_gen_spec, c_width, 0, 1e6, SOR_BANDIT_GEN_DEFAULT_C_WIDTH,
+                "c_t = c_lo + c_width * Beta(beta_a, beta_b)"),
     SV_P_NUMBER_GT(sor_bandit_gen_spec, beta_a, 0, 1e6, SOR_BANDIT_GEN_DEFAULT_BETA_A,
                    "first shape of the shifts' Beta law"),
     SV_P_NUMBER_GT(sor_bandit_gen_spec, beta_b, 0, 1e6, SOR_BANDIT_GEN_DEFAULT_BETA_B,
@@ -33,11 +39,17 @@ int sor_bandit_gen_check(const sor_bandit_gen_spec *s, sv_err *e)
     double n = pow((double)s->grid, s->dim);
     if (n > 1e8)
         return sv_fail(e, "/problem/generate/grid", "grid^dim = %.0f unknowns exceed 1e8", n);
+    if (s->kind == SOR_BANDIT_GEN_DIFFUSION) {
+        if (!(fabs(s->c_lo) <= 50 && fabs(s->c_lo + s->c_width) <= 50))
+            return sv_fail(e, "/problem/generate/c_width", "diffusion: c_t must stay in [-50, 50] "
+                           "(k = exp(c (x + y))), got [%g, %g]", s->c_lo, s->c_lo + s->c_width);
+        return SV_OK;
+    }
     double lmin = 2.0 * s->dim * (1.0 - cos(M_PI / (s->grid + 1.0)));
-    if (!(s->shift_lo > -lmin))
-        return sv_fail(e, "/problem/generate/shift_lo",
+    if (!(s->c_lo > -lmin))
+        return sv_fail(e, "/problem/generate/c_lo",
                        "must be > %.6g (minus the least eigenvalue of A) so that every A + c I "
-                       "is positive definite, got %g", -lmin, s->shift_lo);
+                       "is positive definite, got %g", -lmin, s->c_lo);
     return SV_OK;
 }
 
@@ -147,6 +159,34 @@ int sor_bandit_csr_from_mat(const sv_mat *m, sv_csr *out)
     return SV_OK;
 }
 
+int sor_bandit_diffusion(int dim, int grid, double c, sv_csr *A)
+{
+    int rc = sor_bandit_poisson(dim, grid, A);  /* the same pattern, sorted */
+    if (rc != SV_OK)
+        return rc;
+    const double h = 1.0 / (grid + 1.0);
+    for (int i = 0; i < A->rows; i++) {
+        int r = dim == 1 ? 0 : i / grid, col = dim == 1 ? i : i % grid;
+        /* cell centre (x, y) = ((col + 1) h, (r + 1) h); a face between two unknowns or an
+         * unknown and the boundary sits half a step away */
+        double x = (col + 1) * h, y = dim == 1 ? 0 : (r + 1) * h, diag = 0;
+        double faces[4][2] = {{x - 0.5 * h, y}, {x + 0.5 * h, y}, {x, y - 0.5 * h},
+                              {x, y + 0.5 * h}};
+        for (int f = 0; f < 2 * dim; f++)
+            diag += exp(c * (faces[f][0] + faces[f][1]));
+        for (int q = A->rowptr[i]; q < A->rowptr[i + 1]; q++) {
+            int j = A->colind[q];
+            if (j == i) {
+                A->val[q] = diag;
+                continue;
+            }
+            int f = j == i - 1 ? 0 : j == i + 1 ? 1 : j < i ? 2 : 3;
+            A->val[q] = -exp(c * (faces[f][0] + faces[f][1]));
+        }
+    }
+    return SV_OK;
+}
+
 /* Gamma(a, 1) by Marsaglia and Tsang; a < 1 through Gamma(a + 1) U^(1/a). */
 static double gamma_draw(sv_rng *r, double a)
 {
@@ -181,10 +221,11 @@ int sor_bandit_generate(const sor_bandit_gen_spec *s, sor_bandit_data *d, sv_err
     if (rc != SV_OK)
         return rc;
     const int n = s->dim == 1 ? s->grid : s->grid * s->grid;
-    if ((rc = sor_bandit_data_alloc(d, 1, s->instances, (size_t)n * (size_t)s->instances)) !=
+    const int diffusion = s->kind == SOR_BANDIT_GEN_DIFFUSION, n_mats = diffusion ? s->instances : 1;
+    if ((rc = sor_bandit_data_alloc(d, n_mats, s->instances, (size_t)n * (size_t)s->instances)) !=
         SV_OK)
         return rc;
-    if ((rc = sor_bandit_poisson(s->dim, s->grid, &d->mats[0])) != SV_OK) {
+    if (!diffusion && (rc = sor_bandit_poisson(s->dim, s->grid, &d->mats[0])) != SV_OK) {
         sor_bandit_data_free(d);
         return rc;
     }
@@ -192,7 +233,7 @@ int sor_bandit_generate(const sor_bandit_gen_spec *s, sor_bandit_data *d, sv_err
     sv_rng_seed(&r, s->seed);
     const double radius2 = (double)n;
     for (int t = 0; t < s->instances; t++) {
-        double c = s->shift_lo + s->shift_width * sor_bandit_beta(&r, s->beta_a, s->beta_b);
+        double c = s->c_lo + s->c_width * sor_bandit_beta(&r, s->beta_a, s->beta_b);
         double *b = d->rhs + (size_t)t * (size_t)n;
         for (;;) {  /* rejection: a standard normal vector inside the ball of radius sqrt(n) */
             double q = 0;
@@ -203,7 +244,15 @@ int sor_bandit_generate(const sor_bandit_gen_spec *s, sor_bandit_data *d, sv_err
             if (q <= radius2)
                 break;
         }
-        d->inst[t] = (sor_bandit_instance){0, c, b, c};
+        if (diffusion) {
+            if ((rc = sor_bandit_diffusion(s->dim, s->grid, c, &d->mats[t])) != SV_OK) {
+                sor_bandit_data_free(d);
+                return rc;
+            }
+            d->inst[t] = (sor_bandit_instance){t, 0.0, b, c};
+        } else {
+            d->inst[t] = (sor_bandit_instance){0, c, b, c};
+        }
     }
     return SV_OK;
 }

@@ -333,9 +333,64 @@ static void test_generator(void **state)
     /* E c = -0.15 + 0.6 * 0.5 / 2 = 0 */
     assert_true(fabs(mean) < 0.03);
     sor_bandit_data_free(&d);
-    g.shift_lo = -0.17;  /* below minus the least eigenvalue 4 (1 - cos(pi / 11)) = 0.162 */
+    g.c_lo = -0.17;  /* below minus the least eigenvalue 4 (1 - cos(pi / 11)) = 0.162 */
     assert_int_equal(sor_bandit_generate(&g, &d, &e), SV_EINVAL);
-    assert_string_equal(e.field, "/problem/generate/shift_lo");
+    assert_string_equal(e.field, "/problem/generate/c_lo");
+}
+
+/* The diffusion kind: c = 0 is the Poisson matrix; otherwise symmetric, diagonally dominant
+ * (row sums = the boundary faces' coefficients, positive), entries exp(c (x + y)) at the faces;
+ * and a contextual run on it ends solved with every instance converged. */
+static void test_diffusion_generator(void **state)
+{
+    (void)state;
+    sv_csr P, D;
+    assert_int_equal(sor_bandit_poisson(2, 6, &P), SV_OK);
+    assert_int_equal(sor_bandit_diffusion(2, 6, 0.0, &D), SV_OK);
+    assert_int_equal(P.nnz, D.nnz);
+    assert_memory_equal(P.colind, D.colind, sizeof(int) * (size_t)P.nnz);
+    assert_true(sv_test_max_abs_diff(P.nnz, P.val, D.val) == 0);
+    sv_csr_free(&D);
+    assert_int_equal(sor_bandit_diffusion(2, 6, 2.0, &D), SV_OK);
+    const double h = 1.0 / 7;
+    for (int i = 0; i < 36; i++) {
+        double rowsum = 0;
+        for (int q = D.rowptr[i]; q < D.rowptr[i + 1]; q++) {
+            int j = D.colind[q], found = 0;
+            rowsum += D.val[q];
+            for (int p = D.rowptr[j]; p < D.rowptr[j + 1]; p++)
+                found |= D.colind[p] == i && fabs(D.val[p] - D.val[q]) <= 1e-15 * fabs(D.val[q]);
+            assert_true(found);
+        }
+        assert_true(rowsum >= -1e-12);
+    }
+    /* the face between unknowns 0 and 1, at (1.5 h, h) */
+    assert_true(fabs(D.val[D.rowptr[0] + 1] + exp(2.0 * 2.5 * h)) < 1e-14);
+    sv_csr_free(&D);
+    sv_csr_free(&P);
+    sor_bandit_gen_spec g;
+    sv_params_defaults(sor_bandit_gen_params, &g);
+    g.kind = SOR_BANDIT_GEN_DIFFUSION;
+    g.instances = 40;
+    g.grid = 6;
+    g.c_lo = -1;
+    g.c_width = 3;
+    sor_bandit_data d;
+    sv_err e;
+    assert_int_equal(sor_bandit_generate(&g, &d, &e), SV_OK);
+    assert_int_equal(d.prob.n_mats, 40);
+    sor_bandit_settings s;
+    sor_bandit_settings_default(&s);
+    s.algorithm = SOR_BANDIT_CONTEXTUAL;
+    sor_bandit_info info;
+    assert_int_equal(sor_bandit_solve(&d.prob, &s, NULL, NULL, &info, &e), SV_OK);
+    assert_int_equal(info.base.status, SV_SOLVED);
+    assert_int_equal(info.unconverged, 0);
+    assert_true(info.instance_optimal <= info.best_total && info.best_total <= info.total);
+    sor_bandit_data_free(&d);
+    g.c_width = 60;
+    assert_int_equal(sor_bandit_generate(&g, &d, &e), SV_EINVAL);
+    assert_string_equal(e.field, "/problem/generate/c_width");
 }
 
 /* ---- the bandits ---- */
@@ -598,6 +653,11 @@ static void test_codec_errors(void **state)
     const sv_codec *C = &sv_codec_sor_bandit;
     sv_test_codec_ok(C, TWO, NULL);
     sv_test_codec_ok(C, "{\"generate\": {\"instances\": 10}}", "{\"algorithm\": \"contextual\"}");
+    sv_test_codec_ok(C, "{\"generate\": {\"instances\": 10, \"kind\": \"diffusion\"}}", NULL);
+    sv_test_codec_error(C, "{\"generate\": {\"instances\": 10, \"kind\": \"heat\"}}", NULL,
+                        "/problem/generate/kind");
+    sv_test_codec_error(C, "{\"generate\": {\"instances\": 3000, \"grid\": 30, \"kind\":"
+                        " \"diffusion\"}}", NULL, "/problem/generate/instances");
     sv_test_codec_ok(C, "{\"shifts\": [0, 0.1], \"A\": [[2, -1], [-1, 2]], \"b\": [1, 1]}", NULL);
     sv_test_codec_error(C, "{\"instances\": []}", NULL, "/problem/instances");
     sv_test_codec_error(C, "{\"instances\": [{\"A\": [[1, 2]], \"b\": [1]}]}", NULL,
@@ -626,11 +686,11 @@ static void test_codec_errors(void **state)
     sv_test_codec_error(C, "{\"generate\": {}}", NULL, "/problem/generate/instances");
     sv_test_codec_error(C, "{\"generate\": {\"instances\": 5, \"dim\": 3}}", NULL,
                         "/problem/generate/dim");
-    sv_test_codec_error(C, "{\"generate\": {\"instances\": 5, \"shift_lo\": -1}}", NULL,
-                        "/problem/generate/shift_lo");
+    sv_test_codec_error(C, "{\"generate\": {\"instances\": 5, \"c_lo\": -1}}", NULL,
+                        "/problem/generate/c_lo");
     sv_test_codec_error(C, "{\"generate\": {\"instances\": 20000, \"grid\": 1000, \"dim\": 1,"
-                        " \"shift_lo\": 0}}", NULL, "/problem/generate/instances");
-    sv_test_codec_error(C, "{\"generate\": {\"instances\": 2, \"grid\": 1000, \"shift_lo\": 0}}",
+                        " \"c_lo\": 0}}", NULL, "/problem/generate/instances");
+    sv_test_codec_error(C, "{\"generate\": {\"instances\": 2, \"grid\": 1000, \"c_lo\": 0}}",
                         NULL, "/problem/generate/grid");
     sv_test_codec_error(C, "{\"generate\": {\"instances\": 5, \"gird\": 3}}", NULL,
                         "/problem/generate/gird");
@@ -687,6 +747,7 @@ int main(void)
         cmocka_unit_test(test_omega_one_is_gauss_seidel),
         cmocka_unit_test(test_optimal_omega_1d_poisson),
         cmocka_unit_test(test_generator),
+        cmocka_unit_test(test_diffusion_generator),
         cmocka_unit_test(test_tsallis_inf_regret),
         cmocka_unit_test(test_contextual_beats_best_fixed),
         cmocka_unit_test(test_fixed_sweep_and_seed),
