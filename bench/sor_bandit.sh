@@ -9,7 +9,8 @@
 # sequence is made here in numpy and sent as the "shifts" form, so both read the same numbers.
 # Writes its tables into bench/RESULTS.md between <!-- BEGIN sor_bandit --> and
 # <!-- END sor_bandit -->. Environment: SOR_BUILD_DIR (a build with bin solvd; default
-# <repo>/build), SOR_RESULTS, SOR_INSTANCES (1000), SOR_PY_INSTANCES (200), SOR_PYTHON
+# <repo>/build), SOR_RESULTS, SOR_INSTANCES (1000), SOR_PY_INSTANCES (200),
+# SOR_BIG_INSTANCES (5000, the paper's length, generate form), SOR_PYTHON
 # (/usr/bin/python3). Timing is reported, never asserted.
 set -euo pipefail
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -17,6 +18,7 @@ BUILD=${SOR_BUILD_DIR:-$REPO/build}
 RESULTS=${SOR_RESULTS:-$REPO/bench/RESULTS.md}
 T=${SOR_INSTANCES:-1000}
 PY_T=${SOR_PY_INSTANCES:-200}
+T_BIG=${SOR_BIG_INSTANCES:-5000}
 PY=${SOR_PYTHON:-/usr/bin/python3}  # Debian's, where python3-numpy and -scipy are
 # shellcheck source=bench/lib/section.sh
 . "$REPO/bench/lib/section.sh"
@@ -130,6 +132,34 @@ with open(sys.argv[9], "a") as f:
             f"{py['us_per_sor_iteration'] / us:.0f}x | {'yes' if same else 'NO'} |\n")
 PY
 done
+# The paper's length, T_BIG instances of each law, through the generate form (solvd only).
+{
+    printf '| shift law | instances | Tsallis-INF | ChebCB | best fixed omega (hindsight) | omega = 1 | instance-optimal | Tsallis-INF regret / instance |\n'
+    printf '|---|---|---|---|---|---|---|---|\n'
+} >"$WORK/big.md"
+for law in high low; do
+    if [[ $law == high ]]; then A=0.5; B=1.5; else A=2; B=6; fi
+    for alg in tsallis_inf contextual; do
+        "$PY" -c 'import json, sys; T, a, b, alg = int(sys.argv[1]), float(sys.argv[2]), float(sys.argv[3]), sys.argv[4]
+print(json.dumps({"solver": "linsys.sor_bandit", "problem": {"generate": {"instances": T, "beta_a": a, "beta_b": b, "seed": 1}},
+                  "params": {"algorithm": alg, "compare": alg == "tsallis_inf", "seed": 1, "report_every": 1000}}))' \
+            "$T_BIG" "$A" "$B" "$alg" >"$WORK/big_${law}_$alg.json"
+        run_job "$WORK/big_${law}_$alg.json" >"$WORK/bigres_${law}_$alg.json"
+        say "$law $alg ($T_BIG instances) done"
+    done
+    "$PY" - "$law" "$A" "$B" "$WORK/bigres_${law}_tsallis_inf.json" "$WORK/bigres_${law}_contextual.json" \
+        >>"$WORK/big.md" <<'PY'
+import json, sys
+law, a, b = sys.argv[1:4]
+ts, cb = (json.load(open(f)) for f in sys.argv[4:6])
+T = ts["instances"]
+w1 = ts["grid_totals"][ts["grid"].index(1.0)]
+print(f"| {law}: -0.15 + 0.6 Beta({a}, {b}) | {T} | {ts['total_iterations']} | "
+      f"{cb['total_iterations']} | {ts['best_fixed_total']} (omega {ts['best_fixed_omega']:.2f}) | "
+      f"{w1} | {ts['instance_optimal_total']} | {ts['regret'] / T:.1f} |")
+PY
+done
+
 {
     printf '## linsys.sor_bandit: learning omega across a sequence (Learning to Relax)\n\n'
     # shellcheck disable=SC2016
@@ -137,6 +167,8 @@ done
         "$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)" \
         "$(date -u +%Y-%m-%dT%H:%MZ)" "$(cut -d' ' -f1-3 /proc/loadavg)" "$T"
     cat "$WORK/table.md"
+    printf '\nThe paper'"'"'s length, %s instances of each law from the `generate` form (its own sequence, seed 1; the same matrix, law, rhs law and grid):\n\n' "$T_BIG"
+    cat "$WORK/big.md"
     # shellcheck disable=SC2016
     printf '\nTime per SOR iteration: solvd'"'"'s solve_time_s of the Tsallis-INF job over every SOR iteration it ran (the comparison'"'"'s included), against bench/sor_bandit_numpy.py running the same SOR (x += (D/omega + L)^-1 r by SuperLU on the triangular M, natural order, factored once a solve, r = b - A x) and Tsallis-INF loop on the first %s instances plus a fixed omega = 1.5 solve of each (OPENBLAS_NUM_THREADS=1). The last column compares the per-instance counts at omega = 1.5 of solvd (a `fixed` job) and numpy.\n\n' "$PY_T"
     cat "$WORK/speed.md"
