@@ -624,10 +624,17 @@ int sor_bandit_solve(const sor_bandit_problem *p, const sor_bandit_settings *s,
         w.diag_at[m] = at;
         at += p->mats[m].rows;
     }
-    /* Every instance's diagonal positions (checked present and non-zero above). */
-    for (int t = 0; t < p->n_instances; t++) {
-        const sor_bandit_instance *in = &p->inst[t];
-        sor_bandit_diag_index(&p->mats[in->mat], in->shift, w.diag + w.diag_at[in->mat], NULL);
+    /* Every matrix's diagonal positions, once (present in every row an instance uses, and
+     * non-zero with each instance's shift: checked above). */
+    for (int m = 0; m < p->n_mats; m++) {
+        const sv_csr *A = &p->mats[m];
+        int *dg = w.diag + w.diag_at[m];
+        for (int i = 0; i < A->rows; i++) {
+            int q = A->rowptr[i], end = A->rowptr[i + 1];
+            while (q < end && A->colind[q] < i)
+                q++;
+            dg[i] = q < end && A->colind[q] == i ? q : -1;  /* -1: a matrix no instance uses */
+        }
     }
     const int d = w.d;
     for (int i = 0; i < d; i++)

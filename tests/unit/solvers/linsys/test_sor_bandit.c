@@ -626,6 +626,18 @@ static void test_bad_input(void **state)
     d.inst[1].shift = 1.0;  /* (1, 1) + 1 = 0 */
     assert_int_equal(sor_bandit_solve(&d.prob, &s, NULL, NULL, &info, &e), SV_EINVAL);
     assert_string_equal(e.field, "/problem/instances/1/A");
+    /* a stored zero diagonal is fine once every instance's shift makes it non-zero:
+     * A + 3 I = [[5, -1, 0], [0, 3, 0], [0, -1, 5]] (entry (1, 1) is 0 + 3) */
+    A->val[2] = 0;
+    d.inst[0].shift = d.inst[1].shift = 3.0;
+    s.ctl.tol = 1e-12;
+    assert_int_equal(sor_bandit_solve(&d.prob, &s, NULL, NULL, &info, &e), SV_OK);
+    assert_int_equal(info.base.status, SV_SOLVED);
+    assert_int_equal(info.unconverged, 0);
+    d.inst[0].shift = 0.0;  /* (1, 1) + 0 = 0 */
+    assert_int_equal(sor_bandit_solve(&d.prob, &s, NULL, NULL, &info, &e), SV_EINVAL);
+    assert_string_equal(e.field, "/problem/instances/0/A");
+    A->val[2] = -1;
     d.inst[1].shift = 0.0;
     s.algorithm = SOR_BANDIT_CONTEXTUAL;
     assert_int_equal(sor_bandit_solve(&d.prob, &s, NULL, NULL, &info, &e), SV_EINVAL);
