@@ -406,7 +406,8 @@ static json_t *encode(const boss_settings *s, const boss_data *d, const boss_inf
                             "endpoint_mean",
                             isfinite(info->ref_spread) ? sv_json_from_vector(o->ref_mean, d->f.d)
                                                        : json_null());
-    json_object_set_new(r, "schedule", solved ? sv_json_from_vector(o->times, K + 1) : json_null());
+    json_object_set_new(r, "schedule",
+                        solved ? sv_json_from_vector(o->times, K + 1) : json_null());
     json_object_set_new(r, "indices",
                         solved ? sv_json_from_int_vector(o->index, K + 1) : json_null());
     json_object_set_new(r, "dp_cost", sv_codec_real(info->dp_cost));
@@ -417,7 +418,8 @@ static json_t *encode(const boss_settings *s, const boss_data *d, const boss_inf
     json_object_set_new(r, "uniform_cost", sv_codec_real(info->uniform_cost));
     json_object_set_new(r, "dp_endpoint_error", sv_codec_real(info->dp_endpoint));
     json_object_set_new(r, "uniform_endpoint_error", sv_codec_real(info->uniform_endpoint));
-    json_object_set_new(r, "cost_by_steps", solved ? sv_json_from_vector(o->curve, K) : json_null());
+    json_object_set_new(r, "cost_by_steps",
+                        solved ? sv_json_from_vector(o->curve, K) : json_null());
     json_object_set_new(r, "reference", ref ? ref : json_null());
     json_object_set_new(r, "dim", json_integer(d->f.d));
     json_object_set_new(r, "velocity_evals", json_integer(info->velocity_evals));

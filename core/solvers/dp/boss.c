@@ -71,13 +71,13 @@ long boss_iterations(const boss_settings *s)
 
 /* ================================ validation ================================ */
 
-static int check_finite(int n, const double *x, const char *path, sv_err *e)
+static int check_finite(size_t n, const double *x, const char *path, sv_err *e)
 {
     if (!x)
         return sv_fail(e, path, "missing");
-    for (int i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++)
         if (!isfinite(x[i]))
-            return sv_fail(e, path, "entry %d is not finite", i);
+            return sv_fail(e, path, "entry %zu is not finite", i);
     return SV_OK;
 }
 
@@ -92,10 +92,11 @@ int boss_check_field(const boss_field *f, sv_err *e)
         if (f->n_knots < 1)
             return sv_fail(e, "/problem/A_t", "at least one matrix is required");
         const char *apath = f->n_knots == 1 ? "/problem/A" : "/problem/A_t";
-        if ((rc = check_finite(f->n_knots * d * d, f->A, apath, e)) != SV_OK)
+        size_t entries = (size_t)f->n_knots * (size_t)d * (size_t)d;
+        if ((rc = check_finite(entries, f->A, apath, e)) != SV_OK)
             return rc;
         if (f->n_knots > 1) {
-            if ((rc = check_finite(f->n_knots, f->knots, "/problem/knots", e)) != SV_OK)
+            if ((rc = check_finite((size_t)f->n_knots, f->knots, "/problem/knots", e)) != SV_OK)
                 return rc;
             if (f->knots[0] != 0.0 || f->knots[f->n_knots - 1] != 1.0)
                 return sv_fail(e, "/problem/knots", "must start at 0 and end at 1");
@@ -103,7 +104,7 @@ int boss_check_field(const boss_field *f, sv_err *e)
                 if (!(f->knots[k] > f->knots[k - 1]))
                     return sv_fail(e, "/problem/knots", "must increase strictly (entry %d)", k);
         }
-        if (f->b && (rc = check_finite(d, f->b, "/problem/b", e)) != SV_OK)
+        if (f->b && (rc = check_finite((size_t)d, f->b, "/problem/b", e)) != SV_OK)
             return rc;
         return SV_OK;
     }
@@ -111,9 +112,9 @@ int boss_check_field(const boss_field *f, sv_err *e)
         return sv_fail(e, "/problem", "unknown field kind");
     if (f->m < 1)
         return sv_fail(e, "/problem/means", "at least one component is required");
-    if ((rc = check_finite(f->m * d, f->means, "/problem/means", e)) != SV_OK ||
-        (rc = check_finite(f->m, f->weights, "/problem/weights", e)) != SV_OK ||
-        (rc = check_finite(f->m, f->sigmas, "/problem/sigmas", e)) != SV_OK)
+    if ((rc = check_finite((size_t)f->m * (size_t)d, f->means, "/problem/means", e)) != SV_OK ||
+        (rc = check_finite((size_t)f->m, f->weights, "/problem/weights", e)) != SV_OK ||
+        (rc = check_finite((size_t)f->m, f->sigmas, "/problem/sigmas", e)) != SV_OK)
         return rc;
     for (int c = 0; c < f->m; c++) {
         if (!(f->weights[c] > 0))
@@ -465,7 +466,8 @@ int boss_solve(const boss_field *f, const double *x0, const boss_settings *s,
         return sv_fail(e, "/params/samples",
                        "(grid + 1) samples dim = %.0f reference states exceed the limit of %.0f",
                        (double)(s->grid + 1) * s->samples * f->d, BOSS_MAX_STATE);
-    if (x0 && (rc = check_finite(s->samples * f->d, x0, "/problem/x0", e)) != SV_OK)
+    if (x0 && (rc = check_finite((size_t)s->samples * (size_t)f->d, x0, "/problem/x0", e)) !=
+                  SV_OK)
         return rc;
 
     boss_ws w;

@@ -164,7 +164,8 @@ static void test_dp_not_worse_than_uniform(void **state)
         int K = Ks[t];
         double u = 0;
         for (int k = 1; k <= K; k++) {
-            int i = (int)floor((double)(k - 1) * 30 / K + 0.5), j = (int)floor((double)k * 30 / K + 0.5);
+            int i = (int)floor((double)(k - 1) * 30 / K + 0.5);
+            int j = (int)floor((double)k * 30 / K + 0.5);
             assert_int_equal(r.uidx[k - 1], i);
             assert_int_equal(r.uidx[k], j);
             u += r.cost[(size_t)i * 31 + j];
@@ -226,7 +227,8 @@ static void test_linear_reference_is_exp_tA(void **state)
             x[0] += v0 / 50.0;
             x[1] += v1 / 50.0;
         }
-        const double *y = r2.traj + ((size_t)50 * 16 + q) * 2, *z = r.traj + ((size_t)50 * 16 + q) * 2;
+        const double *y = r2.traj + ((size_t)50 * 16 + q) * 2;
+        const double *z = r.traj + ((size_t)50 * 16 + q) * 2;
         e = fmax(e, fmax(fabs(y[0] - x[0]), fabs(y[1] - x[1])));
         gap = fmax(gap, fabs(y[0] - z[0]));
     }
@@ -301,7 +303,8 @@ static void test_single_gaussian_flow(void **state)
     run_free(&r);
 }
 
-/* v(x, 0) = E[x1] - x and v(x, 1) = x for any mixture (E[x1 - x0 | x0 = x], E[x1 - x0 | x1 = x]). */
+/* v(x, 0) = E[x1] - x and v(x, 1) = x for any mixture (E[x1 - x0 | x0 = x] and
+ * E[x1 - x0 | x1 = x]). */
 static void test_mixture_velocity_limits(void **state)
 {
     (void)state;
@@ -491,7 +494,8 @@ static void test_codec_run(void **state)
     /* explicit starts: their count is the samples, and the reference's mean endpoint is the
      * closed form x1(1) = e^-3 x1 + (1 - e^-3) / 3, x2(1) = e x2 at the mean start (1, 1) */
     r = sv_test_codec_run(&sv_codec_boss,
-                          "{\"A\": [[-3, 0], [0, 1]], \"b\": [1, 0], \"x0\": [[1, 0], [0, 1], [2, 2]]}",
+                          "{\"A\": [[-3, 0], [0, 1]], \"b\": [1, 0],"
+                          " \"x0\": [[1, 0], [0, 1], [2, 2]]}",
                           "{\"steps\": 3, \"grid\": 30}", NULL);
     ref = json_object_get(r, "reference");
     assert_int_equal(json_integer_value(json_object_get(ref, "samples")), 3);
