@@ -332,6 +332,84 @@ static void test_mixture_velocity_limits(void **state)
     assert_true(fabs(v[0] - num[0] / z) < 1e-12 && fabs(v[1] - num[1] / z) < 1e-12);
 }
 
+/* The cost matrix is the paper's: c(i, j) = mean_s |x_i + (t_j - t_i) v(x_i, t_i) - x_j|^2 over
+ * the reference states, recomputed here from the returned trajectory and boss_velocity; and the
+ * endpoint errors are those of K Euler steps on each schedule, rerun here. */
+static void test_cost_and_endpoint_definitions(void **state)
+{
+    (void)state;
+    boss_mixture mx;
+    mixture(&mx, 3, 3, 4);
+    const int N = 12, K = 3, S = 10, d = 3;
+    boss_settings s = settings(K, N, S);
+    run_out r;
+    run(&mx.field, &s, &r);
+    double work[9 + 15], v[3], worst = 0;
+    for (int i = 0; i <= N; i++)
+        for (int j = 0; j <= N; j++) {
+            double c = r.cost[i * (N + 1) + j];
+            if (j <= i) {
+                assert_true(isnan(c));
+                continue;
+            }
+            double want = 0;
+            for (int q = 0; q < S; q++) {
+                const double *x = r.traj + ((size_t)i * S + q) * d;
+                const double *y = r.traj + ((size_t)j * S + q) * d;
+                boss_velocity(&mx.field, (double)i / N, x, v, work);
+                for (int p = 0; p < d; p++) {
+                    double e = x[p] + (double)(j - i) / N * v[p] - y[p];
+                    want += e * e;
+                }
+            }
+            want /= S;
+            worst = fmax(worst, fabs(c - want) / fmax(want, 1e-300));
+        }
+    assert_true(worst < 1e-12);
+    const int *sched[2] = {r.idx, r.uidx};
+    double got[2] = {r.info.dp_endpoint, r.info.uniform_endpoint};
+    for (int a = 0; a < 2; a++) {
+        double err = 0;
+        for (int q = 0; q < S; q++) {
+            double x[3];
+            memcpy(x, r.traj + (size_t)q * d, sizeof x);
+            for (int k = 1; k <= K; k++) {
+                boss_velocity(&mx.field, (double)sched[a][k - 1] / N, x, v, work);
+                for (int p = 0; p < d; p++)
+                    x[p] += (double)(sched[a][k] - sched[a][k - 1]) / N * v[p];
+            }
+            const double *ref = r.traj + ((size_t)N * S + q) * d;
+            for (int p = 0; p < d; p++)
+                err += (x[p] - ref[p]) * (x[p] - ref[p]);
+        }
+        assert_true(fabs(err / S - got[a]) <= 1e-12 * got[a]);
+    }
+    run_free(&r);
+    boss_mixture_free(&mx);
+}
+
+/* One seed, one mixture; another seed, another. */
+static void test_generator_seeded(void **state)
+{
+    (void)state;
+    boss_mixture a, b;
+    mixture(&a, 4, 5, 9);
+    mixture(&b, 4, 5, 9);
+    assert_memory_equal(a.means, b.means, sizeof(double) * 20);
+    assert_memory_equal(a.sigmas, b.sigmas, sizeof(double) * 5);
+    assert_memory_equal(a.weights, b.weights, sizeof(double) * 5);
+    for (int c = 0; c < 5; c++) {
+        assert_true(a.sigmas[c] >= BOSS_GEN_DEFAULT_SIGMA_MIN);
+        assert_true(a.sigmas[c] < BOSS_GEN_DEFAULT_SIGMA_MAX);
+        assert_true(a.weights[c] >= 0.5 && a.weights[c] < 1.5);
+    }
+    boss_mixture_free(&b);
+    mixture(&b, 4, 5, 10);
+    assert_true(memcmp(a.means, b.means, sizeof(double) * 20) != 0);
+    boss_mixture_free(&a);
+    boss_mixture_free(&b);
+}
+
 /* ---- stopping ---- */
 
 /* The stop request is read inside the cost columns: 40 grid points with report_every 1e9 make 41
@@ -515,6 +593,8 @@ int main(void)
         cmocka_unit_test(test_linear_reference_knots_and_b),
         cmocka_unit_test(test_single_gaussian_flow),
         cmocka_unit_test(test_mixture_velocity_limits),
+        cmocka_unit_test(test_cost_and_endpoint_definitions),
+        cmocka_unit_test(test_generator_seeded),
         cmocka_unit_test(test_cancel_and_time_limit),
         cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_codec_errors),
