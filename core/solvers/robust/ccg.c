@@ -18,6 +18,7 @@
 
 #include <glpk.h>
 #include <math.h>
+#include <setjmp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -85,8 +86,9 @@ int ccg_check_problem(const ccg_problem *p, sv_err *e)
     int rc;
     if (!p)
         return sv_fail(e, "/problem", "missing");
-    if (p->n < 1 || p->n > 100000)
-        return sv_fail(e, "/problem", "needs between 1 and 100000 items, got %d", p->n);
+    if (p->n < 1 || p->n > CCG_MAX_ITEMS)  /* the scenario rows are dense: O(n^2) doubles */
+        return sv_fail(e, "/problem", "needs between 1 and %d items, got %d", CCG_MAX_ITEMS,
+                       p->n);
     if (p->cls == CCG_KNAPSACK) {
         if ((rc = finite_array(p->p_bar, p->n, "/problem/knapsack/p_bar", 0, e)) ||
             (rc = finite_array(p->p_hat, p->n, "/problem/knapsack/p_hat", 1, e)) ||
@@ -150,6 +152,8 @@ typedef struct {
     long k;              /* the iteration under way */
     double adv_value;    /* the adversary's best second-stage value so far (this iteration) */
     double adv_bound;    /* cuts: the cut MILP's bound z */
+    jmp_buf on_glpk_error;  /* where GLPK's error hook returns to */
+    int glpk_broken;     /* GLPK failed internally: its environment is freed, the problems gone */
 } ccg_ws;
 
 static int is_binary(const ccg_ws *w, int j)
@@ -237,6 +241,15 @@ static void ccg__callback(glp_tree *T, void *info)
 
 enum { MILP_OPT = 0, MILP_INFEASIBLE = 1, MILP_STOPPED = 2, MILP_ERROR = -1 };
 
+/* GLPK calls abort() when an internal check fails unless the error hook leaves by longjmp; the
+ * environment must then be freed (GLPK's documented recovery), which deletes every problem
+ * object of the thread. The solve then ends with SV_ENUMERIC instead of taking the daemon down. */
+static void ccg__glpk_error(void *info)
+{
+    ccg_ws *w = info;
+    longjmp(w->on_glpk_error, 1);
+}
+
 static int ccg__milp(ccg_ws *w, glp_prob *P, double *value)
 {
     if (sv_loop_poll(w->L))
@@ -253,7 +266,16 @@ static int ccg__milp(ccg_ws *w, glp_prob *P, double *value)
         double left_ms = (limit - sv_loop_elapsed(w->L)) * 1e3;
         parm.tm_lim = left_ms >= 2e9 ? 2000000000 : (int)ceil(fmax(left_ms, 0.0)) + 1;
     }
+    glp_error_hook(ccg__glpk_error, w);
+    if (setjmp(w->on_glpk_error)) {
+        glp_error_hook(NULL, NULL);
+        glp_free_env();
+        w->master = w->sub = w->adv = NULL;
+        w->glpk_broken = 1;
+        return MILP_ERROR;
+    }
     int rc = glp_intopt(P, &parm);
+    glp_error_hook(NULL, NULL);
     if (rc == GLP_ESTOP || rc == GLP_ETMLIM) {
         if (!sv_loop_poll(w->L))
             w->L->status = SV_TIME_LIMIT;  /* GLPK's clock ran out a hair before ours */
@@ -538,7 +560,8 @@ static void ws_free(ccg_ws *w)
     if (w->adv)
         glp_delete_prob(w->adv);
     w->master = w->sub = w->adv = NULL;
-    glp_free_env();  /* GLPK keeps a per-thread environment: a worker thread must not leak it */
+    if (!w->glpk_broken)
+        glp_free_env();  /* GLPK keeps a per-thread environment: a worker thread must not leak it */
 }
 
 void ccg_info_free(ccg_info *info)

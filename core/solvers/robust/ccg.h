@@ -28,6 +28,8 @@ typedef enum {
 #define CCG_DEFAULT_MAX_ITER 500L
 #define CCG_DEFAULT_REPORT_EVERY 1L
 #define CCG_DEFAULT_MAX_VERTICES 512
+/* Items / projects an instance may have (a scenario's rows are stored dense). */
+#define CCG_MAX_ITEMS 1000
 /* Scenarios the master can hold (max_iter is capped by it). */
 #define CCG_MAX_SCENARIOS 10000L
 

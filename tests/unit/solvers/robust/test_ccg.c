@@ -371,6 +371,10 @@ static void test_bad_input(void **state)
     d.prob.budget = -1;
     assert_int_equal(ccg_solve(&d.prob, &s, NULL, &info, &e), SV_EINVAL);
     assert_string_equal(e.field, "/problem/capital_budgeting/budget");
+    d.prob.budget = 1;
+    d.prob.n = CCG_MAX_ITEMS + 1;  /* refused before its O(n^2) rows are allocated */
+    assert_int_equal(ccg_solve(&d.prob, &s, NULL, &info, &e), SV_EINVAL);
+    assert_string_equal(e.field, "/problem");
     ccg_data_free(&d);
 }
 
