@@ -748,7 +748,20 @@ int ccg_solve(const ccg_problem *p, const ccg_settings *s, const sv_monitor *mon
     info->n_scenarios = 1;
     int converged = 0, failed = 0, infeasible = 0;
     long k;
-    for (k = 0;; k++) {
+    /* The incumbent x = 0 (no item, no project, no loan) is feasible in every scenario of both
+     * classes: its Q(0) is a finite first upper bound, so every report has a finite objective. */
+    {
+        double q0 = INFINITY;
+        int rc0 = adv == CCG_ADV_CUTS ? adversary_cuts(&w, &q0, info)
+                                      : adversary_enumerate(&w, &q0, info);
+        if (rc0 == MILP_ERROR)
+            failed = 1;
+        else if (rc0 == MILP_OPT) {
+            w.ub = q0;
+            memcpy(info->worst, w.cand, (size_t)d * sizeof *w.cand);
+        }
+    }
+    for (k = 0; !failed && !sv_loop_stopped(&L); k++) {
         if (sv_loop_check(&L, k, w.ub, 0, converged))
             break;
         w.k = k;
