@@ -18,9 +18,9 @@
 
 #include <glpk.h>
 #include <math.h>
-#include <setjmp.h>
 #include <stdlib.h>
 #include <string.h>
+#include "core/kernels/glpk_run.h"
 
 static const char *const adversary_choices[] = {"auto", "enumerate", "cuts", NULL};
 
@@ -152,7 +152,6 @@ typedef struct {
     long k;              /* the iteration under way */
     double adv_value;    /* the adversary's best second-stage value so far (this iteration) */
     double adv_bound;    /* cuts: the cut MILP's bound z */
-    jmp_buf on_glpk_error;  /* where GLPK's error hook returns to */
     int glpk_broken;     /* GLPK failed internally: its environment is freed, the problems gone */
 } ccg_ws;
 
@@ -241,13 +240,19 @@ static void ccg__callback(glp_tree *T, void *info)
 
 enum { MILP_OPT = 0, MILP_INFEASIBLE = 1, MILP_STOPPED = 2, MILP_ERROR = -1 };
 
-/* GLPK calls abort() when an internal check fails unless the error hook leaves by longjmp; the
- * environment must then be freed (GLPK's documented recovery), which deletes every problem
- * object of the thread. The solve then ends with SV_ENUMERIC instead of taking the daemon down. */
-static void ccg__glpk_error(void *info)
+/* One glp_intopt under sv_glpk_run (core/kernels/glpk_run.h): a GLPK internal error comes back
+ * as SV_GLPK_FAILED with GLPK's environment freed (its documented recovery), which deletes every
+ * problem object of the thread; the solve then ends with SV_ENUMERIC instead of taking the
+ * daemon down. */
+typedef struct {
+    glp_prob *P;
+    glp_iocp *parm;
+} ccg__intopt;
+
+static int ccg__run_intopt(void *ctx)
 {
-    ccg_ws *w = info;
-    longjmp(w->on_glpk_error, 1);
+    ccg__intopt *c = ctx;
+    return glp_intopt(c->P, c->parm);
 }
 
 static int ccg__milp(ccg_ws *w, glp_prob *P, double *value)
@@ -266,16 +271,13 @@ static int ccg__milp(ccg_ws *w, glp_prob *P, double *value)
         double left_ms = (limit - sv_loop_elapsed(w->L)) * 1e3;
         parm.tm_lim = left_ms >= 2e9 ? 2000000000 : (int)ceil(fmax(left_ms, 0.0)) + 1;
     }
-    glp_error_hook(ccg__glpk_error, w);
-    if (setjmp(w->on_glpk_error)) {
-        glp_error_hook(NULL, NULL);
-        glp_free_env();
+    ccg__intopt call = {P, &parm};
+    int rc = 0;
+    if (sv_glpk_run(w->L, ccg__run_intopt, &call, &rc) != SV_GLPK_DONE) {
         w->master = w->sub = w->adv = NULL;
         w->glpk_broken = 1;
         return MILP_ERROR;
     }
-    int rc = glp_intopt(P, &parm);
-    glp_error_hook(NULL, NULL);
     if (rc == GLP_ESTOP || rc == GLP_ETMLIM) {
         if (!sv_loop_poll(w->L))
             w->L->status = SV_TIME_LIMIT;  /* GLPK's clock ran out a hair before ours */
