@@ -5,6 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include "server/log.h"
+#include "storage/store.h"
+
+/* A listener that failed (or could not open) is tried again after this long. */
+#define LISTEN_RETRY_S 2.0
 
 /* ---- claim ---- */
 
@@ -95,6 +99,119 @@ void sv_cluster_cancel(sv_cluster *C, const char *id, const char *tenant, sv_job
     sv_reads_submit(C->reads, &c->rd, cancel_run, cancel_done);
 }
 
+/* ---- the listener ---- */
+
+static void on_wake(void *data, sv_wake_kind kind, const char *id)
+{
+    sv_cluster *C = data;
+    C->wakeups[kind]++;
+    switch (kind) {
+    case SV_WAKE_JOBS:
+        sv_jobs_wake(C->jobs);
+        break;
+    case SV_WAKE_CANCEL:
+        sv_jobs_cancel_local(C->jobs, id);   /* a no-op unless the job runs here */
+        break;
+    case SV_WAKE_EVENTS:
+        if (C->on_events)
+            C->on_events(C->events_data, id);
+        break;
+    }
+}
+
+static void on_poll_closed(uv_handle_t *h)
+{
+    sv_cluster *C = h->data;
+    sv_store_listener_close(C->listener);
+    C->listener = NULL;
+}
+
+/* Closes the listener (the poll handle first; the connection when the handle is closed). */
+static void listen_drop(sv_cluster *C)
+{
+    if (!C->poll_open)
+        return;
+    C->poll_open = 0;
+    uv_poll_stop(&C->poll);
+    uv_close((uv_handle_t *)&C->poll, on_poll_closed);
+}
+
+static void on_readable(uv_poll_t *p, int status, int events)
+{
+    (void)events;
+    sv_cluster *C = p->data;
+    char err[512] = "";
+    if (status < 0 || sv_store_listener_drain(C->listener, on_wake, C, err, sizeof err) !=
+                          SV_STORE_OK) {
+        sv_log_warn("the store's notifications stopped; polling until the listener is back",
+                    "node=%s reason=\"%s\"", C->node, status < 0 ? uv_strerror(status) : err);
+        C->listener_failures++;
+        C->listen_retry_at = sv_wall_now() + LISTEN_RETRY_S;
+        listen_drop(C);
+    }
+}
+
+typedef struct {
+    uv_work_t w;
+    sv_cluster *C;
+    sv_store_listener *l;
+    int rc;
+    char err[512];
+} listen_open;
+
+static void listen_open_work(uv_work_t *w)
+{
+    listen_open *o = w->data;
+    o->rc = sv_store_listen(o->C->url, &o->l, o->err, sizeof o->err);
+}
+
+static void listen_open_done(uv_work_t *w, int status)
+{
+    listen_open *o = w->data;
+    sv_cluster *C = o->C;
+    C->listen_opening = 0;
+    if (status == 0 && o->rc == SV_STORE_OK && !C->stopping && C->listener == NULL &&
+        uv_poll_init(C->loop, &C->poll, sv_store_listener_fd(o->l)) == 0) {
+        C->listener = o->l;
+        C->poll.data = C;
+        C->poll_open = 1;
+        uv_poll_start(&C->poll, UV_READABLE, on_readable);
+        sv_log_info("listening for the store's notifications", "node=%s", C->node);
+        /* Whatever was queued before the listener was in place. */
+        sv_jobs_wake(C->jobs);
+    } else {
+        sv_store_listener_close(o->l);
+        if (o->rc == SV_STORE_ESTATE) {
+            C->listen_unsupported = 1;   /* the store has none: polling alone */
+        } else if (!C->stopping) {
+            if (o->rc != SV_STORE_OK)
+                sv_log_warn("cannot listen for the store's notifications; polling meanwhile",
+                            "node=%s reason=\"%s\"", C->node, o->err);
+            C->listener_failures++;
+            C->listen_retry_at = sv_wall_now() + LISTEN_RETRY_S;
+        }
+    }
+    free(o);
+}
+
+/* Opens the listener on the pool unless it is open, opening, unsupported or not due. */
+static void listen_maybe_open(sv_cluster *C, double now)
+{
+    if (C->listener || C->listen_opening || C->listen_unsupported || C->stopping ||
+        now < C->listen_retry_at)
+        return;
+    listen_open *o = calloc(1, sizeof *o);
+    if (!o)
+        return;
+    o->C = C;
+    o->w.data = o;
+    if (uv_queue_work(C->loop, &o->w, listen_open_work, listen_open_done) != 0) {
+        free(o);
+        return;
+    }
+    C->listen_opening = 1;
+}
+
 /* ---- the tick ---- */
 
 #define TICK_MAX_CANCELS 256   /* per tick; the rest come at the next */
@@ -165,9 +282,10 @@ static void tick_done(sv_read *rd)
 static void on_tick(uv_timer_t *timer)
 {
     sv_cluster *C = timer->data;
+    double now = sv_wall_now();
+    listen_maybe_open(C, now);
     if (C->ticking)
         return;
-    double now = sv_wall_now();
     int want_cancels = sv_jobs_running(C->jobs) > 0;
     int renew = now >= C->next_renewal;
     if (!want_cancels && !renew) {
@@ -185,13 +303,17 @@ static void on_tick(uv_timer_t *timer)
     sv_reads_submit(C->reads, &t->rd, tick_run, tick_done);
 }
 
-int sv_cluster_start(sv_cluster *C, uv_loop_t *loop, sv_jobs *J, sv_reads *R, const char *node,
-                     double lease_s, int max_attempts, int poll_ms)
+int sv_cluster_start(sv_cluster *C, uv_loop_t *loop, sv_jobs *J, sv_reads *R, const char *url,
+                     const char *node, double lease_s, int max_attempts, int poll_ms,
+                     void (*on_events)(void *data, const char *id), void *events_data)
 {
     memset(C, 0, sizeof *C);
     C->loop = loop;
     C->jobs = J;
     C->reads = R;
+    snprintf(C->url, sizeof C->url, "%s", url);
+    C->on_events = on_events;
+    C->events_data = events_data;
     snprintf(C->node, sizeof C->node, "%s", node);
     C->lease_s = lease_s;
     C->max_attempts = max_attempts;
@@ -199,11 +321,14 @@ int sv_cluster_start(sv_cluster *C, uv_loop_t *loop, sv_jobs *J, sv_reads *R, co
     if (uv_timer_init(loop, &C->tick) != 0)
         return -1;
     C->tick_open = 1;
+    listen_maybe_open(C, sv_wall_now());
     return uv_timer_start(&C->tick, on_tick, (uint64_t)poll_ms, (uint64_t)poll_ms) == 0 ? 0 : -1;
 }
 
 void sv_cluster_stop(sv_cluster *C)
 {
+    C->stopping = 1;
+    listen_drop(C);
     if (!C->tick_open)
         return;
     uv_timer_stop(&C->tick);

@@ -329,9 +329,10 @@ int main(int argc, char **argv)
         uv_signal_start(&app.sigint, on_signal, SIGINT) != 0 ||
         uv_signal_init(app.loop, &app.sighup) != 0 ||
         uv_signal_start(&app.sighup, on_sighup, SIGHUP) != 0 ||
-        (app.shared && sv_cluster_start(&app.cluster, app.loop, &app.jobs, &app.reads, node,
-                                        app.cfg.lease_s, app.cfg.max_attempts,
-                                        app.cfg.claim_poll_ms) != 0)) {
+        (app.shared &&
+         sv_cluster_start(&app.cluster, app.loop, &app.jobs, &app.reads, app.cfg.db, node,
+                          app.cfg.lease_s, app.cfg.max_attempts, app.cfg.claim_poll_ms,
+                          sv_stream_job_changed, &app) != 0)) {
         sv_log_error("start-up failed", NULL);
         return 1;
     }

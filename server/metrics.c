@@ -161,6 +161,33 @@ char *sv_metrics_render(const sv_app *app, size_t *len)
     header(&o, "solvd_store_commit_seconds", "summary", "Time spent in write transactions.");
     outf(&o, "solvd_store_commit_seconds_sum %.6f\n", m->store_commit_seconds_sum);
     outf(&o, "solvd_store_commit_seconds_count %lu\n", m->store_batches);
+    if (app->shared) {
+        const sv_cluster *C = &app->cluster;
+        header(&o, "solvd_cluster_claims_total", "counter",
+               "Jobs this node claimed from the shared store.");
+        outf(&o, "solvd_cluster_claims_total %lu\n", C->claims);
+        header(&o, "solvd_cluster_lease_renewals_total", "counter", "Lease renewals done.");
+        outf(&o, "solvd_cluster_lease_renewals_total %lu\n", C->renewals);
+        header(&o, "solvd_cluster_jobs_given_back_total", "counter",
+               "Jobs of nodes whose lease ran out, given back by this node.");
+        outf(&o, "solvd_cluster_jobs_given_back_total{outcome=\"requeued\"} %lu\n", C->requeued);
+        outf(&o, "solvd_cluster_jobs_given_back_total{outcome=\"failed\"} %lu\n", C->failed);
+        header(&o, "solvd_cluster_cancels_delivered_total", "counter",
+               "Cancels recorded on other nodes, delivered by polling to jobs running here.");
+        outf(&o, "solvd_cluster_cancels_delivered_total %lu\n", C->cancels_delivered);
+        header(&o, "solvd_cluster_notifications_total", "counter",
+               "Notifications received from the store (PostgreSQL LISTEN), by channel.");
+        static const char *const kinds[] = {"jobs", "cancel", "events"};
+        for (int k = 0; k < 3; k++)
+            outf(&o, "solvd_cluster_notifications_total{channel=\"%s\"} %lu\n", kinds[k],
+                 C->wakeups[k]);
+        header(&o, "solvd_cluster_listening", "gauge",
+               "1 while this node holds a listener on the store's notifications.");
+        outf(&o, "solvd_cluster_listening %d\n", C->poll_open);
+        header(&o, "solvd_cluster_listener_failures_total", "counter",
+               "Listener connections that failed to open or were lost (polling covers the gap).");
+        outf(&o, "solvd_cluster_listener_failures_total %lu\n", C->listener_failures);
+    }
     header(&o, "solvd_uptime_seconds", "gauge", "Seconds since start.");
     outf(&o, "solvd_uptime_seconds %.3f\n", sv_now_s() - m->started_at);
     if (o.oom) {

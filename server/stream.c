@@ -54,6 +54,7 @@ struct sv_sub {
     int replaying;             /* the stored events are being read: live ones wait in held */
     int remote;                /* the job runs elsewhere: follows the store (shared stores) */
     int polling;               /* a read of the store for it is in flight */
+    int poll_again;            /* new events were announced while it was: read once more */
     int dead;                  /* the connection is gone while polling: freed when it ends */
     int final_seen;            /* a final status event was queued */
     kept_event *held, *held_tail;
@@ -472,6 +473,8 @@ enum MHD_Result sv_stream_open(sv_app *app, sv_req *r, const char *id, long last
 
 /* ---- following a job on another node (shared stores) ---- */
 
+static void follow(sv_sub *s);
+
 static void follow_done(sv_read *rd)
 {
     replay *c = (replay *)rd;
@@ -499,6 +502,10 @@ static void follow_done(sv_read *rd)
         stream_end(s);
     }
     replay_free(c);
+    if (s->poll_again && s->remote && !s->closing && !s->failed) {
+        s->poll_again = 0;
+        follow(s);
+    }
 }
 
 static void follow(sv_sub *s)
@@ -512,6 +519,19 @@ static void follow(sv_sub *s)
     c->result = sv_chunk_find(s->app->result_chunks, s->job_id);
     s->polling = 1;
     sv_reads_submit(&s->app->reads, &c->rd, replay_run, follow_done);
+}
+
+void sv_stream_job_changed(void *data, const char *id)
+{
+    sv_app *app = data;
+    for (sv_sub *s = app->subs_all; s; s = s->all_next) {
+        if (!s->remote || s->closing || s->failed || strcmp(s->job_id, id) != 0)
+            continue;
+        if (s->polling)
+            s->poll_again = 1;
+        else
+            follow(s);
+    }
 }
 
 /* Ticks of the heartbeat timer per period: a stream's keep-alive comes between heartbeat-s and

@@ -12,6 +12,9 @@ enum MHD_Result sv_stream_open(sv_app *app, sv_req *r, const char *id, long last
 /* The job service's event and closed hooks (data is the app). */
 void sv_stream_on_event(void *data, sv_live *L, const char *type, long seq, const char *json);
 void sv_stream_on_closed(void *data, sv_live *L);
+/* New events of job id are in the store (a notification from another node, data is the app):
+ * the streams that follow it from here read them now instead of at the next heartbeat tick. */
+void sv_stream_job_changed(void *data, const char *id);
 int sv_stream_heartbeat_start(sv_app *app);
 void sv_stream_close_all(sv_app *app);
 

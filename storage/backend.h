@@ -68,6 +68,8 @@ int sv_sqlite_open(const char *path, sv_store **out, char *err, size_t errlen);
 int sv_sqlite_preflight(const char *path, char *err, size_t errlen);
 /* url: the whole "postgres://..." or "postgresql://..." URL, as libpq reads it. */
 int sv_postgres_open(const char *url, sv_store **out, char *err, size_t errlen);
+/* The PostgreSQL listener (storage/pg_listen.c); url as for sv_postgres_open. */
+int sv_postgres_listen(const char *url, sv_store_listener **out, char *err, size_t errlen);
 /* The PostgreSQL backend's cancel and cancel_requests ops, also called directly by
  * tests/unit/test_store_postgres.c. */
 int sv_postgres_cancel(sv_store *s, const char *id, const char *tenant, double now,

@@ -192,9 +192,13 @@ static const char *const stmt_sql[ST_N] = {
                      " SELECT $1::text, $2::bigint, $3::text, $4::float8, $5::text"
                      " WHERE EXISTS (SELECT 1 FROM jobs WHERE id = $1::text)"
                      " ON CONFLICT DO NOTHING RETURNING job_id)"
-                     " UPDATE jobs SET last_seq = GREATEST(last_seq, $2::bigint),"
+                     " , upd AS (UPDATE jobs SET last_seq = GREATEST(last_seq, $2::bigint),"
                      " progress = CASE WHEN $3::text = 'progress' AND $2::bigint > last_seq"
-                     " THEN $5::text ELSE progress END FROM ins WHERE jobs.id = ins.job_id",
+                     " THEN $5::text ELSE progress END FROM ins WHERE jobs.id = ins.job_id"
+                     " RETURNING jobs.id)"
+                     /* Followers on other nodes read the new events now rather than at their
+                      * next poll; a transaction's repeats of one job collapse into one. */
+                     " SELECT pg_notify('solvd_events', id) FROM upd",
     [ST_EVENTS] = "SELECT seq, type, ts, data FROM events WHERE job_id = $1 AND seq > $2"
                   " ORDER BY seq LIMIT $3",
     [ST_QUEUED_IDS] = "SELECT id FROM jobs WHERE state = $1 ORDER BY priority DESC, created_at, id",

@@ -65,6 +65,15 @@ int sv_store_open(const char *url, sv_store **out, char *err, size_t errlen)
     return sv_sqlite_open(url, out, err, errlen);
 }
 
+int sv_store_listen(const char *url, sv_store_listener **out, char *err, size_t errlen)
+{
+    *out = NULL;
+    if (url && (strncmp(url, "postgres://", 11) == 0 || strncmp(url, "postgresql://", 13) == 0))
+        return sv_postgres_listen(url, out, err, errlen);
+    set_err(err, errlen, url, "this store sends no notifications");
+    return SV_STORE_ESTATE;
+}
+
 /* The URL as it may be shown: a password (in the user part or as a parameter) becomes ***. */
 void sv_store_url_redact(const char *url, char *out, size_t cap)
 {

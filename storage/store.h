@@ -225,4 +225,28 @@ int sv_store_prune(sv_store *s, double finished_before, long keep, long limit, l
  * a WAL checkpoint that truncates the -wal file). */
 int sv_store_checkpoint(sv_store *s);
 
+/* ---- wake-ups: a store that pushes changes to the nodes sharing it ---- */
+/* A listener is a connection of its own that receives the store's notifications: a job was
+ * queued ("solvd_jobs"), a cancel was recorded for a running job ("solvd_cancel", with its id),
+ * events were added to a job ("solvd_events", with its id). The server polls its socket on the
+ * loop and drains it when readable; polling the store stays the fallback, so a lost
+ * notification only delays what the next poll finds. PostgreSQL: LISTEN/NOTIFY. */
+typedef struct sv_store_listener sv_store_listener;
+
+typedef enum { SV_WAKE_JOBS = 0, SV_WAKE_CANCEL = 1, SV_WAKE_EVENTS = 2 } sv_wake_kind;
+
+/* Opens a listener on the store url names (blocking: connects and subscribes; call it off the
+ * loop). SV_STORE_OK; SV_STORE_ESTATE when the backend has no notifications (SQLite); else
+ * SV_STORE_EIO or SV_STORE_ENOMEM with the reason in err. */
+int sv_store_listen(const char *url, sv_store_listener **out, char *err, size_t errlen);
+/* The socket to poll for readability. */
+int sv_store_listener_fd(const sv_store_listener *l);
+/* Reads what arrived without blocking and calls cb for each notification (id is "" for
+ * SV_WAKE_JOBS). SV_STORE_OK, or SV_STORE_EIO when the connection is lost (close the
+ * listener and open a new one; the reason in err). */
+int sv_store_listener_drain(sv_store_listener *l,
+                            void (*cb)(void *data, sv_wake_kind kind, const char *id),
+                            void *data, char *err, size_t errlen);
+void sv_store_listener_close(sv_store_listener *l);  /* NULL is fine */
+
 #endif

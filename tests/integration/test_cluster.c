@@ -236,6 +236,62 @@ static void test_cancel_and_stream_across_nodes(void **state)
         it_assert_clean_exit(&d[i]);
 }
 
+/* PostgreSQL only: LISTEN/NOTIFY carries a new job and a cancel to the node that must act on
+ * them. Both nodes poll the store once a minute (the longest --claim-poll-ms), so the job and
+ * the cancel below, which must cross from one node to the other, arrive well within their
+ * 20 s waits only through the notifications. */
+static void test_notifications_wake_nodes(void **state)
+{
+    (void)state;
+    if (getenv("SOLVD_SHARED_DISPATCH")) {
+        fprintf(stderr, "SQLite sends no notifications: nothing to test\n");
+        return;
+    }
+    it_daemon d[2];
+    static const char *const names[2] = {"w1", "w2"};
+    for (int i = 0; i < 2; i++) {
+        const char *args[] = {"--db",      store_url, "--node",          names[i],
+                              "--workers", "1",       "--lease-s",       "3600",
+                              "--claim-poll-ms", "60000", NULL};
+        it_assert_start(&d[i], args);
+    }
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(it_wait_metric(&d[i], "solvd_cluster_listening", 1, 20), 0);
+
+    char busy[64], quick[64];
+    char *body = it_body_long(NULL);
+    json_decref(it_submit(&d[0], body, busy));
+    free(body);
+    json_t *j = it_wait_for_status(&d[0], busy, "running", 20);
+    int runner = strcmp(it_str(j, "node"), "w1") == 0 ? 0 : 1, other = 1 - runner;
+    assert_string_equal(it_str(j, "node"), names[runner]);
+    json_decref(j);
+
+    /* The runner has no free worker; the other node claims the job when told it is queued. */
+    body = it_body_iters(20, 1, NULL);
+    json_decref(it_submit(&d[runner], body, quick));
+    free(body);
+    json_decref(it_wait_for_status(&d[runner], quick, "succeeded", 20));
+    char needle[128];
+    snprintf(needle, sizeof needle, "job=%s solver=distributed.ef21 attempt=1", quick);
+    assert_true(it_daemon_log_find(&d[other], "msg=\"job started\"", needle) >= 0);
+    assert_true(it_metric(&d[other], "solvd_cluster_notifications_total{channel=\"jobs\"}") >= 1);
+
+    /* A cancel sent to the other node reaches the runner through the notification. */
+    char path[300];
+    snprintf(path, sizeof path, "/v1/jobs/%s/cancel", busy);
+    json_decref(it_call(&d[other], "POST", path, NULL, 202));
+    json_decref(it_wait_for_status(&d[other], busy, "cancelled", 20));
+    assert_true(it_metric(&d[runner], "solvd_cluster_notifications_total{channel=\"cancel\"}") >=
+                1);
+    assert_true(it_daemon_log_contains(&d[runner], "job cancel requested (from another node)"));
+    /* Events of jobs run elsewhere were announced too (the stream followers' wake-up). */
+    assert_true(it_metric(&d[runner], "solvd_cluster_notifications_total{channel=\"events\"}") >=
+                1);
+    for (int i = 0; i < 2; i++)
+        it_assert_clean_exit(&d[i]);
+}
+
 int main(void)
 {
     const char *pg = getenv("SOLVD_TEST_PG_URL");
@@ -270,6 +326,7 @@ int main(void)
         cmocka_unit_test_teardown(test_jobs_spread_over_nodes, it_teardown),
         cmocka_unit_test_teardown(test_node_killed_mid_run, it_teardown),
         cmocka_unit_test_teardown(test_cancel_and_stream_across_nodes, it_teardown),
+        cmocka_unit_test_teardown(test_notifications_wake_nodes, it_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
