@@ -99,6 +99,43 @@ void sv_cluster_cancel(sv_cluster *C, const char *id, const char *tenant, sv_job
     sv_reads_submit(C->reads, &c->rd, cancel_run, cancel_done);
 }
 
+/* ---- a tenant's queued jobs, for the quota ---- */
+
+typedef struct {
+    sv_read rd;
+    char tenant[64];
+    int rc;
+    long counts[SV_JOB_NSTATES];
+    sv_jobs_counted k;
+    void *kdata;
+} count_read;
+
+static void count_run(sv_read *rd, sv_store *s)
+{
+    count_read *c = (count_read *)rd;
+    c->rc = sv_store_count_states_of(s, c->tenant, c->counts);
+}
+
+static void count_done(sv_read *rd)
+{
+    count_read *c = (count_read *)rd;
+    c->k(c->kdata, c->rc, c->counts[SV_JOB_QUEUED]);
+    free(c);
+}
+
+void sv_cluster_count_queued(sv_cluster *C, const char *tenant, sv_jobs_counted k, void *kdata)
+{
+    count_read *c = calloc(1, sizeof *c);
+    if (!c) {
+        k(kdata, SV_STORE_ENOMEM, 0);
+        return;
+    }
+    snprintf(c->tenant, sizeof c->tenant, "%s", tenant);
+    c->k = k;
+    c->kdata = kdata;
+    sv_reads_submit(C->reads, &c->rd, count_run, count_done);
+}
+
 /* ---- the listener ---- */
 
 static void on_wake(void *data, sv_wake_kind kind, const char *id)

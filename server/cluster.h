@@ -61,5 +61,6 @@ void sv_cluster_stop(sv_cluster *C);
 void sv_cluster_claim(sv_cluster *C, sv_jobs_found k, void *kdata);
 void sv_cluster_cancel(sv_cluster *C, const char *id, const char *tenant, sv_jobs_cancelled k,
                        void *kdata);
+void sv_cluster_count_queued(sv_cluster *C, const char *tenant, sv_jobs_counted k, void *kdata);
 
 #endif

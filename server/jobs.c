@@ -488,18 +488,50 @@ static void idem_found(void *kdata, int rc, const sv_job *prior)
     submit_store(c);
 }
 
-/* A per-tenant quota counts the tenant's jobs in the queue. Submissions whose insert has not
- * committed yet are not queued yet, so a burst can pass the quota by the number of them in
- * flight (as many as arrive within one write batch). */
+static void reply_quota(const sv_jobs *J, sv_jobs_reply_fn cb, void *data)
+{
+    char msg[160];
+    snprintf(msg, sizeof msg, "this tenant has %ld queued jobs, the limit; retry when some "
+             "have started", J->cfg.max_queued_per_tenant);
+    reply_fail(cb, data, "quota_exceeded", msg);
+}
+
+/* The key's lookup, then the insert (or the insert at once without a key). */
+static void submit_proceed(submit_ctx *c)
+{
+    if (!c->ps) {
+        submit_store(c);
+        return;
+    }
+    sv_jobs_lookup q = {.tenant = c->ps->tenant, .idem_key = c->ps->key};
+    c->J->hooks.lookup(c->J->hooks.data, &q, idem_found, c);
+}
+
+static void quota_counted(void *kdata, int rc, long n)
+{
+    submit_ctx *c = kdata;
+    if (rc != SV_STORE_OK)
+        reply_fail(c->cb, c->data, "unavailable", "the job store failed");
+    else if (n >= c->J->cfg.max_queued_per_tenant)
+        reply_quota(c->J, c->cb, c->data);
+    else {
+        submit_proceed(c);
+        return;
+    }
+    submit_ctx_free(c);
+}
+
+/* A per-tenant quota counts the tenant's jobs in the queue: this node's queue, or on a shared
+ * store the store's (every node's; count_queued). Submissions whose insert has not committed
+ * yet are not queued yet, so a burst can pass the quota by the number of them in flight (as
+ * many as arrive within one write batch, on every node at once on a shared store). */
 void sv_jobs_submit(sv_jobs *J, const sv_jobs_submission *sub, sv_jobs_reply_fn cb, void *data)
 {
     const char *key = sub->idem_key;
-    if (J->cfg.max_queued_per_tenant > 0 &&
+    int store_quota = J->cfg.max_queued_per_tenant > 0 && J->hooks.count_queued;
+    if (J->cfg.max_queued_per_tenant > 0 && !store_quota &&
         (long)sv_queue_group_length(J->queue, sub->tenant) >= J->cfg.max_queued_per_tenant) {
-        char msg[160];
-        snprintf(msg, sizeof msg, "this tenant has %ld queued jobs, the limit; retry when some "
-                 "have started", J->cfg.max_queued_per_tenant);
-        reply_fail(cb, data, "quota_exceeded", msg);
+        reply_quota(J, cb, data);
         return;
     }
     if (key && strlen(key) > IDEM_KEY_MAX) {
@@ -562,19 +594,19 @@ void sv_jobs_submit(sv_jobs *J, const sv_jobs_submission *sub, sv_jobs_reply_fn 
     ev->data = queued;
     c->op = op;
     c->ev = ev;
-    if (!key) {
-        submit_store(c);
-        return;
+    if (key) {
+        /* Registered before the key is looked up, so that a second request with it meanwhile
+         * is told to retry even when the lookup answers later. */
+        snprintf(ps->tenant, sizeof ps->tenant, "%s", sub->tenant);
+        snprintf(ps->key, sizeof ps->key, "%s", key);
+        ps->next = J->pending;
+        J->pending = ps;
+        c->ps = ps;
     }
-    /* Registered before the key is looked up, so that a second request with it meanwhile is
-     * told to retry even when the lookup answers later. */
-    snprintf(ps->tenant, sizeof ps->tenant, "%s", sub->tenant);
-    snprintf(ps->key, sizeof ps->key, "%s", key);
-    ps->next = J->pending;
-    J->pending = ps;
-    c->ps = ps;
-    sv_jobs_lookup q = {.tenant = sub->tenant, .idem_key = key};
-    J->hooks.lookup(J->hooks.data, &q, idem_found, c);
+    if (store_quota)
+        J->hooks.count_queued(J->hooks.data, sub->tenant, quota_counted, c);
+    else
+        submit_proceed(c);
 }
 
 /* ---- cancel ---- */

@@ -52,6 +52,8 @@ typedef void (*sv_jobs_found)(void *kdata, int rc, const sv_job *row);
 /* The answer to a cancel the store decided (sv_store_cancel): rc is SV_STORE_*, was the state
  * the job was found in, row the job afterwards when rc is SV_STORE_OK. */
 typedef void (*sv_jobs_cancelled)(void *kdata, int rc, sv_job_state was, const sv_job *row);
+/* The answer to a count: rc is SV_STORE_*, n the count when rc is SV_STORE_OK. */
+typedef void (*sv_jobs_counted)(void *kdata, int rc, long n);
 
 typedef struct {
     void *data;   /* passed to every hook */
@@ -77,6 +79,9 @@ typedef struct {
     void (*claim)(void *data, sv_jobs_found k, void *kdata);
     void (*cancel)(void *data, const char *id, const char *tenant, sv_jobs_cancelled k,
                    void *kdata);
+    /* A shared store (NULL otherwise): counts tenant's queued jobs in the store, for the
+     * per-tenant quota across nodes, and answers through k (rc SV_STORE_*). */
+    void (*count_queued)(void *data, const char *tenant, sv_jobs_counted k, void *kdata);
 } sv_jobs_hooks;
 
 typedef struct {

@@ -100,6 +100,12 @@ static void hook_cancel(void *data, const char *id, const char *tenant, sv_jobs_
     sv_cluster_cancel(&app->cluster, id, tenant, k, kdata);
 }
 
+static void hook_count_queued(void *data, const char *tenant, sv_jobs_counted k, void *kdata)
+{
+    sv_app *app = data;
+    sv_cluster_count_queued(&app->cluster, tenant, k, kdata);
+}
+
 /* Retention (retain-days, retain-jobs) and the store's log checkpoint, through the writer. */
 static void on_maintenance(uv_timer_t *t)
 {
@@ -293,6 +299,7 @@ int main(int argc, char **argv)
         .store_failing = hook_store_failing,
         .claim = app.shared ? hook_claim : NULL,
         .cancel = app.shared ? hook_cancel : NULL,
+        .count_queued = app.shared ? hook_count_queued : NULL,
     };
     if (sv_auth_load(&app) != 0 ||
         sv_jobs_init(&app.jobs, &jcfg, &hooks, sv_queue_memory_new()) != 0 ||

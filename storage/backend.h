@@ -48,7 +48,7 @@ typedef struct sv_store_ops {
     int (*events)(sv_store *s, const char *id, long after_seq, int limit, sv_event_cb cb,
                   void *data);
     int (*each_queued)(sv_store *s, sv_job_cb cb, void *data);
-    int (*count_states)(sv_store *s, long *counts);
+    int (*count_states)(sv_store *s, const char *tenant, long *counts);
 
     int (*delete_job)(sv_store *s, const char *id, const char *tenant);
     int (*prune)(sv_store *s, double finished_before, long keep, long limit, long *deleted);

@@ -225,7 +225,8 @@ static const char *const stmt_sql[ST_N] = {
     [ST_CANCEL_MARK] = "UPDATE jobs SET cancel_requested = true WHERE id = $1 AND state = $2",
     [ST_CANCEL_REQUESTS] = "SELECT id FROM jobs WHERE state = $1 AND node = $2"
                            " AND cancel_requested ORDER BY id",
-    [ST_COUNT] = "SELECT state, count(*) FROM jobs GROUP BY state",
+    [ST_COUNT] = "SELECT state, count(*) FROM jobs WHERE $1::text IS NULL OR tenant = $1"
+                " GROUP BY state",
     /* Events go with their job (ON DELETE CASCADE); final states only. */
     [ST_DELETE] = "DELETE FROM jobs WHERE id = $1 AND ($2::text IS NULL OR tenant = $2)"
                   " AND state IN " FINAL_STATES,
@@ -1469,14 +1470,16 @@ static int pg_each_queued(pg_store *s, sv_job_cb cb, void *data)
     return rc;
 }
 
-static int pg_count_states(pg_store *s, long *counts)
+static int pg_count_states(pg_store *s, const char *tenant, long *counts)
 {
     for (int i = 0; i < SV_JOB_NSTATES; i++)
         counts[i] = 0;
     PGresult *res = NULL;
+    pq_args a = {0};
+    arg_text(&a, tenant);
     int br, rc = op_start(s, 0, &br);
     if (!rc)
-        rc = exec_stmt(s, ST_COUNT, NULL, &res);
+        rc = exec_stmt(s, ST_COUNT, &a, &res);
     rc = op_end(s, br, rc);
     if (rc) {
         PQclear(res);
@@ -1660,7 +1663,10 @@ static int op_each_queued(sv_store *s, sv_job_cb cb, void *data)
     return pg_each_queued(PG(s), cb, data);
 }
 
-static int op_count_states(sv_store *s, long *counts) { return pg_count_states(PG(s), counts); }
+static int op_count_states(sv_store *s, const char *tenant, long *counts)
+{
+    return pg_count_states(PG(s), tenant, counts);
+}
 
 static int op_delete_job(sv_store *s, const char *id, const char *tenant)
 {

@@ -193,7 +193,7 @@ static const char *const stmt_sql[ST_N] = {
     [ST_CANCEL_MARK] = "UPDATE jobs SET cancel_requested = 1 WHERE id = ?1 AND state = ?2",
     [ST_CANCEL_REQUESTS] = "SELECT id FROM jobs WHERE state = ?1 AND node = ?2"
                            " AND cancel_requested <> 0",
-    [ST_COUNT] = "SELECT state, COUNT(*) FROM jobs GROUP BY state",
+    [ST_COUNT] = "SELECT state, COUNT(*) FROM jobs WHERE ?1 IS NULL OR tenant = ?1 GROUP BY state",
     /* Events go with their job (ON DELETE CASCADE). Final states only: a queued or running job
      * is the service's to finish first. */
     [ST_DELETE] = "DELETE FROM jobs WHERE id = ?1 AND (?2 IS NULL OR tenant = ?2)"
@@ -1469,7 +1469,7 @@ static int sq_each_queued(sq_store *s, sv_job_cb cb, void *data)
     return ret;
 }
 
-static int sq_count_states(sq_store *s, long *counts)
+static int sq_count_states(sq_store *s, const char *tenant, long *counts)
 {
     for (int i = 0; i < SV_JOB_NSTATES; i++)
         counts[i] = 0;
@@ -1477,6 +1477,9 @@ static int sq_count_states(sq_store *s, long *counts)
     int rc = get_stmt(s, ST_COUNT, &st);
     if (rc)
         return rc;
+    BIND(bind_text(st, 1, tenant));
+    if (rc != SQLITE_OK)
+        return bind_failed(s, st, rc);
     int ret = SV_STORE_OK;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         sv_job_state state;
@@ -1670,7 +1673,10 @@ static int op_each_queued(sv_store *s, sv_job_cb cb, void *data)
     return sq_each_queued(SQ(s), cb, data);
 }
 
-static int op_count_states(sv_store *s, long *counts) { return sq_count_states(SQ(s), counts); }
+static int op_count_states(sv_store *s, const char *tenant, long *counts)
+{
+    return sq_count_states(SQ(s), tenant, counts);
+}
 
 static int op_delete_job(sv_store *s, const char *id, const char *tenant)
 {

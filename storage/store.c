@@ -230,7 +230,14 @@ int sv_store_each_queued(sv_store *s, sv_job_cb cb, void *data)
     return s->ops->each_queued(s, cb, data);
 }
 
-int sv_store_count_states(sv_store *s, long *counts) { return s->ops->count_states(s, counts); }
+int sv_store_count_states(sv_store *s, long *counts)
+{
+    return s->ops->count_states(s, NULL, counts);
+}
+int sv_store_count_states_of(sv_store *s, const char *tenant, long *counts)
+{
+    return s->ops->count_states(s, tenant, counts);
+}
 
 int sv_store_delete_job(sv_store *s, const char *id, const char *tenant)
 {

@@ -211,6 +211,8 @@ int sv_store_each_queued(sv_store *s, sv_job_cb cb, void *data);
 
 /* Number of jobs per state, counts[SV_JOB_NSTATES]. */
 int sv_store_count_states(sv_store *s, long *counts);
+/* The same for tenant's jobs only (NULL: every tenant's): a per-tenant quota on a shared store. */
+int sv_store_count_states_of(sv_store *s, const char *tenant, long *counts);
 
 /* ---- deletion and retention (writes) ---- */
 /* Deletes tenant's finished job id with its events (tenant NULL: any tenant's). SV_STORE_OK,

@@ -236,6 +236,52 @@ static void test_cancel_and_stream_across_nodes(void **state)
         it_assert_clean_exit(&d[i]);
 }
 
+/* --max-queued-per-tenant counts the tenant's queued jobs in the shared store, whichever node
+ * took them: two jobs run (one per node), two more wait, one sent to each node, and a fifth is
+ * refused with 429 by either node; cancelling a queued one makes room again. */
+static void test_quota_across_nodes(void **state)
+{
+    (void)state;
+    it_daemon d[2];
+    static const char *const names[2] = {"q1", "q2"};
+    for (int i = 0; i < 2; i++) {
+        const char *args[] = {"--db",      store_url, "--node",    names[i],
+                              "--workers", "1",       "--lease-s", LEASE_S,
+                              "--claim-poll-ms", "50", "--max-queued-per-tenant", "2", NULL};
+        it_assert_start(&d[i], args);
+    }
+    char *body = it_body_long(NULL);
+    char ids[4][64];
+    for (int i = 0; i < 2; i++) {
+        json_decref(it_submit(&d[i], body, ids[i]));
+        json_decref(it_wait_for_status(&d[i], ids[i], "running", 20));
+    }
+    for (int i = 2; i < 4; i++)
+        json_decref(it_submit(&d[i % 2], body, ids[i]));
+    for (int i = 0; i < 2; i++) {
+        json_t *r = it_call(&d[i], "POST", "/v1/jobs", body, 429);
+        assert_string_equal(it_str(json_object_get(r, "error"), "code"), "quota_exceeded");
+        json_decref(r);
+    }
+    char path[300];
+    snprintf(path, sizeof path, "/v1/jobs/%s/cancel", ids[2]);
+    json_decref(it_call(&d[1], "POST", path, NULL, 200));
+    char again[64];
+    json_decref(it_submit(&d[1], body, again));
+    free(body);
+    const char *all[5] = {ids[0], ids[1], ids[3], again, NULL};
+    for (int k = 0; all[k]; k++) {
+        snprintf(path, sizeof path, "/v1/jobs/%s/cancel", all[k]);
+        it_resp r;
+        it_http(&d[0], "POST", path, NULL, NULL, &r);
+        assert_true(r.status == 200 || r.status == 202);
+        it_resp_free(&r);
+        json_decref(it_wait_for_status(&d[0], all[k], "cancelled", 20));
+    }
+    for (int i = 0; i < 2; i++)
+        it_assert_clean_exit(&d[i]);
+}
+
 /* PostgreSQL only: LISTEN/NOTIFY carries a new job and a cancel to the node that must act on
  * them. Both nodes poll the store once a minute (the longest --claim-poll-ms), so the job and
  * the cancel below, which must cross from one node to the other, arrive well within their
@@ -326,6 +372,7 @@ int main(void)
         cmocka_unit_test_teardown(test_jobs_spread_over_nodes, it_teardown),
         cmocka_unit_test_teardown(test_node_killed_mid_run, it_teardown),
         cmocka_unit_test_teardown(test_cancel_and_stream_across_nodes, it_teardown),
+        cmocka_unit_test_teardown(test_quota_across_nodes, it_teardown),
         cmocka_unit_test_teardown(test_notifications_wake_nodes, it_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

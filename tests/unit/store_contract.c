@@ -277,6 +277,18 @@ static void test_conflicts(void **state)
     long counts[SV_JOB_NSTATES];
     assert_int_equal(sv_store_count_states(f->s, counts), SV_STORE_OK);
     assert_int_equal(counts[SV_JOB_QUEUED], 4);
+    /* Per tenant (the quota across nodes): t1 has a, d, e queued; t2 has c; t3 none. */
+    assert_int_equal(sv_store_claim_job(f->s, "d", "n1", 6.0, 0, 1), SV_STORE_OK);
+    assert_int_equal(sv_store_count_states_of(f->s, "t1", counts), SV_STORE_OK);
+    assert_int_equal(counts[SV_JOB_QUEUED], 2);
+    assert_int_equal(counts[SV_JOB_RUNNING], 1);
+    assert_int_equal(sv_store_count_states_of(f->s, "t2", counts), SV_STORE_OK);
+    assert_int_equal(counts[SV_JOB_QUEUED], 1);
+    assert_int_equal(counts[SV_JOB_RUNNING], 0);
+    assert_int_equal(sv_store_count_states_of(f->s, "t3", counts), SV_STORE_OK);
+    assert_int_equal(counts[SV_JOB_QUEUED], 0);
+    assert_int_equal(sv_store_count_states_of(f->s, NULL, counts), SV_STORE_OK);
+    assert_int_equal(counts[SV_JOB_QUEUED], 3);
 }
 
 static void test_state_machine(void **state)
