@@ -297,52 +297,51 @@ static double stop_change(double tol, double gamma)
     return gamma > 0 ? tol * (1 - gamma) / (2 * gamma) : INFINITY;
 }
 
-int sv_mdp_optimal(const sv_mdp *m, double tol, int max_sweeps, double *V, int *greedy,
-                   double *Q)
+/* One backup of values V into out (Q the state-action values on the way): the greedy maximum
+ * (actions into g) when pi is NULL, else pi's average; returns max_s |out(s) - V(s)| when
+ * track is set. out may be V. */
+static double backup(const sv_mdp *m, const double *pi, double disc, const double *V, double *out,
+                     int *g, double *Q, int track)
+{
+    sv_mdp_q(m, V, disc, Q);
+    return pi ? policy_values(m->S, m->A, Q, pi, track ? V : NULL, out)
+              : greedy_values(m->S, m->A, Q, track ? V : NULL, out, g);
+}
+
+/* Backward induction (episodic) or iteration to the fixed point (discounted) of the greedy
+ * backup (pi NULL) or pi's. */
+static int solve(const sv_mdp *m, const double *pi, double tol, int max_sweeps, double *V,
+                 int *greedy, double *Q)
 {
     int S = m->S, A = m->A;
     if (m->H > 0) {
         memset(V + (size_t)m->H * S, 0, (size_t)S * sizeof *V);
-        for (int h = m->H - 1; h >= 0; h--) {
-            sv_mdp_q(m, V + (size_t)(h + 1) * S, 1.0, Q);
-            greedy_values(S, A, Q, NULL, V + (size_t)h * S, greedy ? greedy + (size_t)h * S : NULL);
-        }
+        for (int h = m->H - 1; h >= 0; h--)
+            backup(m, pi ? pi + (size_t)h * S * A : NULL, 1.0, V + (size_t)(h + 1) * S,
+                   V + (size_t)h * S, greedy ? greedy + (size_t)h * S : NULL, Q, 0);
         return m->H;
     }
     memset(V, 0, (size_t)S * sizeof *V);
     double stop = stop_change(tol, m->gamma);
     int sweeps = 0;
     while (sweeps < max_sweeps) {
-        sv_mdp_q(m, V, m->gamma, Q);
         sweeps++;
-        if (greedy_values(S, A, Q, V, V, greedy) <= stop)
+        if (backup(m, pi, m->gamma, V, V, greedy, Q, 1) <= stop)
             break;
     }
     return sweeps;
 }
 
+int sv_mdp_optimal(const sv_mdp *m, double tol, int max_sweeps, double *V, int *greedy,
+                   double *Q)
+{
+    return solve(m, NULL, tol, max_sweeps, V, greedy, Q);
+}
+
 int sv_mdp_evaluate(const sv_mdp *m, const double *pi, double tol, int max_sweeps, double *V,
                     double *Q)
 {
-    int S = m->S, A = m->A;
-    if (m->H > 0) {
-        memset(V + (size_t)m->H * S, 0, (size_t)S * sizeof *V);
-        for (int h = m->H - 1; h >= 0; h--) {
-            sv_mdp_q(m, V + (size_t)(h + 1) * S, 1.0, Q);
-            policy_values(S, A, Q, pi + (size_t)h * S * A, NULL, V + (size_t)h * S);
-        }
-        return m->H;
-    }
-    memset(V, 0, (size_t)S * sizeof *V);
-    double stop = stop_change(tol, m->gamma);
-    int sweeps = 0;
-    while (sweeps < max_sweeps) {
-        sv_mdp_q(m, V, m->gamma, Q);
-        sweeps++;
-        if (policy_values(S, A, Q, pi, V, V) <= stop)
-            break;
-    }
-    return sweeps;
+    return solve(m, pi, tol, max_sweeps, V, NULL, Q);
 }
 
 double sv_mdp_start_value(const sv_mdp *m, const double *V)
