@@ -273,7 +273,6 @@ typedef struct {
     double *c0;                /* S S */
     double logL;               /* L */
     /* progress */
-    int levels;                /* plan: levels done */
     long episodes;             /* learn: episodes done */
     double last_regret, cum_regret, policy_value, ret;
     long bp_calls;
@@ -543,9 +542,8 @@ static int metrics(void *ctx, sv_metric *mt, int cap)
     if (cap < 5)
         return 0;
     if (w->s->mode == CASCADING_PLAN) {
-        mt[0] = (sv_metric){"levels_done", (double)w->levels};
-        mt[1] = (sv_metric){"bestperm_calls", (double)w->bp_calls};
-        return 2;
+        mt[0] = (sv_metric){"bestperm_calls", (double)w->bp_calls};  /* levels: the iteration */
+        return 1;
     }
     mt[0] = (sv_metric){"episode_regret", w->last_regret};
     mt[1] = (sv_metric){"average_regret", w->episodes > 0 ? w->cum_regret / w->episodes : 0.0};
@@ -619,7 +617,6 @@ int cascading_solve(const cascading_problem *p, const cascading_settings *s,
             if (sv_loop_check(&L, it, obj, !isfinite(obj), it == w.H))
                 break;
             plan_level(&w, w.H - (int)it);
-            w.levels = (int)it + 1;
             obj = initial_value(&w, w.vstar + (size_t)(w.H - 1 - it) * w.S);
         }
         solved = L.status == SV_SOLVED;
