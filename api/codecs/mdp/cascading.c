@@ -233,9 +233,9 @@ static json_t *cascading_problem_schema(void)
 static json_t *cascading_example(void)
 {
     return json_pack("{s:{s:{s:i, s:i, s:i, s:i, s:i}}, s:{s:s, s:i, s:i, s:i}}", "problem",
-                     "generate", "states", 6, "items", 20, "horizon", 5, "list_size", 3, "seed",
-                     1, "params", "mode", "learn", "episodes", 20000, "seed", 1, "report_every",
-                     500);
+                     "generate", "states", 4, "items", 8, "horizon", 4, "list_size", 2, "seed",
+                     1, "params", "mode", "learn", "episodes", 150000, "seed", 1, "report_every",
+                     5000);
 }
 
 static int cascading_validate(const json_t *problem, const json_t *params,
