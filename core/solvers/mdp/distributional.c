@@ -145,8 +145,8 @@ int distributional_sizes(const sv_mdp *m, const distributional_settings *s, long
 {
     int rc;
     grid g;
-    if ((rc = distributional_check_settings(s, e)) != SV_OK || (rc = check_problem(m, e)) != SV_OK ||
-        (rc = make_grid(m, s, &g, e)) != SV_OK)
+    if ((rc = distributional_check_settings(s, e)) != SV_OK ||
+        (rc = check_problem(m, e)) != SV_OK || (rc = make_grid(m, s, &g, e)) != SV_OK)
         return rc;
     if (N)
         *N = g.N;
@@ -170,6 +170,9 @@ typedef struct {
     int *pi;         /* H * S * N */
     double *D, *Dn;  /* S * N: forward distribution */
     double *V, *Qm;  /* (H + 1) * S and S * A: the expected-return DP */
+    long *rp;        /* S * A + 1: the nonzero transitions of (s, a) are rt/rv[rp[sa] ..] */
+    int *rt;         /* nnz: their next states */
+    double *rv;      /* nnz: their probabilities */
     int h;           /* the layer the last step computed */
     long changes;
 } ws;
@@ -187,6 +190,9 @@ static void ws_free(ws *w)
     free(w->Dn);
     free(w->V);
     free(w->Qm);
+    free(w->rp);
+    free(w->rt);
+    free(w->rv);
 }
 
 static int ws_alloc(ws *w)
@@ -203,8 +209,28 @@ static int ws_alloc(ws *w)
     w->Dn = calloc(S * N, sizeof *w->Dn);
     w->V = malloc((H + 1) * S * sizeof *w->V);
     w->Qm = malloc(S * A * sizeof *w->Qm);
-    if (!w->q || !w->U || !w->Un || !w->acc || !w->best || !w->newa || !w->pi || !w->D || !w->Dn || !w->V ||
-        !w->Qm) {
+    size_t nnz = 0;
+    for (size_t i = 0; i < S * A * S; i++)
+        nnz += w->m->P[i] != 0;
+    w->rp = malloc((S * A + 1) * sizeof *w->rp);
+    w->rt = malloc((nnz ? nnz : 1) * sizeof *w->rt);
+    w->rv = malloc((nnz ? nnz : 1) * sizeof *w->rv);
+    if (!w->rp || !w->rt || !w->rv) {
+        ws_free(w);
+        return SV_ENOMEM;
+    }
+    long n = 0;
+    for (size_t sa = 0; sa < S * A; sa++) {  /* the sparse rows: the DP skips zeros for free */
+        w->rp[sa] = n;
+        for (size_t t = 0; t < S; t++)
+            if (w->m->P[sa * S + t] != 0) {
+                w->rt[n] = (int)t;
+                w->rv[n++] = w->m->P[sa * S + t];
+            }
+    }
+    w->rp[S * A] = n;
+    if (!w->q || !w->U || !w->Un || !w->acc || !w->best || !w->newa || !w->pi || !w->D ||
+        !w->Dn || !w->V || !w->Qm) {
         ws_free(w);
         return SV_ENOMEM;
     }
@@ -237,16 +263,12 @@ static void layer(const ws *w, int h, long *lo, long *hi)
 /* acc[k] = sum_t P(t | s, a) Un(t, k + q(s, a)) for k in [lo, hi]. */
 static void backup(const ws *w, int s, int a, long lo, long hi)
 {
-    const sv_mdp *m = w->m;
-    long N = w->g.N, q = w->q[s * m->A + a];
-    const double *p = m->P + sv_mdp_row(m, s, a);
+    long N = w->g.N, sa = (long)s * w->m->A + a, q = w->q[sa];
     for (long k = lo; k <= hi; k++)
         w->acc[k] = 0;
-    for (int t = 0; t < m->S; t++) {
-        if (p[t] == 0)
-            continue;
-        const double *u = w->Un + (long)t * N + q;
-        double pt = p[t];
+    for (long j = w->rp[sa]; j < w->rp[sa + 1]; j++) {
+        const double *u = w->Un + (long)w->rt[j] * N + q;
+        double pt = w->rv[j];
         for (long k = lo; k <= hi; k++)
             w->acc[k] += pt * u[k];
     }
@@ -371,11 +393,9 @@ static void forward(ws *w, long k0)
                 if (d == 0)
                     continue;
                 int a = pih[(long)s * N + k];
-                const double *p = m->P + sv_mdp_row(m, s, a);
-                long kn = k + w->q[s * m->A + a];
-                for (int t = 0; t < m->S; t++)
-                    if (p[t] != 0)
-                        w->Dn[(long)t * N + kn] += d * p[t];
+                long sa = (long)s * m->A + a, kn = k + w->q[sa];
+                for (long j = w->rp[sa]; j < w->rp[sa + 1]; j++)
+                    w->Dn[(long)w->rt[j] * N + kn] += d * w->rv[j];
             }
         double *t = w->D;
         w->D = w->Dn;
