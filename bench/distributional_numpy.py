@@ -14,6 +14,15 @@ import numpy as np
 
 def main():
     job = json.load(open(sys.argv[1]))
+    best = None
+    for _ in range(2):  # best of two, as the solvd side
+        r = solve(job)
+        if best is None or r["time_s"] < best["time_s"]:
+            best = r
+    print(json.dumps(best))
+
+
+def solve(job):
     p, prm = job["problem"], job["params"]
     H, alpha = p["horizon"], prm["alpha"]
     tr, R = p["transitions"], np.array(p["rewards"], dtype=np.int64)
@@ -56,7 +65,7 @@ def main():
     lo, hi = k0lo - klo, k0hi - klo
     vals = mu @ Un[:, lo:hi + 1] - grid[lo:hi + 1]
     obj = float(vals.max())
-    print(json.dumps({"time_s": time.perf_counter() - t0, "objective": obj, "levels": N}))
+    return {"time_s": time.perf_counter() - t0, "objective": obj, "levels": N}
 
 
 if __name__ == "__main__":

@@ -59,7 +59,7 @@ typedef struct {
     double delta;        /* the stock step used */
     int exact;           /* every reward a multiple of delta: the distributions are exact */
     double stock_error;  /* bound on |c_0 + G - (grid value)| on every path: H max |r - delta q| */
-    double stock0;       /* the initial stock used (cvar: the maximiser -b of Rockafellar-Uryasev) */
+    double stock0;       /* initial stock used (cvar: the maximiser -b of Rockafellar-Uryasev) */
     double var;          /* cvar: the alpha-quantile b = -stock0 chosen */
     double mean_return;  /* E G under the returned policy (grid rewards) */
     double expected_optimal;  /* max_pi E G by sv_mdp_optimal (exact rewards), for comparison */
