@@ -311,6 +311,36 @@ static void test_progress_is_shorter_horizon(void **state)
     sv_mdp_free(&m);
 }
 
+/* Policy iteration cut at one round: status max_iter (the first round changes actions from the
+ * all-zero start), and the improved policy's distribution is still returned; with room it
+ * reaches value iteration's optimum. */
+static void test_policy_iteration_rounds(void **state)
+{
+    (void)state;
+    sv_mdp m;
+    random_model(&m, 6, 3, 5, 3, 4);
+    distributional_settings s;
+    distributional_settings_default(&s);
+    s.objective = DISTRIBUTIONAL_CVAR;
+    s.alpha = 0.3;
+    s.method = DISTRIBUTIONAL_POLICY_ITERATION;
+    s.ctl.max_iter = 1;
+    distributional_info info;
+    assert_int_equal(distributional_solve(&m, &s, NULL, NULL, &info, NULL), SV_OK);
+    assert_int_equal(info.base.status, SV_MAX_ITER);
+    assert_true(info.changes > 0);
+    assert_true(info.n_atoms > 0);
+    s.ctl.max_iter = 1000;
+    assert_int_equal(distributional_solve(&m, &s, NULL, NULL, &info, NULL), SV_OK);
+    assert_int_equal(info.base.status, SV_SOLVED);
+    assert_true(info.base.iter >= 2 && info.changes == 0);
+    double pi_obj = info.base.obj;
+    s.method = DISTRIBUTIONAL_VALUE_ITERATION;
+    assert_int_equal(distributional_solve(&m, &s, NULL, NULL, &info, NULL), SV_OK);
+    assert_true(fabs(pi_obj - info.base.obj) < 1e-9);
+    sv_mdp_free(&m);
+}
+
 static void test_cancel_and_time_limit(void **state)
 {
     (void)state;
@@ -420,6 +450,7 @@ int main(void)
         cmocka_unit_test(test_utilities_brute_force),
         cmocka_unit_test(test_off_grid_rewards),
         cmocka_unit_test(test_progress_is_shorter_horizon),
+        cmocka_unit_test(test_policy_iteration_rounds),
         cmocka_unit_test(test_cancel_and_time_limit),
         cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_codec_run),
