@@ -243,6 +243,7 @@ typedef struct {
     int *tour, *pos, *best, *tmp, *nbr;
     unsigned char *seen;
     double *heat, *W, *Q, *wsum;   /* n k each (wsum n): W's row sums */
+    double *edge;                  /* n: edge lengths of the tour in a 2-opt pass */
     double len, best_len, bound, gap, M;
     int act_i[64], act_j[64], add_a[64], add_b[64];
     sv_rng r;
@@ -260,6 +261,7 @@ static void ws_free(ws_t *w)
     free(w->W);
     free(w->Q);
     free(w->wsum);
+    free(w->edge);
 }
 
 static double tour_len(const ws_t *w, const int *t)
@@ -354,15 +356,17 @@ static int two_opt_pass(ws_t *w)
 {
     const mcts_problem *p = w->p;
     int n = w->n, bi = -1, bj = -1;
-    double bdelta = -1e-10 * w->len;
+    double bdelta = -1e-10 * w->len, *el = w->edge;
+    for (int i = 0; i < n; i++)  /* the tour's edge lengths, once a pass */
+        el[i] = D(w->tour[i], w->tour[(i + 1) % n]);
     for (int i = 0; i < n - 2; i++) {
         if ((i & 127) == 127 && sv_loop_poll(w->L))
             return -1;
         int a = w->tour[i], b = w->tour[i + 1];
-        double dab = D(a, b);
+        double dab = el[i];
         for (int j = i + 2; j < n - (i == 0); j++) {
             int c = w->tour[j], d = w->tour[(j + 1) % n];
-            double delta = D(a, c) + D(b, d) - dab - D(c, d);
+            double delta = D(a, c) + D(b, d) - dab - el[j];
             if (delta < bdelta) {
                 bdelta = delta;
                 bi = i;
@@ -545,8 +549,9 @@ int mcts_solve(const mcts_problem *p, const mcts_settings *s, const sv_monitor *
     w.W = malloc(nk * sizeof *w.W);
     w.Q = calloc(nk, sizeof *w.Q);
     w.wsum = calloc(n, sizeof *w.wsum);
+    w.edge = malloc(n * sizeof *w.edge);
     if (!w.tour || !w.pos || !w.best || !w.tmp || !w.nbr || !w.seen || !w.heat || !w.W || !w.Q ||
-        !w.wsum) {
+        !w.wsum || !w.edge) {
         ws_free(&w);
         return SV_ENOMEM;
     }

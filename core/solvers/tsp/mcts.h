@@ -70,8 +70,10 @@ int mcts_check_problem(const mcts_problem *p, sv_err *e);
 /* The distance of the problem's metric between cities i and j. */
 double mcts_dist(const mcts_problem *p, int i, int j);
 
-/* Held-Karp 1-tree bound with steps subgradient steps from upper bound ub (a tour length);
- * work holds 5n doubles + 2n ints (see mcts.c); L may be NULL, else it is polled. */
+/* Held-Karp 1-tree bound after steps subgradient steps (Volgenant-Jonker steps, the first capped
+ * by the upper bound ub, a tour length). Allocates its O(n) arrays (before a solve's loop); L may
+ * be NULL, else it is polled and a stop returns the best bound so far (NaN if none). NaN also
+ * when out of memory. */
 double mcts_one_tree_bound(const mcts_problem *p, int steps, double ub, sv_loop *L);
 
 /* The SoftDist heatmap on the k nearest: for each city, nbr[i k + r] the r-th nearest and
