@@ -286,8 +286,9 @@ static void test_codec_tsplib(void **state)
     const char *ge = "{\"tsplib\": \"TYPE : TSP\\nDIMENSION : 3\\nEDGE_WEIGHT_TYPE : GEO\\n"
                      "NODE_COORD_SECTION\\n1 0 0\\n2 1 1\\n3 2 0\\n\"}";
     sv_err e;
-    assert_int_equal(sv_codec_mcts.validate(json_loads(ge, 0, NULL), NULL, &sv_test_codec_env,
-                                            &e), SV_EINVAL);
+    json_t *gj = json_loads(ge, 0, NULL);
+    assert_int_equal(sv_codec_mcts.validate(gj, NULL, &sv_test_codec_env, &e), SV_EINVAL);
+    json_decref(gj);
     assert_string_equal(e.field, "/problem/tsplib");
     assert_non_null(strstr(e.msg, "EDGE_WEIGHT_TYPE"));
     sv_test_codec_error(&sv_codec_mcts,
