@@ -9,7 +9,8 @@
  * The policy of an iteration is the paper's: greedy on Q_W(s, a) = min_{j in W} Q*_j(s, a), Q*_j
  * the optimal Q-function of model j alone (episodic: per step h, from model j's own optimal
  * values at h + 1). Its value under model i is computed exactly (episodic) or to vi_tol
- * (discounted) by sv_mdp_evaluate; the worst-case search is this exhaustive evaluation.
+ * (discounted) by sv_mdp_evaluate's iteration on the policy's rows (evaluate_policy); the
+ * worst-case search is this exhaustive evaluation.
  *
  * Greedy on a min of Q-functions is not the max-min policy over W, and a later iteration's
  * policy can be worse over the whole set than an earlier one (measured on gridworlds: the
@@ -18,6 +19,7 @@
  * evaluated on every model anyway); the iteration itself is the paper's. */
 #include "core/solvers/mdp/robust_iwocs.h"
 
+#include <cblas.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,7 +94,6 @@ typedef struct {
     double *vstar;      /* n * vlen: optimal values of the models in W */
     double *V;          /* vlen scratch */
     double *Q, *Qmin;   /* S * A */
-    double *pi;         /* (H or 1) * S * A: the current deterministic policy, one-hot */
     int *greedy;        /* (H or 1) * S */
     double *vals;       /* n: the current policy's value under each model */
     char *in_w;         /* n */
@@ -100,6 +101,8 @@ typedef struct {
     int nw;
     double *rv, *rold;  /* vlen, S: robust VI */
     int *rgreedy;       /* (H or 1) * S */
+    long *rows;         /* S * A: row indices for row_backup */
+    double *Ppi, *rpi;  /* S * S, S: the policy's rows of one model (discounted evaluation) */
     int *best;          /* (H or 1) * S: the incumbent, the iteration policy of best worst case */
     double *best_vals;  /* n: its value under each model */
     double best_worst;
@@ -117,7 +120,6 @@ static void ws_free(ws *w)
     free(w->V);
     free(w->Q);
     free(w->Qmin);
-    free(w->pi);
     free(w->greedy);
     free(w->vals);
     free(w->in_w);
@@ -125,6 +127,9 @@ static void ws_free(ws *w)
     free(w->rv);
     free(w->rold);
     free(w->rgreedy);
+    free(w->rows);
+    free(w->Ppi);
+    free(w->rpi);
     free(w->best);
     free(w->best_vals);
 }
@@ -144,7 +149,6 @@ static int ws_alloc(ws *w, const robust_iwocs_problem *p)
     w->V = malloc((size_t)w->vlen * sizeof *w->V);
     w->Q = malloc(sa * sizeof *w->Q);
     w->Qmin = malloc(sa * sizeof *w->Qmin);
-    w->pi = calloc((size_t)steps * sa, sizeof *w->pi);
     w->greedy = calloc((size_t)steps * m->S, sizeof *w->greedy);
     w->vals = malloc(n * sizeof *w->vals);
     w->in_w = calloc(n, 1);
@@ -152,10 +156,13 @@ static int ws_alloc(ws *w, const robust_iwocs_problem *p)
     w->rv = malloc((size_t)w->vlen * sizeof *w->rv);
     w->rold = malloc((size_t)m->S * sizeof *w->rold);
     w->rgreedy = calloc((size_t)steps * m->S, sizeof *w->rgreedy);
+    w->rows = malloc(sa * sizeof *w->rows);
+    w->Ppi = malloc((size_t)m->S * m->S * sizeof *w->Ppi);
+    w->rpi = malloc((size_t)m->S * sizeof *w->rpi);
     w->best = calloc((size_t)steps * m->S, sizeof *w->best);
     w->best_vals = calloc(n, sizeof *w->best_vals);
-    if (!w->models || !w->vstar || !w->V || !w->Q || !w->Qmin || !w->pi || !w->greedy ||
-        !w->vals || !w->in_w || !w->w || !w->rv || !w->rold || !w->rgreedy || !w->best ||
+    if (!w->models || !w->vstar || !w->V || !w->Q || !w->Qmin || !w->greedy ||
+        !w->vals || !w->in_w || !w->w || !w->rv || !w->rold || !w->rgreedy || !w->rows || !w->Ppi || !w->rpi || !w->best ||
         !w->best_vals) {
         ws_free(w);
         return SV_ENOMEM;
@@ -199,10 +206,112 @@ static int step(ws *w)
     return 0;
 }
 
+/* ================================ kernels ================================ */
+
+/* out[j] = R[rows[j]] + disc sum_t P(t | rows[j]) V(t) for nrows rows of transition tensor P
+ * (row k = s A + a). Four rows at a time share each V(t), which gives the additions four
+ * independent chains; every row is still summed in t order, as sv_mdp_q does, so the values are
+ * sv_mdp_q's bit for bit. */
+static void row_backup(const double *P, const double *R, const long *rows, int nrows, int S,
+                       const double *V, double disc, double *out)
+{
+    int j = 0;
+    for (; j + 4 <= nrows; j += 4) {
+        const double *p0 = P + rows[j] * S, *p1 = P + rows[j + 1] * S;
+        const double *p2 = P + rows[j + 2] * S, *p3 = P + rows[j + 3] * S;
+        double a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+        for (int t = 0; t < S; t++) {
+            double v = V[t];
+            a0 += p0[t] * v;
+            a1 += p1[t] * v;
+            a2 += p2[t] * v;
+            a3 += p3[t] * v;
+        }
+        out[j] = R[rows[j]] + disc * a0;
+        out[j + 1] = R[rows[j + 1]] + disc * a1;
+        out[j + 2] = R[rows[j + 2]] + disc * a2;
+        out[j + 3] = R[rows[j + 3]] + disc * a3;
+    }
+    for (; j < nrows; j++) {
+        const double *p = P + rows[j] * S;
+        double acc = 0;
+        for (int t = 0; t < S; t++)
+            acc += p[t] * V[t];
+        out[j] = R[rows[j]] + disc * acc;
+    }
+}
+
+/* The values of the deterministic policy w->greedy under model m into w->V: sv_mdp_evaluate's
+ * iteration (backward induction when episodic; from 0 until the sup-norm change is below
+ * vi_tol (1 - gamma) / (2 gamma) when discounted) restricted to the S rows the policy uses, so a
+ * sweep costs S^2 instead of S^2 A. Episodic values equal sv_mdp_evaluate's of the one-hot
+ * policy bit for bit (its sum over actions adds exact zeros); discounted sweeps are a dgemv, so
+ * they agree to rounding (tests compare them with tolerances). */
+static void evaluate_policy(ws *w, const sv_mdp *m)
+{
+    int S = w->S;
+    if (w->H > 0) {
+        memset(w->V + (long)w->H * S, 0, (size_t)S * sizeof *w->V);
+        for (int h = w->H - 1; h >= 0; h--) {
+            for (int s = 0; s < S; s++)
+                w->rows[s] = (long)s * w->A + w->greedy[h * S + s];
+            row_backup(m->P, m->R, w->rows, S, S, w->V + (long)(h + 1) * S, 1.0,
+                       w->V + (long)h * S);
+        }
+        return;
+    }
+    /* discounted: the policy's rows gathered once into an S x S matrix, one dgemv a sweep */
+    for (int s = 0; s < S; s++) {
+        long k = (long)s * w->A + w->greedy[s];
+        memcpy(w->Ppi + (long)s * S, m->P + k * S, (size_t)S * sizeof *w->Ppi);
+        w->rpi[s] = m->R[k];
+    }
+    double stop = m->gamma > 0 ? w->s->vi_tol * (1 - m->gamma) / (2 * m->gamma) : INFINITY;
+    memset(w->V, 0, (size_t)S * sizeof *w->V);
+    for (int sweeps = 0; sweeps < w->s->max_sweeps; sweeps++) {
+        memcpy(w->Q, w->rpi, (size_t)S * sizeof *w->Q);
+        cblas_dgemv(CblasRowMajor, CblasNoTrans, S, S, m->gamma, w->Ppi, S, w->V, 1, 1.0, w->Q, 1);
+        double change = 0;
+        for (int s = 0; s < S; s++) {
+            change = fmax(change, fabs(w->Q[s] - w->V[s]));
+            w->V[s] = w->Q[s];
+        }
+        if (change <= stop)
+            break;
+    }
+}
+
+/* Optimal values of model m into V (sv_mdp_optimal's iteration and stopping rule; discounted
+ * sweeps are one dgemv over the S A x S tensor). */
+static void optimal_values(ws *w, const sv_mdp *m, double *V)
+{
+    int S = w->S, A = w->A;
+    if (w->H > 0) {
+        sv_mdp_optimal(m, w->s->vi_tol, w->s->max_sweeps, V, NULL, w->Q);
+        return;
+    }
+    double stop = m->gamma > 0 ? w->s->vi_tol * (1 - m->gamma) / (2 * m->gamma) : INFINITY;
+    memset(V, 0, (size_t)S * sizeof *V);
+    for (int sweeps = 0; sweeps < w->s->max_sweeps; sweeps++) {
+        memcpy(w->Q, m->R, (size_t)S * A * sizeof *w->Q);
+        cblas_dgemv(CblasRowMajor, CblasNoTrans, S * A, S, m->gamma, m->P, S, V, 1, 1.0, w->Q, 1);
+        double change = 0;
+        for (int s = 0; s < S; s++) {
+            double best = w->Q[(long)s * A];
+            for (int a = 1; a < A; a++)
+                best = fmax(best, w->Q[(long)s * A + a]);
+            change = fmax(change, fabs(best - V[s]));
+            V[s] = best;
+        }
+        if (change <= stop)
+            break;
+    }
+}
+
 /* ================================ IWOCS ================================ */
 
 /* The greedy policy on Q_W = min over W of the models' optimal Q-functions (lowest action on
- * ties), as one-hot rows in w->pi; returns mu . max_a Q_W at the first step. */
+ * ties), in w->greedy; returns mu . max_a Q_W at the first step. */
 static double policy_from_w(ws *w)
 {
     int S = w->S, A = w->A, steps = w->H > 0 ? w->H : 1;
@@ -221,15 +330,12 @@ static double policy_from_w(ws *w)
                 for (long x = 0; x < (long)S * A; x++)
                     w->Qmin[x] = fmin(w->Qmin[x], w->Q[x]);
         }
-        double *pih = w->pi + (long)h * S * A;
         for (int s = 0; s < S; s++) {
             int best = 0;
             for (int a = 1; a < A; a++)
                 if (w->Qmin[s * A + a] > w->Qmin[s * A + best])
                     best = a;
             w->greedy[h * S + s] = best;
-            for (int a = 0; a < A; a++)
-                pih[s * A + a] = a == best;
             if (h == 0)
                 bound += m0->mu[s] * w->Qmin[s * A + best];
         }
@@ -243,13 +349,13 @@ static int add_model(ws *w, int i)
     w->in_w[i] = 1;
     w->w[w->nw++] = i;
     double *vi = w->vstar + (long)i * w->vlen;
-    sv_mdp_optimal(&w->models[i], w->s->vi_tol, w->s->max_sweeps, vi, NULL, w->Q);
+    optimal_values(w, &w->models[i], vi);
     if (isnan(w->obj))
         w->obj = sv_mdp_start_value(&w->models[i], vi);
     return step(w);
 }
 
-/* The value under every model of the policy in w->pi (one step each); the worst over the set
+/* The value under every model of the policy in w->greedy (one step each); the worst over the set
  * into *worst (argmin into *arg) and over W into *worst_w. 1 when the solve must end. */
 static int evaluate_all(ws *w, double *worst, int *arg, double *worst_w)
 {
@@ -257,7 +363,7 @@ static int evaluate_all(ws *w, double *worst, int *arg, double *worst_w)
     *worst_w = INFINITY;
     *arg = 0;
     for (int i = 0; i < w->n; i++) {
-        sv_mdp_evaluate(&w->models[i], w->pi, w->s->vi_tol, w->s->max_sweeps, w->V, w->Q);
+        evaluate_policy(w, &w->models[i]);
         w->vals[i] = sv_mdp_start_value(&w->models[i], w->V);
         if (w->vals[i] < *worst) {
             *worst = w->vals[i];
@@ -313,23 +419,24 @@ static int run_iwocs(ws *w, const robust_iwocs_out *out, robust_iwocs_info *info
 
 /* ================================ robust VI ================================ */
 
-/* Q(s, a) = r(s, a) + disc min_i sum_t P_i(t | s, a) V(t) into w->Qmin. */
+/* Q(s, a) = r(s, a) + disc min_i sum_t P_i(t | s, a) V(t) into w->Qmin (w->Q scratch). Each
+ * model's S A x S tensor times V is one dgemv: a sweep costs n S^2 A, the bulk of robust VI.
+ * Only robust VI goes through BLAS (its values are compared with tolerances); the evaluations
+ * keep sv_mdp_evaluate's summation order. */
 static void robust_q(ws *w, const double *V, double disc)
 {
-    int S = w->S, A = w->A;
-    const sv_mdp *m0 = &w->models[0];
-    for (int s = 0; s < S; s++)
-        for (int a = 0; a < A; a++) {
-            double lo = INFINITY;
-            for (int i = 0; i < w->n; i++) {
-                const double *p = w->models[i].P + sv_mdp_row(m0, s, a);
-                double acc = 0;
-                for (int t = 0; t < S; t++)
-                    acc += p[t] * V[t];
-                lo = fmin(lo, acc);
-            }
-            w->Qmin[s * A + a] = m0->R[s * A + a] + disc * lo;
-        }
+    int SA = w->S * w->A;
+    const double *R = w->models[0].R;
+    for (int i = 0; i < w->n; i++) {
+        double *y = i == 0 ? w->Qmin : w->Q;
+        cblas_dgemv(CblasRowMajor, CblasNoTrans, SA, w->S, 1.0, w->models[i].P, w->S, V, 1, 0.0,
+                    y, 1);
+        if (i > 0)
+            for (int x = 0; x < SA; x++)
+                w->Qmin[x] = fmin(w->Qmin[x], w->Q[x]);
+    }
+    for (int x = 0; x < SA; x++)
+        w->Qmin[x] = R[x] + disc * w->Qmin[x];
 }
 
 /* V(s) = max_a Qmin(s, a), argmax into g; returns the sup-norm change from old (or 0). */
@@ -413,9 +520,7 @@ int robust_iwocs_solve(const robust_iwocs_problem *p, const robust_iwocs_setting
         if (!stopped) {
             w.phase = 2;
             w.obj = rvi;
-            for (long x = 0; x < (long)steps * w.S; x++)
-                for (int a = 0; a < w.A; a++)
-                    w.pi[x * w.A + a] = a == w.rgreedy[x];
+            memcpy(w.greedy, w.rgreedy, (size_t)steps * w.S * sizeof *w.greedy);
             memcpy(w.best, w.rgreedy, (size_t)steps * w.S * sizeof *w.best);
             double worst, worst_w;
             int arg;
