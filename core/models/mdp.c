@@ -102,8 +102,10 @@ int sv_mdp_check(sv_mdp *m, const char *path, sv_err *e)
             int rc = distribution(m->P + sv_mdp_row(m, s, a), m->S, where, e);
             if (rc != SV_OK)
                 return rc;
-            if (!isfinite(m->R[s * m->A + a]))
+            if (!isfinite(m->R[s * m->A + a])) {
+                snprintf(where, sizeof where, "%s/rewards/%d/%d", path, s, a);
                 return sv_fail(e, where, "the reward of state %d, action %d is not finite", s, a);
+            }
         }
     snprintf(where, sizeof where, "%s/initial", path);
     return distribution(m->mu, m->S, where, e);

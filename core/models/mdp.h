@@ -20,7 +20,7 @@ typedef struct {
     int H;          /* horizon >= 1 for the episodic form; 0: discounted, infinite horizon */
     double gamma;   /* discount in [0, 1) when H == 0; 1 when episodic */
     double *P;      /* S * A * S: P[(s * A + a) * S + t] = P(t | s, a) */
-    double *R;      /* S * A: expected reward r(s, a), in [-R_max, R_max] */
+    double *R;      /* S * A: expected reward r(s, a), finite */
     double *mu;     /* S: initial state distribution */
 } sv_mdp;
 
