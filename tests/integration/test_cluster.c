@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <libpq-fe.h>
 #include "harness.h"
 
 #define N_NODES 3
@@ -277,6 +278,26 @@ static void test_quota_across_nodes(void **state)
         assert_true(r.status == 200 || r.status == 202);
         it_resp_free(&r);
         json_decref(it_wait_for_status(&d[0], all[k], "cancelled", 20));
+    }
+    if (!getenv("SOLVD_SHARED_DISPATCH")) {
+        /* PostgreSQL: a listener connection the server drops is noticed and reopened. */
+        assert_int_equal(it_wait_metric(&d[0], "solvd_cluster_listening", 1, 20), 0);
+        PGconn *pg = PQconnectdb(store_url);
+        assert_int_equal(PQstatus(pg), CONNECTION_OK);
+        PGresult *res = PQexec(pg, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                                   " WHERE application_name = 'solvd-listen'");
+        assert_int_equal(PQresultStatus(res), PGRES_TUPLES_OK);
+        assert_true(PQntuples(res) >= 2);   /* both nodes' listeners */
+        PQclear(res);
+        PQfinish(pg);
+        for (int i = 0; i < 2; i++) {
+            double t0 = it_now();
+            while (it_metric(&d[i], "solvd_cluster_listener_failures_total") < 1 &&
+                   it_now() - t0 < 20)
+                it_sleep(0.1);
+            assert_true(it_metric(&d[i], "solvd_cluster_listener_failures_total") >= 1);
+            assert_int_equal(it_wait_metric(&d[i], "solvd_cluster_listening", 1, 20), 0);
+        }
     }
     for (int i = 0; i < 2; i++)
         it_assert_clean_exit(&d[i]);
