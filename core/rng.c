@@ -113,3 +113,14 @@ void sv_rng_sample(sv_rng *r, int n, int k, int *out)
     }
     sv_rng_shuffle(r, out, k);
 }
+
+void sv_rng_simplex(sv_rng *r, double *x, int n)
+{
+    double sum = 0;
+    for (int i = 0; i < n; i++) {
+        x[i] = -log(1.0 - sv_rng_uniform(r));   /* 1 - u in (0, 1]: finite */
+        sum += x[i];
+    }
+    for (int i = 0; i < n; i++)
+        x[i] /= sum;
+}

@@ -21,5 +21,8 @@ uint64_t sv_rng_below(sv_rng *r, uint64_t n);
 void sv_rng_shuffle(sv_rng *r, int *idx, int n);
 /* k distinct indices from [0, n) into out[0..k) (k <= n), in random order. */
 void sv_rng_sample(sv_rng *r, int n, int k, int *out);
+/* A point uniform on the probability simplex (Dirichlet(1, ..., 1)) into x[0..n), n > 0:
+ * n exponentials -log(1 - u), each divided by their sum. */
+void sv_rng_simplex(sv_rng *r, double *x, int n);
 
 #endif

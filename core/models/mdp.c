@@ -145,24 +145,19 @@ int sv_mdp_gen_size(const sv_mdp_gen_spec *spec, const char *path, int *S, int *
     return SV_OK;
 }
 
-static void gen_random(const sv_mdp_gen_spec *spec, sv_mdp *m, int *succ)
+static void gen_random(const sv_mdp_gen_spec *spec, sv_mdp *m, int *succ, double *w)
 {
     sv_rng r;
     sv_rng_seed(&r, spec->seed);
     for (int s = 0; s < m->S; s++)
         for (int a = 0; a < m->A; a++) {
-            /* `branching` distinct successors with weights from sorted uniform cuts (a uniform
-             * draw from the simplex over them), the Garnet construction. */
+            /* `branching` distinct successors with weights uniform on the simplex over them,
+             * the Garnet construction. */
             double *p = m->P + sv_mdp_row(m, s, a);
             sv_rng_sample(&r, m->S, spec->branching, succ);
-            double total = 0;
-            for (int k = 0; k < spec->branching; k++) {
-                double w = -log(1.0 - sv_rng_uniform(&r));
-                p[succ[k]] = w;
-                total += w;
-            }
+            sv_rng_simplex(&r, w, spec->branching);
             for (int k = 0; k < spec->branching; k++)
-                p[succ[k]] /= total;
+                p[succ[k]] = w[k];
             m->R[s * m->A + a] = sv_rng_uniform(&r);
         }
     for (int s = 0; s < m->S; s++)
@@ -226,20 +221,27 @@ int sv_mdp_generate(const sv_mdp_gen_spec *spec, int H, double gamma, sv_mdp *m,
     if ((rc = sv_params_validate(sv_mdp_gen_params, spec, path, e)) != SV_OK ||
         (rc = sv_mdp_gen_size(spec, path, &S, &A, e)) != SV_OK)
         return rc;
+    /* random: the successors and weights of one row */
     int *succ = NULL;
-    if (spec->kind == SV_MDP_GEN_RANDOM && !(succ = malloc((size_t)S * sizeof *succ)))
+    double *w = NULL;
+    if (spec->kind == SV_MDP_GEN_RANDOM &&
+        (!(succ = malloc((size_t)S * sizeof *succ)) || !(w = malloc((size_t)S * sizeof *w)))) {
+        free(succ);
         return SV_ENOMEM;
+    }
     if ((rc = sv_mdp_alloc(m, S, A, H, gamma)) != SV_OK) {
         free(succ);
+        free(w);
         return rc;
     }
     if (spec->kind == SV_MDP_GEN_RANDOM)
-        gen_random(spec, m, succ);
+        gen_random(spec, m, succ, w);
     else if (spec->kind == SV_MDP_GEN_GRIDWORLD)
         gen_grid(spec, m);
     else
         gen_inventory(spec, m);
     free(succ);
+    free(w);
     if ((rc = sv_mdp_check(m, path, e)) != SV_OK)
         sv_mdp_free(m);
     return rc;

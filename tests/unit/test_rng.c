@@ -231,13 +231,39 @@ static void test_sample(void **state)
     }
 }
 
+/* Points of the simplex: nonnegative, summing to 1; Dirichlet(1) has E[x_i] = 1/n and
+ * P(x_0 > 1/2) = (1/2)^(n-1) (here 1/8 for n = 4). */
+static void test_simplex(void **state)
+{
+    (void)state;
+    enum { N = 4, DRAWS = 40000 };
+    sv_rng r;
+    sv_rng_seed(&r, 11);
+    double mean[N] = {0}, x[N];
+    int big = 0;
+    for (int d = 0; d < DRAWS; d++) {
+        sv_rng_simplex(&r, x, N);
+        double sum = 0;
+        for (int i = 0; i < N; i++) {
+            assert_true(x[i] >= 0 && x[i] <= 1);
+            sum += x[i];
+            mean[i] += x[i] / DRAWS;
+        }
+        assert_true(fabs(sum - 1) < 1e-14);
+        big += x[0] > 0.5;
+    }
+    for (int i = 0; i < N; i++)
+        assert_true(fabs(mean[i] - 0.25) < 0.01);
+    assert_true(fabs((double)big / DRAWS - 0.125) < 0.01);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_reference_stream), cmocka_unit_test(test_reproducible),
         cmocka_unit_test(test_uniform_moments),  cmocka_unit_test(test_normal_moments),
         cmocka_unit_test(test_below),            cmocka_unit_test(test_shuffle),
-        cmocka_unit_test(test_sample),
+        cmocka_unit_test(test_sample),           cmocka_unit_test(test_simplex),
     };
     return cmocka_run_group_tests_name("rng", tests, NULL, NULL);
 }

@@ -55,18 +55,6 @@ int cascading_arrays_alloc(cascading_arrays *out, int S, int N, int H, int m)
     return SV_OK;
 }
 
-/* A Dirichlet(1, ..., 1) row of n entries. */
-static void dirichlet(sv_rng *g, double *x, int n)
-{
-    double sum = 0;
-    for (int i = 0; i < n; i++) {
-        x[i] = -log(1.0 - sv_rng_uniform(g));
-        sum += x[i];
-    }
-    for (int i = 0; i < n; i++)
-        x[i] /= sum;
-}
-
 int cascading_generate(const cascading_gen_spec *spec, cascading_arrays *out, sv_err *e)
 {
     memset(out, 0, sizeof *out);
@@ -83,10 +71,10 @@ int cascading_generate(const cascading_gen_spec *spec, cascading_arrays *out, sv
             out->q[sa] = CASCADING_GEN_Q_MIN +
                          (CASCADING_GEN_Q_MAX - CASCADING_GEN_Q_MIN) * sv_rng_uniform(&g);
             out->r[sa] = sv_rng_uniform(&g);
-            dirichlet(&g, out->P + sa * S, S);
+            sv_rng_simplex(&g, out->P + sa * S, S);
         }
     for (int s = 0; s < S; s++)
-        dirichlet(&g, out->P0 + (size_t)s * S, S);
+        sv_rng_simplex(&g, out->P0 + (size_t)s * S, S);
     for (int s = 0; s < S; s++)
         out->mu[s] = 1.0 / S;
     return SV_OK;
