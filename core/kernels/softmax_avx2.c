@@ -10,6 +10,7 @@
 #include <float.h>
 #include <immintrin.h>
 #include <math.h>
+#include <stdint.h>
 
 typedef __m256d V;
 typedef __m256d M;
@@ -39,12 +40,18 @@ static inline V v_mul(V a, V b) { return _mm256_mul_pd(a, b); }
 static inline V v_fma(V a, V b, V c) { return _mm256_fmadd_pd(a, b, c); }
 static inline V v_fnma(V a, V b, V c) { return _mm256_fnmadd_pd(a, b, c); }
 static inline V v_max(V a, V b) { return _mm256_max_pd(a, b); }
-static inline V v_round(V a)
+static inline V v_floor(V a) { return _mm256_round_pd(a, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC); }
+static inline void v_stream(double *p, V v) { _mm256_stream_pd(p, v); }
+static inline void v_fence(void) { _mm_sfence(); }
+/* The 16-entry table stays in memory (an L1 line pair) and is gathered by index. */
+typedef const double *T16;
+static inline T16 t16_load(const double *tab) { return tab; }
+static inline V v_lookup16(T16 tab, V idx)
 {
-    return _mm256_round_pd(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m256i j = _mm256_and_si256(_mm256_castpd_si256(idx), _mm256_set1_epi64x(15));
+    return _mm256_i64gather_pd(tab, j, 8);
 }
-static inline V v_zero_where(M m, V a) { return _mm256_andnot_pd(m, a); }
-static inline M m_lt(V a, V b) { return _mm256_cmp_pd(a, b, _CMP_LT_OQ); }
+static inline M m_ge(V a, V b) { return _mm256_cmp_pd(a, b, _CMP_GE_OQ); }
 static inline M m_nle(V a, V b) { return _mm256_cmp_pd(a, b, _CMP_NLE_UQ); }
 static inline M m_none(void) { return _mm256_setzero_pd(); }
 static inline M m_or(M a, M b) { return _mm256_or_pd(a, b); }
@@ -57,17 +64,18 @@ static inline V pow2i(V k)
     V t = _mm256_add_pd(k, _mm256_set1_pd(0x1.8p52 + 1023.0));
     return _mm256_castsi256_pd(_mm256_slli_epi64(_mm256_castpd_si256(t), 52));
 }
-/* v 2^k for k <= 0 in the first pass: a scale below 2^-1022 is flushed to 0, which drops
+/* v 2^k, k = floor(e) <= 0, in the first pass: a scale below 2^-1022 is flushed to 0, which drops
  * terms below 2^-1022 of the largest one, nothing a double sum keeps. */
-static inline V v_scale_flush(V v, V k)
+static inline V v_scale_floor_flush(V v, V e)
 {
+    V k = v_floor(e);
     return _mm256_mul_pd(v, pow2i(_mm256_max_pd(k, _mm256_set1_pd(-1023.0))));
 }
-/* v 2^k with one rounding for v in [2^-40, 2] and integral k <= 64 (outputs: subnormals are
+/* v 2^k, k = floor(e), with one rounding for v in [2^-40, 2] and k <= 64 (outputs: subnormals are
  * rounded, not flushed). Below k = -1200 the result is 0 anyway. */
-static inline V v_scale_exact(V v, V k)
+static inline V v_scale_floor_exact(V v, V e)
 {
-    k = _mm256_max_pd(k, _mm256_set1_pd(-1200.0));
+    V k = _mm256_max_pd(v_floor(e), _mm256_set1_pd(-1200.0));
     if (!_mm256_movemask_pd(_mm256_cmp_pd(k, _mm256_set1_pd(-1022.0), _CMP_LT_OQ)))
         return _mm256_mul_pd(v, pow2i(k));
     /* two halves >= -600: the first product is exact (normal), the second rounds once */

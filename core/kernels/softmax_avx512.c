@@ -1,6 +1,7 @@
 /* softmax_avx512.c - the vector layer of softmax_simd.inc in AVX-512F: eight doubles a vector,
  * lane masks in k registers, masked loads and stores for the tail, and vscalefpd for the
- * rescaling by 2^k (exact, subnormal results rounded once). Compiled with -mavx512f -mfma for
+ * rescaling by 2^floor(e) (exact, subnormal results rounded once), vpermt2pd for the 16-entry
+ * table of 2^(j/16), and non-temporal stores for large outputs. Compiled with -mavx512f -mfma for
  * this file only (CMakeLists.txt); softmax.c calls it only when the CPU has AVX-512F. */
 #include "core/kernels/softmax_simd.h"
 
@@ -8,6 +9,7 @@
 #include <float.h>
 #include <immintrin.h>
 #include <math.h>
+#include <stdint.h>
 
 typedef __m512d V;
 typedef __mmask8 M;
@@ -32,14 +34,29 @@ static inline V v_mul(V a, V b) { return _mm512_mul_pd(a, b); }
 static inline V v_fma(V a, V b, V c) { return _mm512_fmadd_pd(a, b, c); }
 static inline V v_fnma(V a, V b, V c) { return _mm512_fnmadd_pd(a, b, c); }
 static inline V v_max(V a, V b) { return _mm512_max_pd(a, b); }
-static inline V v_round(V a)
+static inline V v_floor(V a)
 {
-    return _mm512_roundscale_pd(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    return _mm512_roundscale_pd(a, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
 }
-static inline V v_zero_where(M m, V a) { return _mm512_maskz_mov_pd((__mmask8)~m, a); }
-static inline V v_scale_flush(V v, V k) { return _mm512_scalef_pd(v, k); }
-static inline V v_scale_exact(V v, V k) { return _mm512_scalef_pd(v, k); }
-static inline M m_lt(V a, V b) { return _mm512_cmp_pd_mask(a, b, _CMP_LT_OQ); }
+/* vscalefpd: v 2^floor(e), one rounding (subnormal results rounded, not flushed). */
+static inline V v_scale_floor_flush(V v, V e) { return _mm512_scalef_pd(v, e); }
+static inline V v_scale_floor_exact(V v, V e) { return _mm512_scalef_pd(v, e); }
+static inline void v_stream(double *p, V v) { _mm512_stream_pd(p, v); }
+static inline void v_fence(void) { _mm_sfence(); }
+/* A 16-entry table in two registers; vpermt2pd picks entry j (bits 0-3 of each index lane). */
+typedef struct {
+    __m512d a, b;
+} T16;
+static inline T16 t16_load(const double *tab)
+{
+    T16 t = {_mm512_loadu_pd(tab), _mm512_loadu_pd(tab + 8)};
+    return t;
+}
+static inline V v_lookup16(T16 tab, V idx)
+{
+    return _mm512_permutex2var_pd(tab.a, _mm512_castpd_si512(idx), tab.b);
+}
+static inline M m_ge(V a, V b) { return _mm512_cmp_pd_mask(a, b, _CMP_GE_OQ); }
 static inline M m_nle(V a, V b) { return _mm512_cmp_pd_mask(a, b, _CMP_NLE_UQ); }
 static inline M m_none(void) { return 0; }
 static inline M m_or(M a, M b) { return (M)(a | b); }
