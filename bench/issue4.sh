@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# issue4.sh - the benchmarks of issue 4: constrained.eal_sketch (through the daemon) against
-# scipy's SLSQP and trust-constr (bench/constrained/run.py), and two-pass against three-pass
-# softmax throughput (bench/softmax/bench.c). Writes its tables into bench/RESULTS.md between
+# issue4.sh - the benchmark of issue 4: constrained.eal_sketch (through the daemon) against
+# scipy's SLSQP and trust-constr (bench/constrained/run.py). (Its softmax part is now
+# bench/softmax.sh, with its own section.) Writes its tables into bench/RESULTS.md between
 # the markers <!-- BEGIN issue4 --> and <!-- END issue4 --> (added at the end of the file when
 # absent) and touches nothing else there; a run in which a part failed leaves the file alone.
 #
@@ -90,12 +90,6 @@ CFLAGS_LIB="-std=c11 -O2 -Wall -Wextra -D_POSIX_C_SOURCE=200809L"
 # shellcheck disable=SC2086
 gcc $CFLAGS_LIB -I"$REPO" "$REPO/bench/constrained/dump_logistic_eq.c" "$BUILD/libsolvd_core.a" \
     $LIBS -lm -o "$BUILD/bench4/dump_logistic_eq"
-# shellcheck disable=SC2086
-gcc $CFLAGS_LIB -I"$REPO" "$REPO/bench/softmax/bench.c" "$BUILD/libsolvd_core.a" $LIBS -lm \
-    -o "$BUILD/bench4/softmax_bench"
-# No -march=native variant any more: the library chooses its AVX2 / AVX-512 softmax paths at run
-# time (core/kernels/softmax.c), so the library build is the vectorized one.
-LIB_FLAGS=$(sed -n 's/^CMAKE_C_FLAGS_RELEASE:STRING=//p' "$BUILD/CMakeCache.txt")
 
 # ---- python with numpy and scipy
 PY=${PYTHON:-}
@@ -128,24 +122,11 @@ else
         >"$WORK/constrained.md"
 fi
 
-# ---- 2. softmax
-SIZES=(1e3 1e4 1e5 1e6 1e7 3e7 1e8)
-if ((QUICK)); then SIZES=(1e3 1e5); fi
-LOAD_SOFTMAX=$(cut -d' ' -f1-3 /proc/loadavg)
-say "softmax: library build, n = ${SIZES[*]}"
-if ! run_bg timeout "$(left 240)" "$BUILD/bench4/softmax_bench" "${SIZES[@]}" >"$WORK/lib.tsv"; then
-    say "softmax benchmark failed or ran out of time (partial table kept)"
-    FAILED+=(softmax)
-fi
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
-"$PY" "$REPO/bench/softmax/report.py" --lib "$WORK/lib.tsv" \
-    --flags-lib "C flags $LIB_FLAGS" \
-    --compiler "$(gcc --version | head -1)" --load "$LOAD_SOFTMAX" --load-after "$LOAD_AFTER" \
-    --out "$WORK/softmax.md"
 
 # ---- RESULTS.md: replace (or append) the delimited section only
 {
-    printf '## Issue 4: constrained and softmax benchmarks\n\n'
+    printf '## Issue 4: constrained benchmark\n\n'
     # shellcheck disable=SC2016  # the backquotes are Markdown
     printf 'Written by `bench/issue4.sh` at commit %s on %s ' "$COMMIT" \
         "$(date -u +%Y-%m-%dT%H:%MZ)"
@@ -155,8 +136,6 @@ LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
     ((${#FAILED[@]})) && printf '\n**Parts that failed in this run: %s.**\n' "${FAILED[*]}"
     printf '\n'
     cat "$WORK/constrained.md"
-    printf '\n'
-    cat "$WORK/softmax.md"
 } >"$WORK/section.md"
 # A failed part leaves the section of the last complete run in place.
 if ((${#FAILED[@]})); then

@@ -302,6 +302,8 @@ if [ "${BENCH_PLATFORM_ONLY:-0}" = 1 ]; then
     exit 0
 fi
 run_child env ISSUE4_RESULTS="$OUT" "$ROOT/bench/issue4.sh" || die "bench/issue4.sh failed" # issue 4
+run_child env SOFTMAX_RESULTS="$OUT" SOFTMAX_BUILD_DIR="$BUILD" "$ROOT/bench/softmax.sh" ||
+    die "bench/softmax.sh failed" # issue 9
 run_child "$PY" "$ROOT/bench/bilevel/run.py" --solvd "$SOLVD" --results "$OUT" || die "bench/bilevel/run.py failed" # issue 3
 cat "$OUT"
 log "wrote $OUT"

@@ -22,6 +22,7 @@
 #include <time.h>
 
 #include "core/kernels/softmax.h"
+#include "core/kernels/softmax_simd.h"
 
 /* Enough work per timed sample that the clock's resolution and loop overhead do not matter. */
 #define MIN_SAMPLE_ELEMS 20000000.0
@@ -48,6 +49,42 @@ static double naive_threepass(int n, const double *x, double *y)
     for (int i = 0; i < n; i++)
         y[i] *= inv;
     return mx + log(s);
+}
+
+/* The two methods on the AVX2 path, for the CPUs without AVX-512 (run only where the chosen path
+ * is another one and AVX2 is there). */
+static double twopass_avx2(int n, const double *x, double *y)
+{
+    return sv__softmax_via(SV__SOFTMAX_AVX2, n, x, y);
+}
+static double threepass_avx2(int n, const double *x, double *y)
+{
+    return sv__softmax_threepass_via(SV__SOFTMAX_AVX2, n, x, y);
+}
+
+/* The machine's bandwidth at the same n, for the GB/s next to it: a read of x (four
+ * accumulators, so that the adds do not limit it) and memcpy of x to y (glibc's, which uses
+ * non-temporal stores for large copies). Their "softmax" is meaningless; the sanity columns of
+ * these rows are not reported. */
+static double read_x(int n, const double *x, double *y)
+{
+    (void)y;
+    double a = 0, b = 0, c = 0, d = 0;
+    int i = 0;
+    for (; i + 4 <= n; i += 4) {
+        a += x[i];
+        b += x[i + 1];
+        c += x[i + 2];
+        d += x[i + 3];
+    }
+    for (; i < n; i++)
+        a += x[i];
+    return (a + b) + (c + d);
+}
+static double copy_x(int n, const double *x, double *y)
+{
+    memcpy(y, x, (size_t)n * sizeof *x);
+    return y[n - 1];
 }
 
 /* *s += v with Neumaier's compensation in *c: the sanity sums must not drift with n. */
@@ -101,10 +138,22 @@ int main(int argc, char **argv)
     }
     static const char *const names[] = {"two-pass (sv_softmax)",
                                         "three-pass (sv_softmax_threepass)",
-                                        "naive three-pass (store, rescale)"};
-    softmax_fn fns[] = {sv_softmax, sv_softmax_threepass, naive_threepass};
-    enum { NM = 3 };
-
+                                        "naive three-pass (store, rescale)",
+                                        "two-pass (avx2 path)",
+                                        "three-pass (avx2 path)",
+                                        "read x",
+                                        "copy x to y"};
+    /* bytes each row's GB/s counts: 16 for the softmaxes (x read once, y written once: the
+     * least any softmax moves), what the kernel really moves for the bandwidth rows */
+    static const double bytes[] = {16, 16, 16, 16, 16, 8, 16};
+    softmax_fn fns[] = {sv_softmax, sv_softmax_threepass, naive_threepass, twopass_avx2,
+                        threepass_avx2, read_x, copy_x};
+    int use[] = {1, 1, 1, 0, 0, 1, 1};
+    enum { NM = 7 };
+    if (sv__softmax_path_chosen() != SV__SOFTMAX_AVX2 &&
+        sv__softmax_path_supported(SV__SOFTMAX_AVX2))
+        use[3] = use[4] = 1;
+    fprintf(stderr, "bench: softmax path %s\n", sv__softmax_path_name(sv__softmax_path_chosen()));
     printf("n\tmethod\tsec_per_call\telems_per_s\tGB_per_s\treps\tcalls_per_rep\tmax_rel_diff"
            "\tsum_err\tbest_elems_per_s\n");
     for (int si = 0; si < nsizes; si++) {
@@ -143,6 +192,8 @@ int main(int argc, char **argv)
         double samples[NM][REPS_SMALL];
         double checks[NM] = {0}, sumerr[NM] = {0};
         for (int m = 0; m < NM; m++) {
+            if (!use[m])
+                continue;
             /* Warm-up call, also used for the sanity columns. */
             fns[m](n, x, y);
             double d = 0.0, s = 0.0, c = 0.0;
@@ -159,6 +210,8 @@ int main(int argc, char **argv)
         volatile double sink = 0.0;
         for (int r = 0; r < reps; r++) {
             for (int m = 0; m < NM; m++) {
+                if (!use[m])
+                    continue;
                 double t0 = now_s();
                 for (long c = 0; c < calls; c++)
                     sink += fns[m](n, x, y);
@@ -167,11 +220,13 @@ int main(int argc, char **argv)
         }
         (void)sink;
         for (int m = 0; m < NM; m++) {
+            if (!use[m])
+                continue;
             qsort(samples[m], (size_t)reps, sizeof(double), cmp_double);
             double med = reps % 2 ? samples[m][reps / 2]
                                   : 0.5 * (samples[m][reps / 2 - 1] + samples[m][reps / 2]);
             printf("%d\t%s\t%.6g\t%.6g\t%.4g\t%d\t%ld\t%.3g\t%.3g\t%.6g\n", n, names[m], med,
-                   (double)n / med, 16.0 * n / med / 1e9, reps, calls, checks[m], sumerr[m],
+                   (double)n / med, bytes[m] * n / med / 1e9, reps, calls, checks[m], sumerr[m],
                    (double)n / samples[m][0]);
         }
         fflush(stdout);
