@@ -16,6 +16,10 @@
 
 #define SV__SOFTMAX_VEC_MAX 67108864.0 /* 2^26 */
 
+/* From this many outputs on, the vector paths write y with non-temporal stores (an output
+ * larger than the caches; reading it for ownership first would add a third of the traffic). */
+#define SV__SOFTMAX_STREAM_MIN ((size_t)1 << 22)
+
 /* The result of one vector first pass over a block: sum_i e^{x_i} = (hi + lo) 2^n, where n is
  * the exponent of the largest input x_ref and e^{x_ref} = m_ref 2^n with the same polynomial
  * that produced every term of the sum (so the leading term can be split off exactly). */
