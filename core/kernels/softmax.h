@@ -10,18 +10,22 @@
  *
  * Code paths: the library is built for the baseline x86-64 (no -march), and the first call picks
  * the widest vector path this CPU runs: AVX-512F (8 doubles a vector), else AVX2 + FMA (4),
- * else the scalar code. The vector paths follow the paper's algorithm: a polynomial e^r that
- * returns mantissa and exponent apart, rescaling by powers of two (vscalefpd, or the exponent
- * field built by hand on AVX2), four independent accumulators of per-lane compensated sums, and
- * a second pass that is a multiplication by 1/S. They cover |x_i| <= 2^26 and -infinity; a
+ * else the scalar code. The vector paths follow the paper's algorithm: an e^x that returns
+ * mantissa and exponent apart (Tang's table of 2^(j/16) and a degree-7 polynomial, so there
+ * the exponent is floor(k/16) of k = round(16 x log2 e) and the mantissa lies in [0.97, 2)),
+ * rescaling by powers of two (vscalefpd, or the exponent field built by hand on AVX2) done
+ * only when an exponent rises, four independent accumulators of per-lane compensated sums, and
+ * a second pass that is a multiplication (by a per-call table 2^(j/16)/S), with non-temporal
+ * stores for outputs larger than the caches. They cover |x_i| <= 2^26 and -infinity; a
  * block with NaN, +infinity or larger magnitudes goes through the scalar code instead, which
  * also handles everything below. softmax_simd.h has the internal entry points that run one
  * path explicitly (tests, benchmarks).
  *
  * Accuracy: within 2 ulps of a compensated long-double three-pass reference on every path (the
  * tests measure at most 1 on 10^6 inputs). The scalar reduction r_i = x_i - n_i ln 2 uses ln 2
- * in three parts and error-free products, the vector one two parts and an error-free split of
- * e^r into m_hi + m_lo; the mantissa sums are compensated. Beyond 2^62 in magnitude, distinct
+ * in three parts and error-free products, the vector one two parts (|r| <= ln2/32, so its
+ * rounding is far below an ulp of e^r) and the table in double-double; the mantissa sums are
+ * compensated. Beyond 2^62 in magnitude, distinct
  * doubles differ by 1024 or more and e^{-1024} is 0 in double, so there only ties with the
  * largest input share the probability mass; those inputs are handled exactly as such.
  * Accumulating one array in chunks (sv_lse_accumulate) sums in another order than one call
