@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "api/json_parse.h"
 #include "api/jsonval.h"
 
 /* JSON has no NaN or Infinity, so a parser error is all jansson can say about them. To name the
@@ -150,8 +151,8 @@ int sv_submit_parse(const char *text, size_t len, const sv_codec_env *env,
                     double max_time_limit_s, sv_submit *out, const char **code, sv_err *e)
 {
     memset(out, 0, sizeof *out);
-    json_error_t jerr;
-    json_t *body = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+    sv_json_perr jerr;
+    json_t *body = sv_json_parse(text, len, &jerr);
     if (!body) {
         if (locate_nonfinite(text, len, e))
             return fail(code, "invalid", 422);

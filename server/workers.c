@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "api/json_parse.h"
 #include "core/linalg.h"
 #include "server/log.h"
 #include "server/workers.h"
@@ -160,13 +161,13 @@ static void run_task(sv_pool *p, sv_store **st, sv_task *t)
 {
     t->pool = p;
     t->t_start = sv_now_s();
-    json_error_t jerr;
+    sv_json_perr jerr;
     json_t *req = NULL;
     json_t *result = NULL;
     sv_err e;
     memset(&e, 0, sizeof e);
     int rc = t->request ? SV_OK : load_request(p, st, t, &e);
-    if (rc == SV_OK && !(req = json_loads(t->request, 0, &jerr))) {
+    if (rc == SV_OK && !(req = sv_json_parse(t->request, strlen(t->request), &jerr))) {
         rc = SV_EINTERNAL;
         snprintf(e.msg, sizeof e.msg, "stored request unreadable: %s", jerr.text);
     }
