@@ -17,7 +17,7 @@
 #include "store_contract.h"
 
 /* The schema version the current code migrates to; bump it with each new migration. */
-#define SCHEMA_LATEST 4
+#define SCHEMA_LATEST 5
 
 static void remove_db_files(const char *path)
 {
@@ -189,8 +189,8 @@ static void test_schema(void **state)
     sqlite3_finalize(st);
     sqlite3_close(db);
     assert_int_equal(raw_int(f->path, "SELECT COUNT(*) FROM sqlite_schema WHERE type = 'table'"
-                                      " AND name IN ('jobs', 'events')"),
-                     2);
+                                      " AND name IN ('jobs', 'events', 'requests')"),
+                     3);
     assert_int_equal(raw_int(f->path, "SELECT COUNT(*) FROM sqlite_schema WHERE type = 'index'"
                                       " AND tbl_name = 'jobs' AND sql IS NOT NULL"),
                      4);
@@ -220,6 +220,45 @@ static void test_schema(void **state)
 
 /* Migration 2 moves each job's params into their own column: a version-1 database (params
  * column absent) is upgraded and its rows get the params of their stored request. */
+/* Migration 5 undone: the request back in its jobs column, the requests table gone. */
+#define UNDO_REQUESTS                                                                        \
+    "ALTER TABLE jobs ADD COLUMN request TEXT;"                                              \
+    " UPDATE jobs SET request = (SELECT body FROM requests WHERE job_id = jobs.id);"          \
+    " DROP TABLE requests; "
+
+/* A version-4 database keeps every request, now in the requests table, and the jobs rows lose
+ * the column. */
+static void test_migration_requests(void **state)
+{
+    fixture *f = *state;
+    sv_job j;
+    make_job(&j, "old", "t", "s", 0, 1.0, NULL, NULL);
+    assert_int_equal(sv_store_insert_job(f->s, &j), SV_STORE_OK);
+    sv_job_clear(&j);
+    make_job(&j, "bare", "t", "s", 0, 2.0, NULL, NULL);
+    free(j.request);
+    j.request = NULL;
+    assert_int_equal(sv_store_insert_job(f->s, &j), SV_STORE_OK);
+    sv_job_clear(&j);
+    sv_store_close(f->s);
+    f->s = NULL;
+    raw_exec(f->path, UNDO_REQUESTS "PRAGMA user_version = 4");
+    assert_int_equal(raw_int(f->path, "SELECT COUNT(*) FROM jobs WHERE request IS NOT NULL"), 1);
+    reopen(f);
+    assert_int_equal(sv_store_schema_version(f->s), SCHEMA_LATEST);
+    char *req = NULL;
+    assert_int_equal(sv_store_get_request(f->s, "old", &req), SV_STORE_OK);
+    assert_string_equal(req, "{\"problem\":{},\"params\":{}}");
+    free(req);
+    assert_int_equal(raw_int(f->path, "SELECT COUNT(*) FROM requests"), 1);
+    assert_int_equal(raw_int(f->path, "SELECT COUNT(*) FROM pragma_table_info('jobs')"
+                                      " WHERE name = 'request'"),
+                     0);
+    /* a deleted job takes its request with it (ON DELETE CASCADE) */
+    raw_exec(f->path, "PRAGMA foreign_keys = ON; DELETE FROM jobs WHERE id = 'old'");
+    assert_int_equal(raw_int(f->path, "SELECT COUNT(*) FROM requests"), 0);
+}
+
 static void test_migration_params(void **state)
 {
     fixture *f = *state;
@@ -231,7 +270,7 @@ static void test_migration_params(void **state)
     sv_job_clear(&j);
     sv_store_close(f->s);
     f->s = NULL;
-    raw_exec(f->path, "ALTER TABLE jobs DROP COLUMN params; ALTER TABLE jobs DROP COLUMN node;"
+    raw_exec(f->path, UNDO_REQUESTS "ALTER TABLE jobs DROP COLUMN params; ALTER TABLE jobs DROP COLUMN node;"
                       " ALTER TABLE jobs DROP COLUMN lease_until;"
                       " ALTER TABLE jobs DROP COLUMN cancel_requested; PRAGMA user_version = 1");
     reopen(f);
@@ -340,7 +379,7 @@ static void test_migration_nodes(void **state)
     sv_job_clear(&j);
     sv_store_close(f->s);
     f->s = NULL;
-    raw_exec(f->path, "ALTER TABLE jobs DROP COLUMN node; ALTER TABLE jobs DROP COLUMN"
+    raw_exec(f->path, UNDO_REQUESTS "ALTER TABLE jobs DROP COLUMN node; ALTER TABLE jobs DROP COLUMN"
                       " lease_until; ALTER TABLE jobs DROP COLUMN cancel_requested;"
                       " UPDATE jobs SET state = 'running', attempts = 1;"
                       " PRAGMA user_version = 2");
@@ -424,6 +463,7 @@ int main(void)
     int failed = sv_store_contract_run(&sqlite_harness);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_schema, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_migration_requests, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migration_params, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migration_nodes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_constraint_messages, setup, teardown),
