@@ -176,6 +176,18 @@ int sv_json_number(const json_t *v, const char *path, double *out, sv_err *e)
     return SV_OK;
 }
 
+/* Entry i of array a a finite number. Its path (path/i) is printed only when it is not: the
+ * large arrays of a job body have a million entries, and a printf each cost more than the
+ * parse. */
+static int number_at(const json_t *a, size_t i, const char *path, sv_err *e)
+{
+    const json_t *v = json_array_get(a, i);
+    if (json_is_number(v) && isfinite(json_number_value(v)))
+        return SV_OK;
+    char field[sizeof e->field];
+    return sv_json_number(v, sv_json_path_index(field, sizeof field, path, (long)i), NULL, e);
+}
+
 int sv_json_bool(const json_t *v, const char *path, int *out, sv_err *e)
 {
     if (!json_is_boolean(v))
@@ -258,11 +270,8 @@ int sv_json_vector(const json_t *v, const char *path, long n_expected, const sv_
     size_t len;
     if (vector_len(v, path, n_expected, env, "numbers", &len, e) != SV_OK)
         return SV_EINVAL;
-    char field[sizeof e->field];
     for (size_t i = 0; i < len; i++)
-        if (sv_json_number(json_array_get(v, i),
-                           sv_json_path_index(field, sizeof field, path, (long)i), NULL,
-                           e) != SV_OK)
+        if (number_at(v, i, path, e) != SV_OK)
             return SV_EINVAL;
     if (n)
         *n = (int)len;
@@ -375,7 +384,7 @@ static int check_dense_entries(long rows, long cols, const char *path, const sv_
 static int matrix_nested(const json_t *v, const char *path, long rows_expected,
                          long cols_expected, const sv_codec_env *env, sv_mat *out, sv_err *e)
 {
-    char field[sizeof e->field], elem[sizeof e->field];
+    char field[sizeof e->field];
     size_t rows = json_array_size(v);
     if (rows == 0)
         return sv_fail(e, path, "empty matrix, expected at least one row");
@@ -406,9 +415,7 @@ static int matrix_nested(const json_t *v, const char *path, long rows_expected,
             return sv_fail(e, field, "row %zu has %zu entries, expected %zu", i,
                            json_array_size(row), cols);
         for (size_t j = 0; j < cols; j++)
-            if (sv_json_number(json_array_get(row, j),
-                               sv_json_path_index(elem, sizeof elem, field, (long)j), NULL,
-                               e) != SV_OK)
+            if (number_at(row, j, field, e) != SV_OK)
                 return SV_EINVAL;
     }
     if (!out)
@@ -499,12 +506,10 @@ static int array_member(const json_t *v, const char *path, const char *key, long
 /* Every entry of array a (at path/key) a finite number. */
 static int all_numbers(const json_t *a, const char *path, const char *key, sv_err *e)
 {
-    char base[sizeof e->field], field[sizeof e->field];
+    char base[sizeof e->field];
     sv_json_path_key(base, sizeof base, path, key);
     for (size_t k = 0; k < json_array_size(a); k++)
-        if (sv_json_number(json_array_get(a, k),
-                           sv_json_path_index(field, sizeof field, base, (long)k), NULL,
-                           e) != SV_OK)
+        if (number_at(a, k, base, e) != SV_OK)
             return SV_EINVAL;
     return SV_OK;
 }
