@@ -15,6 +15,8 @@ void sv_format_time(double t, char *buf, size_t n)
     int ms = (int)((t - (double)s) * 1000.0);
     if (ms > 999)
         ms = 999;
+    if (ms < 0)
+        ms = 0;
     struct tm tm;
     gmtime_r(&s, &tm);
     snprintf(buf, n, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,

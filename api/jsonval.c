@@ -233,7 +233,7 @@ static int get_index(const json_t *v, const char *path, long min, long max, cons
 
 int sv_json_int(const json_t *v, const char *path, long min, long max, long *out, sv_err *e)
 {
-    long x;
+    long x = 0;
     if (get_index(v, path, min, max, "value", &x, e) != SV_OK)
         return SV_EINVAL;
     if (out)
@@ -463,7 +463,7 @@ static int shape_fields(const json_t *v, const char *path, long rows_expected,
                         sv_err *e)
 {
     char rpath[sizeof e->field], cpath[sizeof e->field];
-    json_t *jr, *jc;
+    json_t *jr = NULL, *jc = NULL;
     long r, c;
     sv_json_path_key(rpath, sizeof rpath, path, "rows");
     sv_json_path_key(cpath, sizeof cpath, path, "cols");
@@ -486,7 +486,7 @@ static int array_member(const json_t *v, const char *path, const char *key, long
                         long max_len, const char *why, json_t **out, size_t *n, sv_err *e)
 {
     char field[sizeof e->field];
-    json_t *a;
+    json_t *a = NULL;
     if (sv_json_require(v, path, key, &a, e) != SV_OK)
         return SV_EINVAL;
     sv_json_path_key(field, sizeof field, path, key);
@@ -559,7 +559,7 @@ static int matrix_csr(const json_t *v, const char *path, long rows_expected, lon
         return SV_EINVAL;
 
     sv_json_path_key(base, sizeof base, path, "indptr");
-    long prev = 0, p;
+    long prev = 0, p = 0;
     for (long i = 0; i <= rows; i++) {
         sv_json_path_index(field, sizeof field, base, i);
         if (get_index(json_array_get(indptr, (size_t)i), field, 0, (long)nnz, "indptr value",
