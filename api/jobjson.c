@@ -19,8 +19,13 @@ void sv_format_time(double t, char *buf, size_t n)
         ms = 0;
     struct tm tm;
     gmtime_r(&s, &tm);
-    snprintf(buf, n, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms);
+    size_t k = strftime(buf, n, "%Y-%m-%dT%H:%M:%S", &tm);
+    if (k == 0) {
+        if (n)
+            buf[0] = 0;
+        return;
+    }
+    snprintf(buf + k, n - k, ".%03dZ", ms);
 }
 
 static json_t *time_or_null(double t)
