@@ -16,6 +16,7 @@
 #include "server/metrics.h"
 #include "server/notify.h"
 #include "server/reads.h"
+#include "server/viewcache.h"
 #include "server/workers.h"
 #include "server/writer.h"
 #include "storage/store.h"
@@ -31,6 +32,7 @@ struct sv_app {
     sv_reads reads;
     sv_writer writer;
     sv_jobs jobs;
+    sv_viewcache views;        /* finished jobs' GET views, on a store no other node writes */
     int shared;                /* the store is shared with other nodes (server/cluster.h) */
     sv_cluster cluster;        /* this node's part in it, when shared */
     sv_pool pool;

@@ -224,15 +224,35 @@ static void get_job_done(sv_read *rd)
         sv_http_error(r, "unavailable", "the job store failed", NULL);
     } else {
         json_t *o = sv_job_to_json(&c->job, 1);
-        if (sv_jobs_cancel_requested(&r->app->jobs, c->id))
-            json_object_set_new(o, "cancel_requested", json_true());
-        sv_http_json(r, 200, o);
+        if (!sv_job_state_final(c->job.state)) {
+            if (sv_jobs_cancel_requested(&r->app->jobs, c->id))
+                json_object_set_new(o, "cancel_requested", json_true());
+            sv_http_json(r, 200, o);
+        } else {
+            /* A finished job's view does not change: rendered once, served from memory. */
+            size_t n;
+            char *s = sv_http_render_json(o, &n);
+            if (s) {
+                sv_viewcache_put(&r->app->views, c->job.id, c->job.tenant, s, n);
+                sv_http_buffer(r, 200, "application/json", s, n);
+            } else {
+                sv_http_error(r, "internal", "out of memory", NULL);
+            }
+        }
     }
     job_read_free(c);
 }
 
 static enum MHD_Result get_job(sv_req *r, const char *id)
 {
+    const sv_viewcache_slot *v = sv_viewcache_get(&r->app->views, id, scope(r));
+    if (v) {
+        char *copy = malloc(v->len);
+        if (copy) {
+            memcpy(copy, v->body, v->len);
+            return sv_http_buffer(r, 200, "application/json", copy, v->len);
+        }
+    }
     job_read *c = job_read_new(r, id, 0);
     if (!c)
         return sv_http_error(r, "internal", "out of memory", NULL);

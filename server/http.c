@@ -97,14 +97,13 @@ enum MHD_Result sv_http_buffer(sv_req *r, unsigned status, const char *content_t
     return buffer_reply(r, status, content_type, buf, len, NULL, NULL);
 }
 
-static enum MHD_Result json_reply(sv_req *r, unsigned status, json_t *body, const char *hname,
-                                  const char *hvalue)
+char *sv_http_render_json(json_t *body, size_t *len)
 {
     /* 15 significant digits: exact enough for views; /result serves the stored text as is. */
     char *s = json_dumps(body, JSON_COMPACT | JSON_REAL_PRECISION(15));
     json_decref(body);
     if (!s)
-        return MHD_NO;
+        return NULL;
     size_t n = strlen(s);
     /* A trailing newline makes curl output readable in a terminal. */
     char *t = realloc(s, n + 2);
@@ -113,6 +112,17 @@ static enum MHD_Result json_reply(sv_req *r, unsigned status, json_t *body, cons
         t[n] = 0;
         s = t;
     }
+    *len = n;
+    return s;
+}
+
+static enum MHD_Result json_reply(sv_req *r, unsigned status, json_t *body, const char *hname,
+                                  const char *hvalue)
+{
+    size_t n;
+    char *s = sv_http_render_json(body, &n);
+    if (!s)
+        return MHD_NO;
     return buffer_reply(r, status, "application/json", s, n, hname, hvalue);
 }
 

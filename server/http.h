@@ -39,6 +39,9 @@ void sv_http_kick(sv_app *app);
 /* Replies now (inside the handler) or, for a suspended request, stores the reply and resumes
  * the connection. body is stolen. */
 enum MHD_Result sv_http_json(sv_req *r, unsigned status, json_t *body);
+/* The body sv_http_json sends for body (stolen): compact JSON and a newline, malloc'd, its
+ * length in *len; NULL out of memory. */
+char *sv_http_render_json(json_t *body, size_t *len);
 enum MHD_Result sv_http_error(sv_req *r, const char *code, const char *message, const char *path);
 /* An error that also carries one response header (Allow on 405, WWW-Authenticate on 401). */
 enum MHD_Result sv_http_error_header(sv_req *r, const char *code, const char *message,

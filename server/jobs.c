@@ -765,6 +765,7 @@ void sv_jobs_cancel(sv_jobs *J, const char *id, const char *tenant, sv_jobs_repl
 /* ---- deletion and retention ---- */
 
 typedef struct {
+    sv_jobs *J;
     sv_jobs_reply_fn cb;
     void *data;
 } delete_ctx;
@@ -773,6 +774,8 @@ static void delete_committed(sv_wop *op, void *data)
 {
     delete_ctx *c = data;
     if (op->rc == SV_STORE_OK) {
+        if (c->J->hooks.removed)
+            c->J->hooks.removed(c->J->hooks.data, op->id);
         sv_log_info("job deleted", "job=%s", op->id);
         sv_jobs_reply r = {.outcome = SV_JOBS_DELETED, .id = op->id};
         c->cb(c->data, &r);
@@ -808,9 +811,12 @@ void sv_jobs_delete(sv_jobs *J, const char *id, const char *tenant, sv_jobs_repl
         reply_fail(cb, data, "internal", "out of memory");
         return;
     }
+    c->J = J;
     c->cb = cb;
     c->data = data;
     snprintf(op->tenant, sizeof op->tenant, "%s", tenant ? tenant : "");   /* "": any */
+    if (J->hooks.removed)
+        J->hooks.removed(J->hooks.data, id);
     op->done = delete_committed;
     op->done_data = c;
     J->hooks.write(J->hooks.data, op);
@@ -818,9 +824,12 @@ void sv_jobs_delete(sv_jobs *J, const char *id, const char *tenant, sv_jobs_repl
 
 static void maintained(sv_wop *op, void *data)
 {
-    (void)data;
-    if (op->rc == SV_STORE_OK && op->deleted > 0)
+    sv_jobs *J = data;
+    if (op->rc == SV_STORE_OK && op->deleted > 0) {
+        if (J->hooks.removed)
+            J->hooks.removed(J->hooks.data, NULL);
         sv_log_info("retention", "deleted=%ld", op->deleted);
+    }
 }
 
 void sv_jobs_maintain(sv_jobs *J, double finished_before, long keep)
@@ -831,6 +840,7 @@ void sv_jobs_maintain(sv_jobs *J, double finished_before, long keep)
     op->before = finished_before;
     op->keep = keep;
     op->done = maintained;
+    op->done_data = J;
     J->hooks.write(J->hooks.data, op);
 }
 

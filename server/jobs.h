@@ -82,6 +82,9 @@ typedef struct {
     /* A shared store (NULL otherwise): counts tenant's queued jobs in the store, for the
      * per-tenant quota across nodes, and answers through k (rc SV_STORE_*). */
     void (*count_queued)(void *data, const char *tenant, sv_jobs_counted k, void *kdata);
+    /* Finished job id leaves the store, or (id NULL) some finished jobs may (retention);
+     * called when the deletion starts and again when it committed (optional: NULL). */
+    void (*removed)(void *data, const char *id);
 } sv_jobs_hooks;
 
 typedef struct {

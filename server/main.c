@@ -69,6 +69,15 @@ static int hook_store_failing(void *data)
     return sv_writer_failing(&app->writer);
 }
 
+static void hook_removed(void *data, const char *id)
+{
+    sv_app *app = data;
+    if (id)
+        sv_viewcache_drop(&app->views, id);
+    else
+        sv_viewcache_clear(&app->views);
+}
+
 static void hook_lookup(void *data, const sv_jobs_lookup *q, sv_jobs_found k, void *kdata)
 {
     sv_app *app = data;
@@ -300,7 +309,11 @@ int main(int argc, char **argv)
         .claim = app.shared ? hook_claim : NULL,
         .cancel = app.shared ? hook_cancel : NULL,
         .count_queued = app.shared ? hook_count_queued : NULL,
+        .removed = hook_removed,
     };
+    /* Finished jobs' views are kept only when every deletion passes through this process. */
+    if (sv_viewcache_init(&app.views, !app.shared) != 0)
+        sv_log_warn("no memory for the view cache: every GET reads the store", NULL);
     if (sv_auth_load(&app) != 0 ||
         sv_jobs_init(&app.jobs, &jcfg, &hooks, sv_queue_memory_new()) != 0 ||
         (!app.shared && sv_jobs_load(&app.jobs, app.rstore) != 0)) {
@@ -358,6 +371,7 @@ int main(int argc, char **argv)
 
     sv_pool_stop(&app.pool);
     sv_jobs_free(&app.jobs);
+    sv_viewcache_free(&app.views);
     sv_auth_free(&app);
     sv_reads_close(&app.reads);
     sv_store_close(app.rstore);

@@ -161,6 +161,12 @@ char *sv_metrics_render(const sv_app *app, size_t *len)
     header(&o, "solvd_store_commit_seconds", "summary", "Time spent in write transactions.");
     outf(&o, "solvd_store_commit_seconds_sum %.6f\n", m->store_commit_seconds_sum);
     outf(&o, "solvd_store_commit_seconds_count %lu\n", m->store_batches);
+    if (app->views.slots) {
+        header(&o, "solvd_view_cache_lookups_total", "counter",
+               "GET /v1/jobs/{id} answered from the finished jobs' view cache (hit) or not.");
+        outf(&o, "solvd_view_cache_lookups_total{outcome=\"hit\"} %lu\n", app->views.hits);
+        outf(&o, "solvd_view_cache_lookups_total{outcome=\"miss\"} %lu\n", app->views.misses);
+    }
     if (app->shared) {
         const sv_cluster *C = &app->cluster;
         header(&o, "solvd_cluster_claims_total", "counter",
