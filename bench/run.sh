@@ -304,6 +304,8 @@ fi
 run_child env ISSUE4_RESULTS="$OUT" "$ROOT/bench/issue4.sh" || die "bench/issue4.sh failed" # issue 4
 run_child env SOFTMAX_RESULTS="$OUT" SOFTMAX_BUILD_DIR="$BUILD" "$ROOT/bench/softmax.sh" ||
     die "bench/softmax.sh failed" # issue 9
+run_child env DECODE_RESULTS="$OUT" DECODE_BUILD_DIR="$BUILD" "$ROOT/bench/decode.sh" ||
+    die "bench/decode.sh failed" # issue 10, target 3
 run_child "$PY" "$ROOT/bench/bilevel/run.py" --solvd "$SOLVD" --results "$OUT" || die "bench/bilevel/run.py failed" # issue 3
 cat "$OUT"
 log "wrote $OUT"
