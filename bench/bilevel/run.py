@@ -262,6 +262,10 @@ def run_solvd(daemon, solver, schema, problem, time_limit, extra):
         if st != 200:
             res = job.get("result")
     progress = [d for e, d, _ in evs if e == "progress"]
+    # bilevel.penalty without exact_metrics: its objective is the exact F(x), null; the bench's
+    # validation loss is f(x_k, z_k), its metric upper_at_z
+    progress = [dict(d, objective=d["upper_at_z"]) if d.get("objective") is None and
+                d.get("upper_at_z") is not None else d for d in progress]
     first = next((t for e, d, t in evs if e == "status" and d.get("status") == "running"), None)
     return {"solver": solver, "id": jid, "params": params, "status": job["status"],
             "error": job.get("error"), "wall_s": wall, "progress": progress,
