@@ -656,7 +656,11 @@ def merge_section(old, new, labels, meta, only):
     fresh = {k: l for k, l in zip(nkeys, nlines) if k and k[1] in labels}
     okeys = row_keys(olines)
     out, used = [], set()
+    note = f"Rows of {', '.join(only)} (and their numpy peers) re-run "
     for i, (line, k) in enumerate(zip(olines, okeys)):
+        if line.startswith(note) or (line == "" and i + 1 < len(olines) and
+                                     olines[i + 1].startswith(note)):
+            continue  # the note of an earlier partial run of the same solvers
         if k in fresh:
             out.append(fresh[k])
             used.add(k)
@@ -670,11 +674,11 @@ def merge_section(old, new, labels, meta, only):
                     used.add(fk)
         if line.startswith("Run ") and "reproduces it" in line:
             out.append("")
-            out.append(f"Rows of {', '.join(only)} (and their numpy peers) re-run "
-                       f"{meta['date']} with `run.py --only {','.join(only)}` (load average "
-                       f"{meta['load_before']} before, {meta['load_after']} after), timed "
-                       f"against the common targets of the run above; the other rows and the "
-                       f"plots are that run's.")
+            out.append(f"{note}{meta['date']} with `run.py --only {','.join(only)}` (load "
+                       f"average {meta['load_before']} before, {meta['load_after']} after), "
+                       f"timed against the common targets of the run above; the other rows, "
+                       f"the plots and the findings on per-iteration ratios and first reports "
+                       f"are that run's (the findings on the common target are recomputed).")
     return refresh_findings(out)
 
 
