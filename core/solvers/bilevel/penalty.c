@@ -15,9 +15,9 @@
  *   h^k = v(p_k; xi_k) + (1 - eta_k) (h^{k-1} - v(p_{k-1}; xi_k)),   h^0 = v(p_0; xi_0),
  * the same sample at the new and the old point; then
  *   z <- P_Y(z - gamma_k h_z),  y <- P_Y(y - gamma_k h_y),  x <- P_X(x - alpha_k h_x)
- * with gamma_k = gamma s_k, alpha_k = min(alpha, step_ratio gamma sigma) s_k,
- * s_k = (1 + k/decay_k0)^(-1/3) and eta_k = min(1, momentum s_k^2) (the STORM coupling of the
- * momentum to the squared step).
+ * with gamma_k = gamma s_k, alpha_k = alpha s_k, s_k = (1 + k/decay_k0)^(-1/3) and
+ * eta_k = min(1, momentum s_k^2) (the STORM coupling of the momentum to the squared step); alpha
+ * null: min(1/L_psi, step_ratio gamma sigma / L_y^2) from secants at x0 (two time scales).
  * Sgd (a baseline, not the paper's), iteration k with fresh mini-batches and
  * sigma_k = max(sigma, sigma0/(k+1)^decay):
  *   z <- P_Y(z - gamma grad_y g(x, z))
@@ -96,7 +96,8 @@ const sv_param_spec penalty_params[] = {
     SV_P_NUMBER_GT(penalty_settings, gamma, 0, INFINITY, NAN, "y and z step; null: 1 / L_g"),
     SV_P_NUMBER_GT(penalty_settings, step_ratio, 0, 1e12, NAN,
                    "single loop and sgd: x steps are at most step_ratio * gamma * sigma (sgd: "
-                   "sigma_k; two time scales); null: 1e4 (single loop), 1 (sgd)"),
+                   "sigma_k; single loop: divided by L_y^2; two time scales); null: 5 (single "
+                   "loop), 1 (sgd)"),
     SV_P_NUMBER_GT(penalty_settings, momentum, 0, 1, BLP_DEFAULT_MOMENTUM,
                    "single loop: eta_k = min(1, momentum s_k^2), the fresh sample's weight in "
                    "the momentum estimators; 1: none"),

@@ -12,9 +12,9 @@
  * z*, projected gradient steps on psi_sigma with backtracking); the paper's fully single loop (one
  * projected step on z, y and x per iteration along momentum-assisted STORM estimators of the
  * three directions, mini-batches, a fixed sigma); and a baseline that is not the paper's, plain
- * projected SGD steps with sigma decreasing to its target ("sgd"). Y is the box of y where the class has one; problems with
- * coupled lower-level constraints are refused (bilevel.lvhba handles those). Doc page:
- * docs/solvers/bilevel/penalty.md. */
+ * projected SGD steps with sigma decreasing to its target ("sgd"). Y is the box of y where the
+ * class has one; problems with coupled lower-level constraints are refused (bilevel.lvhba handles
+ * those). Doc page: docs/solvers/bilevel/penalty.md. */
 #ifndef SV_BL_PENALTY_H
 #define SV_BL_PENALTY_H
 
