@@ -12,10 +12,19 @@ Variants (settings "variant"):
                steps kept between outer iterations, at most 1/L_g, grown by 1.25 after a
                success), then a projected gradient step on psi_sigma, halved until the
                sufficient-decrease test holds and doubled after a first-try success;
-  single_loop  one stochastic step on z, y and x per iteration on mini-batches (z and y share
-               theirs, x draws fresh ones, its two grad_x g terms share theirs), with
-               sigma_k = max(sigma, sigma0/(k+1)^decay) and x steps min(alpha, ratio gamma
-               sigma_k), alpha = 1/L from a secant estimate of psi_sigma's smoothness at x0.
+  single_loop  the paper's fully single loop at a fixed sigma: one sample (a lower and an upper
+               mini-batch) per iteration for the three directions v_z = grad_y g(x, z),
+               v_y = grad_y g(x, y) + sigma grad_y f(x, y), v_x = grad_x f(x, y) +
+               (grad_x g(x, y) - grad_x g(x, z)) / sigma, momentum-assisted (STORM)
+               estimators h = v(p_k) + (1 - eta_k) (h - v(p_{k-1})) with the same sample at the
+               new and the old point, then steps gamma s_k on z, y and alpha s_k on x, alpha =
+               min(1/L, ratio gamma sigma / L_y^2) with L and L_y the secants of grad psi_sigma
+               and of y*(x) at x0 (alpha given: as is), s_k = (1 +
+               k/decay_k0)^(-1/3) (1 when decay_k0 = 0), eta_k = min(1, momentum s_k^2);
+  sgd          the baseline (not the paper's algorithm): one stochastic step on z, y and x per
+               iteration on mini-batches (z and y share theirs, x draws fresh ones, its two
+               grad_x g terms share theirs), with sigma_k = max(sigma, sigma0/(k+1)^decay) and
+               x steps min(alpha, ratio gamma sigma_k), alpha = 1/L from the secant estimate.
 The same defaults, tests, counters (upper_grads, lower_grads) and report cadence as the C code;
 the report's objective is f(x, z), as the C monitor reports it. Hyperclean has no box on y or
 x here (the generated and data-set forms have none), so the projections are the identity.
@@ -32,8 +41,9 @@ import peer_common
 
 # ---- core/solvers/bilevel/penalty.h ----
 DEFAULTS = {"variant": "double_loop", "sigma": 1e-2, "sigma0": 1.0, "sigma_decay": 0.5,
-            "alpha": None, "gamma": None, "step_ratio": 1.0, "inner_iters": 500,
-            "inner_tol": 1e-10, "batch_upper": 32, "batch_lower": 32, "tol": 1e-6,
+            "alpha": None, "gamma": None, "step_ratio": None, "momentum": 0.3,
+            "decay_k0": 0.0, "inner_iters": 500,
+            "inner_tol": 1e-10, "batch_upper": 128, "batch_lower": 128, "tol": 1e-6,
             "max_iter": 2000, "time_limit_s": 0.0, "report_every": 10, "exact_metrics": True,
             "seed": 0}
 STEP_GROW = 2.0
@@ -41,6 +51,8 @@ MIN_STEP = 1e-14
 PSI_ROUNDING = 1e-14
 DIVERGED_X = 1e12
 INNER_GROW = 1.25
+SL_STEP_RATIO = 5.0   # step_ratio null: the single loop's
+SGD_STEP_RATIO = 1.0  # and sgd's
 
 
 class Penalty:
@@ -49,6 +61,7 @@ class Penalty:
         self.upper_grads = self.lower_grads = self.inner_steps = 0
         self.gscale = 0.0
         self.gam_max = None
+        self.ly = math.nan
 
     # h(v) = wf f(x, v) + g(x, v) and its y-gradient (full rows); w = sigmoid(x)
     def h_eval(self, x, w, v, wf, grad):
@@ -127,6 +140,7 @@ class Penalty:
         _, g0, _ = self.psi_eval(x0, w0, ys, z, sigma, True)
         gn = float(np.linalg.norm(g0))
         if not (gn > 0) or not math.isfinite(gn):
+            self.ly = math.nan
             return math.nan, z, ys
         delta = 1e-3 * (1.0 + float(np.linalg.norm(x0)))
         xt = x0 - delta * g0 / gn
@@ -134,6 +148,7 @@ class Penalty:
         zt, _, _ = self.inner_solve(xt, wt, z.copy(), 0.0, gam, 10 * s["inner_iters"], 1e-10)
         yst, _, _ = self.inner_solve(xt, wt, ys.copy(), sigma, gam, 10 * s["inner_iters"], 1e-10)
         _, g1, _ = self.psi_eval(xt, wt, yst, zt, sigma, True)
+        self.ly = float(np.linalg.norm(zt - z)) / delta  # the secant of y*(x) along the step
         return float(np.linalg.norm(g1 - g0)) / delta, z, ys
 
     def report(self, trace, k, x, z, sigma, psi_gn, gap):
@@ -217,6 +232,64 @@ class Penalty:
                 if auto and first_try:
                     alpha *= STEP_GROW
                 k += 1
+        elif s["variant"] == "single_loop":
+            if alpha is None:
+                # 1/L_psi, capped at ratio gamma sigma / L_y^2 (two time scales)
+                L, z, ys = self.secant_smoothness(x, z, ys, sigma, gam)
+                alpha = 1.0 / L if math.isfinite(L) and L > 0 else 1e-3
+                ratio = s["step_ratio"] if s["step_ratio"] is not None else SL_STEP_RATIO
+                ly = self.ly
+                ly2 = max(ly * ly, 1e-12) if math.isfinite(ly) and ly > 0 else 1.0
+                alpha = min(alpha, ratio * gam * sigma / ly2)
+            bu_k = min(s["batch_upper"], h.nv)
+            bl_k = min(s["batch_lower"], h.n)
+
+            def draw(n, kk):
+                return rng.choice(n, size=kk, replace=False) if kk > 0 else None
+
+            def directions(x, y, z, il, iu):
+                gz, gxz, vz = h.lower(x, z, idx=il)
+                gy, gxy, vy = h.lower(x, y, idx=il)
+                _, fx, fy = h.upper(x, y, idx=iu)
+                self.lower_grads += 2
+                self.upper_grads += 1
+                return fx + (gxy - gxz) / sigma, vy + sigma * fy, vz, (gy - gz) / sigma
+
+            hx = hy = hz = None
+            xp = yp = zp = None
+            while True:
+                if not (np.all(np.isfinite(x)) and np.all(np.isfinite(z)) and
+                        np.all(np.isfinite(ys))) or float(np.max(np.abs(x))) > DIVERGED_X:
+                    status = "diverged"
+                    break
+                if k % s["report_every"] == 0:
+                    last_report = k
+                    self.report(trace, k, x, z, sigma, psi_gn, gap)
+                if k >= s["max_iter"]:
+                    status = "max_iter"
+                    break
+                if tlim > 0 and trace.elapsed() >= tlim:
+                    status = "time_limit"
+                    break
+                sk = (1.0 + k / s["decay_k0"]) ** (-1.0 / 3.0) if s["decay_k0"] > 0 else 1.0
+                eta = min(1.0, s["momentum"] * sk * sk)
+                il = draw(h.n, bl_k)
+                iu = draw(h.nv, bu_k)
+                vx, vy, vz, gap = directions(x, ys, z, il, iu)
+                if k == 0 or eta >= 1.0:
+                    hx, hy, hz = vx, vy, vz
+                else:
+                    # the same sample at the old point
+                    ux, uy, uz, _ = directions(xp, yp, zp, il, iu)
+                    hx = vx + (1.0 - eta) * (hx - ux)
+                    hy = vy + (1.0 - eta) * (hy - uy)
+                    hz = vz + (1.0 - eta) * (hz - uz)
+                psi_gn = float(np.linalg.norm(hx))
+                xp, yp, zp = x, ys, z
+                z = z - gam * sk * hz
+                ys = ys - gam * sk * hy
+                x = x - alpha * sk * hx
+                k += 1
         else:
             if alpha is None:
                 L, z, ys = self.secant_smoothness(x, z, ys, sigma, gam)
@@ -267,7 +340,8 @@ class Penalty:
                 self.lower_grads += 2
                 gap = (gys - gzv) / sk
                 psi_gn = float(np.linalg.norm(gx))
-                ak = min(alpha, s["step_ratio"] * gam * sk)
+                ratio = s["step_ratio"] if s["step_ratio"] is not None else SGD_STEP_RATIO
+                ak = min(alpha, ratio * gam * sk)
                 x = x - ak * gx
                 k += 1
         if last_report != k:

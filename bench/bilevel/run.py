@@ -20,6 +20,7 @@ run. All traffic goes to 127.0.0.1; every wait is bounded; the daemon and the te
 directory are removed on any exit. Total run time is kept under --budget seconds (default 540).
 
 Usage: /usr/bin/python3 bench/bilevel/run.py [--quick] [--solvd PATH | --build DIR]
+       [--only SOLVER,...]   (re-run only those solvers' rows; the others are kept)
 """
 import argparse
 import datetime
@@ -262,6 +263,10 @@ def run_solvd(daemon, solver, schema, problem, time_limit, extra):
         if st != 200:
             res = job.get("result")
     progress = [d for e, d, _ in evs if e == "progress"]
+    # bilevel.penalty without exact_metrics: its objective is the exact F(x), null; the bench's
+    # validation loss is f(x_k, z_k), its metric upper_at_z
+    progress = [dict(d, objective=d["upper_at_z"]) if d.get("objective") is None and
+                d.get("upper_at_z") is not None else d for d in progress]
     first = next((t for e, d, t in evs if e == "status" and d.get("status") == "running"), None)
     return {"solver": solver, "id": jid, "params": params, "status": job["status"],
             "error": job.get("error"), "wall_s": wall, "progress": progress,
@@ -587,6 +592,161 @@ def findings(instances):
     return out
 
 
+# ---- --only: a partial re-run replaces its own rows of the previous section ----
+
+def read_section(path):
+    """The text between the bilevel markers of path ('' when absent)."""
+    begin, end = "<!-- BEGIN bilevel -->", "<!-- END bilevel -->"
+    if not os.path.exists(path):
+        return ""
+    with open(path) as fh:
+        old = fh.read()
+    if begin not in old or end not in old:
+        return ""
+    return old[old.index(begin) + len(begin):old.index(end)].strip("\n")
+
+
+def section_targets(text):
+    """{instance: common target} from a section's per-instance paragraphs."""
+    out, name = {}, None
+    for line in text.split("\n"):
+        m = re.match(r"### (\S+): ", line)
+        if m:
+            name = m.group(1)
+        m = re.search(r"Common target: ([0-9.eE+-]+)\.", line)
+        if m and name:
+            out[name] = float(m.group(1))
+    return out
+
+
+def row_keys(lines):
+    """(group, label) for each table row of a section's lines (None for other lines): groups
+    are the time table, the pair table per instance and each instance's table."""
+    keys, table, inst = [], None, None
+    for line in lines:
+        m = re.match(r"### (\S+): ", line)
+        if m:
+            inst, table = m.group(1), "inst"
+        elif line.startswith("**Time (s) to the common target**"):
+            table = "time"
+        elif line.startswith("**solvd versus numpy"):
+            table = "pair"
+        if line.startswith("| ") and not line.startswith("| run |") and \
+                not line.startswith("| instance |"):
+            cells = [c.strip() for c in line.strip("|").split("|")]
+            if table == "time":
+                keys.append((("time",), cells[0]))
+            elif table == "pair":
+                keys.append((("pair", cells[0]), cells[1]))
+            elif table == "inst":
+                keys.append((("inst", inst), cells[0]))
+            else:
+                keys.append(None)
+        else:
+            keys.append(None)
+    return keys
+
+
+def merge_section(old, new, labels, meta, only):
+    """The previous section with the rows of `labels` replaced by (or, when new, added from)
+    the partial run's section; a line under the run line says which rows were re-run, and the
+    findings that the tables decide are recomputed from the merged tables."""
+    olines, nlines = old.split("\n"), new.split("\n")
+    nkeys = row_keys(nlines)
+    fresh = {k: l for k, l in zip(nkeys, nlines) if k and k[1] in labels}
+    okeys = row_keys(olines)
+    out, used = [], set()
+    note = f"Rows of {', '.join(only)} (and their numpy peers) re-run "
+    for i, (line, k) in enumerate(zip(olines, okeys)):
+        if line.startswith(note) or (line == "" and i + 1 < len(olines) and
+                                     olines[i + 1].startswith(note)):
+            continue  # the note of an earlier partial run of the same solvers
+        if k in fresh:
+            out.append(fresh[k])
+            used.add(k)
+        elif not (k and k[1] in labels):
+            out.append(line)
+        nxt = okeys[i + 1] if i + 1 < len(okeys) else None
+        if k and (nxt is None or nxt[0] != k[0]):  # the group's last row: add its new rows
+            for fk, fl in fresh.items():
+                if fk[0] == k[0] and fk not in used:
+                    out.append(fl)
+                    used.add(fk)
+        if line.startswith("Run ") and "reproduces it" in line:
+            out.append("")
+            out.append(f"{note}{meta['date']} with `run.py --only {','.join(only)}` (load "
+                       f"average {meta['load_before']} before, {meta['load_after']} after), "
+                       f"timed against the common targets of the run above; the other rows, "
+                       f"the plots and the findings on per-iteration ratios and first reports "
+                       f"are that run's (the findings on the common target are recomputed).")
+    return refresh_findings(out)
+
+
+def refresh_findings(lines):
+    """Recomputes the 'first to the common target' and 'never at it' findings from the merged
+    time table (the other findings keep their text)."""
+    keys = row_keys(lines)
+    head = next((l for l in lines if l.startswith("| run | ") and "(<=" in l), None)
+    if head is None:
+        return "\n".join(lines)
+    insts = [c.strip().split(" ")[0] for c in head.strip("|").split("|")[1:]]
+    times = {}
+    for line, k in zip(lines, keys):
+        if k and k[0] == ("time",):
+            times[k[1]] = [c.strip() for c in line.strip("|").split("|")[1:]]
+
+    def num(c):
+        try:
+            return float(c)
+        except ValueError:
+            return None
+
+    first, never = {}, []
+    for j, name in enumerate(insts):
+        done = [(num(v[j]), lab) for lab, v in times.items() if num(v[j]) is not None]
+        if done:
+            best = min(done)
+            sv = [d for d in done if "_numpy" not in d[1]]
+            txt = f"{name}: first to the common target {best[1]} ({best[0]:.3g} s)"
+            if sv and min(sv) != best:
+                txt += f", first solvd run {min(sv)[1]} ({min(sv)[0]:.3g} s)"
+            first[name] = f"- {txt}."
+    for lab, v in times.items():
+        if all(c == "n/r" for c in v):
+            never.append(lab)
+    out = []
+    for line in lines:
+        m = re.match(r"- (\S+): first to the common target ", line)
+        if m and m.group(1) in first:
+            out.append(first[m.group(1)])
+        elif line.startswith("- Never at the common target"):
+            if never:
+                out.append("- Never at the common target within the time limit and the "
+                           "default iteration budget: " + ", ".join(never) + ".")
+        else:
+            out.append(line)
+    return "\n".join(out)
+
+
+def merge_raw(path, raw, meta):
+    """The previous results.json with the re-run labels' runs replaced, and a note of the
+    partial run in its meta."""
+    try:
+        with open(path) as fh:
+            old = json.load(fh)
+    except (OSError, ValueError):
+        return {"meta": meta, "missing": [], "runs": raw}
+    by = {r["instance"]: r for r in old.get("runs", [])}
+    for r in raw:
+        o = by.setdefault(r["instance"], {"instance": r["instance"], "problem": r["problem"],
+                                          "solvd": {}, "numpy": {}})
+        o["solvd"].update(r["solvd"])
+        o["numpy"].update(r["numpy"])
+    m = old.get("meta", {})
+    m.setdefault("partial_runs", []).append(meta)
+    return {"meta": m, "missing": old.get("missing", []), "runs": list(by.values())}
+
+
 def write_section(path, text):
     begin, end = "<!-- BEGIN bilevel -->", "<!-- END bilevel -->"
     block = f"{begin}\n{text}\n{end}\n"
@@ -733,6 +893,8 @@ def bench_instance(daemon, I, configs, schemas, args, tmp, raw):
     # the common target: 90% of the largest decrease of the validation loss any run reached
     allbest = [row["best_obj"] for row in rows if row.get("best_obj") is not None]
     target = F0 - TARGET_FRACTION * (F0 - min(allbest)) if allbest else None
+    if args.only and I["name"] in args.prev_targets:  # the kept rows were timed against it
+        target = args.prev_targets[I["name"]]
     traces = {}
     for row in rows:
         tr = row.pop("trace", None)
@@ -793,7 +955,18 @@ def main():
     ap.add_argument("--out-dir", default=HERE)
     ap.add_argument("--results", default=os.path.join(ROOT, "bench", "RESULTS.md"))
     ap.add_argument("--no-results", action="store_true", help="leave bench/RESULTS.md alone")
+    ap.add_argument("--only", help="comma-separated solvers: run only their configurations and "
+                    "replace only their rows of the bilevel section (and of RESULTS.md, "
+                    "results.json), timed against the section's common targets; plots are "
+                    "left alone")
     args = ap.parse_args()
+    args.only = [s for s in (args.only or "").split(",") if s]
+    args.prev_section, args.prev_targets = "", {}
+    if args.only:
+        args.prev_section = read_section(args.results)
+        if not args.prev_section:
+            sys.exit(f"bench/bilevel: --only needs a bilevel section in {args.results}")
+        args.prev_targets = section_targets(args.prev_section)
     t_start = time.time()
     tmp = tempfile.mkdtemp(prefix="solvd-bench-bilevel.", dir="/var/tmp")
     daemon = None
@@ -825,6 +998,8 @@ def main():
         out_instances, raw = [], []
         configs = []
         for s in solvers:
+            if args.only and s not in args.only:
+                continue
             props = (schemas.get(s) or {}).get("properties", {})
             over = {k: v for k, v in DEFAULT_OVERRIDES.get(s, {}).items() if k in props}
             configs.append({"solver": s, "params": over, "label": s, "suffix": ""})
@@ -854,13 +1029,20 @@ def main():
                 "python": platform.python_version(), "total_s": time.time() - t_start,
                 "notes": notes()}
         text = section(meta, out_instances, missing)
+        rj = os.path.join(args.out_dir, "results.json")
+        out = {"meta": meta, "missing": missing, "runs": raw}
+        if args.only:
+            labels = [c["label"] for c in configs] + \
+                [peer_label(c) for c in configs if c["solver"] in PEERS]
+            text = merge_section(args.prev_section, text, labels, meta, args.only)
+            out = merge_raw(rj, raw, meta)
         os.makedirs(args.out_dir, exist_ok=True)
-        with open(os.path.join(args.out_dir, "results.json"), "w") as fh:
-            json.dump({"meta": meta, "missing": missing, "runs": raw}, fh, default=float,
-                      separators=(",", ":"))
+        with open(rj, "w") as fh:
+            json.dump(out, fh, default=float, separators=(",", ":"))
         with open(os.path.join(args.out_dir, "RESULTS.md"), "w") as fh:
             fh.write(text + "\n")
-        plots(out_instances, args.out_dir)
+        if not args.only:
+            plots(out_instances, args.out_dir)
         if not args.no_results:
             write_section(args.results, text)
             log(f"wrote the bilevel section of {args.results}")

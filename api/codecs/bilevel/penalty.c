@@ -82,6 +82,7 @@ static int penalty_run(const json_t *problem, const json_t *params, const sv_cod
     json_object_set_new(r, "gamma", sv_codec_real(info.gamma));
     json_object_set_new(r, "psi_grad_norm", sv_codec_real(info.psi_grad_norm));
     json_object_set_new(r, "penalty_gap", sv_codec_real(info.penalty_gap));
+    json_object_set_new(r, "y_sensitivity", sv_codec_real(info.y_sensitivity));
     json_object_set_new(r, "oracle_calls",
                         json_pack("{s:I, s:I, s:I}", "upper_grads", (json_int_t)info.upper_grads,
                                   "lower_grads", (json_int_t)info.lower_grads, "inner_steps",

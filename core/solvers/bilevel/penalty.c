@@ -7,13 +7,26 @@
  *   y_s <- projected gradient on sigma f(x_k, .) + g(x_k, .) over Y, likewise
  *   x_{k+1} = P_X(x_k - alpha grad psi_sigma(x_k)), alpha halved until psi_sigma decreases by the
  *   usual sufficient-decrease test of projected gradient, then doubled for the next try.
- * Single loop, iteration k with fresh mini-batches and sigma_k = max(sigma, sigma0/(k+1)^decay):
+ * Single loop (the paper's), iteration k at a fixed sigma with one fresh sample xi_k (a lower
+ * batch B and an upper batch U) for all three directions,
+ *   v_z(p; xi) = grad_y g(x, z; B),  v_y(p; xi) = grad_y g(x, y; B) + sigma grad_y f(x, y; U),
+ *   v_x(p; xi) = grad_x f(x, y; U) + (grad_x g(x, y; B) - grad_x g(x, z; B)) / sigma
+ * at the point p = (x, y, z), and the momentum-assisted (STORM) estimators
+ *   h^k = v(p_k; xi_k) + (1 - eta_k) (h^{k-1} - v(p_{k-1}; xi_k)),   h^0 = v(p_0; xi_0),
+ * the same sample at the new and the old point; then
+ *   z <- P_Y(z - gamma_k h_z),  y <- P_Y(y - gamma_k h_y),  x <- P_X(x - alpha_k h_x)
+ * with gamma_k = gamma s_k, alpha_k = alpha s_k, s_k = (1 + k/decay_k0)^(-1/3) and
+ * eta_k = min(1, momentum s_k^2) (the STORM coupling of the momentum to the squared step); alpha
+ * null: min(1/L_psi, step_ratio gamma sigma / L_y^2) from secants at x0 (two time scales).
+ * Sgd (a baseline, not the paper's), iteration k with fresh mini-batches and
+ * sigma_k = max(sigma, sigma0/(k+1)^decay):
  *   z <- P_Y(z - gamma grad_y g(x, z))
  *   y <- P_Y(y - gamma (grad_y g(x, y) + sigma_k grad_y f(x, y)))
  *   x <- P_X(x - alpha_k (grad_x f(x, y) + (grad_x g(x, y) - grad_x g(x, z)) / sigma_k))
- * with alpha_k = min(alpha, step_ratio gamma sigma_k). The z and y steps share one lower batch and
- * the two grad_x g terms another, so that the noise common to a pair cancels in y - z, the
- * quantity that grad psi_sigma divides by sigma. */
+ * with alpha_k = min(alpha, step_ratio gamma sigma_k).
+ * In both stochastic variants the z and y terms share their lower samples (and the two grad_x g
+ * terms theirs), so that the noise common to a pair cancels in y - z, the quantity that
+ * grad psi_sigma divides by sigma. */
 #include "core/solvers/bilevel/penalty.h"
 
 #include <math.h>
@@ -25,6 +38,9 @@ typedef struct {
     const sv_bl_problem *p;
     int dx, dy;
     double *xt, *gx, *tx, *zt, *yst, *gy, *ty, *vt, *fx0;
+    /* single loop: the previous point, the estimators h, the directions v at the new point
+     * and u at the old one, and a scratch pair */
+    double *xp, *yp, *zp, *hx, *hy, *hz, *vx, *vy, *vz, *ux, *uy, *uz, *sx, *sy;
     double *work;             /* sv_bl_work_size(p) */
     int *iu, *il;             /* batch indices */
     long upper_grads, lower_grads, inner_steps;
@@ -38,6 +54,10 @@ typedef struct {
 typedef struct {
     pen_ws *w;
     double fz, lres, F, hg, psi_gn, gap, sigma;
+    double derr;         /* single loop with exact_metrics: |h_x - v_x| of the last step, its x
+                          * direction against the full-oracle direction at the point where it
+                          * was taken; else NaN */
+    int have_dir;        /* single loop: a step has been taken (w->hx at w->xp, yp, zp) */
 } pen_state;
 
 static int check_problem(const sv_bl_problem *p, sv_err *e);
@@ -48,40 +68,49 @@ static double inner_solve(pen_ws *w, const double *x, double *v, double wf, doub
 static double psi_eval(pen_ws *w, const double *x, const double *ys, const double *z,
                        double sigma, double *gx, double *gap);
 static double secant_smoothness(pen_ws *w, const double *x0, double *z, double *ys,
-                                double sigma, double gam, const penalty_settings *s, sv_loop *L);
+                                double sigma, double gam, const penalty_settings *s, sv_loop *L,
+                                double *Ly);
 static void measure(pen_state *st, const double *x, const double *z, int exact, sv_loop *L);
 static int metrics(void *ctx, sv_metric *m, int cap);
 
 /* ================================ settings ================================ */
 
-static const char *const variant_choices[] = {"double_loop", "single_loop", NULL};
+static const char *const variant_choices[] = {"double_loop", "single_loop", "sgd", NULL};
 
 const sv_param_spec penalty_params[] = {
     SV_P_ENUM(penalty_settings, variant, variant_choices, BLP_DEFAULT_VARIANT,
               "double_loop: inner projected-gradient solves and backtracking steps on psi_sigma; "
-              "single_loop: the fully single-loop stochastic variant on mini-batches"),
+              "single_loop: the paper's fully single loop (momentum-assisted STORM estimators, "
+              "mini-batches, fixed sigma); sgd: baseline projected SGD with sigma decreasing to "
+              "its target (not the paper's algorithm)"),
     SV_P_NUMBER_GT(penalty_settings, sigma, 0, 1e6, BLP_DEFAULT_SIGMA,
-                   "penalty parameter (the target for the single loop); psi_sigma is within "
-                   "O(sigma) of F"),
+                   "penalty parameter (fixed; the target of sgd's decreasing sigma_k); psi_sigma "
+                   "is within O(sigma) of F"),
     SV_P_NUMBER_GT(penalty_settings, sigma0, 0, 1e6, BLP_DEFAULT_SIGMA0,
-                   "single loop: sigma_k = max(sigma, sigma0 / (k+1)^sigma_decay)"),
+                   "sgd: sigma_k = max(sigma, sigma0 / (k+1)^sigma_decay)"),
     SV_P_NUMBER(penalty_settings, sigma_decay, 0, 10, BLP_DEFAULT_SIGMA_DECAY,
-                "single loop: decay exponent of sigma_k"),
+                "sgd: decay exponent of sigma_k"),
     SV_P_NUMBER_GT(penalty_settings, alpha, 0, INFINITY, NAN,
-                   "x step; null: automatic (double loop backtracks from 1, single loop 1/L by a "
-                   "secant estimate)"),
+                   "x step; null: automatic (double loop backtracks from 1, single loop and sgd "
+                   "1/L by a secant estimate)"),
     SV_P_NUMBER_GT(penalty_settings, gamma, 0, INFINITY, NAN, "y and z step; null: 1 / L_g"),
-    SV_P_NUMBER_GT(penalty_settings, step_ratio, 0, 1e12, BLP_DEFAULT_STEP_RATIO,
-                   "single loop: x steps are at most step_ratio * gamma * sigma_k (two time "
-                   "scales)"),
+    SV_P_NUMBER_GT(penalty_settings, step_ratio, 0, 1e12, NAN,
+                   "single loop and sgd: x steps are at most step_ratio * gamma * sigma (sgd: "
+                   "sigma_k; single loop: divided by L_y^2; two time scales); null: 5 (single "
+                   "loop), 1 (sgd)"),
+    SV_P_NUMBER_GT(penalty_settings, momentum, 0, 1, BLP_DEFAULT_MOMENTUM,
+                   "single loop: eta_k = min(1, momentum s_k^2), the fresh sample's weight in "
+                   "the momentum estimators; 1: none"),
+    SV_P_NUMBER(penalty_settings, decay_k0, 0, 1e12, BLP_DEFAULT_DECAY_K0,
+                "single loop: step factor s_k = (1 + k / decay_k0)^(-1/3); 0: constant steps"),
     SV_P_INT(penalty_settings, inner_iters, 1, 1e7, BLP_DEFAULT_INNER_ITERS,
              "double loop: most projected-gradient steps per inner solve"),
     SV_P_NUMBER(penalty_settings, inner_tol, 0, INFINITY, BLP_DEFAULT_INNER_TOL,
                 "double loop: inner solves stop at this gradient-mapping norm"),
     SV_P_INT(penalty_settings, batch_upper, 0, 1e9, BLP_DEFAULT_BATCH,
-             "single loop: validation rows per batch (0: all)"),
+             "single loop and sgd: validation rows per batch (0: all)"),
     SV_P_INT(penalty_settings, batch_lower, 0, 1e9, BLP_DEFAULT_BATCH,
-             "single loop: training rows per batch (0: all)"),
+             "single loop and sgd: training rows per batch (0: all)"),
     SV_CONTROL_PARAMS(penalty_settings, ctl, BLP_DEFAULT_TOL,
                       "double loop: stop when the gradient mapping of psi_sigma is at most tol",
                       BLP_DEFAULT_MAX_ITER, BLP_DEFAULT_REPORT_EVERY),
@@ -124,7 +153,7 @@ static int ws_alloc(pen_ws *w, const sv_bl_problem *p, const penalty_settings *s
     w->dx = p->dx;
     w->dy = p->dy;
     size_t nw = sv_bl_work_size(p);
-    size_t total = 4 * (size_t)p->dx + 5 * (size_t)p->dy + nw;
+    size_t total = 10 * (size_t)p->dx + 14 * (size_t)p->dy + nw;
     double *b = calloc(total, sizeof *b);
     long ku = s->batch_upper > 0 ? s->batch_upper : 1, kl = s->batch_lower > 0 ? s->batch_lower : 1;
     if (ku > p->n_upper && p->n_upper > 0)
@@ -150,7 +179,14 @@ static int ws_alloc(pen_ws *w, const sv_bl_problem *p, const penalty_settings *s
     w->gy = w->yst + dy;
     w->ty = w->gy + dy;
     w->vt = w->ty + dy;
-    w->work = w->vt + dy;
+    double *q = w->vt + dy;
+    double **vx[] = {&w->xp, &w->hx, &w->vx, &w->ux, &w->sx};
+    for (size_t i = 0; i < sizeof vx / sizeof *vx; i++, q += dx)
+        *vx[i] = q;
+    double **vy[] = {&w->yp, &w->zp, &w->hy, &w->hz, &w->vy, &w->vz, &w->uy, &w->uz, &w->sy};
+    for (size_t i = 0; i < sizeof vy / sizeof *vy; i++, q += dy)
+        *vy[i] = q;
+    w->work = q;
     return SV_OK;
 }
 
@@ -262,10 +298,14 @@ static double psi_eval(pen_ws *w, const double *x, const double *ys, const doubl
 
 /* A secant estimate of psi_sigma's smoothness at x0: gradients (with accurate inner solves) at
  * x0 and at a small step along the negative gradient. z, ys are left at the x0 solutions. NaN
- * once L says stop. */
+ * once L says stop. *Ly (may be NULL) gets the secant of y*(x) along the same step,
+ * |z*(x0 + d) - z*(x0)| / |d| (NaN where the estimate fails). */
 static double secant_smoothness(pen_ws *w, const double *x0, double *z, double *ys,
-                                double sigma, double gam, const penalty_settings *s, sv_loop *L)
+                                double sigma, double gam, const penalty_settings *s, sv_loop *L,
+                                double *Ly)
 {
+    if (Ly)
+        *Ly = NAN;
     const int dx = w->dx, dy = w->dy;
     double gz = gam, gy = gam, gap;
     inner_solve(w, x0, z, 0.0, &gz, 10 * s->inner_iters, 1e-10, L);
@@ -287,10 +327,41 @@ static double secant_smoothness(pen_ws *w, const double *x0, double *z, double *
     if (sv_loop_stopped(L))
         return NAN;
     psi_eval(w, w->xt, w->yst, w->zt, sigma, w->gx, &gap);
+    if (Ly) {
+        double dz = 0.0;
+        for (int i = 0; i < dy; i++)
+            dz += (w->zt[i] - z[i]) * (w->zt[i] - z[i]);
+        *Ly = sqrt(dz) / delta;
+    }
     double dg = 0.0;
     for (int j = 0; j < dx; j++)
         dg += (w->gx[j] - w->fx0[j]) * (w->gx[j] - w->fx0[j]);
     return sqrt(dg) / delta;
+}
+
+/* The single loop's three directions at the point (x, y, z) on the sample (pl, pu): vz =
+ * grad_y g(x, z), vy = grad_y g(x, y) + sigma grad_y f(x, y), vx = grad_x f(x, y) +
+ * (grad_x g(x, y) - grad_x g(x, z)) / sigma. For the row-free classes "the same sample" is the
+ * same noise draw: both lower calls start from the generator state r0 (*rng is left after the
+ * upper call, so the caller can replay the whole sample at another point). Returns the penalty
+ * term (g(x, y) - g(x, z)) / sigma on the sample. */
+static double sl_directions(pen_ws *w, const double *x, const double *y, const double *z,
+                            double sigma, const sv_bl_batch *pl, const sv_bl_batch *pu,
+                            sv_rng *rng, sv_rng r0, double *vx, double *vy, double *vz)
+{
+    const sv_bl_problem *p = w->p;
+    *rng = r0;
+    double gz = sv_bl_lower(p, x, z, pl, w->sx, vz, w->work);
+    *rng = r0;
+    double gy = sv_bl_lower(p, x, y, pl, vx, vy, w->work);
+    sv_axpy(w->dx, -1.0, w->sx, vx);
+    sv_scal(w->dx, 1.0 / sigma, vx);
+    sv_bl_upper(p, x, y, pu, w->sx, w->sy, w->work);
+    sv_axpy(w->dx, 1.0, w->sx, vx);
+    sv_axpy(w->dy, sigma, w->sy, vy);
+    w->lower_grads += 2;
+    w->upper_grads += 1;
+    return (gy - gz) / sigma;
 }
 
 /* The full-oracle values of a report at (x, z); with exact, also the exact F(x) and |grad F(x)|
@@ -301,9 +372,23 @@ static void measure(pen_state *st, const double *x, const double *z, int exact, 
     const sv_bl_problem *p = w->p;
     st->fz = sv_bl_upper(p, x, z, NULL, NULL, NULL, w->work);
     st->lres = sv_bl_lower_residual(p, x, z, w->work);
-    st->F = st->hg = NAN;
-    if (exact)
-        sv_bl_exact_metrics(p, x, z, w->vt, w->tx, w->work, &st->F, &st->hg, L);
+    st->F = st->hg = st->derr = NAN;
+    if (!exact)
+        return;
+    sv_bl_exact_metrics(p, x, z, w->vt, w->tx, w->work, &st->F, &st->hg, L);
+    if (st->have_dir && !sv_loop_stopped(L)) {
+        /* the last x direction h_x (taken at xp, yp, zp) against the full-oracle v_x there:
+         * grad_x f + (grad_x g(xp, yp) - grad_x g(xp, zp)) / sigma (into gx) */
+        sv_bl_upper(p, w->xp, w->yp, NULL, w->gx, NULL, w->work);
+        sv_bl_lower(p, w->xp, w->yp, NULL, w->tx, NULL, w->work);
+        sv_axpy(w->dx, 1.0 / st->sigma, w->tx, w->gx);
+        sv_bl_lower(p, w->xp, w->zp, NULL, w->tx, NULL, w->work);
+        sv_axpy(w->dx, -1.0 / st->sigma, w->tx, w->gx);
+        double d = 0.0;
+        for (int j = 0; j < w->dx; j++)
+            d += (w->hx[j] - w->gx[j]) * (w->hx[j] - w->gx[j]);
+        st->derr = sqrt(d);
+    }
 }
 
 /* The metrics of a report (core/control.h). upper_objective is the exact F(x), the report's
@@ -311,7 +396,7 @@ static void measure(pen_state *st, const double *x, const double *z, int exact, 
 static int metrics(void *ctx, sv_metric *m, int cap)
 {
     const pen_state *st = ctx;
-    if (cap < 9)
+    if (cap < 10)
         return 0;
     m[0] = (sv_metric){"upper_objective", st->F};
     m[1] = (sv_metric){"hypergrad_norm", st->hg};
@@ -322,7 +407,8 @@ static int metrics(void *ctx, sv_metric *m, int cap)
     m[6] = (sv_metric){"upper_at_z", st->fz};
     m[7] = (sv_metric){"upper_grads", (double)st->w->upper_grads};
     m[8] = (sv_metric){"lower_grads", (double)st->w->lower_grads};
-    return 9;
+    m[9] = (sv_metric){"x_direction_error", st->derr};
+    return 10;
 }
 
 /* ================================ solve ================================ */
@@ -336,6 +422,7 @@ int penalty_solve(const sv_bl_problem *p, const penalty_settings *s, const sv_mo
     sv_info_init(&info->base);
     info->sigma = info->alpha = info->gamma = info->psi_grad_norm = NAN;
     info->penalty_gap = info->lower_residual = info->hypergrad_norm = info->F = NAN;
+    info->y_sensitivity = NAN;
     int rc;
     if ((rc = check_problem(p, e)) != SV_OK || (rc = penalty_check_settings(s, e)) != SV_OK)
         return rc;
@@ -344,7 +431,7 @@ int penalty_solve(const sv_bl_problem *p, const penalty_settings *s, const sv_mo
 
     pen_ws w;
     pen_state st = {.w = &w, .fz = NAN, .lres = NAN, .F = NAN, .hg = NAN, .psi_gn = NAN,
-                    .gap = NAN, .sigma = s->sigma};
+                    .gap = NAN, .sigma = s->sigma, .derr = NAN, .have_dir = 0};
     sv_loop L;
     sv_loop_begin(&L, &s->ctl, mon, metrics, &st);
     if (ws_alloc(&w, p, s) != SV_OK)
@@ -463,10 +550,81 @@ int penalty_solve(const sv_bl_problem *p, const penalty_settings *s, const sv_mo
             if (auto_alpha && first_try)
                 alpha *= BLP_STEP_GROW;
         }
-    } else {
-        /* ---- single loop ---- */
+    } else if (s->variant == BLP_VARIANT_SINGLE_LOOP) {
+        /* ---- the paper's single loop: STORM estimators at a fixed sigma ---- */
         if (isnan(alpha)) {
-            double Lpsi = secant_smoothness(&w, x, z, ys, sigma, gam, s, &L);
+            /* 1 / L_psi, and two time scales: x may move only as fast as y and z can follow.
+             * A step of x moves y*(x) by L_y times as much, and the tracking error re-enters
+             * the x direction divided by sigma, hence alpha <= ratio gamma sigma / L_y^2. */
+            double Ly;
+            double Lpsi = secant_smoothness(&w, x, z, ys, sigma, gam, s, &L, &Ly);
+            alpha = isfinite(Lpsi) && Lpsi > 0 ? 1.0 / Lpsi : 1e-3;
+            double ratio = isnan(s->step_ratio) ? BLP_SL_STEP_RATIO : s->step_ratio;
+            double ly2 = isfinite(Ly) && Ly > 0 ? fmax(Ly * Ly, 1e-12) : 1.0;
+            alpha = fmin(alpha, ratio * gam * sigma / ly2);
+            info->y_sensitivity = Ly;
+        }
+        for (;; k++) {
+            st.psi_gn = psi_gn;
+            st.gap = gap;
+            int diverged = !sv_all_finite(dx, x) || !sv_all_finite(dy, z) ||
+                           !sv_all_finite(dy, ys) || sv_nrminf(dx, x) > BLP_DIVERGED_X;
+            if (!diverged && !sv_loop_stopped(&L) && k % every == 0)
+                measure(&st, x, z, s->exact_metrics, &L);
+            if (sv_loop_check(&L, k, st.F, diverged, 0))
+                break;
+            double sk = s->decay_k0 > 0 ? cbrt(1.0 / (1.0 + (double)k / s->decay_k0)) : 1.0;
+            double eta = fmin(1.0, s->momentum * sk * sk);
+            /* one sample xi_k for the three directions: NULL (full) when the size is 0 */
+            sv_bl_batch bl = {w.il, 0, &rng}, bu = {w.iu, 0, &rng};
+            const sv_bl_batch *pl = NULL, *pu = NULL;
+            if (s->batch_lower > 0) {
+                bl.k = p->n_lower > 0 ? sv_bl_draw_batch(p, SV_BL_LOWER, (int)s->batch_lower,
+                                                         &rng, w.il)
+                                      : (int)s->batch_lower;
+                pl = &bl;
+            }
+            if (s->batch_upper > 0) {
+                bu.k = p->n_upper > 0 ? sv_bl_draw_batch(p, SV_BL_UPPER, (int)s->batch_upper,
+                                                         &rng, w.iu)
+                                      : (int)s->batch_upper;
+                pu = &bu;
+            }
+            sv_rng r0 = rng;
+            gap = sl_directions(&w, x, ys, z, sigma, pl, pu, &rng, r0, w.vx, w.vy, w.vz);
+            if (k == 0 || eta >= 1.0) {
+                sv_copy(dx, w.vx, w.hx);
+                sv_copy(dy, w.vy, w.hy);
+                sv_copy(dy, w.vz, w.hz);
+            } else {
+                /* h = v(p_k) + (1 - eta) (h - v(p_{k-1})), the same sample at both points */
+                sv_rng r1 = rng;
+                sl_directions(&w, w.xp, w.yp, w.zp, sigma, pl, pu, &rng, r0, w.ux, w.uy,
+                              w.uz);
+                rng = r1;
+                for (int j = 0; j < dx; j++)
+                    w.hx[j] = w.vx[j] + (1.0 - eta) * (w.hx[j] - w.ux[j]);
+                for (int i = 0; i < dy; i++) {
+                    w.hy[i] = w.vy[i] + (1.0 - eta) * (w.hy[i] - w.uy[i]);
+                    w.hz[i] = w.vz[i] + (1.0 - eta) * (w.hz[i] - w.uz[i]);
+                }
+            }
+            psi_gn = sv_nrm2(dx, w.hx);
+            sv_copy(dx, x, w.xp);
+            sv_copy(dy, ys, w.yp);
+            sv_copy(dy, z, w.zp);
+            st.have_dir = 1;
+            sv_axpy(dy, -gam * sk, w.hz, z);
+            sv_bl_project_y(p, z);
+            sv_axpy(dy, -gam * sk, w.hy, ys);
+            sv_bl_project_y(p, ys);
+            sv_axpy(dx, -alpha * sk, w.hx, x);
+            sv_bl_project_x(p, x);
+        }
+    } else {
+        /* ---- sgd: the baseline with a decreasing sigma_k (not the paper's algorithm) ---- */
+        if (isnan(alpha)) {
+            double Lpsi = secant_smoothness(&w, x, z, ys, sigma, gam, s, &L, NULL);
             alpha = isfinite(Lpsi) && Lpsi > 0 ? 1.0 / Lpsi : 1e-3;
         }
         for (;; k++) {
@@ -531,7 +689,8 @@ int penalty_solve(const sv_bl_problem *p, const penalty_settings *s, const sv_mo
             psi_gn = sv_nrm2(dx, w.gx);
             /* two time scales: x may move only as fast as y and z can follow, alpha_k <=
              * step_ratio gamma sigma_k */
-            double ak = fmin(alpha, s->step_ratio * gam * sk);
+            double ak =
+                fmin(alpha, (isnan(s->step_ratio) ? BLP_SGD_STEP_RATIO : s->step_ratio) * gam * sk);
             sv_axpy(dx, -ak, w.gx, x);
             sv_bl_project_x(p, x);
         }

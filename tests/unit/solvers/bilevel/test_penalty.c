@@ -92,10 +92,10 @@ static void test_quadratic_box(void **state)
     sv_bl_quadratic_free(&q);
 }
 
-/* The single loop: exact oracles (no noise), then noisy mini-batch oracles. sigma decreases from
- * sigma0 = 1 to its target 0.01; the error ends at the O(sigma) bias, and with noise within a
- * few times that. */
-static void test_quadratic_single_loop(void **state)
+/* The sgd baseline: exact oracles (no noise), then noisy mini-batch oracles. sigma decreases
+ * from sigma0 = 1 to its target 0.01; the error ends at the O(sigma) bias, and with noise within
+ * a few times that. */
+static void test_quadratic_sgd(void **state)
 {
     (void)state;
     for (int noisy = 0; noisy <= 1; noisy++) {
@@ -107,7 +107,7 @@ static void test_quadratic_single_loop(void **state)
         sv_bl_quadratic_bind(&q, &p);
         penalty_settings s;
         penalty_settings_default(&s);
-        s.variant = BLP_VARIANT_SINGLE_LOOP;
+        s.variant = BLP_VARIANT_SGD;
         s.sigma = 1e-2;
         s.sigma0 = 1.0;
         s.sigma_decay = 1.0;
@@ -122,7 +122,7 @@ static void test_quadratic_single_loop(void **state)
         assert_int_equal(info.base.status, SV_MAX_ITER);
         assert_true(info.sigma == 1e-2);
         double err = sv_test_dist(5, x, xs);
-        printf("penalty single loop (%s): |x - x*| = %.3e, lower residual %.2e\n",
+        printf("penalty sgd (%s): |x - x*| = %.3e, lower residual %.2e\n",
                noisy ? "noise 0.1, batch 16" : "exact oracles", err, info.lower_residual);
         assert_true(err <= (noisy ? 3e-2 : 1.2e-2));
         assert_true(info.lower_grads > 0 && info.upper_grads > 0);
@@ -312,7 +312,7 @@ static void test_objective_one_meaning(void **state)
     sv_bl_problem p;
     sv_bl_quadratic_bind(&q, &p);
     double *work = calloc(sv_bl_work_size(&p), sizeof *work);
-    for (int variant = 0; variant <= 1; variant++) {
+    for (int variant = 0; variant <= 2; variant++) {
         penalty_settings s;
         penalty_settings_default(&s);
         s.variant = variant;
@@ -369,7 +369,7 @@ static void test_inner_loops_poll(void **state)
     sv_test_bl_quadratic_5x8(&q, 0.0, 0.0);
     sv_bl_problem p;
     sv_bl_quadratic_bind(&q, &p);
-    for (int variant = 0; variant <= 1; variant++) {
+    for (int variant = 0; variant <= 2; variant++) {
         penalty_settings s;
         penalty_settings_default(&s);
         s.variant = variant;
@@ -416,6 +416,216 @@ static void test_inner_loops_poll(void **state)
     assert_int_equal(info.inner_steps, steps3);
     assert_true(sv_test_dist(5, x, x3) == 0.0);
     sv_bl_quadratic_free(&q);
+}
+
+/* The paper's single loop at a fixed sigma = 0.01 on the quadratic (closed-form x*). With exact
+ * oracles the momentum estimators' error decays geometrically, so the method is gradient descent
+ * on (z, y, x) in the limit and lands on the double loop's x_sigma (to 1e-8), which is within
+ * O(sigma) of x* (9.9e-3 at this sigma); with noisy batches of 16 it ends within a few times
+ * that. */
+static void run_single_loop(const sv_bl_problem *p, double noise_batch, double momentum,
+                            uint64_t seed, long max_iter, double *x, double *y,
+                            penalty_info *info)
+{
+    penalty_settings s;
+    penalty_settings_default(&s);
+    s.variant = BLP_VARIANT_SINGLE_LOOP;
+    s.sigma = 1e-2;
+    s.momentum = momentum;
+    s.ctl.max_iter = max_iter;
+    s.batch_lower = s.batch_upper = (long)noise_batch;
+    s.exact_metrics = 0;
+    s.ctl.report_every = 1000;
+    s.seed = seed;
+    sv_zero(p->dx, x);
+    sv_zero(p->dy, y);
+    assert_int_equal(penalty_solve(p, &s, NULL, x, y, NULL, info, NULL), SV_OK);
+    assert_int_equal(info->base.status, SV_MAX_ITER);
+}
+
+static void test_single_loop_closed_form(void **state)
+{
+    (void)state;
+    sv_bl_quadratic q0;
+    sv_test_bl_quadratic_5x8(&q0, 0.0, 0.0);
+    double xs[5], xsig[5];
+    assert_int_equal(sv_bl_quadratic_solution(&q0, xs, NULL), SV_OK);
+    sv_bl_problem p;
+    sv_bl_quadratic_bind(&q0, &p);
+    /* x_sigma: the double loop to tol 1e-10 */
+    penalty_settings d;
+    penalty_settings_default(&d);
+    d.sigma = 1e-2;
+    d.ctl.tol = 1e-10;
+    d.exact_metrics = 0;
+    double yd[8] = {0};
+    sv_zero(5, xsig);
+    penalty_info info;
+    assert_int_equal(penalty_solve(&p, &d, NULL, xsig, yd, NULL, &info, NULL), SV_OK);
+    assert_int_equal(info.base.status, SV_SOLVED);
+    double bias = sv_test_dist(5, xsig, xs);
+    assert_true(bias > 5e-3 && bias < 1.5e-2); /* O(sigma) */
+
+    double x[5], y[8];
+    run_single_loop(&p, 0, BLP_DEFAULT_MOMENTUM, 0, 40000, x, y, &info);
+    double e_sig = sv_test_dist(5, x, xsig), e_star = sv_test_dist(5, x, xs);
+    printf("penalty single loop (exact oracles, sigma 0.01): |x - x_sigma| = %.3e, "
+           "|x - x*| = %.3e (bias %.3e)\n", e_sig, e_star, bias);
+    assert_true(e_sig <= 1e-8);
+    assert_true(e_star <= 1.5e-2);
+    assert_true(info.sigma == 1e-2);
+    sv_bl_quadratic_free(&q0);
+
+    sv_bl_quadratic q1;
+    sv_test_bl_quadratic_5x8(&q1, 0.0, 0.1);
+    sv_bl_quadratic_bind(&q1, &p);
+    run_single_loop(&p, 16, BLP_DEFAULT_MOMENTUM, 0, 20000, x, y, &info);
+    e_star = sv_test_dist(5, x, xs);
+    printf("penalty single loop (noise 0.1, batch 16): |x - x*| = %.3e\n", e_star);
+    assert_true(e_star <= 3e-2);
+    /* every iteration after the first: 4 lower and 2 upper gradients (new and old point) */
+    assert_true(info.lower_grads >= 4 * 19999 && info.upper_grads >= 2 * 19999);
+    sv_bl_quadratic_free(&q1);
+}
+
+/* The momentum estimator's variance is below the plain stochastic direction's: on the noisy
+ * quadratic (noise 0.1 per entry, batches of 8), the reported x_direction_error |h_x - v_x| (the
+ * step's x direction against the full-oracle direction at the point where it was taken), squared
+ * and averaged over reports 200..2000, with the default momentum and with momentum 1 (no
+ * momentum: h = the fresh mini-batch direction), the same seed and steps: the ratio is the
+ * eta / (2 - eta) of the STORM recursion (0.176 at eta 0.3). */
+typedef struct {
+    double sum;
+    long n, from;
+} derr_log;
+
+static int log_derr(const sv_progress *pr, void *data)
+{
+    derr_log *l = data;
+    assert_string_equal(pr->metrics[9].name, "x_direction_error");
+    if (pr->iter >= l->from && isfinite(pr->metrics[9].value)) {
+        l->sum += pr->metrics[9].value * pr->metrics[9].value;
+        l->n++;
+    }
+    return 0;
+}
+
+static void test_momentum_lowers_variance(void **state)
+{
+    (void)state;
+    sv_bl_quadratic q;
+    sv_test_bl_quadratic_5x8(&q, 0.0, 0.1);
+    sv_bl_problem p;
+    sv_bl_quadratic_bind(&q, &p);
+    double msq[2];
+    const double mom[2] = {BLP_DEFAULT_MOMENTUM, 1.0};
+    for (int t = 0; t < 2; t++) {
+        penalty_settings s;
+        penalty_settings_default(&s);
+        s.variant = BLP_VARIANT_SINGLE_LOOP;
+        s.momentum = mom[t];
+        s.batch_lower = s.batch_upper = 8;
+        s.ctl.max_iter = 2000;
+        s.ctl.report_every = 1;
+        s.seed = 3;
+        derr_log l = {0.0, 0, 200};
+        sv_monitor mon = {log_derr, &l, NULL};
+        double x[5] = {0}, y[8] = {0};
+        penalty_info info;
+        assert_int_equal(penalty_solve(&p, &s, &mon, x, y, NULL, &info, NULL), SV_OK);
+        assert_int_equal(info.base.status, SV_MAX_ITER);
+        assert_int_equal(l.n, 1801); /* reports 200..2000 (the last one the final report) */
+        msq[t] = l.sum / (double)l.n;
+    }
+    printf("penalty single loop: mean |h_x - v_x|^2 with momentum %g: %.3e, without: %.3e "
+           "(ratio %.3f)\n", mom[0], msq[0], msq[1], msq[0] / msq[1]);
+    assert_true(msq[1] > 0);
+    /* the noise of this class is additive and the same at the new and the old point, so the
+     * estimator's error obeys e_k = eta xi_k + (1 - eta) e_{k-1}: variance eta / (2 - eta) of
+     * the plain direction's */
+    const double eta = BLP_DEFAULT_MOMENTUM, pred = eta / (2.0 - eta);
+    assert_true(msq[0] < 0.5 * msq[1]);
+    assert_true(fabs(msq[0] / msq[1] - pred) <= 0.3 * pred);
+    /* the double loop has no stochastic direction: the metric is null there */
+    penalty_settings s;
+    penalty_settings_default(&s);
+    s.ctl.max_iter = 3;
+    s.ctl.tol = 0;
+    derr_log l = {0.0, 0, 0};
+    sv_monitor mon = {log_derr, &l, NULL};
+    double x[5] = {0}, y[8] = {0};
+    penalty_info info;
+    assert_int_equal(penalty_solve(&p, &s, &mon, x, y, NULL, &info, NULL), SV_OK);
+    assert_int_equal(l.n, 0);
+    sv_bl_quadratic_free(&q);
+}
+
+/* Cancellation and the time limit hold every iteration whatever report_every is: with
+ * report_every 10^9 and max_iter 10^9, a stop asked at the 5000th poll ends the run cancelled,
+ * and a 0.2 s time limit ends it as time_limit (neither reaches max_iter). */
+static void test_single_loop_stops(void **state)
+{
+    (void)state;
+    sv_bl_quadratic q;
+    sv_test_bl_quadratic_5x8(&q, 0.0, 0.1);
+    sv_bl_problem p;
+    sv_bl_quadratic_bind(&q, &p);
+    penalty_settings s;
+    penalty_settings_default(&s);
+    s.variant = BLP_VARIANT_SINGLE_LOOP;
+    s.ctl.max_iter = 1000000000L;
+    s.ctl.report_every = 1000000000L;
+    s.batch_lower = s.batch_upper = 4;
+    s.exact_metrics = 0;
+    poll_count c = {0, 5000};
+    sv_monitor mon = {NULL, &c, stop_after};
+    double x[5] = {0}, y[8] = {0};
+    penalty_info info;
+    assert_int_equal(penalty_solve(&p, &s, &mon, x, y, NULL, &info, NULL), SV_OK);
+    assert_int_equal(info.base.status, SV_CANCELLED);
+    assert_true(info.base.iter > 0 && info.base.iter < 5000);
+    assert_true(sv_all_finite(5, x));
+
+    s.ctl.time_limit_s = 0.2;
+    sv_zero(5, x);
+    sv_zero(8, y);
+    assert_int_equal(penalty_solve(&p, &s, NULL, x, y, NULL, &info, NULL), SV_OK);
+    assert_int_equal(info.base.status, SV_TIME_LIMIT);
+    assert_true(info.base.iter > 0 && info.base.iter < s.ctl.max_iter);
+    sv_bl_quadratic_free(&q);
+}
+
+/* Seeded reproducibility: the same seed gives the same iterates bit for bit (a noisy quadratic
+ * and a hyperclean instance, whose batches are row draws); another seed gives others. */
+static void test_single_loop_seeded(void **state)
+{
+    (void)state;
+    sv_bl_quadratic q;
+    sv_test_bl_quadratic_5x8(&q, 0.0, 0.1);
+    sv_bl_problem p;
+    sv_bl_quadratic_bind(&q, &p);
+    double x1[5], x2[5], x3[5], y[8];
+    penalty_info info;
+    run_single_loop(&p, 4, BLP_DEFAULT_MOMENTUM, 11, 500, x1, y, &info);
+    run_single_loop(&p, 4, BLP_DEFAULT_MOMENTUM, 11, 500, x2, y, &info);
+    run_single_loop(&p, 4, BLP_DEFAULT_MOMENTUM, 12, 500, x3, y, &info);
+    assert_memory_equal(x1, x2, sizeof x1);
+    assert_true(sv_test_dist(5, x1, x3) > 0);
+    sv_bl_quadratic_free(&q);
+
+    sv_bl_hyperclean_spec hs = {200, 200, 0, 10, 2, 0.3, 1e-2, 0.0, 1, 7};
+    sv_bl_hyperclean h;
+    assert_int_equal(sv_bl_hyperclean_generate(&hs, &h, NULL), SV_OK);
+    sv_bl_hyperclean_bind(&h, &p);
+    double *xa = calloc(200, sizeof *xa), *xb = calloc(200, sizeof *xb);
+    double *xc = calloc(200, sizeof *xc), *yh = calloc((size_t)p.dy, sizeof *yh);
+    run_single_loop(&p, 16, BLP_DEFAULT_MOMENTUM, 5, 300, xa, yh, &info);
+    run_single_loop(&p, 16, BLP_DEFAULT_MOMENTUM, 5, 300, xb, yh, &info);
+    run_single_loop(&p, 16, BLP_DEFAULT_MOMENTUM, 6, 300, xc, yh, &info);
+    assert_memory_equal(xa, xb, 200 * sizeof *xa);
+    assert_true(sv_test_dist(200, xa, xc) > 0);
+    free(xa), free(xb), free(xc), free(yh);
+    sv_bl_hyperclean_free(&h);
 }
 
 /* ============================================================================================
@@ -521,8 +731,8 @@ static void test_codec_glue_pins(void **state)
                                "{\"max_iter\": 5}",
                                "status,iterations,solve_time_s,x,y,upper_at_y,lower_residual,"
                                "upper_objective,hypergrad_norm,x_star,x_error,objective,"
-                               "y_sigma,sigma,alpha,gamma,psi_grad_norm,penalty_gap,oracle_calls,"
-                               "params,");
+                               "y_sigma,sigma,alpha,gamma,psi_grad_norm,penalty_gap,y_sensitivity,"
+                               "oracle_calls,params,");
 }
 
 /* Pins of the solver's scaffolding (support/bilevel_fixtures.h): the starting point errors, and
@@ -553,7 +763,11 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_quadratic_sigma_bias),
         cmocka_unit_test(test_quadratic_box),
-        cmocka_unit_test(test_quadratic_single_loop),
+        cmocka_unit_test(test_quadratic_sgd),
+        cmocka_unit_test(test_single_loop_closed_form),
+        cmocka_unit_test(test_momentum_lowers_variance),
+        cmocka_unit_test(test_single_loop_stops),
+        cmocka_unit_test(test_single_loop_seeded),
         cmocka_unit_test(test_hyperclean_detects_flips),
         cmocka_unit_test(test_hyperparam_global_matches_grid),
         cmocka_unit_test(test_cancel_and_validation),
