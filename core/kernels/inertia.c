@@ -8,6 +8,8 @@
 
 #include "core/solver.h"
 
+_Static_assert(sizeof(lapack_int) == sizeof(int), "sv_inertia_ws.ipiv holds lapack_int");
+
 int sv_inertia_ws_alloc(sv_inertia_ws *ws, int n_max)
 {
     memset(ws, 0, sizeof *ws);
