@@ -11,7 +11,10 @@
  *      condition). If z is not a descent direction of L_{mu,nu} by the margin
  *      grad L_{mu,nu}'z <= -(nu/2) |b|^2, set mu <- rho^2 mu, nu <- nu/rho,
  *      delta <- max(delta_min, min(delta/rho^4, delta_trial)) and continue sketching from z.
- *   4. Armijo backtracking on L_{mu,nu} along z; (x, l) += alpha z. */
+ *   4. Armijo backtracking on L_{mu,nu} along z; (x, l) += alpha z.
+ * Beyond the paper: when G is rank deficient, K's (2,2) block is -r I (a regularized,
+ * stabilized-SQP system) instead of 0; the reduced-Hessian test is the inertia of a KKT matrix
+ * (one LDL'); a failed iteration restarts from x with least-squares multipliers. */
 #include "core/solvers/constrained/eal_sketch.h"
 
 #include <float.h>

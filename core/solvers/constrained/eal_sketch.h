@@ -109,7 +109,7 @@ typedef struct {
     double rho;            /* > 1 */
     double backtrack;      /* in (0, 1) */
     int superlinear;       /* 0 or 1 */
-    int modify_hessian;    /* 0 or 1: 0 trusts that Z'HZ is positive definite (skips O(n^3)) */
+    int modify_hessian;    /* 0 or 1: 0 trusts that Z'HZ is positive definite (skips the LDL' test) */
     int multipliers;       /* eal_sketch_multipliers */
     int exact_fallback;    /* 0 or 1: when the sketch runs out of steps short of the accuracy and
                             * the direction is no descent direction, solve K z = -b by LU */

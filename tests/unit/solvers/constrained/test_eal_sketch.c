@@ -1128,7 +1128,17 @@ static void test_codec_accuracy_and_rank(void **state)
     assert_string_equal(json_string_value(json_object_get(r, "status")), "solved");
     assert_true(json_integer_value(json_object_get(r, "regularized_steps")) >= 1);
     assert_int_equal(json_integer_value(json_object_get(r, "restarts")), 0);
+    assert_true(json_is_null(json_object_get(r, "last_restart_reason")));
     assert_true(fabs(json_number_value(json_object_get(r, "objective")) + 143.6461422) < 1e-6);
+    json_decref(r);
+    /* no KKT point: restarts spent, each after no_descent, and the run says so */
+    r = run_codec("{\"variables\": [\"x\", \"y\"], \"objective\": \"x + y^2\","
+                  " \"equalities\": [\"x^2\"], \"x0\": [0, 1]}", "{\"max_restarts\": 2}");
+    assert_string_equal(json_string_value(json_object_get(r, "status")), "diverged");
+    assert_string_equal(json_string_value(json_object_get(r, "reason")), "no_descent");
+    assert_int_equal(json_integer_value(json_object_get(r, "restarts")), 2);
+    assert_string_equal(json_string_value(json_object_get(r, "last_restart_reason")),
+                        "no_descent");
     json_decref(r);
 }
 
