@@ -394,7 +394,6 @@ typedef struct {
     double descent, descent_target;
     double alpha, merit, armijo_bound, shift, capped;
     double paper_accuracy;      /* 1 if the direction met the accuracy condition with delta_paper */
-    double regularization;      /* r of the regularized system, 0 when G has full row rank */
 } step_stats;
 
 /* The constants of one Newton system. */
@@ -416,7 +415,9 @@ static int metrics(void *ctx, sv_metric *mt, int cap)
     const eal_sketch_report *r = ctx;
     const eal_sketch_ctx *c = r->c;
     const step_stats *st = r->st;
-    if (cap < 17)
+    /* 16: the most a progress event carries over HTTP (server/workers.h, SV_MAX_METRICS); the
+     * regularization r of a step is not among them (the result counts regularized_steps) */
+    if (cap < 16)
         return 0;
     mt[0] = (sv_metric){"kkt_residual", *r->kkt};
     mt[1] = (sv_metric){"merit", *r->merit};
@@ -434,8 +435,7 @@ static int metrics(void *ctx, sv_metric *mt, int cap)
     mt[13] = (sv_metric){"hessian_shift", st->shift};
     mt[14] = (sv_metric){"sketch_capped", st->capped};
     mt[15] = (sv_metric){"paper_accuracy", st->paper_accuracy};
-    mt[16] = (sv_metric){"regularization", st->regularization};
-    return 17;
+    return 16;
 }
 
 /* The sketch's stop callback: the solve's poll. */
@@ -629,7 +629,6 @@ static int direction(eal_sketch_ctx *c, const newton_consts *nc, double kkt, ste
     st->descent_target = Dt;
     st->shift = nc->shift;
     st->capped = capped;
-    st->regularization = nc->reg;
     /* the paper's condition |K|_F Psi |K z + b| <= theta delta |b| with its own delta, not the
      * floored one the sketch was run to */
     st->paper_accuracy = sks.res <= theta * c->delta_paper * kkt / (nc->nK * nc->psi);
