@@ -206,6 +206,15 @@ static json_t *result_json(const eal_sketch_info *info, const eal_sketch_setting
     json_object_set_new(r, "penalty_increases", json_integer(info->penalty_increases));
     json_object_set_new(r, "hessian_shifts", json_integer(info->hessian_shifts));
     json_object_set_new(r, "backtracks", json_integer(info->backtracks));
+    json_object_set_new(r, "regularized_steps", json_integer(info->regularized));
+    json_object_set_new(r, "restarts", json_integer(info->restarts));
+    json_object_set_new(r, "last_restart_reason",
+                        info->restarts > 0
+                            ? json_string(eal_sketch_reason_name(info->last_restart_reason))
+                            : json_null());
+    json_object_set_new(r, "accuracy_condition_steps", json_integer(info->paper_accuracy_steps));
+    json_object_set_new(r, "accuracy_condition_held",
+                        json_boolean(info->paper_accuracy_steps == info->base.iter));
     json_object_set_new(r, "solve_time_s", json_real(info->base.solve_time_s));
     json_object_set_new(r, "x", xs);
     if (ep)

@@ -11,7 +11,10 @@
  *      condition). If z is not a descent direction of L_{mu,nu} by the margin
  *      grad L_{mu,nu}'z <= -(nu/2) |b|^2, set mu <- rho^2 mu, nu <- nu/rho,
  *      delta <- max(delta_min, min(delta/rho^4, delta_trial)) and continue sketching from z.
- *   4. Armijo backtracking on L_{mu,nu} along z; (x, l) += alpha z. */
+ *   4. Armijo backtracking on L_{mu,nu} along z; (x, l) += alpha z.
+ * Beyond the paper: when G is rank deficient, K's (2,2) block is -r I (a regularized,
+ * stabilized-SQP system) instead of 0; the reduced-Hessian test is the inertia of a KKT matrix
+ * (one LDL'); a failed iteration restarts from x with least-squares multipliers. */
 #include "core/solvers/constrained/eal_sketch.h"
 
 #include <float.h>
@@ -21,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/kernels/inertia.h"
 #include "core/linalg.h"
 
 /* Inside an iteration: the loop's poll said stop (its status says why); never an info.reason. */
@@ -133,8 +137,9 @@ const sv_param_spec eal_sketch_params[] = {
                    "(lowered adaptively)"),
     SV_P_NUMBER_GT(eal_sketch_settings, delta, 0, EAL_SKETCH_BELOW_ONE, EAL_SKETCH_DEFAULT_DELTA,
                    "initial accuracy parameter delta of the adaptive accuracy condition, < 1"),
-    SV_P_NUMBER_GT(eal_sketch_settings, delta_min, 0, EAL_SKETCH_BELOW_ONE,
-                   EAL_SKETCH_DEFAULT_DELTA_MIN, "floor of delta, < 1"),
+    SV_P_NUMBER(eal_sketch_settings, delta_min, 0, EAL_SKETCH_BELOW_ONE,
+                EAL_SKETCH_DEFAULT_DELTA_MIN,
+                "floor of delta, < 1; 0 = no floor (delta follows the paper's rule alone)"),
     SV_P_NUMBER_GT(eal_sketch_settings, xi_b, 0, 1e12, EAL_SKETCH_DEFAULT_XI_B,
                    "least eigenvalue the reduced Hessian is shifted to when it is not positive "
                    "definite"),
@@ -149,10 +154,14 @@ const sv_param_spec eal_sketch_params[] = {
               "sharpen the accuracy condition with theta_k = min(1, KKT residual) (local "
               "superlinear convergence) instead of theta_k = 1"),
     SV_P_BOOL(eal_sketch_settings, modify_hessian, EAL_SKETCH_DEFAULT_MODIFY_HESSIAN,
-              "check the reduced Hessian (dense eigendecomposition) and shift it when it is not "
-              "positive definite; false trusts it"),
+              "check the reduced Hessian (the inertia of the KKT matrix, one LDL' "
+              "factorization) and shift it when it is not positive definite; false trusts it"),
     SV_P_ENUM(eal_sketch_settings, multipliers, mult_choices, EAL_SKETCH_DEFAULT_MULTIPLIERS,
               "initial multipliers: zero, or the least-squares estimate at x0"),
+    SV_P_INT(eal_sketch_settings, max_restarts, 0, 1e6, EAL_SKETCH_DEFAULT_MAX_RESTARTS,
+             "restarts at most after a failed iteration (no descent direction at the penalty "
+             "limits, no Armijo step, singular KKT matrix): from the current x with least-squares "
+             "multipliers and the initial penalties; 0 = end the solve at the first failure"),
     SV_P_BOOL(eal_sketch_settings, exact_fallback, EAL_SKETCH_DEFAULT_EXACT_FALLBACK,
               "when the sketch runs out of max_sketch_iter steps short of the accuracy and its "
               "direction is not a descent direction, solve the Newton system exactly (LU) "
@@ -221,25 +230,23 @@ typedef struct {
     double *rhs, *z;                  /* N */
     double *Hgl, *Jtc, *Jgl;          /* n, n, m */
     double *GG, *eigm;                /* m x m, m */
-    double *GtG, *eign;               /* n x n, n */
-    double *Zb, *HZ, *R;              /* n x (n-m), n x (n-m), (n-m)^2 */
+    double *Kt;                       /* N x N: the inertia test's matrix (modify_hessian only) */
     double *scratch;                  /* n */
     double *Kf;                       /* N x N: LU copy of K (exact_fallback only) */
     sv_sketch_ws *sk;
-    sv_eig_ws eig;                    /* order up to max(n, m), eigenvectors when modify_hessian */
+    sv_eig_ws eig;                    /* eigenvalues of G G', order m */
+    sv_inertia_ws ldl;                /* order N (modify_hessian only) */
 } eal_sketch_ws;
 
 static int ws_alloc(eal_sketch_ws *w, int n, int m, const eal_sketch_settings *s)
 {
-    const size_t N = (size_t)n + m, nn = (size_t)n * n, r = (size_t)(n - m);
-    const size_t nGtG = s->modify_hessian ? nn : 0, nZ = s->modify_hessian ? n * r : 0;
+    const size_t N = (size_t)n + m, nn = (size_t)n * n;
     size_t sizes[] = {n, m, m, n, n, m, (size_t)m * n, n, n, m, nn, N * N, N, N, n, n, m,
-                      (size_t)m * m, m, nGtG, n, nZ, nZ, s->modify_hessian ? (m ? r * r : nn) : 0,
-                      n, s->exact_fallback ? N * N : 0};
+                      (size_t)m * m, m, s->modify_hessian ? N * N : 0, n,
+                      s->exact_fallback ? N * N : 0};
     double **ptrs[] = {&w->xt, &w->lam, &w->lamt, &w->g, &w->gl, &w->c, &w->J, &w->gt,
                        &w->glt, &w->ct, &w->H, &w->K, &w->rhs, &w->z, &w->Hgl, &w->Jtc, &w->Jgl,
-                       &w->GG, &w->eigm, &w->GtG, &w->eign, &w->Zb, &w->HZ, &w->R, &w->scratch,
-                       &w->Kf};
+                       &w->GG, &w->eigm, &w->Kt, &w->scratch, &w->Kf};
     size_t total = 0, count = sizeof sizes / sizeof sizes[0];
     memset(w, 0, sizeof *w);
     for (size_t i = 0; i < count; i++)
@@ -253,8 +260,11 @@ static int ws_alloc(eal_sketch_ws *w, int n, int m, const eal_sketch_settings *s
         p += sizes[i] + 1;
     }
     if (sv_sketch_ws_new((int)N, (int)N, s->sketch, (int)s->sketch_size, &w->sk) != SV_OK ||
-        sv_eig_ws_alloc(&w->eig, n > m ? n : m, s->modify_hessian) != SV_OK) {
+        sv_eig_ws_alloc(&w->eig, m, 0) != SV_OK ||
+        sv_inertia_ws_alloc(&w->ldl, s->modify_hessian ? (int)N : 0) != SV_OK) {
         sv_sketch_ws_free(w->sk);
+        sv_eig_ws_free(&w->eig);
+        sv_inertia_ws_free(&w->ldl);
         free(w->block);
         w->block = NULL;
         w->sk = NULL;
@@ -268,6 +278,7 @@ static void ws_free(eal_sketch_ws *w)
     free(w->block);
     sv_sketch_ws_free(w->sk);
     sv_eig_ws_free(&w->eig);
+    sv_inertia_ws_free(&w->ldl);
     memset(w, 0, sizeof *w);
 }
 
@@ -315,32 +326,38 @@ static double merit_at(const eal_sketch_problem *p, eal_sketch_ws *w, double mu,
 
 static double frob(size_t len, const double *a) { return sv_nrm2((int)len, a); }
 
-/* eigmin(Z'HZ) for Z an orthonormal basis of null(J); +inf when the null space is {0}.
- * Returns SV_OK or SV_ENUMERIC. */
-static int reduced_eigmin(int n, int m, eal_sketch_ws *w, double *lmin)
+/* Whether Z'HZ - tau I is positive definite, Z an orthonormal basis of null(G) (tau =
+ * EAL_SKETCH_RH_TRIGGER: the same test as eigmin(Z'HZ) > tau), from the inertia of
+ *
+ *   Kt = [ H - tau I   G'  ]
+ *        [ G          -r I ]
+ *
+ * For r = 0 and G of full row rank, inertia(Kt) = inertia(Z'(H - tau I)Z) + (m, m, 0)
+ * (Haynsworth; Gould's KKT inertia theorem), so the test is inertia (n, m, 0). For r > 0 (the
+ * regularized system of a rank-deficient G) inertia(Kt) = inertia(H - tau I + G'G / r) + (0, m,
+ * 0): the same test on the matrix the regularized Newton system actually inverts. One
+ * Bunch-Kaufman LDL' factorization, O((n+m)^3 / 3) and no eigenvectors. Sets *pd; returns
+ * SV_OK or SV_ENUMERIC. */
+static int reduced_pd(int n, int m, double r, eal_sketch_ws *w, int *pd)
 {
-    const int r = n - m;
-    *lmin = INFINITY;
-    if (r == 0)
-        return SV_OK;
-    if (m == 0) {
-        sv_copy(n * n, w->H, w->R);
-    } else {
-        sv_dense Jd = {m, n, w->J}, GtG = {n, n, w->GtG};
-        sv_dense_gemm(1, 0, 1.0, &Jd, &Jd, 0.0, &GtG);
-        if (sv_sym_eig_ws(&w->eig, n, w->GtG, w->eign, 1) != SV_OK)
-            return SV_ENUMERIC;
-        /* eigenvalues ascending: the first r eigenvectors (columns) span null(J) */
-        for (int i = 0; i < n; i++)
-            for (int j = 0; j < r; j++)
-                w->Zb[(size_t)i * r + j] = w->GtG[(size_t)i * n + j];
-        sv_dense H = {n, n, w->H}, Z = {n, r, w->Zb}, HZ = {n, r, w->HZ}, R = {r, r, w->R};
-        sv_dense_gemm(0, 0, 1.0, &H, &Z, 0.0, &HZ);
-        sv_dense_gemm(1, 0, 1.0, &Z, &HZ, 0.0, &R);
+    const int N = n + m;
+    for (int i = 0; i < n; i++) {
+        double *row = w->Kt + (size_t)i * N;
+        sv_copy(n, w->H + (size_t)i * n, row);
+        row[i] -= EAL_SKETCH_RH_TRIGGER;
+        for (int j = 0; j < m; j++)
+            row[n + j] = w->J[(size_t)j * n + i];
     }
-    if (sv_sym_eig_ws(&w->eig, r, w->R, w->eign, 0) != SV_OK)
+    for (int j = 0; j < m; j++) {
+        double *row = w->Kt + (size_t)(n + j) * N;
+        sv_copy(n, w->J + (size_t)j * n, row);
+        sv_zero(m, row + n);
+        row[n + j] = -r;
+    }
+    sv_inertia in;
+    if (sv_sym_inertia(&w->ldl, N, w->Kt, 0.0, &in) != SV_OK)
         return SV_ENUMERIC;
-    *lmin = w->eign[0];
+    *pd = in.pos == n && in.neg == m && in.zero == 0;
     return SV_OK;
 }
 
@@ -349,6 +366,7 @@ static double delta_trial(const eal_sketch_settings *s, double mu, double nu, do
     return (0.5 - s->beta) * nu / ((1.0 + mu + nu) * ups * ups * psi * psi);
 }
 
+/* delta_min = 0: no floor. */
 static double clamp_delta(const eal_sketch_settings *s, double d)
 {
     return d < s->delta_min ? s->delta_min : d;
@@ -367,6 +385,7 @@ typedef struct {
     sv_rng *rng;
     sv_loop *L;                 /* the solve's stop logic, polled by the inner loops */
     double mu, nu, delta;       /* penalties and accuracy parameter */
+    double delta_paper;         /* delta by the paper's rule alone (no delta_min floor) */
 } eal_sketch_ctx;
 
 /* What the last step did, for the monitor. */
@@ -374,11 +393,13 @@ typedef struct {
     double sketch_iters, sketch_res, sketch_target;
     double descent, descent_target;
     double alpha, merit, armijo_bound, shift, capped;
+    double paper_accuracy;      /* 1 if the direction met the accuracy condition with delta_paper */
 } step_stats;
 
 /* The constants of one Newton system. */
 typedef struct {
     double shift;               /* B = H + shift I */
+    double reg;                 /* K's (2,2) block is -reg I; 0 unless G is rank deficient */
     double psi, ups, nK;        /* Psi, Upsilon, |K|_F */
 } newton_consts;
 
@@ -394,7 +415,9 @@ static int metrics(void *ctx, sv_metric *mt, int cap)
     const eal_sketch_report *r = ctx;
     const eal_sketch_ctx *c = r->c;
     const step_stats *st = r->st;
-    if (cap < 15)
+    /* 16: the most a progress event carries over HTTP (server/workers.h, SV_MAX_METRICS); the
+     * regularization r of a step is not among them (the result counts regularized_steps) */
+    if (cap < 16)
         return 0;
     mt[0] = (sv_metric){"kkt_residual", *r->kkt};
     mt[1] = (sv_metric){"merit", *r->merit};
@@ -411,7 +434,8 @@ static int metrics(void *ctx, sv_metric *mt, int cap)
     mt[12] = (sv_metric){"constraint_norm", sv_nrm2(c->p->m, c->w->c)};
     mt[13] = (sv_metric){"hessian_shift", st->shift};
     mt[14] = (sv_metric){"sketch_capped", st->capped};
-    return 15;
+    mt[15] = (sv_metric){"paper_accuracy", st->paper_accuracy};
+    return 16;
 }
 
 /* The sketch's stop callback: the solve's poll. */
@@ -422,7 +446,7 @@ static int poll_stop(void *data)
 
 /* Steps 1 and 2: the Hessian of L at (x, l), the rank test on G, the modification of the reduced
  * Hessian, Psi, Upsilon and |K|_F. Returns EAL_SKETCH_REASON_NONE or why the solve must end. */
-static int newton_setup(eal_sketch_ctx *c, const double *x, newton_consts *nc)
+static int newton_setup(eal_sketch_ctx *c, const double *x, double kkt, newton_consts *nc)
 {
     const eal_sketch_problem *p = c->p;
     eal_sketch_ws *w = c->w;
@@ -437,21 +461,32 @@ static int newton_setup(eal_sketch_ctx *c, const double *x, newton_consts *nc)
         return EAL_SKETCH_REASON_NONFINITE;
 
     double xi_g = 1.0;
+    nc->reg = 0.0;
     if (m > 0) {
         sv_dense Jd = {m, n, w->J}, GG = {m, m, w->GG};
         sv_dense_gemm(0, 1, 1.0, &Jd, &Jd, 0.0, &GG);
-        if (sv_sym_eig_ws(&w->eig, m, w->GG, w->eigm, 0) != SV_OK || !(w->eigm[m - 1] > 0) ||
-            w->eigm[0] <= EAL_SKETCH_RANK_TOL * w->eigm[m - 1])
-            return EAL_SKETCH_REASON_SINGULAR_JACOBIAN;
+        if (sv_sym_eig_ws(&w->eig, m, w->GG, w->eigm, 0) != SV_OK)
+            return EAL_SKETCH_REASON_NONFINITE;
         xi_g = w->eigm[0];
+        if (!(w->eigm[m - 1] > 0) || w->eigm[0] <= EAL_SKETCH_RANK_TOL * w->eigm[m - 1]) {
+            /* G lost full row rank: K is singular and G dx = -c may have no solution. Solve the
+             * regularized (stabilized SQP) system [B G'; G -r I] z = -b instead, r = min(1, |b|)
+             * (at least EAL_SKETCH_REG_MIN): G dx - r dl = -c is the least-squares compromise
+             * between the linearized constraints and a bounded multiplier step, and dl stays
+             * O(|c| / r) = O(1). r plays xi_G's role in Psi. With full row rank nothing of this
+             * happens: the iteration is the paper's. */
+            nc->reg = fmax(EAL_SKETCH_REG_MIN, fmin(1.0, kkt));
+            xi_g = fmax(xi_g, nc->reg);
+            c->info->regularized++;
+        }
     }
     const double nH = frob((size_t)n * n, w->H), nG = frob((size_t)m * n, w->J);
     nc->shift = 0.0;
     if (c->s->modify_hessian) {
-        double lmin;
-        if (reduced_eigmin(n, m, w, &lmin) != SV_OK)
+        int pd;
+        if (reduced_pd(n, m, nc->reg, w, &pd) != SV_OK)
             return EAL_SKETCH_REASON_NONFINITE;
-        if (lmin < EAL_SKETCH_RH_TRIGGER) {
+        if (!pd) {
             /* The authors' rule: t = xi_B + |H|_F >= xi_B - eigmin(H) >= xi_B - lmin, so
              * eigmin(Z'BZ) >= xi_B. The smallest such shift, xi_B - lmin, would leave K nearly
              * singular (eigmin(Z'BZ) = xi_B against |B| ~ |H|): long steps that the line search
@@ -467,13 +502,13 @@ static int newton_setup(eal_sketch_ctx *c, const double *x, newton_consts *nc)
     const double nB2 = fmax(nH * nH + 2.0 * t * trace + (double)n * t * t, 0.0);  /* |H + tI|_F^2 */
     nc->psi = EAL_SKETCH_PSI_FACTOR * fmax(nB2, 1.0) / (fmin(xi_g, 1.0) * fmin(c->s->xi_b, 1.0));
     nc->ups = fmax(fmax(nG, nH), 1.0);
-    nc->nK = sqrt(nB2 + 2.0 * nG * nG);
+    nc->nK = sqrt(nB2 + 2.0 * nG * nG + (double)m * nc->reg * nc->reg);
     return EAL_SKETCH_REASON_NONE;
 }
 
 /* K = [H + shift I, G'; G, 0], rhs = -b, z = 0, and the pieces of
  * grad L_{mu,nu} = (gl + mu G'c + nu H gl, c + nu G gl) that do not depend on the penalties. */
-static void newton_system(eal_sketch_ctx *c, double shift)
+static void newton_system(eal_sketch_ctx *c, double shift, double reg)
 {
     eal_sketch_ws *w = c->w;
     const int n = c->p->n, m = c->p->m, N = n + m;
@@ -488,6 +523,7 @@ static void newton_system(eal_sketch_ctx *c, double shift)
         double *row = w->K + (size_t)(n + j) * N;
         sv_copy(n, w->J + (size_t)j * n, row);
         sv_zero(m, row + n);
+        row[n + j] = -reg;
     }
     for (int i = 0; i < n; i++)
         w->rhs[i] = -w->gl[i];
@@ -529,6 +565,7 @@ static int direction(eal_sketch_ctx *c, const newton_consts *nc, double kkt, ste
     const int n = c->p->n, N = n + c->p->m;
     const double theta = s->superlinear ? fmin(1.0, kkt) : 1.0;
     c->delta = clamp_delta(s, fmin(c->delta, delta_trial(s, c->mu, c->nu, nc->ups, nc->psi)));
+    c->delta_paper = fmin(c->delta_paper, delta_trial(s, c->mu, c->nu, nc->ups, nc->psi));
 
     double D = 0.0, Dt = 0.0, target = 0.0;
     long iters = 0;
@@ -576,6 +613,8 @@ static int direction(eal_sketch_ctx *c, const newton_consts *nc, double kkt, ste
         c->nu /= s->rho;
         c->delta = clamp_delta(s, fmin(c->delta / pow(s->rho, 4),
                                        delta_trial(s, c->mu, c->nu, nc->ups, nc->psi)));
+        c->delta_paper = fmin(c->delta_paper / pow(s->rho, 4),
+                              delta_trial(s, c->mu, c->nu, nc->ups, nc->psi));
         c->info->penalty_increases++;
     }
     c->info->sketch_iters += iters;
@@ -590,6 +629,9 @@ static int direction(eal_sketch_ctx *c, const newton_consts *nc, double kkt, ste
     st->descent_target = Dt;
     st->shift = nc->shift;
     st->capped = capped;
+    /* the paper's condition |K|_F Psi |K z + b| <= theta delta |b| with its own delta, not the
+     * floored one the sketch was run to */
+    st->paper_accuracy = sks.res <= theta * c->delta_paper * kkt / (nc->nK * nc->psi);
     return EAL_SKETCH_REASON_NONE;
 }
 
@@ -642,21 +684,58 @@ static int reason_of(sv_status status, int failure)
     }
 }
 
-/* l_0 = -(G G')^{-1} G grad f(x_0): the multipliers that best make grad_x L vanish. Keeps l = 0
- * when G G' cannot be factored. */
+/* l = -(G G')^{-1} G grad f(x): the multipliers that best make grad_x L vanish. When G is rank
+ * deficient (the test of newton_setup), G G' + r I with r = sqrt(eps) eigmax(G G') instead: G
+ * grad f lies in the range of G G', so this is the minimum-norm least-squares estimate to
+ * O(sqrt eps). Keeps l when even that cannot be factored. */
 static void least_squares_multipliers(const eal_sketch_problem *p, eal_sketch_ws *w)
 {
     const int n = p->n, m = p->m;
     sv_dense Jd = {m, n, w->J}, GG = {m, m, w->GG};
     sv_dense_gemm(0, 1, 1.0, &Jd, &Jd, 0.0, &GG);
-    for (int i = 0; i < m; i++)
+    double reg = 0.0;
+    if (sv_sym_eig_ws(&w->eig, m, w->GG, w->eigm, 0) == SV_OK &&
+        (!(w->eigm[m - 1] > 0) || w->eigm[0] <= EAL_SKETCH_RANK_TOL * w->eigm[m - 1]))
+        reg = sqrt(DBL_EPSILON) * fmax(w->eigm[m - 1], 1.0);
+    sv_dense_gemm(0, 1, 1.0, &Jd, &Jd, 0.0, &GG);
+    for (int i = 0; i < m; i++) {
+        w->GG[(size_t)i * m + i] += reg;
         w->lamt[i] = -sv_dot(n, w->J + (size_t)i * n, w->g);
+    }
     if (sv_solve_spd(m, w->GG, w->lamt, 1) == SV_OK && sv_all_finite(m, w->lamt)) {
         sv_copy(m, w->lamt, w->lam);
         sv_copy(n, w->g, w->gl);
         for (int i = 0; i < m; i++)
             sv_axpy(n, w->lam[i], w->J + (size_t)i * n, w->gl);
     }
+}
+
+/* The safeguard of the globalization: after a failure that a fresh start may cure (no descent
+ * direction with the penalties at their limits, no Armijo step, a singular K), restart the
+ * iteration at the current x with the least-squares multipliers of x and the initial
+ * penalties and accuracy parameter, at most max_restarts times. The paper's analysis assumes
+ * none of these failures happens; when one does, the usual cause is a multiplier estimate far
+ * from any KKT point's, which drives mu up and the steps down (Hock-Schittkowski 81 from l_0 = 0).
+ * Returns 1 when the solve goes on (kkt and merit updated), 0 when it must end. */
+static int restart(eal_sketch_ctx *c, int failure, double f, double *kkt, double *merit)
+{
+    const eal_sketch_problem *p = c->p;
+    eal_sketch_ws *w = c->w;
+    const int n = p->n, m = p->m;
+    if ((failure != EAL_SKETCH_REASON_NO_DESCENT && failure != EAL_SKETCH_REASON_LINE_SEARCH &&
+         failure != EAL_SKETCH_REASON_SINGULAR_KKT) ||
+        c->info->restarts >= c->s->max_restarts || sv_loop_poll(c->L))
+        return 0;
+    if (m > 0)
+        least_squares_multipliers(p, w);
+    c->mu = c->s->mu;
+    c->nu = c->s->nu;
+    c->delta = c->delta_paper = c->s->delta;
+    c->info->restarts++;
+    c->info->last_restart_reason = failure;
+    *kkt = sqrt(sv_dot(n, w->gl, w->gl) + sv_dot(m, w->c, w->c));
+    *merit = merit_of(f, n, m, w->c, w->gl, w->lam, c->mu, c->nu);
+    return 1;
 }
 
 /* ============================================================================================
@@ -688,7 +767,7 @@ int eal_sketch_solve(const eal_sketch_problem *p, const eal_sketch_settings *s,
     eal_sketch_ws w;
     sv_rng rng;
     sv_loop L;
-    eal_sketch_ctx c = {p, s, &w, info, &rng, &L, s->mu, s->nu, s->delta};
+    eal_sketch_ctx c = {p, s, &w, info, &rng, &L, s->mu, s->nu, s->delta, s->delta};
     step_stats st;
     double kkt = NAN, merit = NAN;
     eal_sketch_report rep = {&c, &st, &kkt, &merit};
@@ -719,15 +798,22 @@ int eal_sketch_solve(const eal_sketch_problem *p, const eal_sketch_settings *s,
      * were and goes back to the check, which ends the solve with it. */
     while (!sv_loop_check(&L, k, f, failure != EAL_SKETCH_REASON_NONE, kkt <= s->ctl.tol)) {
         newton_consts nc;
-        if ((failure = newton_setup(&c, x, &nc)) != EAL_SKETCH_REASON_NONE)
+        if ((failure = newton_setup(&c, x, kkt, &nc)) != EAL_SKETCH_REASON_NONE)
             continue;
-        newton_system(&c, nc.shift);
-        if ((failure = direction(&c, &nc, kkt, &st)) != EAL_SKETCH_REASON_NONE)
+        newton_system(&c, nc.shift, nc.reg);
+        if ((failure = direction(&c, &nc, kkt, &st)) != EAL_SKETCH_REASON_NONE) {
+            if (restart(&c, failure, f, &kkt, &merit))
+                failure = EAL_SKETCH_REASON_NONE;
             continue;
+        }
         const double merit0 = merit_of(f, n, m, w.c, w.gl, w.lam, c.mu, c.nu);
-        if ((failure = line_search(&c, x, merit0, &st)) != EAL_SKETCH_REASON_NONE)
+        if ((failure = line_search(&c, x, merit0, &st)) != EAL_SKETCH_REASON_NONE) {
+            if (restart(&c, failure, f, &kkt, &merit))
+                failure = EAL_SKETCH_REASON_NONE;
             continue;
+        }
         k++;
+        info->paper_accuracy_steps += st.paper_accuracy > 0;
         if (!evaluate(p, x, w.lam, &f, &w)) {
             failure = EAL_SKETCH_REASON_NONFINITE;
             continue;

@@ -74,8 +74,9 @@ typedef enum {
 #define EAL_SKETCH_DEFAULT_BACKTRACK 0.5        /* step shrink factor of the line search */
 #define EAL_SKETCH_DEFAULT_SUPERLINEAR 0        /* theta_k = 1 (linear) or min(1, KKT residual) */
 #define EAL_SKETCH_DEFAULT_MODIFY_HESSIAN 1
-#define EAL_SKETCH_DEFAULT_MULTIPLIERS EAL_SKETCH_MULT_ZERO
+#define EAL_SKETCH_DEFAULT_MULTIPLIERS EAL_SKETCH_MULT_LEAST_SQUARES
 #define EAL_SKETCH_DEFAULT_EXACT_FALLBACK 1
+#define EAL_SKETCH_DEFAULT_MAX_RESTARTS 5L
 
 /* Fixed constants of the method (the paper's code uses the same). */
 #define EAL_SKETCH_PSI_FACTOR 20.0      /* Psi = 20 max(|B|_F^2, 1) / (min(xi_G, 1) min(xi_B, 1)) */
@@ -83,6 +84,7 @@ typedef enum {
 #define EAL_SKETCH_NU_MIN 1e-8
 #define EAL_SKETCH_RH_TRIGGER 1e-6      /* the Hessian is modified when eigmin(Z'HZ) < this */
 #define EAL_SKETCH_RANK_TOL 1e-13       /* J is rank deficient when sigma_min^2 <= this sigma_max^2 */
+#define EAL_SKETCH_REG_MIN 1e-8         /* least r of the regularized system (rank-deficient J) */
 #define EAL_SKETCH_MAX_BACKTRACKS 60
 #define EAL_SKETCH_ARMIJO_RELAX 10.0    /* Armijo accepts up to 10 eps |merit| above its bound */
 #define EAL_SKETCH_MAX_KKT_DIM 3000     /* n + m: K and its LU copy have (n + m)^2 entries each */
@@ -101,16 +103,18 @@ typedef struct {
     double mu;             /* mu_0 > 0 */
     double nu;             /* nu_0 > 0 */
     double delta;          /* delta_0 in (0, 1) */
-    double delta_min;      /* in (0, 1) */
+    double delta_min;      /* in [0, 1); 0 = no floor */
     double xi_b;           /* > 0 */
     double beta;           /* in (0, 1/2) */
     double rho;            /* > 1 */
     double backtrack;      /* in (0, 1) */
     int superlinear;       /* 0 or 1 */
-    int modify_hessian;    /* 0 or 1: 0 trusts that Z'HZ is positive definite (skips O(n^3)) */
+    int modify_hessian;    /* 0 or 1: 0 trusts that Z'HZ is positive definite (skips the LDL' test) */
     int multipliers;       /* eal_sketch_multipliers */
     int exact_fallback;    /* 0 or 1: when the sketch runs out of steps short of the accuracy and
                             * the direction is no descent direction, solve K z = -b by LU */
+    long max_restarts;     /* restarts after a failed iteration (least-squares multipliers,
+                            * initial penalties); 0 = the first failure ends the solve */
 } eal_sketch_settings;
 
 /* The parameter table of eal_sketch_settings: names, ranges, defaults, help (core/params.h). */
@@ -123,7 +127,8 @@ typedef enum {
     EAL_SKETCH_REASON_MAX_ITER,
     EAL_SKETCH_REASON_TIME_LIMIT,
     EAL_SKETCH_REASON_CANCELLED,
-    EAL_SKETCH_REASON_SINGULAR_JACOBIAN, /* J(x) lost full row rank (status diverged) */
+    EAL_SKETCH_REASON_SINGULAR_JACOBIAN, /* no longer produced: a rank-deficient J(x) is
+                                          * regularized (kept so the numbering is stable) */
     EAL_SKETCH_REASON_NO_DESCENT,        /* penalties at their limits and the direction still not a
                                    * descent direction (status diverged) */
     EAL_SKETCH_REASON_LINE_SEARCH,       /* no Armijo step in EAL_SKETCH_MAX_BACKTRACKS halvings (diverged) */
@@ -149,6 +154,11 @@ typedef struct {
     long penalty_increases;  /* times (mu, nu) moved */
     long hessian_shifts;     /* iterations with B = H + t I, t > 0 */
     long backtracks;         /* step halvings, all iterations */
+    long regularized;        /* iterations with a rank-deficient J (regularized Newton system) */
+    long restarts;           /* restarts after a failed iteration */
+    int last_restart_reason; /* the failure that caused the last restart (eal_sketch_reason) */
+    long paper_accuracy_steps; /* accepted steps whose direction met the paper's accuracy
+                              * condition with the paper's delta (no delta_min floor) */
 } eal_sketch_info;
 
 /* Fills s with the defaults of eal_sketch_params. */
