@@ -11,7 +11,8 @@ instance: the peer that bench/bilevel/run.py times against bilevel.borep.
       x_{t+1} = x_t - eta_t m_t / |m_t|                              (normalized momentum)
 every gradient and Hessian-vector product on fresh mini-batches (drawn without replacement;
 numpy's generator, not solvd's xoshiro stream). The same defaults (borep.h), steps
-(gamma = nu = 1/L_g when not given), Epoch-SGD (epoch k: init_steps 2^k steps at gamma/2^k
+(gamma = nu = 1/L_g when not given; the C code takes L_g at the current x, which for
+hyperclean is one constant), Epoch-SGD (epoch k: init_steps 2^k steps at gamma/2^k
 from the previous epoch's average), schedule of eta (core/schedule.c), stopping rules, counters
 (lower_grads, hvps as the C monitor reports them) and report cadence; the report's objective is
 f(x, y) over all validation rows, as the C monitor reports it. The generated and data-set
@@ -28,11 +29,11 @@ import numpy as np
 import peer_common
 
 # ---- core/solvers/bilevel/borep.h ----
-DEFAULTS = {"eta": 1e-2, "beta": 0.9, "gamma": None, "nu": None, "z_radius": 0.0,
+DEFAULTS = {"eta": 0.5, "beta": 0.9, "gamma": None, "nu": None, "z_radius": 0.0,
             "period": 10, "lower_steps": 10, "init_epochs": 5, "init_steps": 20,
-            "batch_upper": 32, "batch_lower": 32, "tol": 0.0, "max_iter": 1000,
+            "batch_upper": 0, "batch_lower": 0, "tol": 0.0, "max_iter": 1000,
             "time_limit_s": 0.0, "report_every": 10, "exact_metrics": True, "seed": 0,
-            "schedule": None}
+            "schedule": "cosine"}
 TINY_MOMENTUM = 1e-300
 DIVERGED = 1e12
 

@@ -49,9 +49,9 @@ const sv_param_spec borep_params[] = {
     SV_P_NUMBER(borep_settings, beta, 0, BOREP_BETA_MAX, BOREP_DEFAULT_BETA,
                 "momentum parameter in [0, 1) (the bound is the largest double below 1)"),
     SV_P_NUMBER_GT(borep_settings, gamma, 0, INFINITY, NAN,
-                   "lower-level SGD step; null: 1 / L_g"),
+                   "lower-level SGD step; null: 1 / L_g at the current x"),
     SV_P_NUMBER_GT(borep_settings, nu, 0, INFINITY, NAN,
-                   "step of the linear-system variable z; null: 1 / L_g"),
+                   "step of the linear-system variable z; null: 1 / L_g at the current x"),
     SV_P_NUMBER(borep_settings, z_radius, 0, INFINITY, 0,
                 "z is projected onto the ball of this radius; 0: no projection"),
     SV_P_INT(borep_settings, period, 1, 1e9, BOREP_DEFAULT_PERIOD,
@@ -74,8 +74,9 @@ const sv_param_spec borep_params[] = {
               "progress reports carry the exact F(x) and |grad F(x)| (extra work, monitoring "
               "only)"),
     SV_P_SEED(borep_settings, seed, 0, "seed of the mini-batch sampling"),
-    SV_P_SCHEDULE(borep_settings, schedule,
-                  "eta_t = eta * factor(t, max_iter) (docs/schedules.md)"),
+    SV_P_SCHEDULE_KIND(borep_settings, schedule, BOREP_DEFAULT_SCHEDULE,
+                       "eta_t = eta * factor(t, max_iter) (docs/schedules.md); cosine by "
+                       "default"),
     SV_PARAMS_END,
 };
 
@@ -151,6 +152,13 @@ static void ws_free(br_ws *w)
 }
 
 /* ================================ numerics ================================ */
+
+/* 1 / L_g(x), the lower smoothness constant of the class at x (1 when it is unknown). */
+static double inv_lower_L(const sv_bl_problem *p, const double *x)
+{
+    double Lg = sv_bl_lower_L(p, x);
+    return isfinite(Lg) && Lg > 0 ? 1.0 / Lg : 1.0;
+}
 
 /* A fresh batch of the level (NULL: the full oracle when the batch size is 0). */
 static const sv_bl_batch *draw(br_ws *w, sv_bl_level level, sv_bl_batch *b)
@@ -289,10 +297,10 @@ int borep_solve(const sv_bl_problem *p, const borep_settings *s, const sv_monito
     sv_zero(dy, z);
     sv_bl_project_x(p, x);
     sv_bl_project_y(p, y);
-    double Lg = sv_bl_lower_L(p, x);
-    double inv_L = isfinite(Lg) && Lg > 0 ? 1.0 / Lg : 1.0;
-    const double gam = !isnan(s->gamma) ? s->gamma : inv_L;
-    const double nu = !isnan(s->nu) ? s->nu : inv_L;
+    /* gamma and nu not given: 1 / L_g at the current x (a class whose lower smoothness moves
+     * with x, as hyperparam's exp(x) ridge, would otherwise take steps beyond 2 / L_g) */
+    double gam = !isnan(s->gamma) ? s->gamma : inv_lower_L(p, x);
+    double nu = !isnan(s->nu) ? s->nu : inv_lower_L(p, x);
     info->gamma = gam;
     info->nu = nu;
 
@@ -312,6 +320,11 @@ int borep_solve(const sv_bl_problem *p, const borep_settings *s, const sv_monito
                      st.hg <= s->ctl.tol;
         if (sv_loop_check(&L, t, st.F, diverged, solved))
             break;
+        if (t > 0 && (isnan(s->gamma) || isnan(s->nu))) {
+            double il = inv_lower_L(p, x);
+            gam = !isnan(s->gamma) ? s->gamma : il;
+            nu = !isnan(s->nu) ? s->nu : il;
+        }
         /* periodic update of the lower variable */
         if (t > 0 && t % s->period == 0 && s->lower_steps > 0) {
             sgd_steps(&w, x, y, gam, s->lower_steps, NULL, &L);
@@ -352,6 +365,8 @@ int borep_solve(const sv_bl_problem *p, const borep_settings *s, const sv_monito
         }
     }
 
+    info->gamma = gam;
+    info->nu = nu;
     info->momentum_norm = sv_nrm2(dx, w.m);
     info->upper_grads = w.upper_grads;
     info->lower_grads = w.lower_grads;

@@ -9,6 +9,7 @@
  *   d_y = grad_y f(x, y) / c_k + grad_y g(x, y) - (y - theta+) / gamma1
  *   d_z = (z - lambda+) / gamma2
  *   (x+, y+) = P_C((x, y) - alpha (d_x, d_y)),  z+ = P_Z(z - beta d_z)
+ * (alpha_x for d_x when the automatic steps are per block: no coupled constraints).
  * (d_x, d_y, d_z) is the gradient of f/c_k + g - v with v's gradient taken at the current inner
  * pair instead of the exact saddle point, which is what keeps the method single-loop and free of
  * second derivatives. P_C is computed by Hildreth's method (dual coordinate ascent over the
@@ -53,6 +54,8 @@ static double smoothness_fd(const sv_bl_problem *p, int upper, const double *x, 
                             sv_rng *rng, lvhba_ws *w);
 static double smoothness_gyy(const sv_bl_problem *p, const double *x, const double *y,
                              sv_rng *rng, lvhba_ws *w);
+static double block_norm_fd(const sv_bl_problem *p, int upper, const double *x, const double *y,
+                            int from, int to, sv_rng *rng, lvhba_ws *w);
 static double jy_norm(const lvhba_ws *w, sv_rng *rng);
 static void random_unit(int n, sv_rng *rng, double *v);
 static int metrics(void *ctx, sv_metric *m, int cap);
@@ -62,7 +65,8 @@ static int metrics(void *ctx, sv_metric *m, int cap);
 const sv_param_spec lvhba_params[] = {
     SV_P_NUMBER_GT(lvhba_settings, alpha, 0, INFINITY, NAN,
                    "step of (x, y); null: step_factor / (L_f / c0 + 2 L_g + 2 / gamma1) from "
-                   "smoothness estimates at the start"),
+                   "smoothness estimates at the start (per block of x and y without coupled "
+                   "constraints)"),
     SV_P_NUMBER_GT(lvhba_settings, beta, 0, INFINITY, NAN,
                    "step of the multiplier variable z; null: step_factor * gamma2"),
     SV_P_NUMBER_GT(lvhba_settings, eta, 0, INFINITY, NAN,
@@ -367,6 +371,43 @@ static double smoothness_fd(const sv_bl_problem *p, int upper, const double *x, 
     return est;
 }
 
+/* The spectral norm of one block of the Hessian of f (upper != 0) or g in (x, y) at (x, y),
+ * by power iteration on finite differences of the gradient: rows of block `to`, columns of
+ * block `from` (0: x, 1: y). A diagonal block is symmetric (plain power iteration); the cross
+ * block H_yx alternates with its transpose H_xy (the Hessian is symmetric), two gradients an
+ * iteration. Uses v0 (the base point), v1 (the direction), v2 and xn|yn (gradients). */
+static double block_norm_fd(const sv_bl_problem *p, int upper, const double *x, const double *y,
+                            int from, int to, sv_rng *rng, lvhba_ws *w)
+{
+    const int n = w->n, dx = w->dx;
+    double *base = w->v0, *v = w->v1, *g1 = w->v2, *g0 = w->xn;
+    sv_copy(dx, x, base);
+    sv_copy(w->dy, y, base + dx);
+    full_grad(p, upper, base, g0, w);
+    const double h = LVHBA_FD_STEP * fmax(1.0, sv_nrm2(n, base));
+    int cur = from;  /* the block v lives in */
+    random_unit(cur ? w->dy : dx, rng, v);
+    double est = 0.0;
+    const int rounds = from == to ? LVHBA_POWER_ITER : 2 * LVHBA_POWER_ITER;
+    for (int it = 0; it < rounds; it++) {
+        const int nc = cur ? w->dy : dx, oc = cur ? dx : 0;
+        const int dst = from == to ? cur : !cur, nd = dst ? w->dy : dx, od = dst ? dx : 0;
+        sv_axpy(nc, h, v, base + oc);
+        full_grad(p, upper, base, g1, w);
+        sv_axpy(nc, -h, v, base + oc);
+        for (int j = 0; j < nd; j++)
+            v[j] = (g1[od + j] - g0[od + j]) / h;
+        double nr = sv_nrm2(nd, v);
+        if (!(nr > 0) || !isfinite(nr))
+            break;
+        if (dst == to)
+            est = nr;  /* |H_{to,from} v| for a unit v of the from block */
+        sv_scal(nd, 1.0 / nr, v);
+        cur = dst;
+    }
+    return est;
+}
+
 /* Largest eigenvalue of grad^2_yy g at (x, y), by power iteration on the class's HVP. */
 static double smoothness_gyy(const sv_bl_problem *p, const double *x, const double *y,
                              sv_rng *rng, lvhba_ws *w)
@@ -439,7 +480,7 @@ int lvhba_solve(const sv_bl_problem *p, const lvhba_settings *s, const sv_monito
     memset(info, 0, sizeof *info);
     sv_info_init(&info->base);
     info->residual = info->value_gap = NAN;
-    info->max_violation = info->ck = info->alpha = info->beta = info->eta = NAN;
+    info->max_violation = info->ck = info->alpha = info->alpha_x = info->beta = info->eta = NAN;
     info->L_f = info->L_g = info->L_gy = NAN;
     info->F_exact = info->hypergrad_norm = info->lower_error = NAN;
 
@@ -512,16 +553,47 @@ int lvhba_solve(const sv_bl_problem *p, const lvhba_settings *s, const sv_monito
         info->L_gy = Lgy;
         info->eta = s->step_factor / (Lgy + 1.0 / g1 + (m > 0 ? 1.0 / g2 + jy_norm(&w, &rng) : 0));
     }
+    info->alpha_x = s->alpha;
     if (isnan(s->alpha)) {
         info->L_f = smoothness_fd(p, 1, x, y, &rng, &w);
         info->L_g = smoothness_fd(p, 0, x, y, &rng, &w);
         info->alpha = s->step_factor / (info->L_f / s->c0 + 2.0 * info->L_g + 2.0 / g1);
+        info->alpha_x = info->alpha;
         info->grad_evals += 2 * (LVHBA_POWER_ITER + 1);
+        if (m == 0) {
+            /* No coupled rows: C is a box (separable), so each block may take its own step
+             * (a diagonal scaling keeps the fixed points of the projected step). The same
+             * bound as above per block row, with the cross block added (block Gershgorin:
+             * the scaled Hessian then has norm at most step_factor): */
+            double Lb[2][3];  /* [f, g][xx, yy, xy] */
+            for (int u = 0; u < 2; u++) {
+                Lb[u][0] = block_norm_fd(p, !u, x, y, 0, 0, &rng, &w);
+                Lb[u][1] = block_norm_fd(p, !u, x, y, 1, 1, &rng, &w);
+                Lb[u][2] = block_norm_fd(p, !u, x, y, 1, 0, &rng, &w);
+            }
+            info->grad_evals += 2 * (4 * LVHBA_POWER_ITER + 3);
+            const double c0 = s->c0;
+            double Lxx = Lb[0][0] / c0 + 2.0 * Lb[1][0];
+            double Lyy = Lb[0][1] / c0 + 2.0 * Lb[1][1] + 2.0 / g1;
+            double Lxy = Lb[0][2] / c0 + 2.0 * Lb[1][2];
+            double ax = s->step_factor / (Lxx + Lxy), ay = s->step_factor / (Lyy + Lxy);
+            /* The x block's curvature at the start must be measurable: where it is at the
+             * level of the differences' rounding (hyperparam from y0 = 0, where the ridge
+             * term exp(x)|y|^2/2 is flat in x) it says nothing about the curvature a step
+             * later, and the joint step stays. */
+            if (isfinite(ax) && isfinite(ay) && ay > 0 &&
+                Lxx + Lxy > LVHBA_BLOCK_MIN_CURV * (Lyy + Lxy)) {
+                info->alpha = ay;
+                info->alpha_x = ax;
+            }
+        }
     }
     if (isnan(s->beta))
         info->beta = s->step_factor * g2;
-    const double alpha = info->alpha, beta = info->beta, eta = info->eta;
-    if (!(isfinite(alpha) && alpha > 0 && isfinite(eta) && eta > 0)) {
+    const double alpha = info->alpha, alpha_x = info->alpha_x, beta = info->beta,
+                 eta = info->eta;
+    if (!(isfinite(alpha) && alpha > 0 && isfinite(alpha_x) && alpha_x > 0 && isfinite(eta) &&
+          eta > 0)) {
         ws_free(&w);
         sv_fail(e, isfinite(alpha) && alpha > 0 ? "/params/eta" : "/params/alpha",
                 "the automatic step came out as %g; give the step", isfinite(alpha) ? eta : alpha);
@@ -576,9 +648,9 @@ int lvhba_solve(const sv_bl_problem *p, const lvhba_settings *s, const sv_monito
         info->value_gap = gval - vv;
 
         for (int j = 0; j < dx; j++)
-            w.xn[j] = x[j] - alpha * (w.fx[j] / ck + w.gx[j] - w.tx[j]);
+            w.xn[j] = x[j] - alpha_x * (w.fx[j] / ck + w.gx[j] - w.tx[j]);
         for (int i = 0; i < m; i++)
-            sv_axpy(dx, alpha * w.lam_new[i], w.M + (size_t)i * n, w.xn);
+            sv_axpy(dx, alpha_x * w.lam_new[i], w.M + (size_t)i * n, w.xn);
         for (int j = 0; j < dy; j++)
             w.yn[j] = y[j] - alpha * (w.fy[j] / ck + w.gy[j] - (y[j] - w.theta_new[j]) / g1);
         viol = project_c(p, &w, w.xn, w.yn, s->proj_tol, s->proj_max_sweeps, &sweeps, &L);
@@ -587,9 +659,12 @@ int lvhba_solve(const sv_bl_problem *p, const lvhba_settings *s, const sv_monito
             break;  /* stopped inside the projection: the step is abandoned, (x, y) stays */
 
         /* residual of the whole step, before moving */
-        double rxy = 0.0, rz = 0.0, rin = 0.0;
+        double rxy = 0.0, rx = 0.0, rz = 0.0, rin = 0.0;
         for (int j = 0; j < dx; j++)
-            rxy += (w.xn[j] - x[j]) * (w.xn[j] - x[j]);
+            rx += (w.xn[j] - x[j]) * (w.xn[j] - x[j]);
+        /* per block steps: the step of each block over its own step size */
+        const double sx = alpha_x == alpha ? 1.0 : alpha / alpha_x;
+        rxy = sx == 1.0 ? rx : rx * sx * sx;
         for (int j = 0; j < dy; j++) {
             rxy += (w.yn[j] - y[j]) * (w.yn[j] - y[j]);
             rin += (w.theta_new[j] - w.theta[j]) * (w.theta_new[j] - w.theta[j]);

@@ -158,6 +158,8 @@ static void test_quadratic_closed_form(void **state)
         err = fmax(err, fabs(x[j] - xs[j]));
         xn = fmax(xn, fabs(xs[j]));
     }
+    printf("lvhba quadratic: |x - x*|_inf = %.2e (|x*|_inf %.3f), alpha %.4g, alpha_x %.4g\n",
+           err, xn, info.alpha, info.alpha_x);
     if (!(err <= 0.01))
         fail_msg("|x - x*|_inf = %g (|x*|_inf %g)", err, xn);
     assert_true(xn > 0.3);
@@ -233,8 +235,10 @@ static void test_constrained_grid_reference(void **state)
 }
 
 /* Data hyper-cleaning on a generated instance (30% of 200 training labels flipped): after 4000
- * iterations the true validation loss F(x) = f(x, y*(x)) is at least 0.05 below its value 0.459
- * at the start x = 0 (every weight 1/2, i.e. unweighted training). */
+ * iterations the true validation loss F(x) = f(x, y*(x)) is below 0.2 (observed 0.163), from
+ * 0.459 at the start x = 0 (every weight 1/2, i.e. unweighted training). The x block's own step
+ * (about 45 against 0.98 for y) is what gets it there: with one step for (x, y), as before, F
+ * was 0.38 after 4000 iterations. */
 static void test_hyperclean_improves(void **state)
 {
     (void)state;
@@ -258,7 +262,10 @@ static void test_hyperclean_improves(void **state)
     lvhba_info info;
     assert_int_equal(lvhba_solve(&p, &s, NULL, x, y, NULL, &info, &e), SV_OK);
     assert_int_equal(info.base.status, SV_MAX_ITER);
-    if (!(info.F_exact < F0 - 0.05))
+    printf("lvhba hyperclean: F %.4f from %.4f in 4000 iterations, alpha %.4g, alpha_x %.4g\n",
+           info.F_exact, F0, info.alpha, info.alpha_x);
+    assert_true(info.alpha_x > 10 * info.alpha);
+    if (!(info.F_exact < 0.2 && F0 > 0.45))
         fail_msg("validation loss %g, at the start %g", info.F_exact, F0);
     /* the model at the returned y is better on validation too */
     assert_true(sv_bl_accuracy(&p, y, SV_BL_SET_VAL) >= sv_bl_accuracy(&p, y0, SV_BL_SET_VAL));
