@@ -381,7 +381,9 @@ static void test_streamed_outputs(void **state)
 {
     sv__softmax_path p = run_path(state);
     const int n = (int)SV__SOFTMAX_STREAM_MIN + 13;
-    double *buf = aligned_alloc(64, ((size_t)n + 8) * sizeof *buf);
+    /* aligned_alloc wants a size that is a multiple of the alignment */
+    size_t bytes = (((size_t)n + 8) * sizeof(double) + 63) / 64 * 64;
+    double *buf = aligned_alloc(64, bytes);
     double *x = malloc((size_t)n * sizeof *x);
     double *yr = malloc((size_t)n * sizeof *yr);
     assert_non_null(buf);
