@@ -58,8 +58,8 @@ sys.exit("timed out")
 PY
 
 {
-    printf '| operator | n | d | solvd us/step | numpy us/step | speed-up | solvd calls/step | numpy calls/step |\n'
-    printf '|---|---|---|---|---|---|---|---|\n'
+    printf '| operator | n | d | solvd us/step | numpy us/step | speed-up | solvd calls/step | numpy calls/step | solvd d x d products/step | solvd GB/s of M read |\n'
+    printf '|---|---|---|---|---|---|---|---|---|---|\n'
 } >"$WORK/speed.md"
 for case in "monotone 100 50" "monotone 100 200" "monotone 1000 50" "monotone 400 100" \
             "cocoercive 100 50" "cocoercive 100 200" "cocoercive 1000 50" "cocoercive 400 100"; do
@@ -99,11 +99,27 @@ PY
         >"$WORK/numpy.json"
     "$PY" - "$WORK/solvd.json" "$WORK/numpy.json" "$op" "$n" "$d" >>"$WORK/speed.md" <<'PY'
 import json, sys
+import math
 sv, py = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+op, n, d = sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
 us = 1e6 * sv["solve_time_s"] / sv["iterations"]
 cs = (sv["oracle_calls"] + sv["check_calls"]) / sv["iterations"]
-print(f"| {sys.argv[3]} | {sys.argv[4]} | {sys.argv[5]} | {us:.1f} | {py['us_per_iter']:.1f} | "
-      f"{py['us_per_iter'] / us:.1f}x | {cs:.0f} | {py['oracle_calls'] / py['iters']:.0f} |")
+# d x d matrix-vector products the solve did (each reads one d x d matrix: a component M_i or
+# the mean matrix of a full evaluation), from its counts: a component product counts 2 calls, a
+# full evaluation n. Monotone: one component product per inner step, the rest full evaluations;
+# cocoercive: S steps, f of them refreshes (n calls), the others b component products (2b calls).
+S, calls, checks = sv["iterations"], sv["oracle_calls"], sv["check_calls"] / n
+if op == "monotone":
+    inner = sv["inner_steps"]
+    prods = inner + (calls - 2 * inner) / n + checks
+else:
+    b = math.ceil(math.sqrt(n))
+    f = (calls - n - 2 * b * S) / (n - 2 * b)
+    prods = 1 + f + b * (S - f) + checks
+gbs = 8.0 * d * d * prods / sv["solve_time_s"] / 1e9
+print(f"| {op} | {n} | {d} | {us:.1f} | {py['us_per_iter']:.1f} | "
+      f"{py['us_per_iter'] / us:.1f}x | {cs:.0f} | {py['oracle_calls'] / py['iters']:.0f} | "
+      f"{prods / S:.1f} | {gbs:.1f} |")
 PY
     say "speed $op n=$n d=$d done"
 done
