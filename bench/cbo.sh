@@ -88,10 +88,11 @@ PY
 done
 
 # ---- 2. quality against differential_evolution at the same budget ----
-for inst in "rastrigin 10 1.0" "ackley 10 3.0" "rastrigin 30 1.0"; do
-    read -r fn d sh <<<"$inst"
+for inst in "rastrigin 10 1.0 $QMAX" "ackley 10 3.0 $QMAX" "rastrigin 30 1.0 $QMAX" \
+            "rosenbrock 10 0.0 20000" "griewank 10 0.0 20000"; do
+    read -r fn d sh qmax <<<"$inst"
     for seed in 1 2 3 4 5; do
-        job "$fn" "$d" "$sh" 200 "$seed" "$QMAX" default >"$WORK/q.json"
+        job "$fn" "$d" "$sh" 200 "$seed" "$qmax" default >"$WORK/q.json"
         run_job "$WORK/q.json" "$WORK/q_${fn}_${d}_$seed.json"
     done
     say "quality $inst: cbo done"
@@ -101,16 +102,25 @@ import glob, json, sys, time
 import numpy as np
 from scipy.optimize import differential_evolution
 work = sys.argv[1]
-BOX = {"rastrigin": 5.12, "ackley": 32.768}
+BOX = {"rastrigin": (-5.12, 5.12), "ackley": (-32.768, 32.768), "rosenbrock": (-5.0, 10.0),
+       "griewank": (-600.0, 600.0)}
 def fvec(name, d, shift):
     if name == "rastrigin":
         return lambda X: 10 * d + np.sum((X - shift) ** 2 - 10 * np.cos(2 * np.pi * (X - shift)), axis=0)
     if name == "ackley":
         return lambda X: (-20 * np.exp(-0.2 * np.sqrt(np.sum((X - shift) ** 2, axis=0) / d))
                           - np.exp(np.sum(np.cos(2 * np.pi * (X - shift)), axis=0) / d) + 20 + np.e)
+    if name == "rosenbrock":
+        return lambda X: np.sum(100 * ((X[1:] - shift) - (X[:-1] - shift) ** 2) ** 2
+                                + (1 - (X[:-1] - shift)) ** 2, axis=0)
+    if name == "griewank":
+        j = np.sqrt(np.arange(1, d + 1))[:, None]
+        return lambda X: (1 + np.sum((X - shift) ** 2, axis=0) / 4000
+                          - np.prod(np.cos((X - shift) / j), axis=0))
 print("| function | d | method | evaluations (median) | f reached: median | max | runs with f <= 1e-4 | s per run (median) |")
 print("|---|---|---|---|---|---|---|---|")
-for name, d, shift in (("rastrigin", 10, 1.0), ("ackley", 10, 3.0), ("rastrigin", 30, 1.0)):
+for name, d, shift in (("rastrigin", 10, 1.0), ("ackley", 10, 3.0), ("rastrigin", 30, 1.0),
+                       ("rosenbrock", 10, 0.0), ("griewank", 10, 0.0)):
     cbo = [json.load(open(f)) for f in sorted(glob.glob(f"{work}/q_{name}_{d}_*.json"))]
     ev = [r["evaluations"] for r in cbo]
     fs = [r["objective"] for r in cbo]
@@ -122,7 +132,7 @@ for name, d, shift in (("rastrigin", 10, 1.0), ("ackley", 10, 3.0), ("rastrigin"
         pop = 15
         maxiter = max(1, budget // (pop * d) - 1)
         t0 = time.perf_counter()
-        r = differential_evolution(f, [(-BOX[name], BOX[name])] * d, popsize=pop, maxiter=maxiter,
+        r = differential_evolution(f, [BOX[name]] * d, popsize=pop, maxiter=maxiter,
                                    tol=0, atol=0, polish=False, seed=seed, vectorized=True,
                                    updating="deferred")
         de_t.append(time.perf_counter() - t0)
@@ -134,11 +144,11 @@ say "quality done"
 {
     printf '## global.cbo: against numpy (same algorithm) and scipy differential_evolution\n\n'
     # shellcheck disable=SC2016
-    printf 'Written by `bench/cbo.sh` at commit %s on %s; load average %s. Time per iteration, the fastest of %s alternating runs each: solvd %s iterations through the HTTP API (solve_time_s; tol 0, f(v) and the spread every iteration, reports every 100), numpy %s iterations of the same step (bench/cbo_numpy.py), defaults alpha 1e5, lambda 1, sigma 3.5, dt 0.1, anisotropic noise; minimizer shifted by 1 (Ackley 3) off the centre of the standard box.\n\n' \
+    printf 'Written by `bench/cbo.sh` at commit %s on %s; load average %s. Time per iteration, the fastest of %s alternating runs each: solvd %s iterations through the HTTP API (solve_time_s; tol 0, f(v) and the spread every iteration, reports every 100), numpy %s iterations of the same step (bench/cbo_numpy.py), defaults alpha 1e8, lambda 1, sigma 3.5, dt 0.1, anisotropic noise; minimizer shifted by 1 (Ackley 3) off the centre of the standard box.\n\n' \
         "$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)" \
         "$(date -u +%Y-%m-%dT%H:%MZ)" "$(cut -d' ' -f1-3 /proc/loadavg)" "$REPEAT" "$ITERS" "$PY_ITERS"
     cat "$WORK/speed.md"
-    printf '\nQuality at the same budget: global.cbo with its defaults (N 200) until it stops (solved, or max_iter %s), seeds 1-5; differential_evolution (scipy %s, best1bin, popsize 15, maxiter = budget / (15 d) - 1, tol 0, no polish, vectorised, seeds 1-5) given the evaluations CBO used in the run of the same seed; both start from the standard box (DE is confined to it, CBO is not). f reached: f(v) for CBO, the best member for DE.\n\n' \
+    printf '\nQuality at the same budget: global.cbo with its defaults (N 200) until it stops (solved, or max_iter %s; Rosenbrock and Griewank 20000, the default), seeds 1-5; differential_evolution (scipy %s, best1bin, popsize 15, maxiter = budget / (15 d) - 1, tol 0, no polish, vectorised, seeds 1-5) given the evaluations CBO used in the run of the same seed; both start from the standard box (DE is confined to it, CBO is not). f reached: f(v) for CBO, the best member for DE.\n\n' \
         "$QMAX" "$("$PY" -c 'import scipy; print(scipy.__version__)')"
     cat "$WORK/quality.md"
 } >"$WORK/section.md"

@@ -207,6 +207,9 @@ static int read_generate(const json_t *problem, const sv_codec_env *env, vh_desc
     if (d->gen.kind == VR_HALPERN_GEN_BILINEAR && d->gen.dim % 2 != 0)
         return sv_fail(e, "/problem/generate/dim", "a bilinear game needs an even dim (x and y "
                        "of dim/2 each), got %d", d->gen.dim);
+    if (d->gen.kind == VR_HALPERN_GEN_MERELY && d->gen.dim < 4)
+        return sv_fail(e, "/problem/generate/dim", "a merely_monotone instance needs dim >= 4 "
+                       "(an active pair and a null pair), got %d", d->gen.dim);
     d->n = d->gen.n;
     d->d = d->gen.dim;
     return check_size(d, env, "/problem/generate", e);

@@ -90,6 +90,17 @@ double dfedsam_mixing_lambda(const sv_graph *g, double *W);
  * (n x d row-major, may be NULL) every agent's model. Validates everything before allocating.
  * Returns SV_OK (info->base.status says how the run ended), SV_EINVAL (e names the field) or
  * SV_ENOMEM. */
+/* Dense agent blocks of at most this many entries take the solver's own small-block gradient
+ * (dfedsam.c: one call instead of sv_glm_value's two OpenBLAS calls, whose fixed cost is most
+ * of the work on blocks this small). */
+#define DFEDSAM_BLOCK_ENTRIES 8192
+
+/* Internal, for the unit test: the full-batch gradient of agent c at x into grad (d), as
+ * sv_glm_value computes it, by the small-block AVX2 path. Returns 1 when it ran, 0 (grad left
+ * alone) when the block is not dense, is larger than DFEDSAM_BLOCK_ENTRIES, or the CPU lacks
+ * AVX2/FMA. */
+int sv__dfedsam_block_grad(const sv_glm *c, const double *x, double *grad);
+
 int dfedsam_solve(const dfedsam_problem *p, const dfedsam_settings *s, const sv_monitor *mon,
                   const double *x0, double *x, double *models, dfedsam_info *info, sv_err *e);
 

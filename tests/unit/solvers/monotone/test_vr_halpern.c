@@ -18,6 +18,7 @@
 
 #include "api/codec.h"
 #include "core/linalg.h"
+#include "core/rng.h"
 #include "core/solvers/monotone/vr_halpern.h"
 #include "core/solvers/monotone/vr_halpern_gen.h"
 #include "support/codec.h"
@@ -144,6 +145,119 @@ static void test_linear_direct_solve(void **state)
         assert_true(info.oracle_calls > 30);
         drop(&I);
     }
+}
+
+/* The merely_monotone kind: the mean operator is monotone (z'Mz >= 0: the symmetric part's
+ * eigenvalues >= 0) but not strongly (its smallest is 0, and it has rank d/2 - 1), M has a null
+ * space of dimension 2 (even d) or 3 (odd d), the planted z* is the minimum-norm least-squares
+ * solution of M z = -qbar (by the eigendecomposition of M'M, dropping its null space), a single
+ * component is not monotone, and both Halpern variants drive the residual below tol with z in
+ * the solution set (|M z + qbar| = the residual). */
+static void test_merely_monotone(void **state)
+{
+    (void)state;
+    const int dims[] = {10, 9};
+    for (size_t t = 0; t < 2; t++) {
+        int n = 40, d = dims[t];
+        inst I;
+        make(&I, VR_HALPERN_GEN_MERELY, n, d, 0.5, 0.5, 7);
+        size_t dd = (size_t)d * d;
+        double *A = calloc(dd, sizeof *A), *S = calloc(dd, sizeof *S), *G = calloc(dd, sizeof *G),
+               *w = malloc((size_t)d * sizeof *w), *rhs = calloc((size_t)d, sizeof *rhs),
+               *zls = calloc((size_t)d, sizeof *zls), *tmp = calloc((size_t)d, sizeof *tmp);
+        assert_true(A && S && G && w && rhs && zls && tmp);
+        for (int i = 0; i < n; i++) {
+            for (size_t u = 0; u < dd; u++)
+                A[u] += I.M[(size_t)i * dd + u] / n;
+            for (int j = 0; j < d; j++)
+                rhs[j] -= I.q[(size_t)i * d + j] / n;
+        }
+        /* symmetric part: eigenvalues >= 0, the smallest 0, rank ceil((d/2 - 1) / 2) */
+        for (int a = 0; a < d; a++)
+            for (int b = 0; b < d; b++)
+                S[a * d + b] = 0.5 * (A[a * d + b] + A[b * d + a]);
+        assert_int_equal(sv_sym_eig(d, S, w, 0), SV_OK);
+        int pos = 0;
+        for (int j = 0; j < d; j++) {
+            assert_true(w[j] >= -1e-12);
+            pos += w[j] > 1e-8;
+        }
+        assert_true(fabs(w[0]) <= 1e-12);
+        assert_int_equal(pos, (d / 2 - 1 + 1) / 2);
+        /* a single component is not monotone (its symmetric part has a negative eigenvalue) */
+        for (int a = 0; a < d; a++)
+            for (int b = 0; b < d; b++)
+                S[a * d + b] = 0.5 * (I.M[a * d + b] + I.M[b * d + a]);
+        assert_int_equal(sv_sym_eig(d, S, w, 0), SV_OK);
+        assert_true(w[0] < -1e-3);
+        /* M'M: null space of dimension d - 2 (d/2 - 1); min-norm solution through the rest */
+        for (int a = 0; a < d; a++)
+            for (int b = 0; b < d; b++)
+                for (int c = 0; c < d; c++)
+                    G[a * d + b] += A[c * d + a] * A[c * d + b];
+        assert_int_equal(sv_sym_eig(d, G, w, 1), SV_OK);
+        int nul = 0;
+        for (int j = 0; j < d; j++)
+            nul += w[j] <= 1e-10;
+        assert_int_equal(nul, d - 2 * (d / 2 - 1));
+        for (int b = 0; b < d; b++)     /* tmp = M' rhs */
+            for (int c = 0; c < d; c++)
+                tmp[b] += A[c * d + b] * rhs[c];
+        for (int j = 0; j < d; j++) {   /* column j of G (row-major) is eigenvector j */
+            if (w[j] <= 1e-10)
+                continue;
+            double cj = 0;
+            for (int b = 0; b < d; b++)
+                cj += G[b * d + j] * tmp[b];
+            for (int b = 0; b < d; b++)
+                zls[b] += cj / w[j] * G[b * d + j];
+        }
+        assert_true(sv_test_dist(d, zls, I.zs) <= 1e-9 * sv_nrm2(d, I.zs));
+        /* z'Mz >= 0 on random directions, and = 0 on the null space (F(z* + v) = F(z*)) */
+        sv_rng r;
+        sv_rng_seed(&r, 11);
+        for (int k = 0; k < 50; k++) {
+            double q = 0;
+            for (int j = 0; j < d; j++)
+                tmp[j] = sv_rng_normal(&r);
+            for (int a = 0; a < d; a++)
+                for (int b = 0; b < d; b++)
+                    q += tmp[a] * A[a * d + b] * tmp[b];
+            assert_true(q >= -1e-12);
+        }
+        /* both Halpern variants and extragradient reach tol; z solves M z = -qbar to it */
+        const int variants[] = {VR_HALPERN_VR, VR_HALPERN_PLAIN, VR_HALPERN_EXTRAGRADIENT};
+        for (int v = 0; v < 3; v++) {
+            vr_halpern_settings s = settings(VR_HALPERN_MONOTONE, variants[v]);
+            s.ctl.tol = 1e-3;
+            double *z = calloc((size_t)d, sizeof *z), work[40 * 10 + 32];
+            vr_halpern_info info;
+            sv_err e;
+            assert_int_equal(vr_halpern_solve(&I.p, &s, NULL, z, &info, &e), SV_OK);
+            if (info.base.status != SV_SOLVED)
+                fail_msg("d %d variant %d: status %d, residual %g", d, v, info.base.status,
+                         info.residual);
+            double res = vr_halpern_residual(&I.p, info.eta, z, work), fz = 0;
+            for (int a = 0; a < d; a++) {
+                double fa = -rhs[a];
+                for (int b = 0; b < d; b++)
+                    fa += A[a * d + b] * z[b];
+                fz += fa * fa;
+            }
+            assert_true(res <= 1e-3 && fabs(sqrt(fz) - res) <= 1e-9);
+            free(z);
+        }
+        free(A), free(S), free(G), free(w), free(rhs), free(zls), free(tmp);
+        drop(&I);
+    }
+    /* dim < 4 refused */
+    inst J;
+    make(&J, VR_HALPERN_GEN_MONOTONE, 2, 3, 0.5, 0.5, 1);
+    vr_halpern_gen_spec g = {VR_HALPERN_GEN_MERELY, 2, 3, 0.5, 0.5, 0};
+    sv_err e;
+    assert_int_equal(vr_halpern_generate(&g, J.M, J.q, NULL, &e), SV_EINVAL);
+    assert_string_equal(e.field, "/problem/generate/dim");
+    drop(&J);
 }
 
 /* The bilinear game min_x max_y x'Ay: gradient descent-ascent moves away from z* = 0 at every
@@ -467,6 +581,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_linear_direct_solve),
+        cmocka_unit_test(test_merely_monotone),
         cmocka_unit_test(test_bilinear_gda_diverges),
         cmocka_unit_test(test_residual_rate),
         cmocka_unit_test(test_box),
