@@ -56,6 +56,20 @@ static inline V v_lookup16(T16 tab, V idx)
 {
     return _mm512_permutex2var_pd(tab.a, _mm512_castpd_si512(idx), tab.b);
 }
+/* Two tables looked up with one index: two permutes. */
+typedef struct {
+    T16 hi, lo;
+} T16P;
+static inline void t16p_load(T16P *t, const double *hi, const double *lo)
+{
+    t->hi = t16_load(hi);
+    t->lo = t16_load(lo);
+}
+static inline void v_lookup16p(const T16P *t, V idx, V *hi, V *lo)
+{
+    *hi = v_lookup16(t->hi, idx);
+    *lo = v_lookup16(t->lo, idx);
+}
 static inline M m_ge(V a, V b) { return _mm512_cmp_pd_mask(a, b, _CMP_GE_OQ); }
 static inline M m_nle(V a, V b) { return _mm512_cmp_pd_mask(a, b, _CMP_NLE_UQ); }
 static inline M m_none(void) { return 0; }
