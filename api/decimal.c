@@ -140,7 +140,7 @@ int sv_decimal_to_double(const char *s, const char *end, double *out)
     if (eisel_lemire(w, qi, neg, &a)) {
         double b;
         /* With dropped digits the value lies in (w, w + 1) 10^q: decided if both ends agree. */
-        if (!truncated || (w + 1 != 0 && eisel_lemire(w + 1, qi, neg, &b) && a == b)) {
+        if (!truncated || (eisel_lemire(w + 1, qi, neg, &b) && a == b)) { /* w < 10^19 */
             *out = a;
             return 0;
         }

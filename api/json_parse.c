@@ -3,7 +3,6 @@
  * they stand, the others decoded into one scratch buffer that lives as long as the parse. */
 #include "api/json_parse.h"
 
-#include <errno.h>
 #include <limits.h>
 #include <stdint.h>
 #include <stdio.h>

@@ -19,7 +19,7 @@ void sv_jobent_init(sv_jobent *e, const char *id, int priority, double created_a
 
 /* ---- hash table ---- */
 
-static size_t hash_id(const char *id)
+size_t sv_jobtable_hash(const char *id)
 {
     size_t h = 1469598103934665603ULL;
     for (; *id; id++)
@@ -53,7 +53,7 @@ static void grow(sv_jobtable *t)
         sv_jobent *e = t->buckets[i];
         while (e) {
             sv_jobent *next = e->hnext;
-            size_t k = hash_id(e->id) % nb;
+            size_t k = sv_jobtable_hash(e->id) % nb;
             e->hnext = b[k];
             b[k] = e;
             e = next;
@@ -68,7 +68,7 @@ void sv_jobtable_add(sv_jobtable *t, sv_jobent *e)
 {
     if (t->count + 1 > t->nbuckets * 2)
         grow(t);
-    size_t k = hash_id(e->id) % t->nbuckets;
+    size_t k = sv_jobtable_hash(e->id) % t->nbuckets;
     e->hnext = t->buckets[k];
     t->buckets[k] = e;
     t->count++;
@@ -76,7 +76,7 @@ void sv_jobtable_add(sv_jobtable *t, sv_jobent *e)
 
 void sv_jobtable_remove(sv_jobtable *t, sv_jobent *e)
 {
-    sv_jobent **pp = &t->buckets[hash_id(e->id) % t->nbuckets];
+    sv_jobent **pp = &t->buckets[sv_jobtable_hash(e->id) % t->nbuckets];
     while (*pp && *pp != e)
         pp = &(*pp)->hnext;
     if (*pp) {
@@ -90,7 +90,7 @@ sv_jobent *sv_jobtable_find(const sv_jobtable *t, const char *id)
 {
     if (!t->nbuckets)
         return NULL;
-    for (sv_jobent *e = t->buckets[hash_id(id) % t->nbuckets]; e; e = e->hnext)
+    for (sv_jobent *e = t->buckets[sv_jobtable_hash(id) % t->nbuckets]; e; e = e->hnext)
         if (strcmp(e->id, id) == 0)
             return e;
     return NULL;

@@ -25,6 +25,8 @@ typedef struct {
 } sv_jobtable;
 
 /* 0, or -1 when out of memory. */
+/* FNV-1a of a job id: the buckets of the table, and the slots of server/viewcache.c. */
+size_t sv_jobtable_hash(const char *id);
 int sv_jobtable_init(sv_jobtable *t);
 /* Frees the table's own memory, not the entries (walk them first with sv_jobtable_each). */
 void sv_jobtable_free(sv_jobtable *t);

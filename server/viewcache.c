@@ -4,13 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-static size_t slot_of(const char *id)
-{
-    size_t h = 1469598103934665603ULL;
-    for (; *id; id++)
-        h = (h ^ (unsigned char)*id) * 1099511628211ULL;
-    return h % SV_VIEWCACHE_SLOTS;
-}
+#include "server/jobtable.h"
+
+static size_t slot_of(const char *id) { return sv_jobtable_hash(id) % SV_VIEWCACHE_SLOTS; }
 
 static void empty(sv_viewcache_slot *s)
 {

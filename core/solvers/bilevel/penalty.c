@@ -345,6 +345,27 @@ static double secant_smoothness(pen_ws *w, const double *x0, double *z, double *
  * same noise draw: both lower calls start from the generator state r0 (*rng is left after the
  * upper call, so the caller can replay the whole sample at another point). Returns the penalty
  * term (g(x, y) - g(x, z)) / sigma on the sample. */
+/* This iteration's lower and upper batches into *bl, *bu; *pl, *pu point at them, or are NULL
+ * (the full sets) where the batch size is 0. Lower is drawn first: the rng order of every run. */
+static void draw_batches(const sv_bl_problem *p, const penalty_settings *s, pen_ws *w,
+                         sv_rng *rng, sv_bl_batch *bl, sv_bl_batch *bu, const sv_bl_batch **pl,
+                         const sv_bl_batch **pu)
+{
+    *bl = (sv_bl_batch){w->il, 0, rng};
+    *bu = (sv_bl_batch){w->iu, 0, rng};
+    *pl = *pu = NULL;
+    if (s->batch_lower > 0) {
+        bl->k = p->n_lower > 0 ? sv_bl_draw_batch(p, SV_BL_LOWER, (int)s->batch_lower, rng, w->il)
+                               : (int)s->batch_lower;
+        *pl = bl;
+    }
+    if (s->batch_upper > 0) {
+        bu->k = p->n_upper > 0 ? sv_bl_draw_batch(p, SV_BL_UPPER, (int)s->batch_upper, rng, w->iu)
+                               : (int)s->batch_upper;
+        *pu = bu;
+    }
+}
+
 static double sl_directions(pen_ws *w, const double *x, const double *y, const double *z,
                             double sigma, const sv_bl_batch *pl, const sv_bl_batch *pu,
                             sv_rng *rng, sv_rng r0, double *vx, double *vy, double *vz)
@@ -575,21 +596,10 @@ int penalty_solve(const sv_bl_problem *p, const penalty_settings *s, const sv_mo
                 break;
             double sk = s->decay_k0 > 0 ? cbrt(1.0 / (1.0 + (double)k / s->decay_k0)) : 1.0;
             double eta = fmin(1.0, s->momentum * sk * sk);
-            /* one sample xi_k for the three directions: NULL (full) when the size is 0 */
-            sv_bl_batch bl = {w.il, 0, &rng}, bu = {w.iu, 0, &rng};
-            const sv_bl_batch *pl = NULL, *pu = NULL;
-            if (s->batch_lower > 0) {
-                bl.k = p->n_lower > 0 ? sv_bl_draw_batch(p, SV_BL_LOWER, (int)s->batch_lower,
-                                                         &rng, w.il)
-                                      : (int)s->batch_lower;
-                pl = &bl;
-            }
-            if (s->batch_upper > 0) {
-                bu.k = p->n_upper > 0 ? sv_bl_draw_batch(p, SV_BL_UPPER, (int)s->batch_upper,
-                                                         &rng, w.iu)
-                                      : (int)s->batch_upper;
-                pu = &bu;
-            }
+            /* one sample xi_k for the three directions */
+            sv_bl_batch bl, bu;
+            const sv_bl_batch *pl, *pu;
+            draw_batches(p, s, &w, &rng, &bl, &bu, &pl, &pu);
             sv_rng r0 = rng;
             gap = sl_directions(&w, x, ys, z, sigma, pl, pu, &rng, r0, w.vx, w.vy, w.vz);
             if (k == 0 || eta >= 1.0) {
@@ -639,21 +649,9 @@ int penalty_solve(const sv_bl_problem *p, const penalty_settings *s, const sv_mo
                 measure(&st, x, z, s->exact_metrics, &L);
             if (sv_loop_check(&L, k, st.F, diverged, 0))
                 break;
-            /* batches: NULL (full) when the size is 0 */
-            sv_bl_batch bl = {w.il, 0, &rng}, bu = {w.iu, 0, &rng};
-            const sv_bl_batch *pl = NULL, *pu = NULL;
-            if (s->batch_lower > 0) {
-                bl.k = p->n_lower > 0 ? sv_bl_draw_batch(p, SV_BL_LOWER, (int)s->batch_lower,
-                                                         &rng, w.il)
-                                      : (int)s->batch_lower;
-                pl = &bl;
-            }
-            if (s->batch_upper > 0) {
-                bu.k = p->n_upper > 0 ? sv_bl_draw_batch(p, SV_BL_UPPER, (int)s->batch_upper,
-                                                         &rng, w.iu)
-                                      : (int)s->batch_upper;
-                pu = &bu;
-            }
+            sv_bl_batch bl, bu;
+            const sv_bl_batch *pl, *pu;
+            draw_batches(p, s, &w, &rng, &bl, &bu, &pl, &pu);
             /* z step, then the y step on sigma_k f + g with the same lower samples, so that
              * the noise common to both steps leaves y - z (which grad psi divides by sigma)
              * alone */
